@@ -90,6 +90,17 @@ function str(ctx: Ctx, obj: Record<string, unknown>, key: string, path: string, 
   );
 }
 
+function passwordValue(ctx: Ctx, raw: unknown, path: string): string | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw !== 'string' && typeof raw !== 'number' && typeof raw !== 'bigint') ctx.fail(path, 'expected a string');
+  let missing = false;
+  const v = expandVars(String(raw), ctx.env, () => {
+    missing = true;
+    return '' as never;
+  });
+  return missing || v === '' ? undefined : v;
+}
+
 function obj(ctx: Ctx, v: unknown, path: string, required: boolean): Record<string, unknown> | undefined {
   if (v === undefined || v === null) {
     if (required) ctx.fail(path, 'required (a mapping)');
@@ -123,7 +134,9 @@ function endpoint(ctx: Ctx, raw: unknown, side: 'source' | 'target'): EndpointCo
   unknownKeys(ctx, o, side, ['conn', 'password', 'system_identifier', peerKey]);
   const connText = str(ctx, o, 'conn', side, true, 'a libpq connection string, e.g. "host=db1 port=5432 user=postgres"')!;
   const params = conn(ctx, connText, `${side}.conn`);
-  let password = str(ctx, o, 'password', side, false);
+  // An unset variable in `password` means "no password here": PGPASSFILE or
+  // trust may still apply, and a failed login names the variable to set.
+  let password = passwordValue(ctx, o.password, `${side}.password`);
   if (params.password !== undefined) {
     password ??= params.password;
     delete params.password;
@@ -131,6 +144,7 @@ function endpoint(ctx: Ctx, raw: unknown, side: 'source' | 'target'): EndpointCo
   const sysid = str(ctx, o, 'system_identifier', side, false);
   if (sysid === undefined) ctx.fail(`${side}.system_identifier`, 'required (run "pgshift init" to fill it in)');
   if (!/^\d{1,20}$/.test(sysid)) {
+    // sql-lint: safe (an error message, not SQL)
     ctx.fail(`${side}.system_identifier`, `expected the cluster's numeric system identifier (SELECT system_identifier FROM pg_control_system()), found "${sysid}"`);
   }
   const peerText = str(ctx, o, peerKey, side, false);
@@ -186,7 +200,7 @@ function switchover(ctx: Ctx, raw: unknown): SwitchoverConfig {
   if (pb) {
     unknownKeys(ctx, pb, 'switchover.pgbouncer', ['admin', 'password', 'config', 'database']);
     const admin = conn(ctx, str(ctx, pb, 'admin', 'switchover.pgbouncer', true, 'a connection string to the PgBouncer admin console')!, 'switchover.pgbouncer.admin');
-    let adminPassword = str(ctx, pb, 'password', 'switchover.pgbouncer', false);
+    let adminPassword = passwordValue(ctx, pb.password, 'switchover.pgbouncer.password');
     if (admin.password !== undefined) {
       adminPassword ??= admin.password;
       delete admin.password;
@@ -221,7 +235,7 @@ export function parseConfig(text: string, file: string, env: Env = process.env):
   const label = basename(file);
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
-    const pos = e.linePos?.[0];
+    const pos = e.linePos?.[0] ?? lines.linePos(e.pos[0]);
     throw new ConfigError(label, pos ? `line ${pos.line} column ${pos.col}` : '', `not valid YAML: ${e.message.split('\n')[0]}`);
   }
   const ctx = new Ctx(label, doc, lines, env);

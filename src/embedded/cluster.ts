@@ -58,6 +58,9 @@ function installExitHandlers(): void {
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(sig, () => {
       for (const r of live) r.killSync();
+      // The embedded harness owns these servers; on an interrupt it stops them and
+      // ends the process like the default handler it replaced would have.
+      // eslint-disable-next-line no-restricted-properties
       process.exit(sig === 'SIGINT' ? 130 : 143);
     });
   }
@@ -154,7 +157,7 @@ async function runAsync(bins: PgBinaries, runAs: RunAs | null, tool: string, arg
     return stdout;
   } catch (e) {
     const err = e as { stderr?: string; message: string };
-    throw new Error(`${tool} failed: ${err.stderr?.trim() || err.message}`);
+    throw new Error(`${tool} failed: ${err.stderr?.trim() || err.message}`, { cause: e });
   }
 }
 

@@ -1,0 +1,142 @@
+// Rendering: human output on stderr (colour only on a TTY, NO_COLOR
+// respected); with --json, one JSON document on stdout (NDJSON documents
+// with --watch) and the progress events as NDJSON on stderr.
+// Every line passes through a redactor that masks any secret pgshift knows.
+
+import type { PgshiftEvent, Severity } from '../events.js';
+import { formatBytes, formatDuration } from '../util/duration.js';
+
+export interface OutputOptions {
+  json: boolean;
+  stdout?: NodeJS.WriteStream | NodeJS.WritableStream;
+  stderr?: NodeJS.WriteStream | NodeJS.WritableStream;
+}
+
+export class Output {
+  readonly json: boolean;
+  readonly color: boolean;
+  readonly tty: boolean;
+  private secrets: string[] = [];
+  private readonly out: NodeJS.WritableStream;
+  private readonly err: NodeJS.WritableStream;
+  private liveLine = false;
+  private lastPlainProgress = new Map<string, number>();
+
+  constructor(opts: OutputOptions) {
+    this.json = opts.json;
+    this.out = opts.stdout ?? process.stdout;
+    this.err = opts.stderr ?? process.stderr;
+    this.tty = Boolean((this.err as NodeJS.WriteStream).isTTY);
+    this.color = this.tty && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
+  }
+
+  /** Anything in this list is masked wherever it would be printed. */
+  addSecret(s: string | undefined): void {
+    if (s && s.length >= 1 && !this.secrets.includes(s)) this.secrets.push(s);
+    this.secrets.sort((a, b) => b.length - a.length);
+  }
+
+  redact(text: string): string {
+    let t = text;
+    for (const s of this.secrets) {
+      t = t.split(s).join('********');
+      const enc = encodeURIComponent(s);
+      if (enc !== s) t = t.split(enc).join('********');
+    }
+    return t;
+  }
+
+  private clearLive(): void {
+    if (this.liveLine) {
+      this.err.write('\r\x1b[2K');
+      this.liveLine = false;
+    }
+  }
+
+  /** A line for people, on stderr. */
+  line(text = ''): void {
+    this.clearLive();
+    this.err.write(this.redact(text) + '\n');
+  }
+
+  /** The one JSON document (or an NDJSON line) on stdout. */
+  writeJson(value: unknown): void {
+    this.out.write(this.redact(JSON.stringify(value, jsonReplacer)) + '\n');
+  }
+
+  paint(text: string, style: 'red' | 'green' | 'yellow' | 'dim' | 'bold' | 'cyan'): string {
+    if (!this.color) return text;
+    const codes = { red: 31, green: 32, yellow: 33, dim: 2, bold: 1, cyan: 36 } as const;
+    return `\x1b[${codes[style]}m${text}\x1b[0m`;
+  }
+
+  severity(s: Severity): string {
+    if (s === 'ok') return this.paint('ok  ', 'green');
+    if (s === 'warn') return this.paint('warn', 'yellow');
+    return this.paint('FAIL', 'red');
+  }
+
+  /** Live progress: a bar rewritten in place on a TTY, a line every few seconds otherwise. */
+  progress(key: string, text: string, fraction?: number): void {
+    if (this.json) return;
+    if (this.tty) {
+      const width = 24;
+      const bar = fraction === undefined ? '' : '[' + '#'.repeat(Math.round(fraction * width)).padEnd(width, '.') + '] ';
+      this.err.write('\r\x1b[2K' + this.redact(bar + text).slice(0, ((this.err as NodeJS.WriteStream).columns ?? 120) - 1));
+      this.liveLine = true;
+      return;
+    }
+    const now = Date.now();
+    if (now - (this.lastPlainProgress.get(key) ?? 0) < 5000 && fraction !== 1) return;
+    this.lastPlainProgress.set(key, now);
+    this.line(text);
+  }
+
+  /** Default rendering of library events. */
+  event(e: PgshiftEvent): void {
+    if (this.json) {
+      // stdout carries exactly one JSON document; events go to stderr as NDJSON.
+      this.err.write(this.redact(JSON.stringify({ event: e.type, ...e, time: new Date().toISOString() }, jsonReplacer)) + '\n');
+      return;
+    }
+    switch (e.type) {
+      case 'step':
+        if (e.state === 'start') this.line(this.paint(`==> ${e.step}`, 'bold') + (e.message ? ` ${e.message}` : ''));
+        else if (e.state === 'skip') this.line(`    ${e.step}: ${this.paint('already done', 'dim')}${e.message ? ` (${e.message})` : ''}`);
+        else if (e.state === 'done') this.line(`    ${e.step}: ${this.paint('done', 'green')}${e.ms !== undefined ? ` in ${formatDuration(e.ms)}` : ''}${e.message ? ` - ${e.message}` : ''}`);
+        else this.line(`    ${e.step}: ${this.paint('failed', 'red')}${e.message ? ` - ${e.message}` : ''}`);
+        break;
+      case 'phase':
+        if (e.state === 'done') this.line(`    ${e.phase.padEnd(22)} ${e.ms !== undefined ? formatDuration(e.ms) : ''}${e.message ? `  ${e.message}` : ''}`);
+        else if (e.state === 'fail') this.line(`    ${e.phase.padEnd(22)} ${this.paint('failed', 'red')}${e.message ? `  ${e.message}` : ''}`);
+        break;
+      case 'info':
+        this.line(e.message);
+        break;
+      case 'warn':
+        this.line(this.paint('warning: ', 'yellow') + e.message);
+        break;
+      case 'progress': {
+        const frac = e.total ? Math.min(1, e.done / e.total) : undefined;
+        const amount = e.unit === 'bytes' ? `${formatBytes(e.done)}${e.total ? ` / ${formatBytes(e.total)}` : ''}` : `${e.done}${e.total !== undefined ? ` / ${e.total}` : ''} ${e.unit ?? ''}`;
+        const rate = e.rate !== undefined ? ` ${e.unit === 'bytes' ? formatBytes(e.rate) : Math.round(e.rate)}${e.unit === 'bytes' ? '' : ` ${e.unit ?? ''}`}/s` : '';
+        const eta = e.etaMs !== undefined ? ` ETA ${formatDuration(e.etaMs)}` : '';
+        this.progress(e.task, `${e.label ?? e.task}: ${amount}${rate}${eta}`, frac);
+        break;
+      }
+      case 'status':
+        break;
+    }
+  }
+
+  endLive(): void {
+    if (this.liveLine) {
+      this.err.write('\n');
+      this.liveLine = false;
+    }
+  }
+}
+
+function jsonReplacer(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value;
+}

@@ -1,0 +1,37 @@
+// Wait for a condition with a deadline, polling; never sleeps blindly.
+
+export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    }, { once: true });
+  });
+}
+
+export interface WaitOptions {
+  timeoutMs: number;
+  intervalMs?: number;
+  what: string;
+  signal?: AbortSignal;
+}
+
+/** Poll `probe` until it returns a value other than undefined/false; throws on timeout. */
+export async function waitFor<T>(probe: () => Promise<T | undefined | false>, opts: WaitOptions): Promise<T> {
+  const deadline = Date.now() + opts.timeoutMs;
+  let last: unknown;
+  while (true) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== false) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (opts.signal?.aborted) throw new Error(`aborted while waiting for ${opts.what}`);
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${opts.timeoutMs} ms waiting for ${opts.what}${last ? `: last error: ${(last as Error).message}` : ''}`);
+    }
+    await sleep(opts.intervalMs ?? 100, opts.signal);
+  }
+}
