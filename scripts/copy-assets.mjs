@@ -1,5 +1,7 @@
 // Copy the .sql files next to the compiled modules that load them.
+// Usage: node scripts/copy-assets.mjs [outDir]   (default: dist)
 import { cpSync, mkdirSync } from 'node:fs';
 
-mkdirSync('dist/src/pg/sql', { recursive: true });
-cpSync('src/pg/sql', 'dist/src/pg/sql', { recursive: true });
+const out = process.argv[2] ?? 'dist';
+mkdirSync(`${out}/src/pg/sql`, { recursive: true });
+cpSync('src/pg/sql', `${out}/src/pg/sql`, { recursive: true });

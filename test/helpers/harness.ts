@@ -12,7 +12,8 @@ import { quoteIdent } from '../../src/pg/quote.js';
 
 export { waitFor, sleep } from '../../src/util/wait.js';
 
-export const BIN = fileURLToPath(new URL('../../../bin/pgshift.js', import.meta.url));
+// The CLI entry compiled alongside this file, so a build in another outDir tests itself.
+export const BIN = fileURLToPath(new URL('../../src/cli/entry.js', import.meta.url));
 
 /** Version pairs (source, target) to test; PGSHIFT_TEST_PAIRS="12:17,14:18" overrides. */
 export function versionPairs(defaults: [number, number][]): [number, number][] {
