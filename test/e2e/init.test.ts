@@ -55,3 +55,21 @@ test('init: wrong password and unreachable host are clear errors with no file wr
   assert.match(down.stderr, /source .*cannot connect: ECONNREFUSED/);
   assert.ok(!existsSync(out));
 });
+
+test('exec runs a command with verified connection variables, and refuses a wrong cluster', async () => {
+  const cfg = await pair.writeConfig([]);
+  const marker = join(pair.dir, 'exec-ran');
+  const script = `printf '%s %s' "$PGSHIFT_SOURCE_PORT" "$PGSHIFT_TARGET_SYSTEM_IDENTIFIER" > '${marker}'; exit 7`;
+  const r = await runCli(['-c', cfg, 'exec', '--', 'sh', '-c', script], { env: pair.env() });
+  assert.equal(r.code, 7, r.stderr);
+  assert.equal(readFileSync(marker, 'utf8'), `${pair.source.port} ${await pair.target.systemIdentifier()}`);
+
+  const wrong = join(pair.dir, 'wrong.yml');
+  const text = readFileSync(cfg, 'utf8').replace(/system_identifier: "(\d+)"/, 'system_identifier: "1234567890"');
+  (await import('node:fs')).writeFileSync(wrong, text);
+  const marker2 = join(pair.dir, 'exec-ran-2');
+  const refused = await runCli(['-c', wrong, 'exec', '--', 'touch', marker2], { env: pair.env() });
+  assert.equal(refused.code, 3, refused.stderr);
+  assert.match(refused.stderr, /source .* is not the configured cluster: expected system_identifier 1234567890, found \d+/);
+  assert.ok(!existsSync(marker2), 'the command ran against the wrong cluster');
+});
