@@ -48,6 +48,10 @@ export interface Features {
   predefinedCreateSubscription: boolean;
   /** pg_read_all_data */
   readAllData: boolean;
+  /** max_active_replication_origins limits replication origins (before 18: max_replication_slots) */
+  activeReplicationOrigins: boolean;
+  /** GRANT role ... WITH INHERIT / SET options; pg_auth_members.inherit_option, set_option */
+  grantRoleOptions: boolean;
 }
 
 export function featuresOf(v: ServerVersion | number): Features {
@@ -67,6 +71,8 @@ export function featuresOf(v: ServerVersion | number): Features {
     publicationSchemas: major >= 15,
     predefinedCreateSubscription: major >= 16,
     readAllData: major >= 14,
+    activeReplicationOrigins: major >= 18,
+    grantRoleOptions: major >= 16,
   };
 }
 

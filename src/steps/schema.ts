@@ -1,0 +1,284 @@
+// Step "schema": make the target database and its schema match the source's.
+//
+// What it does: creates the database on the target if it is missing (owner,
+// encoding and locale like the source's, from template0), checks that every
+// extension the source uses can be installed on the target, then applies
+// `pg_dump --schema-only --no-publications --no-subscriptions` of the source
+// to the target with `psql --single-transaction -v ON_ERROR_STOP=1`. The dump
+// creates the extensions itself (CREATE EXTENSION IF NOT EXISTS, in dependency
+// order, inside the same transaction); COMMENT ON EXTENSION entries are left
+// out (only an extension's owner may set them, which a managed service's
+// admin role is not) by filtering pg_dump's table of contents with pg_restore.
+//
+// One unit: the apply is one transaction, so a failure leaves an existing
+// database as it was; a database this run created is dropped again.
+//
+// With `existing`, nothing is applied: the target schema the user provisioned
+// is checked for compatibility instead (schema-compat.ts).
+//
+// Needs: pg_dump/pg_restore at least as new as the source, psql; a target role
+// that may create databases (when the database is missing) and the objects.
+//
+// Idempotent: the step is done when every user schema, type and table column
+// of the source exists on the target with the same type (schemaIsApplied,
+// which looks at both clusters). A target database holding user tables that
+// do not match is refused (exit 3): pgshift never applies a schema over data.
+
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { selectDatabases, type Config } from '../config/config.js';
+import { silent, type Emit } from '../events.js';
+import { AbortedError, ProblemError, SafetyError, ToolError } from '../errors.js';
+import { connect, withDb, type Db } from '../pg/connect.js';
+import { listTables, replicatedTables, tableKey } from '../pg/catalog.js';
+import { quoteIdent, quoteLiteral } from '../pg/quote.js';
+import { sqlFile } from '../pg/sql.js';
+import { findTool, runTool } from '../pg/tools.js';
+import { featuresOf } from '../pg/version.js';
+import { checkCompatibility, readColumns, type CompatReport } from './schema-compat.js';
+
+export interface SchemaReport {
+  database: string;
+  /** The database was created on the target in this run. */
+  created: boolean;
+  /** The source schema was applied in this run. */
+  applied: boolean;
+  /** The source's extensions (besides plpgsql), as "name version". */
+  extensions: string[];
+  /** The target already had the source schema: nothing was done. */
+  alreadyDone: boolean;
+  /** With `existing`: the compatibility check's findings. */
+  compatibility?: CompatReport;
+}
+
+export interface ApplySchemaOptions {
+  /** Apply nothing; check the user-provisioned target schema instead. */
+  existing?: boolean;
+  emit?: Emit;
+  signal?: AbortSignal;
+}
+
+type SourceExtension = { name: string; schema: string; version: string };
+
+function checkAbort(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new AbortedError('schema step interrupted');
+}
+
+async function targetDatabaseExists(config: Config, database: string): Promise<boolean> {
+  return withDb('target', config.target, {}, async (db) =>
+    (await db.maybeOne('SELECT 1 AS x FROM pg_catalog.pg_database WHERE datname = $1', [database])) !== undefined);
+}
+
+/**
+ * Has the source schema already been applied to the target? Every user
+ * schema and type, and every table column with its type, of the source
+ * exists on the target. Looks at both clusters; false when the target
+ * database does not exist.
+ */
+export async function schemaIsApplied(config: Config, database: string): Promise<boolean> {
+  if (!(await targetDatabaseExists(config, database))) return false;
+  return withDb('source', config.source, { database }, (source) =>
+    withDb('target', config.target, { database }, (target) => appliedOn(source, target)));
+}
+
+async function appliedOn(source: Db, target: Db): Promise<boolean> {
+  const fingerprint = async (db: Db): Promise<Set<string>> => {
+    const objects = await db.query<{ kind: string; schema: string; name: string | null }>(sqlFile('schema-objects'));
+    const cols = await readColumns(db);
+    return new Set([
+      ...objects.map((o) => JSON.stringify([o.kind, o.schema, o.name])),
+      ...cols.map((c) => JSON.stringify(['column', c.schema, c.table, c.column, c.type])),
+    ]);
+  };
+  const [s, t] = await Promise.all([fingerprint(source), fingerprint(target)]);
+  for (const k of s) if (!t.has(k)) return false;
+  return true;
+}
+
+/** Create the database on the target like the source's; returns false if it already existed. */
+async function createTargetDatabase(config: Config, source: Db, database: string, emit: Emit): Promise<boolean> {
+  const props = await source.one<{ encoding: string; collate: string; ctype: string; owner: string }>(sqlFile('schema-database'), [database]);
+  return withDb('target', config.target, {}, async (db) => {
+    if (await db.maybeOne('SELECT 1 AS x FROM pg_catalog.pg_database WHERE datname = $1', [database])) return false;
+    const ownerExists = await db.maybeOne('SELECT 1 AS x FROM pg_catalog.pg_roles WHERE rolname = $1', [props.owner]);
+    const ownerSql = ownerExists ? ` OWNER ${quoteIdent(props.owner)}` : '';
+    if (!ownerExists) emit({ type: 'warn', message: `the source database owner "${props.owner}" does not exist on the target; the database is owned by the connecting role (run "pgshift roles" first to keep the owner)` });
+    const localeSql = ` LC_COLLATE ${quoteLiteral(props.collate)} LC_CTYPE ${quoteLiteral(props.ctype)}`;
+    const base = `CREATE DATABASE ${quoteIdent(database)}${ownerSql} TEMPLATE template0 ENCODING ${quoteLiteral(props.encoding)}`;
+    try {
+      await db.query(base + localeSql);
+    } catch (e) {
+      // A locale the target's operating system does not have: create with the
+      // target's default locale rather than fail, and say so (sort order may differ).
+      if ((e as { sqlstate?: string }).sqlstate !== '22023' && (e as { sqlstate?: string }).sqlstate !== '42809') throw e;
+      emit({ type: 'warn', message: `the target has no locale "${props.collate}"/"${props.ctype}" (${(e as Error).message}); database created with the target's default locale, so text sort order may differ` });
+      await db.query(base);
+    }
+    return true;
+  });
+}
+
+async function dropCreatedDatabase(config: Config, database: string): Promise<void> {
+  await withDb('target', config.target, {}, (db) => db.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)}`));
+}
+
+async function checkExtensions(source: Db, target: Db): Promise<SourceExtension[]> {
+  const exts = await source.query<SourceExtension>(sqlFile('schema-extensions'));
+  if (exts.length === 0) return exts;
+  const avail = await target.query<{ name: string; available: boolean; default_version: string | null; versions: string[] }>(
+    sqlFile('schema-extensions-available'), [exts.map((e) => e.name)]);
+  const missing = avail.filter((a) => !a.available).map((a) => a.name);
+  if (missing.length) {
+    throw new ProblemError('extension_unavailable', `extension(s) used by the source are not installable on the target: ${missing.join(', ')}`, {
+      hint: 'Install the extension package for the target\'s PostgreSQL version on the target server (or ask the provider to enable it), then re-run. Nothing was applied.',
+      details: { missing },
+    });
+  }
+  return exts;
+}
+
+/** The schema-only dump of the source database as SQL, minus what the target must not get. */
+async function dumpSchema(config: Config, source: Db, database: string, targetMajor: number): Promise<string> {
+  const pgDump = await findTool('pg_dump', source.version.major);
+  const pgRestore = await findTool('pg_restore', source.version.major);
+  const dir = mkdtempSync(join(tmpdir(), 'pgshift-schema-'));
+  try {
+    const archive = join(dir, 'schema.dump');
+    const conn = { ...config.source.conn, dbname: database };
+    const password = config.source.password ?? config.source.conn.password;
+    await runTool(pgDump, [
+      '--schema-only', '--no-publications', '--no-subscriptions', '--format=custom',
+      '--exclude-schema=pgshift', `--file=${archive}`,
+    ], conn, password);
+    const toc = await runTool(pgRestore, ['--list', archive], {}, undefined);
+    // Entries look like "123; 0 0 COMMENT - EXTENSION pg_trgm". Commented-out lines are skipped by pg_restore -L.
+    const filtered = toc.stdout.split('\n').map((l) => (/^\d+; \d+ \d+ COMMENT - EXTENSION /.test(l) ? ';' + l : l)).join('\n');
+    const list = join(dir, 'toc.list');
+    writeFileSync(list, filtered);
+    const sqlPath = join(dir, 'schema.sql');
+    await runTool(pgRestore, ['--use-list', list, `--file=${sqlPath}`, archive], {}, undefined);
+    return adaptForTarget(readFileSync(sqlPath, 'utf8'), targetMajor);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Session settings a newer pg_dump writes at the top of its script that an
+ * older target does not know (pg_dump 17 writes transaction_timeout).
+ */
+export function adaptForTarget(sql: string, targetMajor: number): string {
+  const unknownBefore: Record<string, number> = { transaction_timeout: 17 };
+  return sql.split('\n').filter((line) => {
+    const m = /^SET (\w+) = .*;$/.exec(line);
+    if (!m) return true;
+    const since = unknownBefore[m[1]!];
+    return since === undefined || targetMajor >= since;
+  }).join('\n');
+}
+
+async function applyDump(config: Config, database: string, sql: string): Promise<void> {
+  const psql = await findTool('psql');
+  const conn = { ...config.target.conn, dbname: database };
+  try {
+    await runTool(psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-f', '-'], conn, config.target.password ?? config.target.conn.password, { input: sql });
+  } catch (e) {
+    const message = (e as Error).message;
+    const missingRole = /ERROR: +role ".*" does not exist/.test(message);
+    throw new ProblemError('schema_apply_failed', `applying the source schema to the target database "${database}" failed: ${message}`, {
+      cause: e,
+      hint: missingRole
+        ? `Objects are owned by or granted to roles the target lacks: run "pgshift roles" first, then re-run "pgshift schema ${database}". The target was left as it was.`
+        : `The target was left as it was (the schema is applied in one transaction). Fix the cause named above on the target, then re-run "pgshift schema ${database}".`,
+    });
+  }
+}
+
+/** Apply the source schema to the target, or with `existing` check the target's (see the file header). */
+export async function applySchema(config: Config, database: string, opts: ApplySchemaOptions = {}): Promise<SchemaReport> {
+  const emit = opts.emit ?? silent;
+  const dbConfig = selectDatabases(config, [database])[0]!;
+  const started = Date.now();
+  const step = opts.existing ? 'schema-check' : 'schema';
+  emit({ type: 'step', step, state: 'start', message: database });
+  let created = false;
+  try {
+    const report = await withDb('source', config.source, { database }, async (source) => {
+      const extensions = (await source.query<SourceExtension>(sqlFile('schema-extensions'))).map((e) => `${e.name} ${e.version}`);
+      const report: SchemaReport = { database, created: false, applied: false, extensions, alreadyDone: false };
+      if (opts.existing) {
+        if (!(await targetDatabaseExists(config, database))) {
+          throw new ProblemError('target_database_missing', `--existing: the target has no database "${database}"`, {
+            hint: `Create and provision it on the target, or run "pgshift schema ${database}" without --existing to copy the source schema.`,
+          });
+        }
+        const all = await listTables(source);
+        const replicated = replicatedTables(all, dbConfig.exclude, featuresOf(source.version).publishViaPartitionRoot);
+        report.compatibility = await withDb('target', config.target, { database }, (target) => checkCompatibility(source, target, replicated, emit));
+        return report;
+      }
+
+      checkAbort(opts.signal);
+      created = await createTargetDatabase(config, source, database, emit);
+      report.created = created;
+      if (created) emit({ type: 'info', message: `created database "${database}" on the target` });
+
+      const target = await connect('target', config.target, { database });
+      try {
+        if (!created && (await appliedOn(source, target))) {
+          report.alreadyDone = true;
+          return report;
+        }
+        const userTables = (await listTables(target)).filter((t) => !t.extension);
+        if (userTables.length) {
+          const shown = userTables.slice(0, 5).map(tableKey).join(', ');
+          throw new SafetyError('target_not_empty', `the target database "${database}" already has ${userTables.length} user table(s) that do not match the source schema (${shown}${userTables.length > 5 ? ', ...' : ''}); pgshift will not apply a schema over them`, {
+            hint: `If you provisioned the target schema yourself, run "pgshift schema ${database} --existing" to check it instead. Otherwise drop or rename the target database and re-run.`,
+            details: { tables: userTables.map(tableKey) },
+          });
+        }
+        await checkExtensions(source, target);
+        checkAbort(opts.signal);
+        const targetMajor = target.version.major;
+        await target.close();
+        const sql = await dumpSchema(config, source, database, targetMajor);
+        checkAbort(opts.signal);
+        await applyDump(config, database, sql);
+        report.applied = true;
+        return report;
+      } finally {
+        await target.close();
+      }
+    });
+    if (report.compatibility) {
+      const bad = report.compatibility.differences.filter((d) => d.verdict === 'incompatible');
+      if (bad.length) {
+        throw new ProblemError('schema_incompatible', `the target schema of "${database}" cannot receive the source's rows: ${bad.map((d) => `${d.table}${d.column ? '.' + d.column : ''} (${d.reason})`).join('; ')}`, {
+          hint: 'Change the target schema so every replicated source column exists there with a type the source type converts to (or exclude the table in the config), then re-run with --existing.',
+          details: { compatibility: report.compatibility },
+        });
+      }
+      emit({ type: 'step', step, state: 'done', ms: Date.now() - started,
+        message: `${report.compatibility.tables} table(s) checked, ${report.compatibility.differences.length} difference(s), none incompatible` });
+    } else if (report.alreadyDone) {
+      emit({ type: 'step', step, state: 'skip', message: 'the target already has the source schema' });
+    } else {
+      emit({ type: 'step', step, state: 'done', ms: Date.now() - started });
+    }
+    return report;
+  } catch (e) {
+    if (created) {
+      await dropCreatedDatabase(config, database).catch((dropErr: unknown) => {
+        emit({ type: 'warn', message: `could not drop the database "${database}" this run created: ${(dropErr as Error).message}; drop it by hand before re-running` });
+      });
+    }
+    emit({ type: 'step', step, state: 'fail', message: (e as Error).message });
+    if (e instanceof ToolError && e.code === 'tool_failed') {
+      throw new ToolError('schema_dump_failed', `dumping the source schema of "${database}" failed: ${e.message}`, {
+        cause: e, hint: 'Check that the source role may read every object of the database (a superuser, or the owner of every schema). Nothing was applied to the target.',
+      });
+    }
+    throw e;
+  }
+}
