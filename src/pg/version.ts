@@ -52,6 +52,8 @@ export interface Features {
   activeReplicationOrigins: boolean;
   /** GRANT role ... WITH INHERIT / SET options; pg_auth_members.inherit_option, set_option */
   grantRoleOptions: boolean;
+  /** TID range scans: a ctid >= ... AND ctid < ... condition reads only those pages */
+  tidRangeScan: boolean;
 }
 
 export function featuresOf(v: ServerVersion | number): Features {
@@ -73,6 +75,7 @@ export function featuresOf(v: ServerVersion | number): Features {
     readAllData: major >= 14,
     activeReplicationOrigins: major >= 18,
     grantRoleOptions: major >= 16,
+    tidRangeScan: major >= 14,
   };
 }
 

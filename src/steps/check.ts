@@ -1,0 +1,574 @@
+// check: a readiness report for both clusters before anything is created.
+// Each finding has a severity (ok / warn / fail), the objects concerned and
+// the fix. A fail blocks the migration; a warn is something the user should
+// know (copied at switchover, not replicated, slower).
+//
+// Needs: the config; a connection to each cluster (verified by
+// system_identifier like every pgshift connection), and to each database.
+// Strictly read-only on both clusters: it creates, alters and drops nothing,
+// so it can run any number of times, at any point of a migration.
+
+import type { Config } from '../config/config.js';
+import { ConfigError, PgshiftError } from '../errors.js';
+import type { Emit, Severity } from '../events.js';
+import { connect, type Db, type Side } from '../pg/connect.js';
+import { listTables, matchesPattern, replicatedTables, tableKey } from '../pg/catalog.js';
+import { qualify, quoteIdent } from '../pg/quote.js';
+import { sqlFile } from '../pg/sql.js';
+import { findTool, type ClientTool } from '../pg/tools.js';
+import {
+  featuresOf, isSupportedSource, isSupportedTarget, SUPPORTED_SOURCE_MAJORS, SUPPORTED_TARGET_MAJORS, type ServerVersion,
+} from '../pg/version.js';
+import { formatBytes } from '../util/duration.js';
+import { capacityRows, type CapacityRow, type SideUsage } from './check-capacity.js';
+import { NAME_PREFIX, namesFor } from './names.js';
+import { planReplicaIdentities } from './replica-identity.js';
+
+export interface Finding {
+  /** Stable identifier, e.g. "wal_level", "capacity.source.max_wal_senders", "no-primary-key". */
+  id: string;
+  severity: Severity;
+  side: 'source' | 'target' | 'both';
+  /** Set for findings about one database. */
+  database?: string;
+  title: string;
+  /** The objects concerned (tables, slots, extensions...), unquoted schema.name. */
+  objects: string[];
+  /** What to do about it. */
+  fix?: string;
+}
+
+export interface ClusterSummary {
+  version: string;
+  major: number;
+  systemIdentifier: string;
+  role: string;
+}
+
+export interface CheckReport {
+  /** No finding is a fail. */
+  ok: boolean;
+  findings: Finding[];
+  source: ClusterSummary;
+  target: ClusterSummary;
+  databases: string[];
+  capacity: CapacityRow[];
+}
+
+export interface CheckOptions {
+  emit?: Emit;
+}
+
+/** Roles hosted PostgreSQL services give their admin users instead of superuser. */
+export const PROVIDER_ADMIN_ROLES = ['rds_superuser', 'azure_pg_admin', 'cloudsqlsuperuser', 'alloydbsuperuser'];
+const ROLES_OF_INTEREST = [...PROVIDER_ADMIN_ROLES, 'rds_replication', 'pg_create_subscription'];
+
+const SETTINGS = [
+  'wal_level', 'max_replication_slots', 'max_wal_senders', 'max_worker_processes',
+  'max_logical_replication_workers', 'max_sync_workers_per_subscription', 'max_active_replication_origins',
+];
+
+type RoleFacts = {
+  rolname: string;
+  rolsuper: boolean;
+  rolreplication: boolean;
+  rolcreaterole: boolean;
+  rolcreatedb: boolean;
+  member_of: string[];
+};
+
+interface ClusterFacts {
+  db: Db;
+  side: Side;
+  version: ServerVersion;
+  role: RoleFacts;
+  walLevel: string;
+  usage: SideUsage;
+  databases: Map<string, number>;
+  slots: SlotFacts[];
+  /** "<database oid>/<subscription name>" for every subscription in the cluster. */
+  subscriptionNames: Set<string>;
+}
+
+type SlotFacts = {
+  slot_name: string;
+  slot_type: string;
+  plugin: string | null;
+  database: string | null;
+  active: boolean;
+  temporary: boolean;
+  retained_bytes: string | null;
+};
+
+/** Which databases to check: the ones named (each must be in the config), else all configured. */
+export function selectDatabases(config: Config, named: string[]): string[] {
+  if (named.length === 0) return [...config.databases.keys()];
+  for (const d of named) {
+    if (!config.databases.has(d)) {
+      const known = [...config.databases.keys()];
+      throw new ConfigError(config.file, `databases.${d}`, `database "${d}" is not in the config (${known.length ? `configured: ${known.join(', ')}` : 'none configured'}; add it under "databases:")`);
+    }
+  }
+  return [...new Set(named)];
+}
+
+/** Open both cluster connections; if either fails, close the other and report the first failure. */
+async function connectBoth(config: Config): Promise<[Db, Db]> {
+  const [s, t] = await Promise.allSettled([
+    connect('source', config.source, { applicationName: 'pgshift check' }),
+    connect('target', config.target, { applicationName: 'pgshift check' }),
+  ]);
+  if (s.status === 'fulfilled' && t.status === 'fulfilled') return [s.value, t.value];
+  if (s.status === 'fulfilled') await s.value.close();
+  if (t.status === 'fulfilled') await t.value.close();
+  // A wrong cluster (exit 3) matters more than the other side being down.
+  const errors = [s, t].filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
+  const safety = errors.find((e) => e instanceof PgshiftError && e.exitCode === 3);
+  throw safety ?? errors[0];
+}
+
+async function clusterFacts(db: Db): Promise<ClusterFacts> {
+  const role = await db.one<RoleFacts>(sqlFile('check-role'), [ROLES_OF_INTEREST]);
+  const act = await db.one<{ settings: Record<string, string> | null; wal_senders: number; bg_workers: number; launcher: boolean; subscriptions: number; enabled_subscriptions: number }>(
+    sqlFile('check-activity'), [SETTINGS]);
+  const settings: Record<string, number> = {};
+  for (const [k, v] of Object.entries(act.settings ?? {})) if (/^-?\d+$/.test(v)) settings[k] = Number(v);
+  const slots = await db.query<SlotFacts>(sqlFile('check-slots'));
+  const dbs = await db.query<{ datname: string; oid: string }>(
+    'SELECT datname, oid::int8 AS oid FROM pg_catalog.pg_database WHERE datallowconn AND NOT datistemplate');
+  const subs = await db.query<{ subdbid: string; subname: string }>('SELECT subdbid::int8 AS subdbid, subname::text FROM pg_catalog.pg_subscription');
+  return {
+    db,
+    side: db.side,
+    version: db.version,
+    role,
+    walLevel: act.settings?.wal_level ?? 'unknown',
+    usage: {
+      major: db.version.major,
+      settings,
+      slots: slots.length,
+      walSenders: act.wal_senders,
+      bgWorkers: act.bg_workers,
+      launcherRunning: act.launcher,
+      subscriptions: act.subscriptions,
+      enabledSubscriptions: act.enabled_subscriptions,
+    },
+    databases: new Map(dbs.map((d) => [d.datname, Number(d.oid)])),
+    slots,
+    subscriptionNames: new Set(subs.map((r) => `${r.subdbid}/${r.subname}`)),
+  };
+}
+
+function versionFinding(s: ServerVersion, t: ServerVersion): Finding {
+  const problems: string[] = [];
+  if (!isSupportedSource(s.major)) problems.push(`source PostgreSQL ${s.major} is not supported (sources ${SUPPORTED_SOURCE_MAJORS.min}-${SUPPORTED_SOURCE_MAJORS.max})`);
+  if (!isSupportedTarget(t.major)) problems.push(`target PostgreSQL ${t.major} is not supported (targets ${SUPPORTED_TARGET_MAJORS.min}-${SUPPORTED_TARGET_MAJORS.max})`);
+  if (t.major < s.major) problems.push(`target major ${t.major} is older than source major ${s.major}: pgshift only moves to the same or a newer major version`);
+  const direction = `PostgreSQL ${s.text} -> ${t.text}`;
+  if (problems.length) {
+    return { id: 'version', severity: 'fail', side: 'both', title: `${direction}: ${problems.join('; ')}`, objects: [], fix: 'Use a source of PostgreSQL 12-17 and a target of 13-18, the target at least the source\'s major version.' };
+  }
+  const kind = t.major === s.major ? 'same major version (a move)' : 'major version upgrade';
+  return { id: 'version', severity: 'ok', side: 'both', title: `${direction}: ${kind}`, objects: [] };
+}
+
+function walLevelFindings(s: ClusterFacts, t: ClusterFacts, reverse: boolean): Finding[] {
+  const out: Finding[] = [];
+  if (s.walLevel === 'logical') out.push({ id: 'wal_level', severity: 'ok', side: 'source', title: 'source wal_level is logical', objects: [] });
+  else {
+    out.push({
+      id: 'wal_level', severity: 'fail', side: 'source', title: `source wal_level is ${s.walLevel}; logical replication needs logical`, objects: [],
+      fix: 'ALTER SYSTEM SET wal_level = logical; then restart the source (on RDS/Aurora set rds.logical_replication = 1 in the parameter group; on Cloud SQL the cloudsql.logical_decoding flag; on Azure wal_level = logical in server parameters).',
+    });
+  }
+  if (reverse) {
+    if (t.walLevel === 'logical') out.push({ id: 'wal_level', severity: 'ok', side: 'target', title: 'target wal_level is logical (reverse replication for rollback)', objects: [] });
+    else {
+      out.push({
+        id: 'wal_level', severity: 'warn', side: 'target', title: `target wal_level is ${t.walLevel}: reverse replication (rollback after switchover) needs logical`, objects: [],
+        fix: 'ALTER SYSTEM SET wal_level = logical on the target and restart it before switchover, or set switchover.reverse: false (no rollback path).',
+      });
+    }
+  }
+  return out;
+}
+
+function capacityFinding(r: CapacityRow): Finding {
+  const total = r.inUse + r.recommended;
+  const needed = r.inUse + (r.severity === 'fail' ? r.required : r.recommended);
+  const pool = r.setting === 'max_replication_slots' && r.resource === 'origins' ? ' (as the limit on replication origins)' : '';
+  const title = `${r.setting}${pool} = ${r.have}: ${r.inUse} in use + ${r.recommended} for this migration (${r.why})` +
+    (r.severity === 'ok' ? '' : r.severity === 'fail' ? `; needs at least ${needed}` : `; ${total} recommended`);
+  const finding: Finding = { id: `capacity.${r.side}.${r.setting}${pool ? '.origins' : ''}`, severity: r.severity, side: r.side, title, objects: [] };
+  // sql-lint: safe (advice for people; the setting is one of SETTINGS, the value a number)
+  if (r.severity !== 'ok') finding.fix = `ALTER SYSTEM SET ${r.setting} = ${Math.max(total, needed)}; then restart the ${r.side} server.`;
+  return finding;
+}
+
+function privilegeFindings(s: ClusterFacts, t: ClusterFacts): Finding[] {
+  const out: Finding[] = [];
+  const sp = PROVIDER_ADMIN_ROLES.filter((r) => s.role.member_of.includes(r));
+  if (s.role.rolsuper) out.push({ id: 'privileges', severity: 'ok', side: 'source', title: `source role ${s.role.rolname} is a superuser`, objects: [] });
+  else if (sp.length) out.push({ id: 'privileges', severity: 'ok', side: 'source', title: `source role ${s.role.rolname} has the provider admin role ${sp.join(', ')}`, objects: [] });
+  else if (s.role.rolreplication || s.role.member_of.includes('rds_replication')) {
+    out.push({ id: 'privileges', severity: 'ok', side: 'source', title: `source role ${s.role.rolname} has REPLICATION (and must own the replicated tables; checked per database)`, objects: [] });
+  } else {
+    out.push({
+      id: 'privileges', severity: 'fail', side: 'source', title: `source role ${s.role.rolname} is not a superuser and has no REPLICATION attribute: it cannot create replication slots`, objects: [s.role.rolname],
+      fix: `Connect as a superuser (or the provider's admin role, e.g. rds_superuser), or: ALTER ROLE ${quoteIdent(s.role.rolname)} REPLICATION; and make it the owner of the tables to replicate.`,
+    });
+  }
+  const tp = PROVIDER_ADMIN_ROLES.filter((r) => t.role.member_of.includes(r));
+  const canSubscribe = featuresOf(t.version).predefinedCreateSubscription && t.role.member_of.includes('pg_create_subscription');
+  if (t.role.rolsuper) out.push({ id: 'privileges', severity: 'ok', side: 'target', title: `target role ${t.role.rolname} is a superuser`, objects: [] });
+  else if (tp.length) out.push({ id: 'privileges', severity: 'ok', side: 'target', title: `target role ${t.role.rolname} has the provider admin role ${tp.join(', ')}`, objects: [] });
+  else if (canSubscribe) out.push({ id: 'privileges', severity: 'ok', side: 'target', title: `target role ${t.role.rolname} may create subscriptions (pg_create_subscription)`, objects: [] });
+  else {
+    const how = featuresOf(t.version).predefinedCreateSubscription ? 'a superuser or a member of pg_create_subscription' : `a superuser on PostgreSQL ${t.version.major}`;
+    out.push({
+      id: 'privileges', severity: 'fail', side: 'target', title: `target role ${t.role.rolname} cannot create subscriptions (needs ${how})`, objects: [t.role.rolname],
+      fix: featuresOf(t.version).predefinedCreateSubscription
+        ? `Connect as a superuser (or the provider's admin role), or: GRANT pg_create_subscription TO ${quoteIdent(t.role.rolname)}; and give it CREATE on the target database.`
+        : 'Connect as a superuser (or the provider\'s admin role, e.g. rds_superuser).',
+    });
+  }
+  if (!t.role.rolsuper && !tp.length && !t.role.rolcreaterole) {
+    out.push({
+      id: 'privileges.roles', severity: 'warn', side: 'target', title: `target role ${t.role.rolname} has no CREATEROLE: pgshift roles cannot copy roles`, objects: [t.role.rolname],
+      fix: 'Create the roles on the target yourself, or connect as a role with CREATEROLE.',
+    });
+  }
+  return out;
+}
+
+/** A database name as a shell argument in a suggested pgshift command. */
+function shellArg(n: string): string {
+  return /^[A-Za-z0-9_.-]+$/.test(n) ? n : `'${n.replace(/'/g, "'\\''")}'`;
+}
+
+function slotFindings(c: ClusterFacts, configured: Set<string>): Finding[] {
+  const out: Finding[] = [];
+  const byDb = new Map<string, string[]>();
+  const others: string[] = [];
+  for (const sl of c.slots) {
+    if (sl.temporary) continue;
+    const retained = sl.retained_bytes === null ? undefined : Number(sl.retained_bytes);
+    const label = `${sl.slot_name} (${sl.slot_type}${sl.database ? `, database ${sl.database}` : ''}, ${sl.active ? 'active' : 'inactive'}${retained !== undefined ? `, retains ${formatBytes(retained)} of WAL` : ''})`;
+    if (sl.slot_name.startsWith(NAME_PREFIX)) {
+      // A pgshift slot being streamed from is a migration in progress, not a leftover.
+      if (sl.active) continue;
+      const db = sl.database ?? '';
+      byDb.set(db, [...(byDb.get(db) ?? []), label]);
+    } else if (!sl.active && (retained ?? 0) > 0) {
+      others.push(label);
+    }
+  }
+  for (const [db, labels] of byDb) {
+    out.push({
+      id: 'slots.pgshift', severity: 'warn', side: c.side, database: configured.has(db) ? db : undefined,
+      title: `inactive pgshift slot${labels.length === 1 ? '' : 's'} on the ${c.side}${db ? ` for database ${db}` : ''}: WAL is kept until ${labels.length === 1 ? 'it is' : 'they are'} used or dropped`,
+      objects: labels,
+      fix: `If no migration of ${db || 'that database'} is in progress: pgshift cleanup ${db ? shellArg(db) : 'DB'}`,
+    });
+  }
+  if (others.length) {
+    out.push({
+      id: 'slots.inactive', severity: 'warn', side: c.side,
+      title: `inactive replication slot${others.length === 1 ? '' : 's'} on the ${c.side} holding WAL back (not pgshift's)`,
+      objects: others,
+      fix: 'If unused, drop with SELECT pg_drop_replication_slot(\'NAME\'); they keep WAL on disk and count against max_replication_slots.',
+    });
+  }
+  return out;
+}
+
+async function toolFindings(sourceMajor: number): Promise<Finding[]> {
+  const out: Finding[] = [];
+  for (const tool of ['pg_dump', 'pg_dumpall'] as ClientTool[]) {
+    try {
+      const found = await findTool(tool, sourceMajor);
+      out.push({ id: `tool.${tool}`, severity: 'ok', side: 'source', title: `${tool} ${found.major} (${found.path}) is new enough for source ${sourceMajor}`, objects: [] });
+    } catch (e) {
+      if (!(e instanceof PgshiftError)) throw e;
+      out.push({ id: `tool.${tool}`, severity: 'fail', side: 'source', title: e.message, objects: [], fix: e.hint });
+    }
+  }
+  return out;
+}
+
+interface DatabaseContext {
+  config: Config;
+  src: ClusterFacts;
+  tgt: ClusterFacts;
+  /** Target extensions available to CREATE EXTENSION. */
+  targetExtensions: Set<string>;
+}
+
+async function checkSourceDatabase(ctx: DatabaseContext, database: string): Promise<Finding[]> {
+  const { config, src } = ctx;
+  const out: Finding[] = [];
+  const exclude = config.databases.get(database)?.exclude ?? [];
+  const db = await connect('source', config.source, { database, applicationName: 'pgshift check' });
+  try {
+    const feats = featuresOf(src.version);
+    const all = await listTables(db);
+    const user = all.filter((t) => !t.extension && !exclude.some((p) => matchesPattern(t, p)));
+    const tables = replicatedTables(all, exclude, feats.publishViaPartitionRoot);
+    const facts = await db.one<{ large_objects: string; materialized_views: { schema: string; name: string }[]; extensions: { name: string; version: string }[]; can_create: boolean }>(sqlFile('check-database'));
+
+    // Replica identity.
+    const plans = await planReplicaIdentities(db, tables);
+    const kept = plans.filter((p) => p.action === 'keep');
+    const planned = plans.filter((p) => p.action === 'use-index' || p.action === 'full');
+    const cannot = plans.filter((p) => p.action === 'cannot');
+    out.push({
+      id: 'tables', severity: tables.length ? 'ok' : 'warn', side: 'source', database,
+      title: tables.length
+        ? `${tables.length} table${tables.length === 1 ? '' : 's'} to replicate; ${kept.length} of ${plans.length} with a usable replica identity already`
+        : 'no tables to replicate in this database',
+      objects: [],
+    });
+    if (planned.length) {
+      out.push({
+        id: 'no-primary-key', severity: 'warn', side: 'source', database,
+        title: `${planned.length} table${planned.length === 1 ? '' : 's'} without a primary key: pgshift start sets the replica identity shown`,
+        objects: planned.map((p) => `${tableKey(p.table)}: ${p.action === 'use-index' ? `USING INDEX ${p.index}` : 'FULL'}`),
+        fix: 'Nothing to do (pgshift sets these on the source). A primary key is better: REPLICA IDENTITY FULL matches every UPDATE/DELETE on all columns, slow on large tables.',
+      });
+    }
+    if (cannot.length) {
+      out.push({
+        id: 'replica-identity-impossible', severity: 'warn', side: 'source', database,
+        // sql-lint: safe (a message, not SQL)
+        title: `${cannot.length} table${cannot.length === 1 ? '' : 's'} without a primary key or unique NOT NULL index, with a column type that has no equality operator: UPDATE and DELETE cannot be replicated, pgshift copies ${cannot.length === 1 ? 'it' : 'them'} at switchover`,
+        objects: cannot.map((p) => `${tableKey(p.table)}: ${/(columns? .*) ha(?:s|ve) no equality/.exec(p.reason)?.[1] ?? p.reason}`),
+        fix: 'Add a primary key (or a unique index on NOT NULL columns) to replicate these tables continuously; otherwise writes to them must stop before switchover copies them.',
+      });
+    }
+
+    // Privileges on this database, for a non-superuser source role.
+    const role = src.role;
+    if (!role.rolsuper && !PROVIDER_ADMIN_ROLES.some((r) => role.member_of.includes(r))) {
+      const notOwned = tables.length
+        ? await db.query<{ schema: string; name: string }>(
+          'SELECT n.nspname AS schema, c.relname AS name FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ANY ($1::oid[]) AND NOT pg_catalog.pg_has_role(c.relowner, \'USAGE\') ORDER BY 1, 2',
+          [tables.map((t) => t.oid)])
+        : [];
+      if (notOwned.length || !facts.can_create) {
+        out.push({
+          id: 'privileges.database', severity: 'fail', side: 'source', database,
+          title: [
+            // sql-lint: safe (a message, not SQL)
+            !facts.can_create ? `role ${role.rolname} may not CREATE in this database (CREATE PUBLICATION needs it)` : '',
+            notOwned.length ? `role ${role.rolname} does not own ${notOwned.length} table${notOwned.length === 1 ? '' : 's'} (a publication needs the owner)` : '',
+          ].filter(Boolean).join('; '),
+          objects: notOwned.map((t) => tableKey(t)),
+          fix: `Connect as a superuser, or GRANT CREATE ON DATABASE ${quoteIdent(database)} TO ${quoteIdent(role.rolname)} and make it (a member of) the owner of these tables.`,
+        });
+      }
+    }
+
+    const largeObjects = Number(facts.large_objects);
+    if (largeObjects > 0) {
+      out.push({
+        id: 'large-objects', severity: 'warn', side: 'source', database,
+        title: `${largeObjects} large object${largeObjects === 1 ? '' : 's'}: not carried by logical replication; pgshift copies ${largeObjects === 1 ? 'it' : 'them'} at switchover (longer pause)`,
+        objects: [], fix: 'Nothing to do; to shorten the pause, move large objects into bytea columns.',
+      });
+    }
+    const unlogged = user.filter((t) => t.persistence === 'u');
+    if (unlogged.length) {
+      out.push({
+        id: 'unlogged-tables', severity: 'warn', side: 'source', database,
+        title: `${unlogged.length} unlogged table${unlogged.length === 1 ? '' : 's'}: not replicated (created empty on the target)`,
+        objects: unlogged.map(tableKey),
+        fix: `If their data matters: ALTER TABLE ... SET LOGGED on the source before starting, or copy them yourself after switchover.`,
+      });
+    }
+    if (facts.materialized_views.length) {
+      out.push({
+        id: 'materialized-views', severity: 'warn', side: 'source', database,
+        title: `${facts.materialized_views.length} materialized view${facts.materialized_views.length === 1 ? '' : 's'}: not replicated; pgshift refreshes ${facts.materialized_views.length === 1 ? 'it' : 'them'} on the target after switchover`,
+        objects: facts.materialized_views.map(tableKey),
+        fix: 'Nothing to do; a large view makes the refresh after switchover take a while.',
+      });
+    }
+    const partitioned = user.filter((t) => t.relkind === 'p');
+    if (partitioned.length && !feats.publishViaPartitionRoot) {
+      out.push({
+        id: 'partitioned-tables', severity: 'warn', side: 'source', database,
+        title: `${partitioned.length} partitioned table${partitioned.length === 1 ? '' : 's'} on PostgreSQL ${src.version.major}: each leaf partition is published on its own (publish_via_partition_root needs 13)`,
+        objects: partitioned.map(tableKey),
+        fix: 'Keep the same partitions on the target (pgshift schema does); re-partitioning during the migration is not possible from this version.',
+      });
+    }
+
+    const missing = missingExtensions(facts.extensions.map((e) => e.name), ctx.targetExtensions);
+    if (missing.length) {
+      out.push({
+        id: 'extensions', severity: 'fail', side: 'target', database,
+        title: `${missing.length} extension${missing.length === 1 ? '' : 's'} installed on the source ${missing.length === 1 ? 'is' : 'are'} not available on the target`,
+        objects: missing.map((n) => `${n} ${facts.extensions.find((e) => e.name === n)?.version ?? ''}`.trim()),
+        fix: 'Install the extension packages on the target server (they must appear in pg_available_extensions), or drop the extensions on the source if unused.',
+      });
+    } else if (facts.extensions.length) {
+      out.push({ id: 'extensions', severity: 'ok', side: 'target', database, title: `all ${facts.extensions.length} source extension${facts.extensions.length === 1 ? ' is' : 's are'} available on the target`, objects: [] });
+    }
+  } finally {
+    await db.close();
+  }
+  return out;
+}
+
+/** Extensions installed on the source with no package on the target. */
+export function missingExtensions(installed: string[], available: Set<string>): string[] {
+  return installed.filter((e) => !available.has(e)).sort();
+}
+
+async function checkTargetDatabase(ctx: DatabaseContext, database: string): Promise<{ finding: Finding; replicating: boolean }> {
+  const { config, tgt } = ctx;
+  const sub = namesFor(database).subscription;
+  const oid = tgt.databases.get(database);
+  if (oid === undefined) {
+    return { replicating: false, finding: { id: 'target-database', severity: 'ok', side: 'target', database, title: `target database ${database} does not exist yet (pgshift schema creates it)`, objects: [] } };
+  }
+  const subs = await tgt.db.query<{ subname: string; subenabled: boolean }>(
+    'SELECT subname::text, subenabled FROM pg_catalog.pg_subscription WHERE subdbid = $1 AND subname = $2', [oid, sub]);
+  if (subs.length) {
+    return {
+      replicating: true,
+      finding: { id: 'target-database', severity: 'ok', side: 'target', database, title: `target database ${database} is the one pgshift is replicating into (subscription ${sub}${subs[0]!.subenabled ? '' : ', disabled'})`, objects: [] },
+    };
+  }
+  const db = await connect('target', config.target, { database, applicationName: 'pgshift check' });
+  try {
+    const tables = (await listTables(db)).filter((t) => !t.extension);
+    if (tables.length === 0) {
+      return { replicating: false, finding: { id: 'target-database', severity: 'ok', side: 'target', database, title: `target database ${database} exists and holds no tables`, objects: [] } };
+    }
+    const withRows: string[] = [];
+    for (const t of tables) {
+      if (t.relkind !== 'r') continue;
+      try {
+        const r = await db.maybeOne(`SELECT 1 AS x FROM ONLY ${qualify(t.schema, t.name)} LIMIT 1`);
+        if (r) withRows.push(tableKey(t));
+      } catch {
+        withRows.push(`${tableKey(t)} (unreadable)`);
+      }
+      if (withRows.length >= 20) break;
+    }
+    if (withRows.length) {
+      return {
+        replicating: false,
+        finding: {
+          id: 'target-database', severity: 'fail', side: 'target', database,
+          title: `target database ${database} already holds data (${tables.length} table${tables.length === 1 ? '' : 's'}, ${withRows.length >= 20 ? 'at least 20' : withRows.length} with rows): pgshift will not replicate into it`,
+          objects: withRows,
+          // sql-lint: safe (a message, not SQL)
+          fix: `Point target.conn at another server, or drop the target database if its data is not needed (DROP DATABASE ${quoteIdent(database)} on the target).`,
+        },
+      };
+    }
+    return {
+      replicating: false,
+      finding: {
+        id: 'target-database', severity: 'warn', side: 'target', database,
+        title: `target database ${database} already holds ${tables.length} empty table${tables.length === 1 ? '' : 's'}`,
+        objects: tables.map(tableKey),
+        fix: `If you provisioned this schema yourself: pgshift schema ${shellArg(database)} --existing checks that it is compatible. Otherwise drop the target database and let pgshift copy the schema.`,
+      },
+    };
+  } finally {
+    await db.close();
+  }
+}
+
+/**
+ * Check both clusters and the given databases (all configured ones when
+ * empty). Throws on a connection problem (ConnectionError, exit 1) or a
+ * wrong cluster (SafetyError, exit 3); everything else is a finding.
+ */
+export async function runCheck(config: Config, databases: string[], opts: CheckOptions = {}): Promise<CheckReport> {
+  const emit = opts.emit ?? (() => undefined);
+  const dbs = selectDatabases(config, databases);
+  const started = Date.now();
+  emit({ type: 'step', step: 'check', state: 'start', message: 'connecting to both clusters' });
+  const [srcDb, tgtDb] = await connectBoth(config);
+  try {
+    const [src, tgt] = await Promise.all([clusterFacts(srcDb), clusterFacts(tgtDb)]);
+    const summary = (c: ClusterFacts): ClusterSummary => ({ version: c.version.text, major: c.version.major, systemIdentifier: c.db.systemIdentifier, role: c.role.rolname });
+    const findings: Finding[] = [];
+    const version = versionFinding(src.version, tgt.version);
+    findings.push(version);
+    const supported = isSupportedSource(src.version.major) && isSupportedTarget(tgt.version.major);
+    let capacity: CapacityRow[] = [];
+    if (supported) {
+      const reverse = config.switchover.reverse;
+      findings.push(...walLevelFindings(src, tgt, reverse));
+      findings.push(...privilegeFindings(src, tgt));
+      findings.push(...await toolFindings(src.version.major));
+
+      const targetExtensions = new Set((await tgtDb.query<{ name: string }>('SELECT name::text FROM pg_catalog.pg_available_extensions')).map((r) => r.name));
+      const ctx: DatabaseContext = { config, src, tgt, targetExtensions };
+      if (dbs.length === 0) {
+        findings.push({ id: 'databases', severity: 'warn', side: 'source', title: 'no databases in the config', objects: [], fix: 'List the databases to migrate under "databases:" (pgshift init fills them in).' });
+      }
+      for (const database of dbs) {
+        emit({ type: 'step', step: `check ${database}`, state: 'start' });
+        const t0 = Date.now();
+        if (!src.databases.has(database)) {
+          findings.push({
+            id: 'database-exists', severity: 'fail', side: 'source', database,
+            title: `database ${database} does not exist on the source (or does not accept connections)`, objects: [],
+            fix: `Check the name under "databases:" in ${config.file}; the source has: ${[...src.databases.keys()].filter((d) => d !== 'postgres').join(', ') || '(no user databases)'}`,
+          });
+          emit({ type: 'step', step: `check ${database}`, state: 'fail', message: 'not on the source' });
+          continue;
+        }
+        findings.push(...await checkSourceDatabase(ctx, database));
+        findings.push((await checkTargetDatabase(ctx, database)).finding);
+        emit({ type: 'step', step: `check ${database}`, state: 'done', ms: Date.now() - t0 });
+      }
+
+      // Capacity counts every configured database: their replication runs side by side.
+      const configured = [...config.databases.keys()];
+      const replicating = configured.filter((d) => subscriptionExists(tgt, d));
+      const pending = configured.filter((d) => src.databases.has(d) && !replicating.includes(d)).length;
+      capacity = capacityRows({
+        pending,
+        reverse: reverse ? configured.filter((d) => src.databases.has(d)).length : 0,
+        syncWorkers: tgt.usage.settings.max_sync_workers_per_subscription ?? 2,
+        source: src.usage,
+        target: tgt.usage,
+      });
+      findings.push(...capacity.map(capacityFinding));
+
+      const configuredSet = new Set(configured);
+      findings.push(...slotFindings(src, configuredSet), ...slotFindings(tgt, configuredSet));
+    }
+    const ordered = orderFindings(findings, dbs);
+    const report: CheckReport = {
+      ok: !ordered.some((f) => f.severity === 'fail'),
+      findings: ordered,
+      source: summary(src),
+      target: summary(tgt),
+      databases: dbs,
+      capacity,
+    };
+    emit({ type: 'step', step: 'check', state: report.ok ? 'done' : 'fail', ms: Date.now() - started });
+    return report;
+  } finally {
+    await Promise.all([srcDb.close(), tgtDb.close()]);
+  }
+}
+
+/** Whether pgshift's subscription for a database exists on the target (from the cluster-wide catalog). */
+function subscriptionExists(tgt: ClusterFacts, database: string): boolean {
+  return tgt.subscriptionNames.has(`${tgt.databases.get(database)}/${namesFor(database).subscription}`);
+}
+
+/** Cluster findings first, then each database in the order asked; within a group, as produced. */
+export function orderFindings(findings: Finding[], databases: string[]): Finding[] {
+  const rank = (f: Finding): number => (f.database === undefined ? -1 : databases.indexOf(f.database) === -1 ? databases.length : databases.indexOf(f.database));
+  return findings.map((f, i) => ({ f, i })).sort((a, b) => rank(a.f) - rank(b.f) || a.i - b.i).map((x) => x.f);
+}
