@@ -1,3 +1,37 @@
-import { notYet } from './not-yet.js';
+import type { Command } from '../command.js';
+import { flagDuration, oneDatabase } from '../command.js';
+import { EXIT } from '../../errors.js';
+import { runPipeline } from '../../steps/run.js';
+import { formatBytes } from '../../util/duration.js';
+import { flagBytes } from './wait.js';
 
-export const command = notYet('run', 'run DB', 'check, roles, schema, start, wait; resumable');
+export const command: Command = {
+  name: 'run',
+  usage: 'run DB [--timeout D] [--max-lag BYTES] [--no-passwords] [--managed]',
+  summary: 'check, roles, schema, start, wait; resumable (re-run after any interruption)',
+  options: {
+    timeout: { type: 'string' },
+    'max-lag': { type: 'string' },
+    'no-passwords': { type: 'boolean' },
+    managed: { type: 'boolean' },
+  },
+  async run(ctx) {
+    const database = oneDatabase(ctx, 'run');
+    const r = await runPipeline(ctx.config(), database, {
+      emit: (e) => ctx.out.event(e),
+      signal: ctx.signal,
+      timeoutMs: flagDuration(ctx, 'timeout'),
+      maxLagBytes: flagBytes(ctx, 'max-lag'),
+      noPasswords: ctx.flags['no-passwords'] === true,
+      managed: ctx.flags.managed === true,
+    });
+    if (ctx.json) {
+      ctx.out.writeJson({ ok: true, ...r });
+    } else {
+      ctx.out.endLive();
+      ctx.out.line(`${database}: replicating, ${r.status.tablesReady}/${r.status.tablesTotal} tables ready, lag ${formatBytes(r.status.lagBytes ?? 0)}`);
+      ctx.out.line(`Next: pgshift -c ${ctx.configPath} verify ${database}, then switchover ${database}`);
+    }
+    return EXIT.ok;
+  },
+};

@@ -1,3 +1,63 @@
-import { notYet } from './not-yet.js';
+import type { Command, CommandContext } from '../command.js';
+import { flagDuration, flagInt } from '../command.js';
+import { EXIT } from '../../errors.js';
+import { selectDatabases } from '../../config/config.js';
+import { StatusProbe, type DatabaseStatus } from '../../steps/status.js';
+import { formatBytes } from '../../util/duration.js';
+import { sleep } from '../../util/wait.js';
 
-export const command = notYet('status', 'status [DB...] [--watch]', 'per-table sync state, lag, slot health, errors');
+function render(ctx: CommandContext, s: DatabaseStatus): void {
+  const out = ctx.out;
+  const lag = s.lagBytes === null ? 'lag unknown' : `lag ${formatBytes(s.lagBytes)}${s.lagSeconds !== null ? ` (${s.lagSeconds.toFixed(1)}s)` : ''}`;
+  const slot = s.slot.exists ? `slot ${s.slot.active ? 'active' : 'inactive'}${s.slot.walStatus ? ` (${s.slot.walStatus})` : ''}, WAL retained ${formatBytes(s.walRetainedBytes ?? 0)}` : 'no slot';
+  out.line(`${out.paint(s.database, 'bold')}: ${s.phase}, ${s.tablesReady}/${s.tablesTotal} tables ready, ${lag}, ${slot}`);
+  if (s.errors.apply !== null) out.line(`  errors: apply ${s.errors.apply}, sync ${s.errors.sync}`);
+  if (s.errors.last) out.line(`  last error: ${s.errors.last}`);
+  for (const p of s.problems) out.line(`  ${out.severity('warn')} ${p}`);
+  if (s.tables.length === 0) return;
+  const width = Math.min(60, Math.max(...s.tables.map((t) => `${t.schema}.${t.name}`.length)));
+  for (const t of s.tables) {
+    const name = `${t.schema}.${t.name}`.padEnd(width);
+    const state = t.state === 'ready' ? out.paint(t.state.padEnd(8), 'green') : out.paint(t.state.padEnd(8), 'yellow');
+    const copied = t.copy
+      ? `${t.copy.rows} rows, ${formatBytes(t.copy.bytes)} copied`
+      : t.state === 'ready' || t.state === 'syncing' || t.state === 'copied' ? formatBytes(t.targetBytes) : t.state === 'copying' ? `${formatBytes(t.targetBytes)} of ~${formatBytes(t.sourceBytes ?? 0)}` : '';
+    out.line(`  ${name}  ${state}  ${copied}`);
+  }
+}
+
+export const command: Command = {
+  name: 'status',
+  usage: 'status [DB...] [--watch] [--interval D] [--count N]',
+  summary: 'per-table sync state, lag, slot health, errors (exit 1 when something needs attention)',
+  options: { watch: { type: 'boolean' }, interval: { type: 'string' }, count: { type: 'string' } },
+  async run(ctx) {
+    const config = ctx.config();
+    const dbs = selectDatabases(config, ctx.args);
+    const watch = ctx.flags.watch === true;
+    const interval = flagDuration(ctx, 'interval') ?? 2000;
+    const count = flagInt(ctx, 'count');
+    const probes = dbs.map((d) => new StatusProbe(config, d.name));
+    try {
+      let n = 0;
+      while (true) {
+        const statuses: DatabaseStatus[] = [];
+        for (const p of probes) statuses.push(await p.look());
+        n++;
+        if (ctx.json) {
+          ctx.out.writeJson({ databases: statuses });
+        } else {
+          // On a terminal --watch redraws in place; elsewhere each look is appended.
+          if (watch && ctx.out.tty) ctx.out.line('\x1b[H\x1b[2J' + new Date().toISOString());
+          for (const s of statuses) render(ctx, s);
+        }
+        const healthy = statuses.every((s) => s.problems.length === 0);
+        if (!watch || (count !== undefined && n >= count)) return healthy ? EXIT.ok : EXIT.problem;
+        await sleep(interval, ctx.signal);
+        if (ctx.signal.aborted) return EXIT.ok;
+      }
+    } finally {
+      await Promise.all(probes.map((p) => p.close()));
+    }
+  },
+};

@@ -1,0 +1,402 @@
+// Step "start": forward logical replication for one database.
+//
+// What it does, in order:
+//   1. on the source, gives every replicated table a replica identity
+//      (the plan from replica-identity.ts: USING INDEX or FULL for tables
+//      without a primary key) and mirrors it on the target, whose apply
+//      worker must be able to find the rows it updates and deletes;
+//   2. on the source, creates the publication pgshift_<db> for the
+//      replicated tables (config `exclude` left out, extension-owned and
+//      unlogged tables left out, tables replication cannot carry left out),
+//      via the partition root on 13+ and as leaf partitions on 12;
+//   3. on the target, creates the subscription pgshift_<db> with slot
+//      pgshift_<db>, copy_data = true and the options the versions support.
+// Needs: the database and its schema on the target ("pgshift schema DB").
+// Idempotent by looking at the clusters: an existing publication is made to
+// list exactly the wanted tables (ALTER PUBLICATION ... SET TABLE); an
+// existing subscription is left alone (it is mid-copy or streaming; a
+// re-created one would copy again), refreshed only when the publication
+// gained tables; a slot of our name with no subscription is what a CREATE
+// SUBSCRIPTION that died half-way leaves behind, and is dropped and made again.
+// Undo: "pgshift cleanup DB" drops subscription, slot and publication.
+
+import type { Config, DatabaseConfig } from '../config/config.js';
+import { ConfigError, ProblemError, SafetyError, UsageError, AbortedError, PgshiftError, SqlError, wrapSqlError } from '../errors.js';
+import { redactConninfo } from '../config/conninfo.js';
+import type { Emit } from '../events.js';
+import { silent } from '../events.js';
+import { connect, type Db } from '../pg/connect.js';
+import { listTables, matchesPattern, replicatedTables, tableKey, type TableInfo } from '../pg/catalog.js';
+import { qualify, quoteIdent, quoteLiteral } from '../pg/quote.js';
+import { sqlFile } from '../pg/sql.js';
+import { featuresOf, type ServerVersion } from '../pg/version.js';
+import { sleep } from '../util/wait.js';
+import { namesFor } from './names.js';
+import { applyReplicaIdentity, planReplicaIdentities, type ReplicaIdentityPlan } from './replica-identity.js';
+import { findPublication, findSlot, findSubscription, subscriptionConninfo, type PublicationInfo, type SubscriptionConninfo } from './subscription.js';
+
+export type CopyMode = 'native' | 'fast';
+
+export interface StartOptions {
+  copy?: CopyMode;
+  emit?: Emit;
+  signal?: AbortSignal;
+}
+
+export interface NotCarriedTable {
+  schema: string;
+  name: string;
+  reason: string;
+}
+
+export interface StartResult {
+  database: string;
+  publication: { name: string; action: 'created' | 'updated' | 'unchanged'; tables: number };
+  subscription: { name: string; action: 'created' | 'refreshed' | 'unchanged'; options: string[] };
+  slot: { name: string; droppedOrphan: boolean };
+  replicaIdentity: { table: string; action: ReplicaIdentityPlan['action']; reason: string }[];
+  notCarried: NotCarriedTable[];
+}
+
+/** What the publication should hold, and why some tables are not in it. */
+export interface PublicationPlan {
+  viaRoot: boolean;
+  tables: TableInfo[];
+  identities: ReplicaIdentityPlan[];
+  notCarried: NotCarriedTable[];
+}
+
+export function databaseConfig(config: Config, database: string): DatabaseConfig {
+  const d = config.databases.get(database);
+  if (!d) throw new ConfigError(config.file, `databases.${database}`, `database "${database}" is not in the config (add it under "databases:")`);
+  return d;
+}
+
+function checkAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new AbortedError();
+}
+
+/**
+ * Plan the publication (read-only). A partitioned table published through its
+ * root (13+) without a primary key needs REPLICA IDENTITY FULL on the root and
+ * on every leaf: the root's identity decides the format of the old row that
+ * pgoutput sends, the leaf's decides which columns of it were logged. A root
+ * with any leaf that cannot be replicated is left out as a whole, because a
+ * publication through the root cannot leave out one partition.
+ */
+export async function planPublication(source: Db, dbConfig: DatabaseConfig): Promise<PublicationPlan> {
+  const viaRoot = featuresOf(source.version).publishViaPartitionRoot;
+  const all = await listTables(source);
+  const candidates = replicatedTables(all, dbConfig.exclude, viaRoot);
+  const notCarried: NotCarriedTable[] = [];
+  const excluded = (t: TableInfo): boolean => dbConfig.exclude.some((p) => matchesPattern(t, p));
+  for (const t of all) {
+    if (t.persistence === 'u' && !t.extension && !excluded(t)) {
+      notCarried.push({ schema: t.schema, name: t.name, reason: 'unlogged table: its changes are not written to WAL, so logical replication cannot carry them' });
+    }
+  }
+  const leafPlans = await planReplicaIdentities(source, candidates);
+  const byOid = new Map(candidates.map((t) => [t.oid, t]));
+  const rootOf = new Map<number, number>();
+  if (leafPlans.length > 0) {
+    const rows = await source.query<{ oid: string; root: string }>(sqlFile('start-partition-roots'), [leafPlans.map((p) => p.table.oid)]);
+    for (const r of rows) rootOf.set(Number(r.oid), Number(r.root));
+  }
+  const droppedRoots = new Set<number>();
+  const identities: ReplicaIdentityPlan[] = [];
+  for (const plan of leafPlans) {
+    const rootOid = rootOf.get(plan.table.oid) ?? plan.table.oid;
+    const root = byOid.get(rootOid);
+    if (plan.action === 'cannot') {
+      if (root && root.oid !== plan.table.oid) {
+        droppedRoots.add(root.oid);
+        notCarried.push({ schema: root.schema, name: root.name, reason: `partition ${tableKey(plan.table)}: ${plan.reason}` });
+      } else {
+        notCarried.push({ schema: plan.table.schema, name: plan.table.name, reason: plan.reason });
+      }
+      continue;
+    }
+    const alreadyFull = plan.action === 'full' || (plan.action === 'keep' && plan.table.replident === 'f');
+    if (root && root.relkind === 'p' && !root.hasPk && !alreadyFull) {
+      identities.push({ ...plan, action: 'full', index: undefined, reason: `partition of ${tableKey(root)}, which has no primary key: REPLICA IDENTITY FULL` });
+    } else {
+      identities.push(plan);
+    }
+  }
+  for (const t of candidates) {
+    if (t.relkind === 'p' && !t.hasPk && !droppedRoots.has(t.oid) && t.replident !== 'f') {
+      identities.push({ table: t, action: 'full', reason: 'partitioned table without a primary key, published through its root: REPLICA IDENTITY FULL' });
+    }
+  }
+  const cannot = new Set(notCarried.map((n) => tableKey(n)));
+  const tables = candidates.filter((t) => !droppedRoots.has(t.oid) && !cannot.has(tableKey(t)));
+  return { viaRoot, tables, identities, notCarried };
+}
+
+/**
+ * Tables in this database that logical replication will not carry, computed
+ * again from the source's catalogs (no journal needed): unlogged tables and
+ * tables with no usable replica identity. Switchover copies them while writes
+ * are paused.
+ */
+export async function tablesReplicationCannotCarry(config: Config, database: string): Promise<NotCarriedTable[]> {
+  const dbConfig = databaseConfig(config, database);
+  const source = await connect('source', config.source, { database });
+  try {
+    return (await planPublication(source, dbConfig)).notCarried;
+  } finally {
+    await source.close();
+  }
+}
+
+/** Subscription options for this pair of versions, as `key = value` SQL fragments. */
+export function subscriptionOptions(source: ServerVersion, target: ServerVersion, slot: string, createSlot = true): string[] {
+  const src = featuresOf(source);
+  const tgt = featuresOf(target);
+  const opts = [`slot_name = ${quoteLiteral(slot)}`, `create_slot = ${createSlot}`, 'copy_data = true', 'enabled = true'];
+  // Stream large in-progress transactions instead of spilling them to disk on
+  // the source; the publisher must speak protocol version 2 (14+) as well.
+  if (tgt.subscriptionStreaming && src.subscriptionStreaming) opts.push('streaming = on');
+  // An apply error would otherwise restart the worker forever, retaining WAL
+  // on the source; stopping lets status/wait report it.
+  if (tgt.disableOnError) opts.push('disable_on_error = true');
+  // Binary transfer only within one major version: across versions (and with
+  // a drifted target schema, e.g. int -> bigint) binary input can reject what
+  // text input accepts.
+  if (tgt.subscriptionBinary && src.subscriptionBinary && source.major === target.major) opts.push('binary = true');
+  return opts;
+}
+
+async function mirrorIdentityOnTarget(source: Db, target: Db, tables: TableInfo[], emit: Emit): Promise<void> {
+  // Read the source's identities as they are now (after this run's ALTERs, or a previous run's).
+  const now = new Map((await listTables(source)).map((t) => [t.oid, t]));
+  const leaves = await planReplicaIdentities(source, tables);
+  const check = [...new Map([...leaves.map((p) => p.table), ...tables].map((t) => [t.oid, t])).values()];
+  for (const t0 of check) {
+    const t = now.get(t0.oid);
+    if (!t || (t.replident !== 'f' && t.replident !== 'i')) continue;
+    const row = await target.maybeOne<{ replident: string; replident_index: string | null; has_pk: boolean }>(
+      sqlFile('start-target-identity'), [t.schema, t.name]);
+    if (!row) continue;
+    if (t.replident === 'f' && row.replident !== 'f') {
+      await target.query(`ALTER TABLE ${qualify(t.schema, t.name)} REPLICA IDENTITY FULL`);
+    } else if (t.replident === 'i' && t.replidentIndex && row.replident_index !== t.replidentIndex) {
+      try {
+        await target.query(`ALTER TABLE ${qualify(t.schema, t.name)} REPLICA IDENTITY USING INDEX ${quoteIdent(t.replidentIndex)}`);
+      } catch (e) {
+        if (row.has_pk) continue;
+        emit({ type: 'warn', message: `target table ${tableKey(t)}: cannot use index ${t.replidentIndex} as replica identity (${(e as Error).message}); using FULL` });
+        await target.query(`ALTER TABLE ${qualify(t.schema, t.name)} REPLICA IDENTITY FULL`);
+      }
+    }
+  }
+}
+
+async function syncPublication(source: Db, name: string, plan: PublicationPlan, emit: Emit): Promise<'created' | 'updated' | 'unchanged'> {
+  const existing: PublicationInfo | undefined = await findPublication(source, name);
+  const listSql = plan.tables.map((t) => qualify(t.schema, t.name)).join(', ');
+  const withSql = plan.viaRoot ? ' WITH (publish_via_partition_root = true)' : '';
+  if (!existing) {
+    const forSql = plan.tables.length > 0 ? ` FOR TABLE ${listSql}` : '';
+    await source.query(`CREATE PUBLICATION ${quoteIdent(name)}${forSql}${withSql}`);
+    return 'created';
+  }
+  if (existing.allTables) {
+    throw new SafetyError('publication_all_tables', `publication ${name} on the source is FOR ALL TABLES; pgshift did not create it`, {
+      hint: `Drop or rename that publication (DROP PUBLICATION ${quoteIdent(name)}), then run start again.`,
+    });
+  }
+  let changed = false;
+  const want = plan.tables.map((t) => t.oid).sort((a, b) => a - b);
+  const have = [...existing.tableOids].sort((a, b) => a - b);
+  if (want.join(',') !== have.join(',')) {
+    if (plan.tables.length > 0) {
+      await source.query(`ALTER PUBLICATION ${quoteIdent(name)} SET TABLE ${listSql}`);
+    } else {
+      const names = await source.query<{ schema: string; name: string }>(
+        'SELECT n.nspname AS schema, c.relname AS name FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ANY($1::oid[])',
+        [existing.tableOids]);
+      await source.query(`ALTER PUBLICATION ${quoteIdent(name)} DROP TABLE ${names.map((t) => qualify(t.schema, t.name)).join(', ')}`);
+    }
+    emit({ type: 'info', message: `publication ${name}: table list updated (${have.length} -> ${want.length} tables)` });
+    changed = true;
+  }
+  if (plan.viaRoot && !existing.viaRoot) {
+    await source.query(`ALTER PUBLICATION ${quoteIdent(name)} SET (publish_via_partition_root = true)`);
+    changed = true;
+  }
+  return changed ? 'updated' : 'unchanged';
+}
+
+/**
+ * CREATE SUBSCRIPTION, keeping the password out of pgshift's error (the
+ * statement is not attached) and out of the target's server log (a failing
+ * statement is logged by default; both settings need a superuser, so a
+ * refusal is ignored).
+ */
+async function createSubscription(target: Db, name: string, conn: SubscriptionConninfo, publication: string, options: string[]): Promise<void> {
+  for (const setting of ['SET log_min_error_statement = panic', 'SET log_statement = none']) {
+    await target.query(setting).catch(() => undefined);
+  }
+  const optionsSql = options.join(', ');
+  try {
+    await target.client.query(`CREATE SUBSCRIPTION ${quoteIdent(name)} CONNECTION ${quoteLiteral(conn.conninfo)} PUBLICATION ${quoteIdent(publication)} WITH (${optionsSql})`);
+  } catch (e) {
+    const wrapped = wrapSqlError(e, undefined, 'target');
+    if (wrapped instanceof SqlError) {
+      // sql-lint: safe (an error message, not SQL)
+      throw new SqlError(`target: CREATE SUBSCRIPTION failed: ${wrapped.message.replace(/^target: /, '')}`, {
+        sqlstate: wrapped.sqlstate, detail: wrapped.serverDetail, hint: wrapped.serverHint, side: 'target',
+      }, {
+        hint: wrapped.sqlstate === '08006' || /could not connect/i.test(wrapped.message)
+          ? `The target server could not reach the source with "${redactConninfo(conn.shown)}". Set source.conn_from_target to how the target server sees the source.`
+          : wrapped.hint,
+      });
+    }
+    throw wrapped;
+  } finally {
+    await target.query('RESET log_min_error_statement').catch(() => undefined);
+    await target.query('RESET log_statement').catch(() => undefined);
+  }
+}
+
+/** Wait a little for a slot's walsender to go away (a killed subscriber's connection ends on its own). */
+async function waitInactive(source: Db, slot: string, signal?: AbortSignal): Promise<boolean> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    const s = await findSlot(source, slot);
+    if (!s || !s.active) return true;
+    checkAborted(signal);
+    await sleep(250, signal);
+  }
+  return false;
+}
+
+async function connectTarget(config: Config, database: string): Promise<Db> {
+  try {
+    return await connect('target', config.target, { database });
+  } catch (e) {
+    if (e instanceof PgshiftError && e.code === 'no_database') {
+      throw new ProblemError('no_target_database', `database "${database}" does not exist on the target`, {
+        hint: `Run "pgshift schema ${database}" first (or "pgshift run ${database}").`,
+      });
+    }
+    throw e;
+  }
+}
+
+/** Are publication and subscription both in place? Read-only; used by `run` to skip steps. */
+export async function replicationStarted(config: Config, database: string): Promise<boolean> {
+  let target: Db;
+  try {
+    target = await connectTarget(config, database);
+  } catch (e) {
+    if (e instanceof ProblemError && e.code === 'no_target_database') return false;
+    throw e;
+  }
+  try {
+    return (await findSubscription(target, namesFor(database).subscription)) !== undefined;
+  } finally {
+    await target.close();
+  }
+}
+
+export async function startReplication(config: Config, database: string, opts: StartOptions = {}): Promise<StartResult> {
+  const emit = opts.emit ?? silent;
+  if (opts.copy === 'fast') {
+    throw new UsageError('--copy fast is not implemented yet', { hint: 'Use --copy native (the default): PostgreSQL\'s own initial copy.' });
+  }
+  const dbConfig = databaseConfig(config, database);
+  const names = namesFor(database);
+  const source = await connect('source', config.source, { database });
+  let target: Db | undefined;
+  try {
+    target = await connectTarget(config, database);
+    checkAborted(opts.signal);
+
+    const plan = await planPublication(source, dbConfig);
+    for (const p of plan.identities) {
+      if (p.action === 'use-index' || p.action === 'full') {
+        await applyReplicaIdentity(source, p);
+        emit({ type: 'info', message: `replica identity ${p.action === 'full' ? 'FULL' : `USING INDEX ${p.index}`} on ${tableKey(p.table)}: ${p.reason}` });
+      }
+    }
+    for (const n of plan.notCarried) {
+      emit({ type: 'warn', message: `${n.schema}.${n.name} is not replicated (${n.reason}); switchover copies it while writes are paused` });
+    }
+    await mirrorIdentityOnTarget(source, target, plan.tables, emit);
+    checkAborted(opts.signal);
+
+    const pubAction = await syncPublication(source, names.publication, plan, emit);
+    emit({ type: 'info', message: `publication ${names.publication} on the source: ${pubAction} (${plan.tables.length} tables${plan.viaRoot ? ', partitioned tables through their root' : ''})` });
+    checkAborted(opts.signal);
+
+    const conn = subscriptionConninfo(config, database);
+    const sub = await findSubscription(target, names.subscription);
+    let subAction: StartResult['subscription']['action'] = 'unchanged';
+    let droppedOrphan = false;
+    let options: string[] = [];
+    if (sub) {
+      if (!sub.publications.includes(names.publication)) {
+        throw new SafetyError('subscription_mismatch', `subscription ${names.subscription} on the target exists but subscribes to ${sub.publications.join(', ')}, not ${names.publication}`, {
+          // sql-lint: safe (a hint for the user, not SQL pgshift runs)
+          hint: `pgshift did not create it this way. Drop it (DROP SUBSCRIPTION ${quoteIdent(names.subscription)}) or run "pgshift cleanup ${database}", then start again.`,
+        });
+      }
+      const published = await source.query<{ schema: string; name: string }>(sqlFile('start-published-tables'), [names.publication]);
+      const subscribed = new Set((await target.query<{ schema: string; name: string }>(sqlFile('start-subscribed-tables'), [names.subscription])).map(tableKey));
+      const missing = published.filter((t) => !subscribed.has(tableKey(t)));
+      if (missing.length > 0) {
+        if (!sub.enabled) {
+          emit({ type: 'warn', message: `subscription ${names.subscription} is disabled, so it cannot pick up ${missing.length} newly published table(s); enable it and run start again` });
+        } else {
+          // New tables are copied; tables already subscribed keep their state.
+          await target.query(`ALTER SUBSCRIPTION ${quoteIdent(names.subscription)} REFRESH PUBLICATION WITH (copy_data = true)`);
+          subAction = 'refreshed';
+          emit({ type: 'info', message: `subscription ${names.subscription}: refreshed, ${missing.length} new table(s) will be copied` });
+        }
+      }
+      if (!sub.enabled) {
+        emit({ type: 'warn', message: `subscription ${names.subscription} exists but is disabled (an apply error stops it); see "pgshift status ${database}"` });
+      }
+    } else {
+      const slot = await findSlot(source, names.slot);
+      if (slot) {
+        if (slot.slotType !== 'logical' || slot.database !== database || slot.plugin !== 'pgoutput') {
+          throw new SafetyError('slot_conflict', `a replication slot named ${names.slot} exists on the source but is not a pgoutput slot for database "${database}"`, {
+            hint: 'Something other than pgshift made it. Drop or rename it, then run start again.',
+          });
+        }
+        // The subscription is gone, so this slot is a CREATE SUBSCRIPTION that died
+        // half-way (or a dropped subscription's leftover): nothing consumes it.
+        if (!(await waitInactive(source, names.slot, opts.signal))) {
+          throw new SafetyError('slot_in_use', `replication slot ${names.slot} on the source is in use (pid ${slot.activePid}) but no subscription ${names.subscription} exists on the target`, {
+            hint: 'Another subscriber is using this slot. Stop it, or drop the slot, then run start again.',
+          });
+        }
+        await source.query('SELECT pg_catalog.pg_drop_replication_slot($1)', [names.slot]);
+        droppedOrphan = true;
+        emit({ type: 'warn', message: `dropped replication slot ${names.slot} left on the source by an interrupted start` });
+      }
+      if (conn.hasPassword) {
+        emit({ type: 'warn', message: `the subscription's connection string holds the source password: PostgreSQL stores it in pg_subscription on the target (readable by superusers only). Use a pgpass file on the target server and conn_from_target without a password to avoid this.` });
+      }
+      options = subscriptionOptions(source.version, target.version, names.slot);
+      checkAborted(opts.signal);
+      emit({ type: 'info', message: `creating subscription ${names.subscription} on the target (initial copy: native copy_data)` });
+      await createSubscription(target, names.subscription, conn, names.publication, options);
+      subAction = 'created';
+    }
+    return {
+      database,
+      publication: { name: names.publication, action: pubAction, tables: plan.tables.length },
+      subscription: { name: names.subscription, action: subAction, options },
+      slot: { name: names.slot, droppedOrphan },
+      replicaIdentity: plan.identities.map((p) => ({ table: tableKey(p.table), action: p.action, reason: p.reason })),
+      notCarried: plan.notCarried,
+    };
+  } finally {
+    await target?.close();
+    await source.close();
+  }
+}

@@ -1,0 +1,127 @@
+// Shared pieces of forward replication: the CONNECTION string the target's
+// subscription uses to reach the source, and lookups of what pgshift already
+// created (publication on the source, subscription on the target, slot on the
+// source), so every step finds existing objects by their deterministic names
+// instead of creating duplicates.
+
+import type { Config } from '../config/config.js';
+import { formatConninfo, type ConnParams } from '../config/conninfo.js';
+import type { Db } from '../pg/connect.js';
+import { quoteLiteral } from '../pg/quote.js';
+import { sqlFile } from '../pg/sql.js';
+
+export interface SubscriptionConninfo {
+  /** The libpq string, password included when there is one. Never print it. */
+  conninfo: string;
+  /** SQL literal for CREATE SUBSCRIPTION ... CONNECTION. */
+  literal: string;
+  hasPassword: boolean;
+  /** The parameters without the password, for messages. */
+  shown: ConnParams;
+}
+
+/**
+ * How the target server reaches the source: `source.conn_from_target` when set
+ * (the target may see the source under another name), else `source.conn`;
+ * dbname is the migrated database. The configured source password is added
+ * only when the connection uses the same user as source.conn, since it is
+ * that user's password; a separate replication user brings its own (in
+ * conn_from_target or the target server's ~/.pgpass).
+ */
+export function subscriptionConninfo(config: Config, database: string): SubscriptionConninfo {
+  const peer = config.source.connFromPeer;
+  const params: ConnParams = { ...(peer ?? config.source.conn) };
+  params.dbname = database;
+  const sameUser = !peer || peer.user === undefined || peer.user === config.source.conn.user;
+  if (params.password === undefined && sameUser && config.source.password !== undefined) {
+    params.password = config.source.password;
+  }
+  const shown = { ...params };
+  delete shown.password;
+  const conninfo = formatConninfo(params);
+  return { conninfo, literal: quoteLiteral(conninfo), hasPassword: params.password !== undefined, shown };
+}
+
+export interface PublicationInfo {
+  name: string;
+  allTables: boolean;
+  viaRoot: boolean;
+  /** OIDs of the tables listed in the publication (pg_publication_rel). */
+  tableOids: number[];
+}
+
+export async function findPublication(source: Db, name: string): Promise<PublicationInfo | undefined> {
+  const viaRootSql = source.version.major >= 13 ? 'p.pubviaroot' : 'false';
+  const row = await source.maybeOne<{ pubname: string; puballtables: boolean; viaroot: boolean; oids: string[] }>(
+    `SELECT p.pubname, p.puballtables, ${viaRootSql} AS viaroot,
+            ARRAY(SELECT r.prrelid::int8 FROM pg_catalog.pg_publication_rel r WHERE r.prpubid = p.oid ORDER BY 1) AS oids
+       FROM pg_catalog.pg_publication p WHERE p.pubname = $1`,
+    [name],
+  );
+  if (!row) return undefined;
+  return { name: row.pubname, allTables: row.puballtables, viaRoot: row.viaroot, tableOids: row.oids.map(Number) };
+}
+
+export interface SubscriptionInfo {
+  oid: number;
+  name: string;
+  enabled: boolean;
+  slotName: string | null;
+  publications: string[];
+  database: string;
+}
+
+/** The subscription of this name in the target's current database. */
+export async function findSubscription(target: Db, name: string): Promise<SubscriptionInfo | undefined> {
+  const row = await target.maybeOne<{ oid: string; subname: string; subenabled: boolean; subslotname: string | null; subpublications: string[]; datname: string }>(
+    sqlFile('start-find-subscription'),
+    [name],
+  );
+  if (!row) return undefined;
+  return {
+    oid: Number(row.oid),
+    name: row.subname,
+    enabled: row.subenabled,
+    slotName: row.subslotname,
+    publications: row.subpublications,
+    database: row.datname,
+  };
+}
+
+export interface SlotInfo {
+  name: string;
+  plugin: string | null;
+  slotType: string;
+  database: string | null;
+  active: boolean;
+  activePid: number | null;
+  restartLsn: string | null;
+  confirmedFlushLsn: string | null;
+  /** 13+: reserved | extended | unreserved | lost */
+  walStatus: string | null;
+}
+
+export async function findSlot(source: Db, name: string): Promise<SlotInfo | undefined> {
+  const walStatusSql = source.version.major >= 13 ? 'wal_status' : 'NULL::text';
+  const row = await source.maybeOne<{
+    slot_name: string; plugin: string | null; slot_type: string; database: string | null; active: boolean;
+    active_pid: number | null; restart_lsn: string | null; confirmed_flush_lsn: string | null; wal_status: string | null;
+  }>(
+    `SELECT slot_name, plugin, slot_type, database, active, active_pid, restart_lsn::text, confirmed_flush_lsn::text,
+            ${walStatusSql} AS wal_status
+       FROM pg_catalog.pg_replication_slots WHERE slot_name = $1`,
+    [name],
+  );
+  if (!row) return undefined;
+  return {
+    name: row.slot_name,
+    plugin: row.plugin,
+    slotType: row.slot_type,
+    database: row.database,
+    active: row.active,
+    activePid: row.active_pid,
+    restartLsn: row.restart_lsn,
+    confirmedFlushLsn: row.confirmed_flush_lsn,
+    walStatus: row.wal_status,
+  };
+}

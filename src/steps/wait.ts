@@ -1,0 +1,177 @@
+// Step "wait": block until forward replication of one database has caught
+// up: every subscribed table ready (initial copy done and merged into the
+// stream), every published table subscribed, and lag at or under a
+// threshold. Never waits forever: a timeout always applies, and it gives up
+// early, with the reason, on what will not heal by waiting: no subscription,
+// a disabled subscription (disable_on_error stopped it), a missing or lost
+// slot, or an error loop (error counters rising, 15+; the same worker
+// restarting again and again, before 15).
+// Needs: "pgshift start DB". Read-only; safe to run any number of times.
+
+import type { Config } from '../config/config.js';
+import { AbortedError, ConnectionError, ProblemError } from '../errors.js';
+import type { Emit } from '../events.js';
+import { silent } from '../events.js';
+import { formatBytes, formatDuration } from '../util/duration.js';
+import { sleep } from '../util/wait.js';
+import { quoteIdent } from '../pg/quote.js';
+import { StatusProbe, type DatabaseStatus } from './status.js';
+
+export const DEFAULT_WAIT_TIMEOUT_MS = 24 * 3_600_000;
+export const DEFAULT_MAX_LAG_BYTES = 1024 * 1024;
+/** Errors (or worker restarts) beyond this many while waiting mean a loop, not a blip. */
+const ERROR_LOOP_THRESHOLD = 3;
+
+export interface WaitOptions {
+  timeoutMs?: number;
+  maxLagBytes?: number;
+  intervalMs?: number;
+  emit?: Emit;
+  signal?: AbortSignal;
+}
+
+export interface WaitResult {
+  status: DatabaseStatus;
+  ms: number;
+}
+
+/** Why this status can never become ready by waiting, or undefined. */
+export function hopeless(s: DatabaseStatus, database: string): ProblemError | undefined {
+  if (!s.subscription.exists) {
+    return new ProblemError('not_started', `replication of "${database}" has not been started: ${s.problems[0] ?? 'no subscription'}`, {
+      hint: `Run "pgshift start ${database}" (or "pgshift run ${database}").`,
+    });
+  }
+  if (s.subscription.enabled === false) {
+    return new ProblemError('subscription_disabled', `subscription ${s.subscription.name} is disabled${s.errors.last ? `; last error: ${s.errors.last}` : ''}`, {
+      hint: `PostgreSQL stops the subscription on an apply error (disable_on_error). Find the error in the target's server log (e.g. a row that conflicts with one already on the target), fix it, then run ALTER SUBSCRIPTION ${quoteIdent(s.subscription.name)} ENABLE on the target and wait again.`,
+    });
+  }
+  if (!s.slot.exists) {
+    return new ProblemError('slot_missing', `replication slot ${s.slot.name} does not exist on the source`, {
+      hint: `The subscription cannot continue without it. Run "pgshift cleanup ${database}" and "pgshift start ${database}" to copy again.`,
+    });
+  }
+  if (s.slot.walStatus === 'lost') {
+    return new ProblemError('slot_lost', `replication slot ${s.slot.name} is lost: the source removed WAL the target had not received`, {
+      hint: `Run "pgshift cleanup ${database}" and "pgshift start ${database}" to copy again; raise max_slot_wal_keep_size on the source so it does not happen again.`,
+    });
+  }
+  return undefined;
+}
+
+/** Tracks error counters and worker restarts across looks to tell a loop from a blip. */
+class LoopDetector {
+  private baseline?: number;
+  private pidsByWorker = new Map<string, Set<number>>();
+
+  /** A description of the loop, or undefined. */
+  see(s: DatabaseStatus): string | undefined {
+    if (s.errors.apply !== null || s.errors.sync !== null) {
+      const count = (s.errors.apply ?? 0) + (s.errors.sync ?? 0);
+      this.baseline ??= count;
+      if (count - this.baseline >= ERROR_LOOP_THRESHOLD) {
+        return `the subscription's error count rose from ${this.baseline} to ${count} while waiting${s.errors.last ? `; last error: ${s.errors.last}` : ''}`;
+      }
+      return undefined;
+    }
+    // Before 15 there are no counters; a worker that keeps coming back with a new pid is failing.
+    for (const w of s.workers) {
+      const key = w.table ?? '(apply)';
+      const pids = this.pidsByWorker.get(key) ?? new Set<number>();
+      pids.add(w.pid);
+      this.pidsByWorker.set(key, pids);
+      if (pids.size > ERROR_LOOP_THRESHOLD + 1) {
+        return `the ${w.table ? `table sync worker for ${w.table}` : 'apply worker'} restarted ${pids.size - 1} times while waiting (an error loop; see the target's server log)`;
+      }
+    }
+    return undefined;
+  }
+}
+
+export function isCaughtUp(s: DatabaseStatus, maxLagBytes: number): boolean {
+  return s.subscription.exists && s.subscription.enabled === true &&
+    s.slot.active === true && s.subscription.applyWorkerPid !== null &&
+    s.tablesTotal >= s.publication.tables && s.tablesReady === s.tablesTotal &&
+    s.lagBytes !== null && s.lagBytes <= maxLagBytes;
+}
+
+/**
+ * Nothing failed between two looks: same apply worker, error counters
+ * unchanged. A worker in an error loop can look caught up for a moment (the
+ * failing transaction is small, the lag under the threshold) between restarts.
+ */
+function steady(a: DatabaseStatus, b: DatabaseStatus): boolean {
+  return a.subscription.applyWorkerPid === b.subscription.applyWorkerPid &&
+    a.errors.apply === b.errors.apply && a.errors.sync === b.errors.sync;
+}
+
+/** How long "caught up" must hold, steadily, before wait believes it. */
+const CONFIRM_MS = 1000;
+
+function progressDetail(s: DatabaseStatus): string {
+  const lag = s.lagBytes === null ? 'lag unknown' : `lag ${formatBytes(s.lagBytes)}${s.lagSeconds !== null ? ` (${s.lagSeconds.toFixed(1)}s)` : ''}`;
+  return `${formatBytes(s.copiedBytes)} copied, ${lag}`;
+}
+
+function summary(s: DatabaseStatus): string {
+  return `${s.tablesReady}/${s.tablesTotal} tables ready, ${progressDetail(s)}`;
+}
+
+export async function waitForSync(config: Config, database: string, opts: WaitOptions = {}): Promise<WaitResult> {
+  const emit = opts.emit ?? silent;
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
+  const maxLag = opts.maxLagBytes ?? DEFAULT_MAX_LAG_BYTES;
+  const interval = opts.intervalMs ?? 1000;
+  const started = Date.now();
+  const deadline = started + timeoutMs;
+  const probe = new StatusProbe(config, database);
+  const loops = new LoopDetector();
+  let last: DatabaseStatus | undefined;
+  let lastConnError: ConnectionError | undefined;
+  let candidate: { status: DatabaseStatus; at: number } | undefined;
+  try {
+    while (true) {
+      if (opts.signal?.aborted) throw new AbortedError();
+      try {
+        last = await probe.look();
+        lastConnError = undefined;
+      } catch (e) {
+        // A restart or network blip on either side heals; keep looking until the deadline.
+        if (!(e instanceof ConnectionError) && !/terminat|ECONNRESET|Connection terminated/i.test((e as Error).message)) throw e;
+        lastConnError = e instanceof ConnectionError ? e : new ConnectionError('connection_lost', (e as Error).message);
+        emit({ type: 'warn', message: `lost a connection while waiting (${(e as Error).message}); retrying` });
+        await probe.reset();
+      }
+      if (last && !lastConnError) {
+        const fatal = hopeless(last, database);
+        if (fatal) throw fatal;
+        const loop = loops.see(last);
+        if (loop) {
+          throw new ProblemError('apply_error_loop', `replication of "${database}" is failing: ${loop}`, {
+            hint: `Find the error in the target's server log, fix its cause (often a row on the target that conflicts with one from the source), and run wait again. "pgshift status ${database}" shows the counters.`,
+          });
+        }
+        emit({ type: 'progress', task: `wait:${database}`, label: `${database} (${progressDetail(last)}), tables ready`, done: last.tablesReady, total: last.tablesTotal, unit: 'tables' });
+        if (!isCaughtUp(last, maxLag)) {
+          candidate = undefined;
+        } else if (!candidate || !steady(candidate.status, last)) {
+          candidate = { status: last, at: Date.now() };
+        } else if (Date.now() - candidate.at >= CONFIRM_MS) {
+          return { status: last, ms: Date.now() - started };
+        }
+      }
+      if (Date.now() >= deadline) {
+        const where = last ? summary(last) : lastConnError ? lastConnError.message : 'no status yet';
+        throw new ProblemError('wait_timeout', `"${database}" did not catch up within ${formatDuration(timeoutMs)}: ${where}`, {
+          hint: `Run "pgshift status ${database}" to see which tables are still copying; wait again with a longer --timeout${last && last.lagBytes !== null && last.lagBytes > maxLag ? ', or a larger --max-lag' : ''}.`,
+          details: last ? { tablesReady: last.tablesReady, tablesTotal: last.tablesTotal, lagBytes: last.lagBytes } : undefined,
+        });
+      }
+      const pause = candidate ? Math.min(interval, Math.max(50, CONFIRM_MS - (Date.now() - candidate.at))) : interval;
+      await sleep(Math.min(pause, Math.max(0, deadline - Date.now())), opts.signal);
+    }
+  } finally {
+    await probe.close();
+  }
+}

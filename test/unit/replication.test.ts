@@ -1,0 +1,83 @@
+// Pure pieces of start / wait: subscription options per version pair, the
+// subscription's connection string, byte sizes, and when wait is done.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { subscriptionOptions } from '../../src/steps/start.js';
+import { subscriptionConninfo } from '../../src/steps/subscription.js';
+import { parseConninfo } from '../../src/config/conninfo.js';
+import { parseBytes } from '../../src/cli/commands/wait.js';
+import { hopeless, isCaughtUp } from '../../src/steps/wait.js';
+import type { DatabaseStatus } from '../../src/steps/status.js';
+import type { Config } from '../../src/config/config.js';
+import { versionFromNum } from '../../src/pg/version.js';
+
+const v = (major: number) => versionFromNum(major * 10000 + 1);
+
+test('subscription options follow both versions', () => {
+  assert.deepEqual(subscriptionOptions(v(12), v(17), 'pgshift_x'), ["slot_name = 'pgshift_x'", 'create_slot = true', 'copy_data = true', 'enabled = true', 'disable_on_error = true']);
+  assert.deepEqual(subscriptionOptions(v(13), v(14), 's').slice(4), []);
+  assert.deepEqual(subscriptionOptions(v(14), v(18), 's').slice(4), ['streaming = on', 'disable_on_error = true']);
+  assert.ok(subscriptionOptions(v(16), v(16), 's').includes('binary = true'));
+  assert.ok(!subscriptionOptions(v(16), v(17), 's').includes('binary = true'));
+});
+
+function config(source: string, password?: string, peer?: string): Config {
+  return {
+    file: 't.yml',
+    source: { conn: parseConninfo(source), password, systemIdentifier: '1', connFromPeer: peer ? parseConninfo(peer) : undefined },
+    target: { conn: parseConninfo('host=t'), systemIdentifier: '2' },
+    databases: new Map(),
+    switchover: { pause: 'revoke', maxPauseMs: 5000, reverse: true },
+  };
+}
+
+test('the subscription connection string: peer conn, database, password only for the same user, all quoted', () => {
+  const pw = `a' \\ b"; %`;
+  const c = subscriptionConninfo(config('host=src user=postgres', pw), "my 'db'");
+  assert.deepEqual(parseConninfo(c.conninfo), { host: 'src', user: 'postgres', dbname: "my 'db'", password: pw });
+  assert.ok(c.hasPassword);
+  assert.ok(!JSON.stringify(c.shown).includes(pw));
+  assert.match(c.literal, /^E'/);
+  const peer = subscriptionConninfo(config('host=src user=postgres', pw, 'host=src.internal user=replicator'), 'db');
+  assert.deepEqual(parseConninfo(peer.conninfo), { host: 'src.internal', user: 'replicator', dbname: 'db' });
+  assert.equal(peer.hasPassword, false);
+  const samePeer = subscriptionConninfo(config('host=src user=postgres', pw, 'host=src.internal'), 'db');
+  assert.equal(parseConninfo(samePeer.conninfo).password, pw);
+});
+
+test('parseBytes', () => {
+  assert.equal(parseBytes('0'), 0);
+  assert.equal(parseBytes('65536'), 65536);
+  assert.equal(parseBytes('64kB'), 65536);
+  assert.equal(parseBytes('16MB'), 16 * 1024 * 1024);
+  assert.equal(parseBytes('1GiB'), 1024 ** 3);
+  assert.equal(parseBytes('lots'), undefined);
+  assert.equal(parseBytes('-1'), undefined);
+});
+
+function status(over: Partial<DatabaseStatus>): DatabaseStatus {
+  return {
+    database: 'd', time: '', phase: 'streaming', source: { version: '', lsn: '0/0' }, target: { version: '', databaseExists: true },
+    publication: { name: 'p', exists: true, tables: 2 },
+    subscription: { name: 's', exists: true, enabled: true, applyWorkerPid: 10 }, workers: [],
+    slot: { name: 's', exists: true, active: true, walStatus: 'reserved', restartLsn: '0/0', confirmedFlushLsn: '0/0' },
+    tables: [], tablesReady: 2, tablesTotal: 2, copiedBytes: 0, lagBytes: 10, lagSeconds: 0, walRetainedBytes: 0,
+    errors: { apply: 0, sync: 0, last: null }, problems: [], ...over,
+  };
+}
+
+test('caught up only with every table ready, a connected worker and lag under the limit', () => {
+  assert.ok(isCaughtUp(status({}), 100));
+  assert.ok(!isCaughtUp(status({ lagBytes: 101 }), 100));
+  assert.ok(!isCaughtUp(status({ tablesReady: 1 }), 100));
+  assert.ok(!isCaughtUp(status({ tablesTotal: 1, tablesReady: 1 }), 100), 'a published table not yet subscribed');
+  assert.ok(!isCaughtUp(status({ subscription: { name: 's', exists: true, enabled: true, applyWorkerPid: null } }), 100));
+});
+
+test('hopeless states give up at once with a code', () => {
+  assert.equal(hopeless(status({}), 'd'), undefined);
+  assert.equal(hopeless(status({ subscription: { name: 's', exists: false, enabled: null, applyWorkerPid: null } }), 'd')?.code, 'not_started');
+  assert.equal(hopeless(status({ subscription: { name: 's', exists: true, enabled: false, applyWorkerPid: null } }), 'd')?.code, 'subscription_disabled');
+  assert.equal(hopeless(status({ slot: { name: 's', exists: false, active: null, walStatus: null, restartLsn: null, confirmedFlushLsn: null } }), 'd')?.code, 'slot_missing');
+  assert.equal(hopeless(status({ slot: { name: 's', exists: true, active: false, walStatus: 'lost', restartLsn: null, confirmedFlushLsn: null } }), 'd')?.code, 'slot_lost');
+});
