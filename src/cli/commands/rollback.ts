@@ -1,3 +1,33 @@
-import { notYet } from './not-yet.js';
+import type { Command } from '../command.js';
+import { flagDuration, flagString, oneDatabase } from '../command.js';
+import { rollback } from '../../steps/rollback.js';
+import { EXIT, UsageError } from '../../errors.js';
+import { PAUSE_METHODS, type PauseMethod } from '../../config/config.js';
+import { renderMove } from './switchover.js';
 
-export const command = notYet('rollback', 'rollback DB', 'move writes back to the source');
+export const command: Command = {
+  name: 'rollback',
+  usage: 'rollback DB [--pause M] [--max-pause D]',
+  summary: 'move writes back to the source through reverse replication',
+  options: {
+    pause: { type: 'string' },
+    'max-pause': { type: 'string' },
+  },
+  async run(ctx) {
+    const database = oneDatabase(ctx, 'rollback');
+    const pause = flagString(ctx, 'pause');
+    if (pause !== undefined && !PAUSE_METHODS.includes(pause as PauseMethod)) {
+      throw new UsageError(`--pause: expected one of ${PAUSE_METHODS.join(', ')}, found "${pause}"`);
+    }
+    const config = ctx.config();
+    if (!(await ctx.confirm(`Move writes for ${database} back to the source?`))) return EXIT.problem;
+    const r = await rollback(config, database, {
+      pause: pause as PauseMethod | undefined,
+      maxPauseMs: flagDuration(ctx, 'max-pause'),
+      emit: (e) => ctx.out.event(e),
+      signal: ctx.signal,
+    });
+    renderMove(ctx, r);
+    return EXIT.ok;
+  },
+};

@@ -1,3 +1,66 @@
-import { notYet } from './not-yet.js';
+import type { Command, CommandContext } from '../command.js';
+import { flagDuration, flagString, oneDatabase } from '../command.js';
+import { switchover } from '../../steps/switchover.js';
+import { EXIT, UsageError } from '../../errors.js';
+import { PAUSE_METHODS, type PauseMethod } from '../../config/config.js';
+import type { MoveResult } from '../../switchover/move-writes.js';
+import { formatDuration } from '../../util/duration.js';
 
-export const command = notYet('switchover', 'switchover DB [--pause M] [--max-pause D] [--no-reverse]', 'move writes to the target');
+export function renderMove(ctx: CommandContext, r: MoveResult): void {
+  if (ctx.json) {
+    ctx.out.writeJson({ ok: true, ...r });
+    return;
+  }
+  const verb = r.direction === 'switchover' ? 'switchover' : 'rollback';
+  if (r.outcome === 'already-done') {
+    ctx.out.line(`${verb} of ${r.database}: already done`);
+    return;
+  }
+  if (r.outcome === 'undone-interrupted') {
+    ctx.out.line(`${verb} of ${r.database}: the fence an interrupted switchover left on the source was lifted; writes go to the source again`);
+    return;
+  }
+  ctx.out.line('');
+  ctx.out.line(`${verb} of ${r.database} ${r.outcome === 'finished-interrupted' ? '(finishing an interrupted run) ' : ''}done: writes now go to the ${r.direction === 'switchover' ? 'target' : 'source'}`);
+  ctx.out.line('  phase                  time       ');
+  for (const p of r.timeline.phases) {
+    ctx.out.line(`  ${(p.inPause ? '* ' : '  ') + p.phase.padEnd(20)} ${formatDuration(p.ms).padStart(8)}  ${p.message ?? ''}`);
+  }
+  if (r.pauseMs !== undefined) ctx.out.line(`  write pause (* phases): ${ctx.out.paint(formatDuration(r.pauseMs), 'bold')} (${r.method})`);
+  if (r.sequences) ctx.out.line(`  sequences set: ${r.sequences.set}`);
+  if (r.copied?.length) ctx.out.line(`  copied while paused: ${r.copied.map((c) => `${c.table} (${c.rows} rows)`).join(', ')}`);
+  if (r.largeObjects) ctx.out.line(`  large objects copied: ${r.largeObjects}`);
+  if (r.direction === 'switchover') {
+    ctx.out.line(r.reverse
+      ? `  reverse replication target -> source is running: "pgshift rollback ${r.database}" moves writes back, nothing lost`
+      : '  no reverse replication (--no-reverse): a rollback would lose writes made on the target');
+  }
+}
+
+export const command: Command = {
+  name: 'switchover',
+  usage: 'switchover DB [--pause M] [--max-pause D] [--no-reverse]',
+  summary: 'move writes to the target (sub-second pause, reversible)',
+  options: {
+    pause: { type: 'string' },
+    'max-pause': { type: 'string' },
+    'no-reverse': { type: 'boolean' },
+  },
+  async run(ctx) {
+    const database = oneDatabase(ctx, 'switchover');
+    const pause = flagString(ctx, 'pause');
+    if (pause !== undefined && !PAUSE_METHODS.includes(pause as PauseMethod)) {
+      throw new UsageError(`--pause: expected one of ${PAUSE_METHODS.join(', ')}, found "${pause}"`);
+    }
+    const config = ctx.config();
+    const r = await switchover(config, database, {
+      pause: pause as PauseMethod | undefined,
+      maxPauseMs: flagDuration(ctx, 'max-pause'),
+      reverse: ctx.flags['no-reverse'] === true ? false : undefined,
+      emit: (e) => ctx.out.event(e),
+      signal: ctx.signal,
+    });
+    renderMove(ctx, r);
+    return EXIT.ok;
+  },
+};

@@ -1,0 +1,368 @@
+// The switchover dance, written once for both directions: switchover moves
+// writes from the source to the target (the forward subscription feeds the
+// target), rollback moves them back (the reverse subscription feeds the
+// source). The "from" side is the one whose writes are paused and fenced.
+//
+//   preflight -> pause -> fence proof -> catch-up      (budget: max_pause)
+//   -> sequences -> copy what replication cannot carry (still undoable)
+//   -> commit: stop the feeding subscription          (point of no return)
+//   -> reverse replication (switchover only) -> resume on the other side
+//   -> afterwards: drop the old subscription, refresh materialized views
+//
+// What was done is read back from the clusters, so a run killed at any
+// point is finished (after the commit) or undone (before it) by the next.
+
+import { performance } from 'node:perf_hooks';
+import type { Config, PauseMethod } from '../config/config.js';
+import { connect, type Db, type Side } from '../pg/connect.js';
+import { qualify, quoteIdent } from '../pg/quote.js';
+import { sqlFile } from '../pg/sql.js';
+import { featuresOf } from '../pg/version.js';
+import { PgshiftError, ProblemError, SafetyError } from '../errors.js';
+import { silent, type Emit } from '../events.js';
+import { formatBytes, formatDuration } from '../util/duration.js';
+import { sleep } from '../util/wait.js';
+import { namesFor, type MigrationNames } from '../steps/names.js';
+import { databaseConfig, planPublication } from '../steps/start.js';
+import { Timeline } from './timeline.js';
+import { PAUSE_IMPLS, PauseTimeout, manualUnfenceSql, undoRecordedFence, type FenceContext, type PauseMethodImpl } from './pause.js';
+import { FenceNotProven, describeSession, proveFence } from './fence.js';
+import { CatchUpTimeout, waitForApplied } from './catch-up.js';
+import { syncSequences, type SequenceSync } from './sequences.js';
+import { copyLargeObjects, copyTables, type CarriedTable } from './carry.js';
+import { activateReverse, dropSubscription, prepareReverse, stopSubscription, subscriptionState } from './reverse.js';
+import { deleteFence, readFence, setFencePhase, writeFence, type Direction, type FenceRecord } from './state.js';
+import { BouncerConsole, readDatabaseEntry } from './pgbouncer-admin.js';
+import { readFileSync, accessSync, constants as fsConstants } from 'node:fs';
+import { dirname } from 'node:path';
+
+export interface MoveOptions {
+  pause?: PauseMethod;
+  maxPauseMs?: number;
+  /** Switchover only: start reverse replication (default: config). */
+  reverse?: boolean;
+  /** Refuse when the subscription is further behind than this (default 64 MB). */
+  maxLagBytes?: number;
+  emit?: Emit;
+  signal?: AbortSignal;
+}
+
+export interface MoveResult {
+  database: string;
+  direction: Direction;
+  method: PauseMethod;
+  outcome: 'done' | 'already-done' | 'finished-interrupted' | 'undone-interrupted';
+  /** Milliseconds writes were paused (pause start to resume done). */
+  pauseMs?: number;
+  timeline: ReturnType<Timeline['toJSON']>;
+  lsn?: string;
+  sequences?: SequenceSync;
+  copied?: CarriedTable[];
+  largeObjects?: number;
+  reverse: boolean;
+  warnings: string[];
+}
+
+interface Sides {
+  from: Side;
+  to: Side;
+  /** Subscription (on the "to" side) that feeds "to" from "from", and its slot on "from". */
+  feed: string;
+  feedSlot: string;
+}
+
+function sidesFor(direction: Direction, names: MigrationNames): Sides {
+  return direction === 'switchover'
+    ? { from: 'source', to: 'target', feed: names.subscription, feedSlot: names.slot }
+    : { from: 'target', to: 'source', feed: names.reverseSubscription, feedSlot: names.reverseSlot };
+}
+
+function maintenanceDb(config: Config, side: Side, database: string): string {
+  const d = (side === 'source' ? config.source : config.target).conn.dbname ?? 'postgres';
+  // pgshift's bookkeeping must not live in the migrated database itself.
+  return d === database ? 'postgres' : d;
+}
+
+class Session {
+  fromAdmin!: Db;
+  toAdmin!: Db;
+  fromDb!: Db;
+  toDb!: Db;
+  async open(config: Config, database: string, s: Sides): Promise<void> {
+    const ep = (side: Side) => (side === 'source' ? config.source : config.target);
+    [this.fromAdmin, this.toAdmin, this.fromDb, this.toDb] = await Promise.all([
+      connect(s.from, ep(s.from), { database: maintenanceDb(config, s.from, database), applicationName: 'pgshift switchover' }),
+      connect(s.to, ep(s.to), { database: maintenanceDb(config, s.to, database), applicationName: 'pgshift switchover' }),
+      connect(s.from, ep(s.from), { database, applicationName: 'pgshift switchover' }),
+      connect(s.to, ep(s.to), { database, applicationName: 'pgshift switchover' }),
+    ]);
+    // A lock held by someone else must fail a step with a message, not hang the switchover.
+    await Promise.all([this.fromAdmin, this.toAdmin, this.fromDb, this.toDb].map((d) => d.query("SET lock_timeout = '10s'")));
+  }
+  async close(): Promise<void> {
+    await Promise.all([this.fromAdmin, this.toAdmin, this.fromDb, this.toDb].filter(Boolean).map((d) => d.close()));
+  }
+}
+
+function unfenceHint(config: Config, database: string, rec: FenceRecord, side: Side): string {
+  const sql = manualUnfenceSql(rec);
+  return `The ${side} database "${database}" is still fenced (writes paused by ${rec.method}). `
+    + `Re-run "pgshift -c ${config.file} ${rec.direction} ${database}" to finish or undo it, or "pgshift -c ${config.file} rollback ${database}" to give the ${side} its writes back. `
+    + `By hand, on the ${side}: ${sql.join(' ')}`;
+}
+
+async function preflight(config: Config, database: string, dir: Direction, s: Sides, sess: Session, opts: Required<Pick<MoveOptions, 'maxLagBytes'>> & { method: PauseMethod; reverse: boolean; names: MigrationNames }, warnings: string[]): Promise<void> {
+  const refuse = (msg: string, hint: string): never => {
+    throw new ProblemError('switchover_preflight', `${dir} ${database}: ${msg}`, { hint });
+  };
+  const sub = await subscriptionState(sess.toDb, s.feed);
+  const what = dir === 'switchover' ? 'forward' : 'reverse';
+  if (!sub) refuse(`no ${what} subscription ${s.feed} on the ${s.to}`, dir === 'switchover' ? `Start replication first: pgshift start ${database}` : 'Rollback needs the reverse replication a switchover creates; there is none.');
+  if (!sub!.enabled) refuse(`the ${what} subscription ${s.feed} is disabled`, `Enable it (ALTER SUBSCRIPTION ${quoteIdent(s.feed)} ENABLE) and let it catch up, then retry.`);
+  if (sub!.not_ready.length) refuse(`${sub!.not_ready.length} table(s) are not ready yet: ${sub!.not_ready.slice(0, 5).join(', ')}`, `Wait for the initial copy: pgshift wait ${database}`);
+  if (!sub!.worker_pid) refuse(`the apply worker of ${s.feed} is not running (an apply error loop?)`, `Look at the ${s.to} server log and "pgshift status ${database}".`);
+  const slot = await sess.fromDb.maybeOne<{ active: boolean; lag_bytes: string; wal_status: string | null }>(sqlFile('switchover-slot'), [s.feedSlot]);
+  if (!slot) refuse(`the slot ${s.feedSlot} is missing on the ${s.from}`, `Replication is broken; "pgshift status ${database}" shows what is left.`);
+  if (slot!.wal_status === 'lost') refuse(`the slot ${s.feedSlot} lost WAL it needed`, 'Replication must be started again: pgshift cleanup, then pgshift start.');
+  if (!slot!.active) refuse(`the slot ${s.feedSlot} is not in use by the subscriber`, `Look at the ${s.to} server log.`);
+  if (Number(slot!.lag_bytes) > opts.maxLagBytes) refuse(`replication lags by ${formatBytes(Number(slot!.lag_bytes))} (more than ${formatBytes(opts.maxLagBytes)})`, `Wait until it catches up: pgshift wait ${database}`);
+  if (featuresOf(sess.toDb.version).subscriptionStats) {
+    const q = 'SELECT apply_error_count::int8::text AS n FROM pg_catalog.pg_stat_subscription_stats WHERE subname = $1';
+    const a = await sess.toDb.maybeOne<{ n: string }>(q, [s.feed]);
+    await sleep(250);
+    const b = await sess.toDb.maybeOne<{ n: string }>(q, [s.feed]);
+    if (a && b && Number(b.n) > Number(a.n)) refuse(`the apply worker of ${s.feed} keeps failing (apply_error_count ${a.n} -> ${b.n})`, `Look at the ${s.to} server log and fix the cause first.`);
+  }
+  if (opts.reverse) {
+    const wal = await sess.fromDb.one<{ w: string }>("SELECT current_setting('wal_level') AS w");
+    const src = dir === 'switchover' ? sess.fromDb : sess.toDb;
+    const srcWal = await src.one<{ w: string }>("SELECT current_setting('wal_level') AS w");
+    void wal;
+    if (srcWal.w !== 'logical') refuse(`reverse replication needs wal_level = logical on the source (it is ${srcWal.w})`, 'Set wal_level = logical on the source and restart it, or pass --no-reverse (no rollback possible then).');
+  }
+  if (opts.method === 'pgbouncer') {
+    const pb = config.switchover.pgbouncer;
+    if (!pb) refuse('pause method pgbouncer needs switchover.pgbouncer in the config', 'Add switchover.pgbouncer.admin and switchover.pgbouncer.config.');
+    if (!pb!.config) refuse('pause method pgbouncer needs switchover.pgbouncer.config (the pgbouncer.ini pgshift repoints)', 'Add switchover.pgbouncer.config.');
+    const name = pb!.database ?? database;
+    let ini = '';
+    try {
+      ini = readFileSync(pb!.config!, 'utf8');
+      accessSync(dirname(pb!.config!), fsConstants.W_OK);
+    } catch (e) {
+      refuse(`cannot read or replace ${pb!.config}: ${(e as Error).message}`, 'pgshift must be able to write the PgBouncer config file and its directory.');
+    }
+    if (!readDatabaseEntry(ini, name)) refuse(`${pb!.config} has no [databases] entry "${name}"`, 'Set switchover.pgbouncer.database to the PgBouncer name of this database.');
+    const c = await BouncerConsole.open(pb!);
+    try {
+      const mode = (await c.command('SHOW CONFIG')).find((r) => r.key === 'pool_mode');
+      if (mode && mode.value !== 'transaction') {
+        warnings.push(`PgBouncer pool_mode is ${String(mode.value)}: PAUSE waits for every client session to end, not just the transactions; use transaction pooling for a short pause`);
+      }
+      const paused = await c.isPaused(name);
+      if (paused === undefined) refuse(`PgBouncer has no database "${name}"`, 'Check switchover.pgbouncer.database.');
+    } finally {
+      await c.close();
+    }
+  }
+}
+
+async function ownPidsOf(sess: Session): Promise<number[]> {
+  return Promise.all([sess.fromAdmin.pid(), sess.fromDb.pid()]);
+}
+
+/** Drop the old feeding subscription and refresh materialized views: after writes resumed. */
+async function afterResume(sess: Session, s: Sides, warnings: string[]): Promise<void> {
+  try {
+    await dropSubscription(sess.toDb, s.feed);
+  } catch (e) {
+    warnings.push(`could not drop the old subscription ${s.feed} on the ${s.to} (it is disabled): ${(e as Error).message}; "pgshift cleanup" removes it`);
+  }
+  const views = await sess.toDb.query<{ schema: string; name: string }>(
+    "SELECT schemaname AS schema, matviewname AS name FROM pg_catalog.pg_matviews WHERE ispopulated AND schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2");
+  for (const v of views) {
+    try {
+      await sess.toDb.query(`REFRESH MATERIALIZED VIEW ${qualify(v.schema, v.name)}`);
+    } catch (e) {
+      warnings.push(`REFRESH MATERIALIZED VIEW ${v.schema}.${v.name} failed: ${(e as Error).message}`);
+    }
+  }
+}
+
+export async function moveWrites(config: Config, database: string, direction: Direction, opts: MoveOptions = {}): Promise<MoveResult> {
+  databaseConfig(config, database);
+  const emit = opts.emit ?? silent;
+  const names = namesFor(database);
+  const s = sidesFor(direction, names);
+  const method = opts.pause ?? config.switchover.pause;
+  const maxPauseMs = opts.maxPauseMs ?? config.switchover.maxPauseMs;
+  const reverse = direction === 'switchover' && (opts.reverse ?? config.switchover.reverse);
+  const impl: PauseMethodImpl = PAUSE_IMPLS[method];
+  const timeline = new Timeline(emit);
+  const warnings: string[] = [];
+  const warn = (m: string): void => {
+    warnings.push(m);
+    emit({ type: 'warn', message: m });
+  };
+  const sess = new Session();
+  await sess.open(config, database, s);
+  try {
+    let rec = await readFence(sess.fromAdmin, database);
+    const ctxFor = (r: FenceRecord): FenceContext => ({ config, database, side: s.from, admin: sess.fromAdmin, otherAdmin: sess.toAdmin, record: r, emit });
+    const result = (outcome: MoveResult['outcome'], extra: Partial<MoveResult> = {}): MoveResult => ({
+      database, direction, method: rec?.method ?? method, outcome, timeline: timeline.toJSON(), pauseMs: timeline.pauseMs, reverse, warnings, ...extra,
+    });
+
+    // --- what an earlier run left behind ---
+    if (rec && rec.direction === direction) {
+      if (rec.phase === 'done') return result('already-done');
+      const recImpl = PAUSE_IMPLS[rec.method];
+      if (rec.phase === 'committed') {
+        emit({ type: 'info', message: `an interrupted ${direction} of ${database} had passed its point of no return; finishing it` });
+        timeline.pauseBegan();
+        await finish(rec, recImpl);
+        return result('finished-interrupted');
+      }
+      // Paused but not committed: the feeding subscription still runs, so give the writes back and start over.
+      emit({ type: 'warn', message: `an interrupted ${direction} of ${database} left the ${s.from} fenced (${rec.method}); undoing that fence first` });
+      await recImpl.undo(ctxFor(rec));
+      await deleteFence(sess.fromAdmin, database);
+      rec = undefined;
+    }
+
+    // --- preflight ---
+    await timeline.phase('preflight', async () => {
+      await preflight(config, database, direction, s, sess, { maxLagBytes: opts.maxLagBytes ?? 64 * 1024 * 1024, method, reverse, names }, warnings);
+      if (reverse) await prepareReverse(config, database, names, sess.fromDb, sess.toDb);
+    });
+    const notCarried = (await planPublication(sess.fromDb, databaseConfig(config, database))).notCarried;
+    const ownPids = await ownPidsOf(sess);
+    // Connections are made before the pause: a revoke fence could refuse new ones.
+    rec = { database, direction, method, phase: 'pausing', revoked: [], readonlyBefore: null, startedAt: '' };
+    await writeFence(sess.fromAdmin, rec);
+    const ctx = ctxFor(rec);
+
+    // --- the budgeted part: pause, fence, catch-up ---
+    const budgetStart = performance.now();
+    const deadline = budgetStart + maxPauseMs;
+    timeline.pauseBegan();
+    let lsn: string;
+    try {
+      await timeline.phase('pause', () => impl.pause(ctx, deadline), () => method);
+      const proof = await timeline.phase('fence', () => proveFence(sess.fromAdmin, database, ownPids, deadline, { terminate: impl.terminates }), (p) => `${p.checks} check(s)`);
+      for (const idle of proof.idle) warn(`session ${describeSession(idle)} is connected to the ${s.from} outside the pause method; it is idle now, but writes it makes later would not be carried`);
+      await setFencePhase(sess.fromAdmin, database, 'paused');
+      const caught = await timeline.phase('catch-up', () => waitForApplied(sess.fromDb, sess.toDb, s.feedSlot, deadline), (c) => `${c.lsn} applied (${c.polls} polls)`);
+      lsn = caught.lsn;
+    } catch (e) {
+      if (e instanceof PauseTimeout || e instanceof FenceNotProven || e instanceof CatchUpTimeout) {
+        await abort(ctx, e);
+        throw new SafetyError('budget_exceeded', `${direction} of ${database} aborted: ${e.message}, and the budget of ${formatDuration(maxPauseMs)} (max_pause) ran out. Writes were given back to the ${s.from} after ${formatDuration(timeline.pauseMs ?? 0)}; replication keeps running; nothing was lost.`, {
+          hint: 'Find what slows the fence or the apply (long transactions, locks on the target, lag), then retry, or allow more with --max-pause.',
+          details: { timeline: timeline.toJSON() },
+        });
+      }
+      await abort(ctx, e);
+      throw e;
+    }
+
+    // --- still undoable: sequences and what replication cannot carry ---
+    let sequences: SequenceSync;
+    let copied: CarriedTable[] = [];
+    let largeObjects = 0;
+    try {
+      sequences = await timeline.phase('sequences', () => syncSequences(sess.fromDb, sess.toDb), (r) => `${r.set} set`);
+      if (sequences.missing.length) warn(`sequences missing on the ${s.to}: ${sequences.missing.join(', ')}`);
+      const carried = await timeline.phase('copy', async () => {
+        const t = await copyTables(sess.fromDb, sess.toDb, notCarried);
+        const lo = await copyLargeObjects(sess.fromDb, sess.toDb);
+        return { ...t, lo };
+      }, (r) => `${r.tables.length} table(s), ${r.lo} large object(s)`);
+      copied = carried.tables;
+      largeObjects = carried.lo;
+      if (carried.missing.length) warn(`tables replication cannot carry are missing on the ${s.to} and were not copied: ${carried.missing.join(', ')}`);
+    } catch (e) {
+      await abort(ctx, e);
+      throw e;
+    }
+
+    await finish(rec, impl);
+    return result('done', { lsn, sequences, copied, largeObjects });
+
+    async function abort(c: FenceContext, cause: unknown): Promise<void> {
+      try {
+        await timeline.phase('undo', () => impl.undo(c));
+        timeline.pauseEnded();
+        await deleteFence(sess.fromAdmin, database);
+      } catch (undoErr) {
+        throw new SafetyError('unfence_failed', `${direction} of ${database} failed (${(cause as Error).message}) and giving writes back to the ${s.from} failed too: ${(undoErr as Error).message}`, {
+          hint: unfenceHint(config, database, c.record, s.from),
+        });
+      }
+    }
+
+    async function finish(r: FenceRecord, im: PauseMethodImpl): Promise<void> {
+      const c = ctxFor(r);
+      try {
+        // Point of no return: the feeding subscription stops; from here on the run finishes, never undoes.
+        await setFencePhase(sess.fromAdmin, database, 'committed');
+        await timeline.phase('commit', async () => {
+          const sub = await subscriptionState(sess.toDb, s.feed);
+          if (sub?.enabled || sub?.worker_pid) await stopSubscription(sess.toDb, s.feed);
+        });
+        if (reverse) {
+          await timeline.phase('reverse', async () => {
+            // Prepared in preflight; only a run resumed after a crash may find it missing.
+            const sourceDb = direction === 'switchover' ? sess.fromDb : sess.toDb;
+            const targetDb = direction === 'switchover' ? sess.toDb : sess.fromDb;
+            if (!(await subscriptionState(sourceDb, names.reverseSubscription))) await prepareReverse(config, database, names, sourceDb, targetDb);
+            await activateReverse(names, sourceDb, targetDb);
+          });
+        }
+        await timeline.phase('resume', async () => {
+          if (direction === 'rollback') {
+            // The source was left fenced by the switchover: give it back its writes.
+            const prev = await readFence(sess.toAdmin, database);
+            if (prev && prev.direction === 'switchover') {
+              await undoRecordedFence(sess.toAdmin, prev);
+              await deleteFence(sess.toAdmin, database);
+            }
+          }
+          await im.resume(c);
+        }, () => (method === 'pgbouncer' ? `PgBouncer now points at the ${s.to}` : undefined));
+        timeline.pauseEnded();
+        await setFencePhase(sess.fromAdmin, database, 'done');
+      } catch (e) {
+        const err = e instanceof PgshiftError ? e : undefined;
+        throw new SafetyError('switchover_incomplete', `${direction} of ${database} stopped after its point of no return: ${(e as Error).message}`, {
+          hint: unfenceHint(config, database, r, s.from) + (err?.hint ? ` (${err.hint})` : ''),
+          cause: e,
+        });
+      }
+      await timeline.phase('cleanup-old', () => afterResume(sess, s, warnings));
+    }
+  } finally {
+    await sess.close();
+  }
+}
+
+/**
+ * Rollback of a switchover that never reached its point of no return: the
+ * source is fenced but forward replication still runs. Give the writes back.
+ */
+export async function undoUnfinishedSwitchover(config: Config, database: string, emit: Emit = silent): Promise<FenceRecord | undefined> {
+  const admin = await connect('source', config.source, { database: maintenanceDb(config, 'source', database) });
+  const other = await connect('target', config.target, { database: maintenanceDb(config, 'target', database) });
+  try {
+    const rec = await readFence(admin, database);
+    if (!rec || rec.direction !== 'switchover' || rec.phase === 'committed' || rec.phase === 'done') return undefined;
+    emit({ type: 'info', message: `undoing the fence an interrupted switchover left on the source (${rec.method})` });
+    await PAUSE_IMPLS[rec.method].undo({ config, database, side: 'source', admin, otherAdmin: other, record: rec, emit });
+    await deleteFence(admin, database);
+    return rec;
+  } finally {
+    await Promise.all([admin.close(), other.close()]);
+  }
+}
+
+export { maintenanceDb };

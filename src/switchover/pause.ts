@@ -1,0 +1,281 @@
+// The four ways to pause writes. Each is an object with
+//   pause(ctx, deadline)  stop new writes on the fenced side (records first what it changes),
+//   resume(ctx)           let writes flow again, now to the other side,
+//   undo(ctx)             give the fenced side its writes back (budget abort, rollback of a fence),
+// and `terminates`: whether sessions are ended (revoke, readonly) or drained
+// by the method itself (PgBouncer PAUSE waits for in-flight transactions;
+// user commands stop their writers).
+
+import { spawn } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import type { Config, PauseMethod } from '../config/config.js';
+import type { Db, Side } from '../pg/connect.js';
+import { quoteIdent } from '../pg/quote.js';
+import { sqlFile } from '../pg/sql.js';
+import type { Emit } from '../events.js';
+import { ConfigError, ProblemError } from '../errors.js';
+import { endpointEnv } from '../steps/exec.js';
+import { BouncerConsole, bouncerIdent, entryFor, repointConfigFile, type BouncerConfig } from './pgbouncer-admin.js';
+import { updateFence, type FenceRecord, type Grant } from './state.js';
+
+export interface FenceContext {
+  config: Config;
+  database: string;
+  /** The side whose writes are paused. */
+  side: Side;
+  /** Maintenance-database connections: fenced side and the other side. */
+  admin: Db;
+  otherAdmin: Db;
+  record: FenceRecord;
+  emit: Emit;
+}
+
+export interface PauseMethodImpl {
+  name: PauseMethod;
+  terminates: boolean;
+  pause(ctx: FenceContext, deadline: number): Promise<void>;
+  resume(ctx: FenceContext): Promise<void>;
+  undo(ctx: FenceContext): Promise<void>;
+}
+
+/** Raised when a pause method does not finish before the budget runs out. */
+export class PauseTimeout extends Error {}
+
+function otherSide(side: Side): Side {
+  return side === 'source' ? 'target' : 'source';
+}
+
+function grantOptionSql(g: Grant): string {
+  return g.grantable ? ' WITH GRANT OPTION' : '';
+}
+
+function cascadeSql(g: Grant): string {
+  return g.grantable ? ' CASCADE' : '';
+}
+
+function onOffSql(v: string | null): string {
+  return v === 'on' ? 'on' : 'off';
+}
+
+function granteeSql(g: Grant): string {
+  return g.grantee === null ? 'PUBLIC' : quoteIdent(g.grantee);
+}
+
+export async function connectGrants(admin: Db, database: string): Promise<Grant[]> {
+  return admin.query<Grant & Record<string, unknown>>(sqlFile('fence-connect-grants'), [database]);
+}
+
+/** Give CONNECT back to exactly the grantees recorded (the ones that exist on this cluster). */
+export async function grantBack(admin: Db, database: string, grants: Grant[]): Promise<string[]> {
+  const missing: string[] = [];
+  for (const g of grants) {
+    if (g.grantee !== null) {
+      const exists = await admin.maybeOne('SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1', [g.grantee]);
+      if (!exists) {
+        missing.push(g.grantee);
+        continue;
+      }
+    }
+    await admin.query(`GRANT CONNECT ON DATABASE ${quoteIdent(database)} TO ${granteeSql(g)}${grantOptionSql(g)}`);
+  }
+  return missing;
+}
+
+async function revokeAll(admin: Db, database: string, grants: Grant[]): Promise<void> {
+  for (const g of grants) {
+    await admin.query(`REVOKE CONNECT ON DATABASE ${quoteIdent(database)} FROM ${granteeSql(g)}${cascadeSql(g)}`);
+  }
+}
+
+async function setReadOnly(admin: Db, database: string, before: string | null | 'on'): Promise<void> {
+  if (before === null) await admin.query(`ALTER DATABASE ${quoteIdent(database)} RESET default_transaction_read_only`);
+  else await admin.query(`ALTER DATABASE ${quoteIdent(database)} SET default_transaction_read_only = ${onOffSql(before)}`);
+}
+
+/** Undo a fence on its own cluster from its record (used by undo, by rollback, and after a crash). */
+export async function undoRecordedFence(admin: Db, rec: FenceRecord): Promise<void> {
+  if (rec.method === 'revoke' && rec.revoked.length) await grantBack(admin, rec.database, rec.revoked);
+  if (rec.method === 'readonly') await setReadOnly(admin, rec.database, rec.readonlyBefore);
+}
+
+/** The SQL a person can run to lift a fence by hand. */
+export function manualUnfenceSql(rec: FenceRecord): string[] {
+  if (rec.method === 'revoke') {
+    return rec.revoked.map((g) => `GRANT CONNECT ON DATABASE ${quoteIdent(rec.database)} TO ${granteeSql(g)}${grantOptionSql(g)};`);
+  }
+  if (rec.method === 'readonly') {
+    return [rec.readonlyBefore === null
+      ? `ALTER DATABASE ${quoteIdent(rec.database)} RESET default_transaction_read_only;`
+      : `ALTER DATABASE ${quoteIdent(rec.database)} SET default_transaction_read_only = ${onOffSql(rec.readonlyBefore)};`];
+  }
+  if (rec.method === 'pgbouncer') return [`-- on the PgBouncer admin console: RESUME ${bouncerIdent(rec.database)};`];
+  return ['-- run your switchover.command.resume command'];
+}
+
+const revoke: PauseMethodImpl = {
+  name: 'revoke',
+  terminates: true,
+  async pause(ctx) {
+    const me = await ctx.admin.one<{ u: string; su: boolean }>('SELECT current_user::text AS u, (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) AS su');
+    // pgshift must still be able to connect after the revoke (a re-run after a crash needs it).
+    if (!me.su) await ctx.admin.query(`GRANT CONNECT ON DATABASE ${quoteIdent(ctx.database)} TO ${quoteIdent(me.u)}`);
+    const grants = (await connectGrants(ctx.admin, ctx.database)).filter((g) => g.grantee !== me.u);
+    // Merge with what an earlier, interrupted attempt already revoked, so nothing is forgotten.
+    const known = new Set(ctx.record.revoked.map((g) => g.grantee ?? ''));
+    ctx.record.revoked = [...ctx.record.revoked, ...grants.filter((g) => !known.has(g.grantee ?? ''))];
+    await updateFence(ctx.admin, ctx.database, { revoked: ctx.record.revoked });
+    await revokeAll(ctx.admin, ctx.database, grants);
+    const supers = await ctx.admin.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pg_catalog.pg_stat_activity a JOIN pg_catalog.pg_roles r ON r.oid = a.usesysid WHERE a.datname = $1 AND r.rolsuper AND a.backend_type = 'client backend' AND a.usename <> current_user",
+      [ctx.database],
+    );
+    if ((supers[0]?.n ?? 0) > 0) {
+      ctx.emit({ type: 'warn', message: `${supers[0]!.n} superuser session(s) on ${ctx.database}: superusers bypass CONNECT privileges, so they are terminated but could reconnect; the fence proof still waits for them to stop writing` });
+    }
+  },
+  async resume(ctx) {
+    const missing = await grantBack(ctx.otherAdmin, ctx.database, ctx.record.revoked);
+    if (missing.length) ctx.emit({ type: 'warn', message: `CONNECT not granted on the ${otherSide(ctx.side)} to roles that do not exist there: ${missing.join(', ')}` });
+  },
+  async undo(ctx) {
+    await grantBack(ctx.admin, ctx.database, ctx.record.revoked);
+  },
+};
+
+const readonly: PauseMethodImpl = {
+  name: 'readonly',
+  terminates: true,
+  async pause(ctx) {
+    const row = await ctx.admin.maybeOne<{ value: string }>(sqlFile('fence-readonly-setting'), [ctx.database]);
+    ctx.record.readonlyBefore = row?.value ?? null;
+    await updateFence(ctx.admin, ctx.database, { readonlyBefore: ctx.record.readonlyBefore });
+    await setReadOnly(ctx.admin, ctx.database, 'on');
+  },
+  async resume() {
+    // The other side was never made read-only by this fence; nothing to give back there.
+  },
+  async undo(ctx) {
+    await setReadOnly(ctx.admin, ctx.database, ctx.record.readonlyBefore);
+  },
+};
+
+function bouncerConfig(ctx: FenceContext): BouncerConfig {
+  const cfg = ctx.config.switchover.pgbouncer;
+  if (!cfg) throw new ConfigError(ctx.config.file, 'switchover.pgbouncer', 'required for pause: pgbouncer (admin: connection string to the admin console, config: path of pgbouncer.ini)');
+  return cfg;
+}
+
+function bouncerName(ctx: FenceContext): string {
+  return ctx.config.switchover.pgbouncer?.database ?? ctx.database;
+}
+
+async function withConsole<T>(cfg: BouncerConfig, fn: (c: BouncerConsole) => Promise<T>): Promise<T> {
+  const c = await BouncerConsole.open(cfg);
+  try {
+    return await fn(c);
+  } finally {
+    await c.close();
+  }
+}
+
+async function bouncerPointAt(ctx: FenceContext, side: Side): Promise<void> {
+  const cfg = bouncerConfig(ctx);
+  if (!cfg.config) throw new ConfigError(ctx.config.file, 'switchover.pgbouncer.config', 'required: the path of pgbouncer.ini, whose [databases] entry pgshift repoints');
+  const conn = side === 'source' ? ctx.config.source.conn : ctx.config.target.conn;
+  repointConfigFile(cfg.config, bouncerName(ctx), entryFor(conn, ctx.database));
+}
+
+const pgbouncer: PauseMethodImpl = {
+  name: 'pgbouncer',
+  terminates: false,
+  async pause(ctx, deadline) {
+    const cfg = bouncerConfig(ctx);
+    const console = await BouncerConsole.open(cfg);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      // PAUSE returns once every in-flight transaction has finished and the
+      // server connections are released; new transactions queue in PgBouncer.
+      const paused = console.command(`PAUSE ${bouncerIdent(bouncerName(ctx))}`);
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new PauseTimeout('PgBouncer PAUSE did not return in time (a long transaction is still running)')), Math.max(0, deadline - performance.now()));
+      });
+      await Promise.race([paused, late]);
+    } finally {
+      clearTimeout(timer);
+      await console.close();
+    }
+  },
+  async resume(ctx) {
+    const cfg = bouncerConfig(ctx);
+    await bouncerPointAt(ctx, otherSide(ctx.side));
+    await withConsole(cfg, async (c) => {
+      await c.command('RELOAD');
+      await c.command(`RESUME ${bouncerIdent(bouncerName(ctx))}`);
+    });
+  },
+  async undo(ctx) {
+    const cfg = bouncerConfig(ctx);
+    if (cfg.config) await bouncerPointAt(ctx, ctx.side);
+    await withConsole(cfg, async (c) => {
+      if (cfg.config) await c.command('RELOAD');
+      const paused = await c.isPaused(bouncerName(ctx));
+      if (paused !== false) await c.command(`RESUME ${bouncerIdent(bouncerName(ctx))}`).catch((e: Error) => {
+        // "database is not paused" after a cancelled PAUSE is fine.
+        if (!/not paused/i.test(e.message)) throw e;
+      });
+    });
+  },
+};
+
+/** Run a user command through the shell with a timeout; connection details in the environment, passwords never in argv. */
+export async function runUserCommand(ctx: FenceContext, which: 'pause' | 'resume', writesTo: Side, timeoutMs: number): Promise<void> {
+  const cmd = ctx.config.switchover.command;
+  if (!cmd) throw new ConfigError(ctx.config.file, 'switchover.command', 'required for pause: command (pause: ..., resume: ...)');
+  const text = which === 'pause' ? cmd.pause : cmd.resume;
+  const env = {
+    ...process.env,
+    ...endpointEnv('source', ctx.config.source),
+    ...endpointEnv('target', ctx.config.target),
+    PGSHIFT_DATABASE: ctx.database,
+    PGSHIFT_ACTION: which,
+    PGSHIFT_WRITES_TO: writesTo,
+  };
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(text, { shell: true, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new PauseTimeout(`the ${which} command did not finish within ${Math.round(timeoutMs)} ms`));
+    }, Math.max(1, timeoutMs));
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new ProblemError('command_failed', `the ${which} command could not start: ${e.message}`));
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else reject(new ProblemError('command_failed', `the ${which} command exited with ${code}: ${output.trim().split('\n').slice(-3).join(' | ')}`, {
+        hint: `Fix switchover.command.${which} in ${ctx.config.file}; run it by hand with "pgshift exec -- sh -c '...'" to test it.`,
+      }));
+    });
+  });
+}
+
+const command: PauseMethodImpl = {
+  name: 'command',
+  terminates: false,
+  async pause(ctx, deadline) {
+    const cmd = ctx.config.switchover.command;
+    await runUserCommand(ctx, 'pause', ctx.side, Math.min(cmd?.timeoutMs ?? 30_000, deadline - performance.now()));
+  },
+  async resume(ctx) {
+    await runUserCommand(ctx, 'resume', otherSide(ctx.side), ctx.config.switchover.command?.timeoutMs ?? 30_000);
+  },
+  async undo(ctx) {
+    await runUserCommand(ctx, 'resume', ctx.side, ctx.config.switchover.command?.timeoutMs ?? 30_000);
+  },
+};
+
+export const PAUSE_IMPLS: Record<PauseMethod, PauseMethodImpl> = { pgbouncer, revoke, readonly, command };

@@ -1,0 +1,151 @@
+// PgBouncer: its admin console (PAUSE / RELOAD / RESUME), and the one edit
+// pgshift makes to its config file: the [databases] entry of the migrated
+// database, pointed at the other cluster. The rest of the file is kept byte
+// for byte, and the new file replaces the old one atomically (temp file +
+// rename) so PgBouncer never reads half a file.
+
+import { chownSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import pg from 'pg';
+import type { SwitchoverConfig } from '../config/config.js';
+import { describeConn, parseConninfo, type ConnParams } from '../config/conninfo.js';
+import { clientConfig } from '../pg/connect.js';
+import { ConfigError, ConnectionError, ProblemError } from '../errors.js';
+
+export type BouncerConfig = NonNullable<SwitchoverConfig['pgbouncer']>;
+
+/** A connection to the PgBouncer admin console. It speaks only the simple query protocol. */
+export class BouncerConsole {
+  private constructor(private readonly client: pg.Client, readonly label: string) {}
+
+  static async open(cfg: BouncerConfig): Promise<BouncerConsole> {
+    const opts = clientConfig(cfg.admin, cfg.adminPassword, { database: cfg.admin.dbname ?? 'pgbouncer', connectTimeoutMs: 5000 });
+    // PgBouncer's console rejects unknown startup parameters.
+    delete (opts as Record<string, unknown>).application_name;
+    const client = new pg.Client(opts);
+    client.on('error', () => undefined);
+    const label = describeConn(cfg.admin);
+    try {
+      await client.connect();
+    } catch (e) {
+      await client.end().catch(() => undefined);
+      throw new ConnectionError('pgbouncer_unreachable', `PgBouncer admin console (${label}): cannot connect: ${(e as Error).message}`, {
+        hint: 'Check switchover.pgbouncer.admin and that its user is listed in admin_users in pgbouncer.ini.',
+      });
+    }
+    return new BouncerConsole(client, label);
+  }
+
+  async command(text: string): Promise<Record<string, unknown>[]> {
+    try {
+      const r = await this.client.query(text);
+      return (Array.isArray(r) ? r.flatMap((x: pg.QueryResult) => x.rows) : r.rows) as Record<string, unknown>[];
+    } catch (e) {
+      throw new ProblemError('pgbouncer_command_failed', `PgBouncer (${this.label}): ${text}: ${(e as Error).message}`, {
+        hint: 'Check the PgBouncer log; the database name must match its [databases] entry.',
+      });
+    }
+  }
+
+  /** Is this PgBouncer database paused (SHOW DATABASES "paused" column)? */
+  async isPaused(database: string): Promise<boolean | undefined> {
+    const rows = await this.command('SHOW DATABASES');
+    const row = rows.find((r) => r.name === database);
+    if (!row) return undefined;
+    return String(row.paused) === '1';
+  }
+
+  async close(): Promise<void> {
+    await this.client.end().catch(() => undefined);
+  }
+}
+
+/** A PgBouncer console identifier: plain names as they are, others double-quoted. */
+export function bouncerIdent(name: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`;
+}
+
+interface EntryLine {
+  index: number;
+  key: string;
+  value: string;
+}
+
+function unquoteKey(k: string): string {
+  const t = k.trim();
+  if (t.startsWith('"') && t.endsWith('"') && t.length >= 2) return t.slice(1, -1).replace(/""/g, '"');
+  return t;
+}
+
+function findEntry(lines: string[], database: string): EntryLine | undefined {
+  let section = '';
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    const sec = /^\s*\[([^\]]+)\]\s*$/.exec(line);
+    if (sec) {
+      section = sec[1]!.trim().toLowerCase();
+      continue;
+    }
+    if (section !== 'databases' || /^\s*[;#]/.test(line)) continue;
+    const m = /^\s*("(?:[^"]|"")*"|[^=\s]+)\s*=\s*(.*?)\s*$/.exec(line);
+    if (m && unquoteKey(m[1]!) === database) return { index: i, key: m[1]!, value: m[2]! };
+  }
+  return undefined;
+}
+
+/** The connection parameters of a [databases] entry. */
+export function readDatabaseEntry(ini: string, database: string): ConnParams | undefined {
+  const e = findEntry(ini.split('\n'), database);
+  return e ? parseConninfo(e.value) : undefined;
+}
+
+function fmt(v: string): string {
+  return /^[^\s'\\]+$/.test(v) ? v : `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/**
+ * The config text with one [databases] entry pointed at host/port/dbname;
+ * the entry's other settings (pool_size, auth_user, ...) are kept.
+ */
+export function rewriteDatabaseEntry(ini: string, database: string, to: { host: string; port: string; dbname: string }): string {
+  const lines = ini.split('\n');
+  const e = findEntry(lines, database);
+  if (!e) throw new Error(`no [databases] entry named "${database}"`);
+  const params = parseConninfo(e.value);
+  delete params.hostaddr;
+  const rest = Object.entries(params).filter(([k]) => !['host', 'port', 'dbname'].includes(k));
+  const value = [`host=${fmt(to.host)}`, `port=${fmt(to.port)}`, `dbname=${fmt(to.dbname)}`, ...rest.map(([k, v]) => `${k}=${fmt(v)}`)].join(' ');
+  lines[e.index] = `${e.key} = ${value}`;
+  return lines.join('\n');
+}
+
+/** Point the entry at another server, atomically, keeping owner and mode. */
+export function repointConfigFile(file: string, database: string, to: { host: string; port: string; dbname: string }): { before: ConnParams } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(file, '', `cannot read the PgBouncer config: ${(e as Error).message}`);
+  }
+  const before = readDatabaseEntry(text, database);
+  if (!before) {
+    throw new ConfigError(file, '[databases]', `no entry named "${database}" (set switchover.pgbouncer.database to PgBouncer's name for this database)`);
+  }
+  const next = rewriteDatabaseEntry(text, database, to);
+  if (next !== text) {
+    const st = statSync(file);
+    const tmp = `${file}.pgshift-${process.pid}.tmp`;
+    writeFileSync(tmp, next, { mode: st.mode & 0o7777 });
+    try {
+      chownSync(tmp, st.uid, st.gid);
+    } catch {
+      // not root: the file keeps our ownership, which is the same user anyway
+    }
+    renameSync(tmp, file);
+  }
+  return { before };
+}
+
+/** Where the entry should point for a side: the host/port pgshift itself uses. */
+export function entryFor(conn: ConnParams, database: string): { host: string; port: string; dbname: string } {
+  return { host: (conn.host ?? conn.hostaddr ?? 'localhost').split(',')[0]!, port: (conn.port ?? '5432').split(',')[0]!, dbname: database };
+}

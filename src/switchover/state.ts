@@ -1,0 +1,81 @@
+// Switchover bookkeeping that must survive pgshift being killed: a row per
+// fenced database in pgshift.switchover_fence, in the maintenance database of
+// the cluster whose writes are paused. It records what the fence took away
+// (revoked CONNECT grants, the previous read-only setting) before taking it,
+// so any later run can give back exactly that.
+
+import type { Db } from '../pg/connect.js';
+import { sqlFile } from '../pg/sql.js';
+import type { PauseMethod } from '../config/config.js';
+
+export type Direction = 'switchover' | 'rollback';
+export type FencePhase = 'pausing' | 'paused' | 'committed' | 'done';
+
+export interface Grant {
+  /** Role name; null is PUBLIC. */
+  grantee: string | null;
+  grantable: boolean;
+}
+
+export interface FenceRecord {
+  database: string;
+  direction: Direction;
+  method: PauseMethod;
+  phase: FencePhase;
+  revoked: Grant[];
+  readonlyBefore: string | null;
+  startedAt: string;
+}
+
+let ensured = new WeakSet<Db>();
+
+async function ensure(db: Db): Promise<void> {
+  if (ensured.has(db)) return;
+  await db.query(sqlFile('switchover-state'));
+  ensured.add(db);
+}
+
+/** The fence record of a database on this cluster, if any (no table: none). */
+export async function readFence(admin: Db, database: string): Promise<FenceRecord | undefined> {
+  const exists = await admin.one<{ t: string | null }>("SELECT pg_catalog.to_regclass('pgshift.switchover_fence')::text AS t");
+  if (!exists.t) return undefined;
+  const r = await admin.maybeOne<{ database: string; direction: Direction; method: PauseMethod; phase: FencePhase; revoked: Grant[]; readonly_before: string | null; started_at: string }>(
+    'SELECT database, direction, method, phase, revoked, readonly_before, started_at::text AS started_at FROM pgshift.switchover_fence WHERE database = $1',
+    [database],
+  );
+  if (!r) return undefined;
+  return { database: r.database, direction: r.direction, method: r.method, phase: r.phase, revoked: r.revoked, readonlyBefore: r.readonly_before, startedAt: r.started_at };
+}
+
+export async function writeFence(admin: Db, rec: Omit<FenceRecord, 'startedAt'>): Promise<void> {
+  await ensure(admin);
+  await admin.query(
+    `INSERT INTO pgshift.switchover_fence (database, direction, method, phase, revoked, readonly_before)
+     VALUES ($1, $2, $3, $4, $5::jsonb, $6)
+     ON CONFLICT (database) DO UPDATE SET direction = EXCLUDED.direction, method = EXCLUDED.method, phase = EXCLUDED.phase,
+       revoked = EXCLUDED.revoked, readonly_before = EXCLUDED.readonly_before, started_at = now(), updated_at = now()`,
+    [rec.database, rec.direction, rec.method, rec.phase, JSON.stringify(rec.revoked), rec.readonlyBefore],
+  );
+}
+
+export async function setFencePhase(admin: Db, database: string, phase: FencePhase): Promise<void> {
+  await admin.query('UPDATE pgshift.switchover_fence SET phase = $2, updated_at = now() WHERE database = $1', [database, phase]);
+}
+
+export async function updateFence(admin: Db, database: string, fields: { revoked?: Grant[]; readonlyBefore?: string | null }): Promise<void> {
+  if (fields.revoked) await admin.query('UPDATE pgshift.switchover_fence SET revoked = $2::jsonb, updated_at = now() WHERE database = $1', [database, JSON.stringify(fields.revoked)]);
+  if (fields.readonlyBefore !== undefined) await admin.query('UPDATE pgshift.switchover_fence SET readonly_before = $2, updated_at = now() WHERE database = $1', [database, fields.readonlyBefore]);
+}
+
+export async function deleteFence(admin: Db, database: string): Promise<void> {
+  const exists = await admin.one<{ t: string | null }>("SELECT pg_catalog.to_regclass('pgshift.switchover_fence')::text AS t");
+  if (!exists.t) return;
+  await admin.query('DELETE FROM pgshift.switchover_fence WHERE database = $1', [database]);
+  // The table is ours alone; leave no empty bookkeeping behind.
+  const left = await admin.one<{ n: number }>('SELECT count(*)::int AS n FROM pgshift.switchover_fence');
+  if (left.n === 0) {
+    await admin.query('DROP TABLE pgshift.switchover_fence');
+    await admin.query("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'pgshift') THEN DROP SCHEMA IF EXISTS pgshift; END IF; END $$");
+    ensured = new WeakSet<Db>();
+  }
+}

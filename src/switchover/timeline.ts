@@ -1,0 +1,74 @@
+// The switchover timeline: every phase timed with a monotonic clock, and the
+// write pause measured from the moment writes were paused to the moment they
+// resumed. Reported to people and in --json.
+
+import { performance } from 'node:perf_hooks';
+import type { Emit } from '../events.js';
+
+export interface PhaseTiming {
+  phase: string;
+  /** Milliseconds since the switchover began. */
+  startMs: number;
+  ms: number;
+  inPause: boolean;
+  message?: string;
+}
+
+export class Timeline {
+  readonly phases: PhaseTiming[] = [];
+  private readonly t0 = performance.now();
+  private pauseStart?: number;
+  private pauseEnd?: number;
+
+  constructor(private readonly emit: Emit) {}
+
+  now(): number {
+    return performance.now() - this.t0;
+  }
+
+  pauseBegan(): void {
+    this.pauseStart ??= performance.now();
+  }
+
+  pauseEnded(): void {
+    if (this.pauseStart !== undefined) this.pauseEnd ??= performance.now();
+  }
+
+  get paused(): boolean {
+    return this.pauseStart !== undefined && this.pauseEnd === undefined;
+  }
+
+  /** Milliseconds writes have been (or were) paused. */
+  get pauseMs(): number | undefined {
+    if (this.pauseStart === undefined) return undefined;
+    return (this.pauseEnd ?? performance.now()) - this.pauseStart;
+  }
+
+  async phase<T>(name: string, fn: () => Promise<T>, describe?: (r: T) => string | undefined): Promise<T> {
+    const start = performance.now();
+    const inPause = this.paused;
+    this.emit({ type: 'phase', phase: name, state: 'start' });
+    try {
+      const r = await fn();
+      const ms = performance.now() - start;
+      const message = describe?.(r);
+      this.phases.push({ phase: name, startMs: start - this.t0, ms, inPause: inPause || this.paused, ...(message ? { message } : {}) });
+      this.emit({ type: 'phase', phase: name, state: 'done', ms, ...(message ? { message } : {}) });
+      return r;
+    } catch (e) {
+      const ms = performance.now() - start;
+      this.phases.push({ phase: name, startMs: start - this.t0, ms, inPause, message: `failed: ${(e as Error).message}` });
+      this.emit({ type: 'phase', phase: name, state: 'fail', ms, message: (e as Error).message });
+      throw e;
+    }
+  }
+
+  toJSON(): { phases: PhaseTiming[]; pauseMs?: number; totalMs: number } {
+    const round = (n: number): number => Math.round(n * 10) / 10;
+    return {
+      phases: this.phases.map((p) => ({ ...p, startMs: round(p.startMs), ms: round(p.ms) })),
+      ...(this.pauseMs !== undefined ? { pauseMs: round(this.pauseMs) } : {}),
+      totalMs: round(this.now()),
+    };
+  }
+}
