@@ -1,18 +1,39 @@
 import type { Command } from '../command.js';
-import { flagString, oneDatabase } from '../command.js';
+import { flagInt, flagString, oneDatabase } from '../command.js';
 import { EXIT, UsageError } from '../../errors.js';
-import { startReplication, type CopyMode } from '../../steps/start.js';
+import { startReplication } from '../../steps/start.js';
+import { startFastCopy, DEFAULT_FAST_COPY_JOBS } from '../../steps/fast-copy.js';
+import { formatBytes, formatDuration } from '../../util/duration.js';
 
 export const command: Command = {
   name: 'start',
-  usage: 'start DB [--copy native|fast]',
+  usage: 'start DB [--copy native|fast] [--jobs N]',
   summary: 'publication on the source, subscription on the target; the initial copy begins',
-  options: { copy: { type: 'string' } },
+  options: { copy: { type: 'string' }, jobs: { type: 'string' } },
   async run(ctx) {
     const database = oneDatabase(ctx, 'start');
     const copy = flagString(ctx, 'copy') ?? 'native';
     if (copy !== 'native' && copy !== 'fast') throw new UsageError(`--copy: expected native or fast, found "${copy}"`);
-    const r = await startReplication(ctx.config(), database, { copy: copy as CopyMode, emit: (e) => ctx.out.event(e), signal: ctx.signal });
+    const jobs = flagInt(ctx, 'jobs', 1);
+    if (jobs !== undefined && copy !== 'fast') throw new UsageError('--jobs goes with --copy fast (the native copy uses max_sync_workers_per_subscription on the target)');
+    const emit = (e: Parameters<typeof ctx.out.event>[0]): void => ctx.out.event(e);
+    if (copy === 'fast') {
+      const r = await startFastCopy(ctx.config(), database, { jobs: jobs ?? DEFAULT_FAST_COPY_JOBS, emit, signal: ctx.signal });
+      if (ctx.json) {
+        ctx.out.writeJson({ ok: true, copy: 'fast', ...r });
+        return EXIT.ok;
+      }
+      if (r.alreadyDone) {
+        ctx.out.line(`subscription ${r.subscription.name} already exists: the fast copy is done`);
+      } else {
+        ctx.out.line(`${r.restarted ? 'restarted after an interrupted copy; ' : ''}copied ${r.tables.length} tables, ${r.totals.rows.toLocaleString('en-US')} rows, ${formatBytes(r.totals.bytes)} in ${formatDuration(r.totals.copyMs)} (total ${formatDuration(r.totals.totalMs)})`);
+        ctx.out.line(`subscription ${r.subscription.name} streams from ${r.slot.consistentPoint ?? 'the snapshot'}${r.subscription.options.length ? ` (${r.subscription.options.join(', ')})` : ''}`);
+      }
+      if (r.notCarried.length) ctx.out.line(`${r.notCarried.length} table(s) not replicated; switchover copies them while writes are paused`);
+      ctx.out.line(`Next: pgshift -c ${ctx.configPath} wait ${database}`);
+      return EXIT.ok;
+    }
+    const r = await startReplication(ctx.config(), database, { copy: 'native', emit, signal: ctx.signal });
     if (ctx.json) {
       ctx.out.writeJson({ ok: true, ...r });
       return EXIT.ok;

@@ -1,0 +1,466 @@
+// Step "start --copy fast": forward replication whose initial copy pgshift
+// does itself, faster than PostgreSQL's copy_data.
+//
+// What it does, in order:
+//   1. on the source, the replica identities and the publication pgshift_<db>
+//      exactly as "start" plans them (planPublication). The publication must
+//      exist before the slot: pgoutput looks publications up as of each
+//      change it decodes, and before 18 a change older than the publication
+//      stops the stream with "publication does not exist";
+//   2. on a replication connection, the slot pgshift_<db> (pgoutput) with an
+//      exported snapshot; the connection stays open and idle until the copy
+//      ends, because the snapshot dies with it;
+//   3. on the target, the database if missing, and the schema's pre-data part
+//      (dumped through that snapshot) when the target has no tables yet;
+//   4. every leaf table copied by N workers inside the snapshot, large tables
+//      split into ranges (src/copy/pipe.ts, src/copy/plan.ts);
+//   5. the post-data part built in parallel (src/copy/schema-sections.ts), and
+//      the source's replica identities mirrored on the target;
+//   6. the subscription pgshift_<db> on the slot, with copy_data = false and
+//      create_slot = false: it streams from the snapshot's consistent point,
+//      so no row is lost and none is applied twice.
+// Needs: what "start" needs, plus pg_dump/pg_restore/psql (as for "schema");
+// the target database empty of tables, or holding exactly the source schema
+// with empty tables (then pre- and post-data are there already).
+// Idempotent by looking at the clusters: the subscription exists -> done.
+// The slot exists without the subscription -> a fast copy died (its snapshot
+// is gone with its connection): the slot is dropped, the tables of our
+// publication emptied on the target, and the copy starts again; objects of
+// the post-data part already built are kept.
+// A failed run (not a killed one) undoes itself the same way: slot dropped,
+// filled tables emptied. Undo after success: "pgshift cleanup DB".
+
+import type { Config } from '../config/config.js';
+import { AbortedError, PgshiftError, ProblemError, SafetyError, SqlError, wrapSqlError } from '../errors.js';
+import { redactConninfo } from '../config/conninfo.js';
+import type { Emit } from '../events.js';
+import { silent } from '../events.js';
+import { connect, withDb, type Db } from '../pg/connect.js';
+import { listTables, tableKey, type TableInfo } from '../pg/catalog.js';
+import { qualify, quoteIdent, quoteLiteral } from '../pg/quote.js';
+import { sqlFile } from '../pg/sql.js';
+import { sleep } from '../util/wait.js';
+import { formatBytes, formatDuration } from '../util/duration.js';
+import { createSnapshotSlot, type SnapshotSlot } from '../copy/snapshot-slot.js';
+import { planCopyTables, partsFor, splitTable, type CopyRange, type CopyTable } from '../copy/plan.js';
+import { copyRanges, openSnapshotSession, type RangeDone } from '../copy/pipe.js';
+import { applyPreData, buildPostData, SchemaArchive, type PostDataReport } from '../copy/schema-sections.js';
+import { namesFor } from './names.js';
+import { applyReplicaIdentity } from './replica-identity.js';
+import { databaseConfig, planPublication, subscriptionOptions, type NotCarriedTable, type PublicationPlan } from './start.js';
+import { schemaIsApplied } from './schema.js';
+import { findPublication, findSlot, findSubscription, subscriptionConninfo, type SubscriptionConninfo } from './subscription.js';
+
+export const DEFAULT_FAST_COPY_JOBS = 4;
+/** Tables larger than this are split into ranges of about this size. */
+export const DEFAULT_SPLIT_BYTES = 256 * 1024 * 1024;
+
+export interface FastCopyOptions {
+  /** Parallel copy workers and index builders (default 4). */
+  jobs?: number;
+  /** Split tables larger than this many bytes (default 256 MB); tests force small values. */
+  splitBytes?: number;
+  emit?: Emit;
+  signal?: AbortSignal;
+}
+
+export interface FastCopyTableReport {
+  table: string;
+  rows: number;
+  bytes: number;
+  ranges: number;
+  format: 'binary' | 'text';
+  ms: number;
+}
+
+export interface FastCopyReport {
+  database: string;
+  /** The subscription already existed: nothing was done. */
+  alreadyDone: boolean;
+  /** A previous fast copy had died; its slot was dropped and its tables emptied first. */
+  restarted: boolean;
+  publication: { name: string; tables: number };
+  slot: { name: string; consistentPoint: string | null };
+  subscription: { name: string; options: string[] };
+  schema: { preData: 'applied' | 'present' | 'skipped'; postData: PostDataReport | null };
+  tables: FastCopyTableReport[];
+  totals: { rows: number; bytes: number; copyMs: number; totalMs: number };
+  notCarried: NotCarriedTable[];
+}
+
+function checkAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new AbortedError('fast copy interrupted');
+}
+
+async function createTargetDatabase(config: Config, source: Db, database: string, emit: Emit): Promise<boolean> {
+  const props = await source.one<{ encoding: string; collate: string; ctype: string; owner: string }>(sqlFile('schema-database'), [database]);
+  return withDb('target', config.target, {}, async (db) => {
+    if (await db.maybeOne('SELECT 1 AS x FROM pg_catalog.pg_database WHERE datname = $1', [database])) return false;
+    const ownerExists = await db.maybeOne('SELECT 1 AS x FROM pg_catalog.pg_roles WHERE rolname = $1', [props.owner]);
+    const ownerSql = ownerExists ? ` OWNER ${quoteIdent(props.owner)}` : '';
+    const base = `CREATE DATABASE ${quoteIdent(database)}${ownerSql} TEMPLATE template0 ENCODING ${quoteLiteral(props.encoding)}`;
+    try {
+      await db.query(`${base} LC_COLLATE ${quoteLiteral(props.collate)} LC_CTYPE ${quoteLiteral(props.ctype)}`);
+    } catch (e) {
+      // The target's OS lacks the source's locale: same fallback as "schema".
+      if (!(e instanceof SqlError) || (e.sqlstate !== '22023' && e.sqlstate !== '42809')) throw e;
+      emit({ type: 'warn', message: `the target has no locale "${props.collate}"; database created with the target's default locale, so text sort order may differ` });
+      await db.query(base);
+    }
+    emit({ type: 'info', message: `created database "${database}" on the target` });
+    return true;
+  });
+}
+
+/** The publication start would make; made or updated here the same way (start.ts keeps its own private). */
+async function syncPublication(source: Db, name: string, plan: PublicationPlan): Promise<void> {
+  const existing = await findPublication(source, name);
+  const listSql = plan.tables.map((t) => qualify(t.schema, t.name)).join(', ');
+  const withSql = plan.viaRoot ? ' WITH (publish_via_partition_root = true)' : '';
+  if (!existing) {
+    const forSql = plan.tables.length > 0 ? ` FOR TABLE ${listSql}` : '';
+    await source.query(`CREATE PUBLICATION ${quoteIdent(name)}${forSql}${withSql}`);
+    return;
+  }
+  if (existing.allTables) {
+    throw new SafetyError('publication_all_tables', `publication ${name} on the source is FOR ALL TABLES; pgshift did not create it`, {
+      hint: `Drop or rename that publication (DROP PUBLICATION ${quoteIdent(name)}), then run start again.`,
+    });
+  }
+  const want = plan.tables.map((t) => t.oid).sort((a, b) => a - b).join(',');
+  const have = [...existing.tableOids].sort((a, b) => a - b).join(',');
+  if (want !== have && plan.tables.length > 0) await source.query(`ALTER PUBLICATION ${quoteIdent(name)} SET TABLE ${listSql}`);
+  if (plan.viaRoot && !existing.viaRoot) await source.query(`ALTER PUBLICATION ${quoteIdent(name)} SET (publish_via_partition_root = true)`);
+}
+
+async function createSubscription(target: Db, name: string, conn: SubscriptionConninfo, publication: string, options: string[]): Promise<void> {
+  // Keep the password out of the target's server log (a failing statement is logged).
+  for (const setting of ['SET log_min_error_statement = panic', 'SET log_statement = none']) {
+    await target.query(setting).catch(() => undefined);
+  }
+  const optionsSql = options.join(', ');
+  try {
+    await target.client.query(`CREATE SUBSCRIPTION ${quoteIdent(name)} CONNECTION ${quoteLiteral(conn.conninfo)} PUBLICATION ${quoteIdent(publication)} WITH (${optionsSql})`);
+  } catch (e) {
+    const wrapped = wrapSqlError(e, undefined, 'target');
+    if (wrapped instanceof SqlError && (wrapped.sqlstate === '08006' || /could not connect/i.test(wrapped.message))) {
+      // sql-lint: safe (an error message, not SQL)
+      throw new SqlError(`target: CREATE SUBSCRIPTION failed: ${wrapped.message.replace(/^target: /, '')}`, { sqlstate: wrapped.sqlstate, side: 'target' }, {
+        hint: `The target server could not reach the source with "${redactConninfo(conn.shown)}". Set source.conn_from_target to how the target server sees the source, then run start again (the copy is redone).`,
+      });
+    }
+    throw wrapped;
+  } finally {
+    await target.query('RESET log_min_error_statement').catch(() => undefined);
+    await target.query('RESET log_statement').catch(() => undefined);
+  }
+}
+
+/** Wait a little for a killed run's walsender to go away. */
+async function waitSlotInactive(source: Db, slot: string, signal?: AbortSignal): Promise<boolean> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    const s = await findSlot(source, slot);
+    if (!s || !s.active) return true;
+    await sleep(250, signal);
+  }
+  return false;
+}
+
+async function dropOurSlot(source: Db, slot: string, signal?: AbortSignal): Promise<void> {
+  if (!(await waitSlotInactive(source, slot, signal))) {
+    const s = await findSlot(source, slot);
+    throw new SafetyError('slot_in_use', `replication slot ${slot} on the source is in use (pid ${s?.activePid}) but no subscription uses it`, {
+      hint: 'Another pgshift run (or another client) is using this slot. Wait for it to end, or stop it, then run start again.',
+    });
+  }
+  await source.query('SELECT pg_catalog.pg_drop_replication_slot(slot_name) FROM pg_catalog.pg_replication_slots WHERE slot_name = $1', [slot]);
+}
+
+async function truncate(target: Db, tables: CopyTable[]): Promise<void> {
+  if (tables.length === 0) return;
+  await target.query(`TRUNCATE ONLY ${tables.map((t) => qualify(t.schema, t.name)).join(', ')}`);
+}
+
+async function nonEmpty(target: Db, tables: CopyTable[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const t of tables) {
+    const r = await target.maybeOne(`SELECT 1 AS x FROM ONLY ${qualify(t.schema, t.name)} LIMIT 1`);
+    if (r) out.push(tableKey(t));
+  }
+  return out;
+}
+
+/** Give the target the source's replica identities (the apply worker finds rows by them). */
+async function mirrorIdentities(source: Db, target: Db, oids: Set<number>, emit: Emit): Promise<void> {
+  for (const t of (await listTables(source)).filter((x) => oids.has(x.oid))) {
+    if (t.replident !== 'f' && t.replident !== 'i') continue;
+    const row = await target.maybeOne<{ replident: string; replident_index: string | null; has_pk: boolean }>(sqlFile('start-target-identity'), [t.schema, t.name]);
+    if (!row) continue;
+    const relSql = qualify(t.schema, t.name);
+    if (t.replident === 'f' && row.replident !== 'f') {
+      await target.query(`ALTER TABLE ${relSql} REPLICA IDENTITY FULL`);
+    } else if (t.replident === 'i' && t.replidentIndex && row.replident_index !== t.replidentIndex) {
+      try {
+        await target.query(`ALTER TABLE ${relSql} REPLICA IDENTITY USING INDEX ${quoteIdent(t.replidentIndex)}`);
+      } catch (e) {
+        if (row.has_pk) continue;
+        emit({ type: 'warn', message: `target table ${tableKey(t)}: cannot use index ${t.replidentIndex} as replica identity (${(e as Error).message}); using FULL` });
+        await target.query(`ALTER TABLE ${relSql} REPLICA IDENTITY FULL`);
+      }
+    }
+  }
+}
+
+/** Per-table and overall progress, emitted at most once a second. */
+class CopyProgress {
+  private readonly started = Date.now();
+  private readonly inFlight = new Map<CopyRange, number>();
+  private doneBytes = 0;
+  private readonly perTable = new Map<string, { rows: number; bytes: number; rangesDone: number; first: number; last: number }>();
+  private lastEmit = 0;
+
+  constructor(private readonly emit: Emit, private readonly totalEstBytes: number, private readonly rangeCount: number) {}
+
+  private tableOf(r: CopyRange): { rows: number; bytes: number; rangesDone: number; first: number; last: number } {
+    const k = tableKey(r.table);
+    let t = this.perTable.get(k);
+    if (!t) {
+      t = { rows: 0, bytes: 0, rangesDone: 0, first: Date.now(), last: Date.now() };
+      this.perTable.set(k, t);
+    }
+    return t;
+  }
+
+  bytes(r: CopyRange, n: number): void {
+    this.tableOf(r);
+    this.inFlight.set(r, n);
+    this.maybeEmit();
+  }
+
+  rangeDone(d: RangeDone): void {
+    const t = this.tableOf(d.range);
+    t.rows += d.rows;
+    t.bytes += d.bytes;
+    t.rangesDone++;
+    t.last = Date.now();
+    this.inFlight.delete(d.range);
+    this.doneBytes += d.bytes;
+    const tableDone = t.rangesDone === d.range.of;
+    const secs = Math.max(0.001, (t.last - t.first) / 1000);
+    this.emit({
+      type: 'progress', task: 'copy', label: tableKey(d.range.table), done: t.bytes, unit: 'bytes', rate: Math.round(t.bytes / secs),
+      ...(tableDone ? { total: t.bytes } : {}),
+    });
+    if (tableDone) {
+      this.emit({ type: 'info', message: `copied ${tableKey(d.range.table)}: ${t.rows} rows, ${formatBytes(t.bytes)} in ${formatDuration(t.last - t.first)}${d.range.of > 1 ? ` (${d.range.of} ranges)` : ''}`,
+        data: { table: tableKey(d.range.table), rows: t.rows, bytes: t.bytes, ranges: d.range.of, ms: t.last - t.first } });
+    }
+    this.maybeEmit(true);
+  }
+
+  report(table: CopyTable): { rows: number; bytes: number; ms: number } {
+    const t = this.perTable.get(tableKey(table));
+    return t ? { rows: t.rows, bytes: t.bytes, ms: t.last - t.first } : { rows: 0, bytes: 0, ms: 0 };
+  }
+
+  private maybeEmit(force = false): void {
+    const now = Date.now();
+    if (!force && now - this.lastEmit < 1000) return;
+    this.lastEmit = now;
+    let flying = 0;
+    for (const n of this.inFlight.values()) flying += n;
+    const done = this.doneBytes + flying;
+    const rate = done / Math.max(0.001, (now - this.started) / 1000);
+    // Relation size stands in for COPY stream size: close enough for an ETA.
+    const total = Math.max(this.totalEstBytes, done);
+    for (const [r, n] of this.inFlight) {
+      this.emit({ type: 'progress', task: 'copy', label: `${tableKey(r.table)}${r.of > 1 ? ` [${r.part}/${r.of}]` : ''}`, done: n, total: Math.round(r.estBytes), unit: 'bytes' });
+    }
+    this.emit({ type: 'progress', task: 'copy-total', label: `all tables (${this.rangeCount} ranges)`, done, total, unit: 'bytes', rate: Math.round(rate),
+      etaMs: rate > 0 ? Math.round(((total - done) / rate) * 1000) : undefined });
+  }
+}
+
+export async function startFastCopy(config: Config, database: string, opts: FastCopyOptions = {}): Promise<FastCopyReport> {
+  const emit = opts.emit ?? silent;
+  const jobs = Math.max(1, Math.floor(opts.jobs ?? DEFAULT_FAST_COPY_JOBS));
+  const splitBytes = opts.splitBytes ?? DEFAULT_SPLIT_BYTES;
+  const started = Date.now();
+  const dbConfig = databaseConfig(config, database);
+  const names = namesFor(database);
+  const report: FastCopyReport = {
+    database, alreadyDone: false, restarted: false,
+    publication: { name: names.publication, tables: 0 },
+    slot: { name: names.slot, consistentPoint: null },
+    subscription: { name: names.subscription, options: [] },
+    schema: { preData: 'skipped', postData: null },
+    tables: [], totals: { rows: 0, bytes: 0, copyMs: 0, totalMs: 0 }, notCarried: [],
+  };
+  emit({ type: 'step', step: 'fast-copy', state: 'start', message: database });
+  const source = await connect('source', config.source, { database });
+  let target: Db | undefined;
+  let snap: SnapshotSlot | undefined;
+  let archive: SchemaArchive | undefined;
+  let copyTables: CopyTable[] = [];
+  let filling = false;
+  try {
+    await createTargetDatabase(config, source, database, emit);
+    target = await connect('target', config.target, { database });
+    const sub = await findSubscription(target, names.subscription);
+    if (sub) {
+      report.alreadyDone = true;
+      emit({ type: 'step', step: 'fast-copy', state: 'skip', message: `subscription ${names.subscription} exists: the initial copy is done (or native start ran)` });
+      return report;
+    }
+
+    const leftover = await findSlot(source, names.slot);
+    if (leftover) {
+      if (leftover.slotType !== 'logical' || leftover.database !== database || leftover.plugin !== 'pgoutput') {
+        throw new SafetyError('slot_conflict', `a replication slot named ${names.slot} exists on the source but is not a pgoutput slot for database "${database}"`, {
+          hint: 'Something other than pgshift made it. Drop or rename it, then run start again.',
+        });
+      }
+      emit({ type: 'warn', message: `an earlier start of "${database}" stopped before its subscription was made: its snapshot is gone with its connection, so the copy starts again (slot ${names.slot} dropped, the published tables emptied on the target)` });
+      await dropOurSlot(source, names.slot, opts.signal);
+      report.restarted = true;
+    }
+    checkAborted(opts.signal);
+
+    // 1. Replica identities and the publication, before the slot.
+    const plan = await planPublication(source, dbConfig);
+    report.notCarried = plan.notCarried;
+    for (const p of plan.identities) {
+      if (p.action === 'use-index' || p.action === 'full') {
+        await applyReplicaIdentity(source, p);
+        emit({ type: 'info', message: `replica identity ${p.action === 'full' ? 'FULL' : `USING INDEX ${p.index}`} on ${tableKey(p.table)}: ${p.reason}` });
+      }
+    }
+    for (const n of plan.notCarried) {
+      emit({ type: 'warn', message: `${n.schema}.${n.name} is not replicated (${n.reason}); switchover copies it while writes are paused` });
+    }
+    await syncPublication(source, names.publication, plan);
+    report.publication.tables = plan.tables.length;
+    checkAborted(opts.signal);
+
+    // 2. The slot and its snapshot.
+    emit({ type: 'phase', phase: 'slot', state: 'start', message: `creating slot ${names.slot} with an exported snapshot (waits for running transactions on the source to end)` });
+    snap = await createSnapshotSlot(config.source, database, names.slot);
+    report.slot.consistentPoint = snap.consistentPoint;
+    emit({ type: 'phase', phase: 'slot', state: 'done', message: `slot ${names.slot} at ${snap.consistentPoint}, snapshot ${snap.snapshot}` });
+
+    // 3. Pre-data.
+    archive = await SchemaArchive.dump(config, database, source.version.major, snap.snapshot);
+    const targetTables = (await listTables(target)).filter((t: TableInfo) => !t.extension);
+    if (targetTables.length === 0) {
+      emit({ type: 'phase', phase: 'pre-data', state: 'start', message: 'tables, types, sequences (no indexes yet)' });
+      const t0 = Date.now();
+      await applyPreData(archive, target.version.major);
+      report.schema.preData = 'applied';
+      emit({ type: 'phase', phase: 'pre-data', state: 'done', ms: Date.now() - t0 });
+    } else if (report.restarted || (await schemaIsApplied(config, database))) {
+      report.schema.preData = 'present';
+    } else {
+      const shown = targetTables.slice(0, 5).map(tableKey).join(', ');
+      throw new SafetyError('target_not_empty', `the target database "${database}" has tables that do not match the source schema (${shown}${targetTables.length > 5 ? ', ...' : ''})`, {
+        hint: `Fast copy creates the schema itself on a target database without tables. Drop or rename the target database, or make its schema match the source's ("pgshift schema ${database} --existing" lists the differences).`,
+      });
+    }
+    checkAborted(opts.signal);
+
+    // 4. The copy.
+    copyTables = await planCopyTables(source, target, plan.tables.map((t) => t.oid));
+    if (report.restarted) {
+      await truncate(target, copyTables);
+    } else {
+      const full = await nonEmpty(target, copyTables);
+      if (full.length > 0) {
+        throw new SafetyError('target_has_rows', `the target already has rows in ${full.slice(0, 5).join(', ')}${full.length > 5 ? ', ...' : ''}; fast copy will not copy over them`, {
+          hint: `Empty those tables on the target (TRUNCATE), or drop the target database, then run start again.`,
+        });
+      }
+    }
+    filling = true;
+    const copyStarted = Date.now();
+    const sessions: Db[] = [];
+    try {
+      for (let i = 0; i < jobs; i++) {
+        sessions.push(await openSnapshotSession(config.source, database, snap.snapshot));
+      }
+      const ranges: CopyRange[] = [];
+      for (const t of copyTables) ranges.push(...(await splitTable(sessions[0]!, t, partsFor(t.bytes, splitBytes, jobs * 4))));
+      const binary = copyTables.filter((t) => t.format === 'binary').length;
+      emit({ type: 'phase', phase: 'copy', state: 'start',
+        message: `${copyTables.length} tables (${formatBytes(copyTables.reduce((s, t) => s + t.bytes, 0))}) in ${ranges.length} ranges, ${sessions.length} workers, ${binary} tables in binary` });
+      const progress = new CopyProgress(emit, copyTables.reduce((s, t) => s + t.bytes, 0), ranges.length);
+      await copyRanges({
+        sources: sessions, target: config.target, database, ranges, signal: opts.signal,
+        callbacks: { onBytes: (r, n) => progress.bytes(r, n), onRangeDone: (d) => progress.rangeDone(d) },
+      });
+      for (const t of copyTables) {
+        const r = progress.report(t);
+        report.tables.push({ table: tableKey(t), rows: r.rows, bytes: r.bytes, ms: r.ms, format: t.format, ranges: ranges.filter((x) => x.table === t).length });
+      }
+    } finally {
+      await Promise.all(sessions.map((s) => s.close()));
+    }
+    report.totals.copyMs = Date.now() - copyStarted;
+    report.totals.rows = report.tables.reduce((s, t) => s + t.rows, 0);
+    report.totals.bytes = report.tables.reduce((s, t) => s + t.bytes, 0);
+    emit({ type: 'phase', phase: 'copy', state: 'done', ms: report.totals.copyMs, message: `${report.totals.rows} rows, ${formatBytes(report.totals.bytes)}` });
+    // The snapshot is no longer needed; the slot stays for the subscription.
+    await snap.close();
+    checkAborted(opts.signal);
+
+    // 5. Post-data and identities.
+    emit({ type: 'phase', phase: 'post-data', state: 'start', message: `indexes, constraints, foreign keys, triggers (${jobs} in parallel)` });
+    report.schema.postData = await buildPostData({
+      config, database, archive, source, target, jobs, signal: opts.signal,
+      onStep: (label, ms) => emit({ type: 'info', message: `built ${label} in ${formatDuration(ms)}` }),
+    });
+    emit({ type: 'phase', phase: 'post-data', state: 'done', ms: report.schema.postData.ms });
+    await mirrorIdentities(source, target, new Set([...plan.tables.map((t) => t.oid), ...copyTables.map((t) => t.oid)]), emit);
+    checkAborted(opts.signal);
+
+    // 6. The subscription, on the slot, from its consistent point.
+    const conn = subscriptionConninfo(config, database);
+    if (conn.hasPassword) {
+      emit({ type: 'warn', message: `the subscription's connection string holds the source password: PostgreSQL stores it in pg_subscription on the target (readable by superusers only). Use a pgpass file on the target server and conn_from_target without a password to avoid this.` });
+    }
+    const options = subscriptionOptions(source.version, target.version, names.slot, false).map((o) => (o === 'copy_data = true' ? 'copy_data = false' : o));
+    await waitSlotInactive(source, names.slot, opts.signal);
+    await createSubscription(target, names.subscription, conn, names.publication, options);
+    report.subscription.options = options;
+    filling = false;
+    report.totals.totalMs = Date.now() - started;
+    emit({ type: 'step', step: 'fast-copy', state: 'done', ms: report.totals.totalMs,
+      message: `${report.totals.rows} rows, ${formatBytes(report.totals.bytes)} copied; streaming from ${snap.consistentPoint}` });
+    return report;
+  } catch (e) {
+    emit({ type: 'step', step: 'fast-copy', state: 'fail', message: (e as Error).message });
+    // Undo what this run started, so a failure leaves no slot retaining WAL.
+    if (snap) {
+      await snap.close();
+      const undo: string[] = [];
+      try {
+        if (filling && target) await truncate(target, copyTables);
+      } catch (u) {
+        undo.push(`emptying the copied tables on the target failed: ${(u as Error).message}`);
+      }
+      try {
+        await dropOurSlot(source, names.slot);
+      } catch (u) {
+        undo.push(`dropping slot ${names.slot} on the source failed: ${(u as Error).message}`);
+      }
+      if (undo.length > 0 && e instanceof PgshiftError) {
+        throw new ProblemError(e.code, `${e.message}; and undoing it: ${undo.join('; ')}`, { cause: e, hint: `Run start again: it drops a leftover slot and empties the tables before copying. ${e.hint ?? ''}`.trim() });
+      }
+    }
+    throw e;
+  } finally {
+    archive?.remove();
+    await snap?.close();
+    await target?.close();
+    await source.close();
+  }
+}
