@@ -1,3 +1,65 @@
-import { notYet } from './not-yet.js';
+import type { Command } from '../command.js';
+import { flagInt } from '../command.js';
+import { runDemo, type DemoResult } from '../../embedded/demo.js';
+import { EXIT } from '../../errors.js';
+import { formatDuration } from '../../util/duration.js';
+import type { Output } from '../output.js';
 
-export const command = notYet('demo', 'demo [--from 13] [--to 17] [--keep]', 'the whole flow on embedded clusters');
+function render(out: Output, r: DemoResult): void {
+  out.line('');
+  out.line(out.paint(`pgshift demo: PostgreSQL ${r.from} -> ${r.to}, database "${r.database}", ${r.rows.toLocaleString('en-US')} rows, pause method ${r.pauseMethod}`, 'bold'));
+  out.line('');
+  out.line('  timeline');
+  for (const p of r.timeline) out.line(`    ${p.phase.padEnd(44)} ${formatDuration(p.ms).padStart(8)}  ${p.detail ?? ''}`);
+  out.line(`    ${'total'.padEnd(44)} ${formatDuration(r.totalMs).padStart(8)}`);
+  out.line('');
+  if (r.switchover.timeline) {
+    out.line('  switchover phases (* = while writes were paused)');
+    for (const p of r.switchover.timeline.phases ?? []) {
+      out.line(`    ${(p.inPause ? "* " : "  ") + p.phase}`.padEnd(48) + ` ${formatDuration(p.ms).padStart(8)}${p.message ? `  ${p.message}` : ""}`);
+    }
+    out.line('');
+  }
+  out.line(`  write pause (measured by pgshift):  ${r.writePauseMs !== undefined ? `${Math.round(r.writePauseMs)} ms` : 'n/a'}`);
+  out.line(`  longest client stall:               ${Math.round(r.load.longestStallMs)} ms (p99 latency ${Math.round(r.load.latencyMs.p99)} ms)`);
+  out.line(`  client transactions:                ${r.load.transactions} acknowledged, ${out.paint(`${r.load.errors} failed`, r.load.errors ? 'red' : 'green')}`);
+  out.line(`  verify (full):                      ${r.verify.identical ? out.paint('identical', 'green') : out.paint('DIFFERENT', 'red')} (${r.verify.tables} tables)`);
+  out.line(`  load-check:                         ${r.loadCheck.ok ? out.paint(`all ${r.loadCheck.acknowledged} acknowledged writes on the target, exactly once`, 'green') : out.paint(`${r.loadCheck.missing} missing, ${r.loadCheck.duplicated} duplicated`, 'red')}`);
+  if (r.kept) {
+    out.line('');
+    out.line('  kept running (--keep); connect with:');
+    out.line(`    source (old primary, now the reverse replica): ${r.kept.source}`);
+    out.line(`    target (new primary):                          ${r.kept.target}`);
+    if (r.kept.pgbouncer) out.line(`    through PgBouncer:                             ${r.kept.pgbouncer}`);
+    out.line(`    config: ${r.kept.config}`);
+    out.line(`    remove with: pg_ctl -D <dir>/data stop, then rm -rf the cluster dirs under ${r.kept.dir} and /tmp/pgshift-embedded`);
+  }
+}
+
+export const command: Command = {
+  name: 'demo',
+  usage: 'demo [--from 13] [--to 17] [--scale N] [--clients N] [--keep]',
+  summary: 'the whole flow on two embedded clusters under a write load, with a timeline',
+  positionals: false,
+  options: {
+    from: { type: 'string' },
+    to: { type: 'string' },
+    scale: { type: 'string' },
+    clients: { type: 'string' },
+    keep: { type: 'boolean' },
+  },
+  async run(ctx) {
+    const r = await runDemo({
+      from: flagInt(ctx, 'from', 12),
+      to: flagInt(ctx, 'to', 13),
+      scale: flagInt(ctx, 'scale', 1),
+      clients: flagInt(ctx, 'clients', 1),
+      keep: ctx.flags.keep === true,
+      emit: (e) => ctx.out.event(e),
+      signal: ctx.signal,
+    });
+    if (ctx.json) ctx.out.writeJson(r);
+    else render(ctx.out, r);
+    return EXIT.ok;
+  },
+};

@@ -1,3 +1,55 @@
-import { notYet } from './not-yet.js';
+import type { Command } from '../command.js';
+import { flagDuration, flagInt, flagString, oneDatabase } from '../command.js';
+import { EXIT, UsageError } from '../../errors.js';
+import { parseConninfo, ConninfoSyntaxError } from '../../config/conninfo.js';
+import { runLoad } from '../../load/index.js';
+import { formatDuration } from '../../util/duration.js';
 
-export const command = notYet('load', 'load DB [--clients N] [--duration D] [--ledger FILE]', 'ledgered write load');
+export const command: Command = {
+  name: 'load',
+  usage: 'load DB [--clients N] [--duration D] [--ledger FILE] [--via CONN]',
+  summary: 'ledgered write load on the source (or through PgBouncer with --via)',
+  options: {
+    clients: { type: 'string' },
+    duration: { type: 'string' },
+    ledger: { type: 'string' },
+    via: { type: 'string' },
+  },
+  async run(ctx) {
+    const database = oneDatabase(ctx, 'load');
+    const config = ctx.config();
+    const viaText = flagString(ctx, 'via');
+    let via: { conn: ReturnType<typeof parseConninfo> } | undefined;
+    if (viaText !== undefined) {
+      try {
+        via = { conn: parseConninfo(viaText) };
+      } catch (e) {
+        if (e instanceof ConninfoSyntaxError) throw new UsageError(`--via: not a valid libpq connection string: ${e.message}`);
+        throw e;
+      }
+      ctx.out.addSecret(via.conn.password);
+    }
+    const durationMs = flagDuration(ctx, 'duration');
+    const clients = flagInt(ctx, 'clients') ?? 4;
+    const ledgerFile = flagString(ctx, 'ledger');
+    if (!ctx.json) {
+      ctx.out.line(`load on ${database}: ${clients} clients${durationMs !== undefined ? ` for ${formatDuration(durationMs)}` : ' until interrupted (Ctrl-C)'}${ledgerFile ? `, ledger ${ledgerFile}` : ''}`);
+    }
+    const r = await runLoad({
+      source: config.source, database, clients, durationMs, ledgerFile, via,
+      emit: (e) => ctx.out.event(e), signal: ctx.signal,
+    });
+    ctx.out.endLive();
+    if (ctx.json) {
+      ctx.out.writeJson({ ok: true, ...r });
+    } else {
+      ctx.out.line(`transactions  ${r.transactions} acknowledged in ${formatDuration(r.durationMs)} (${r.tps} tps)`);
+      ctx.out.line(`latency       p50 ${r.latencyMs.p50} ms, p95 ${r.latencyMs.p95} ms, p99 ${r.latencyMs.p99} ms, max ${r.latencyMs.max} ms`);
+      ctx.out.line(`longest stall ${formatDuration(r.longestStallMs)}`);
+      ctx.out.line(`errors        ${r.errors}${r.reconnects ? ` (${r.reconnects} reconnects)` : ''}`);
+      for (const s of r.errorSamples) ctx.out.line(`  ${s}`);
+      if (ledgerFile) ctx.out.line(`ledger        ${ledgerFile} (check with: pgshift load-check ${database} --ledger ${ledgerFile})`);
+    }
+    return EXIT.ok;
+  },
+};

@@ -1,3 +1,82 @@
-import { notYet } from './not-yet.js';
+import type { Command } from '../command.js';
+import { flagInt, flagString, oneDatabase } from '../command.js';
+import { EXIT, UsageError } from '../../errors.js';
+import { splitTableList, verifyDatabase, type VerifyMode, type VerifyReport } from '../../verify/index.js';
+import { formatKey } from '../../verify/canonical.js';
+import { formatDuration } from '../../util/duration.js';
+import type { Output } from '../output.js';
 
-export const command = notYet('verify', 'verify DB [--mode count|sample|full]', 'compare data on both sides');
+const MODES: VerifyMode[] = ['count', 'sample', 'full'];
+
+export const command: Command = {
+  name: 'verify',
+  usage: 'verify DB [--mode count|sample|full] [--tables T,...] [--jobs N] [--limit N]',
+  summary: 'compare data on both sides; exit 1 naming tables and keys that differ',
+  options: {
+    mode: { type: 'string' },
+    tables: { type: 'string' },
+    jobs: { type: 'string' },
+    limit: { type: 'string' },
+    'sample-size': { type: 'string' },
+  },
+  async run(ctx) {
+    const database = oneDatabase(ctx, 'verify');
+    const mode = (flagString(ctx, 'mode') ?? 'full') as VerifyMode;
+    if (!MODES.includes(mode)) throw new UsageError(`--mode: expected count, sample or full, found "${mode}"`);
+    const config = ctx.config();
+    const db = config.databases.get(database);
+    if (!db) {
+      throw new UsageError(`database "${database}" is not in ${config.file}`, { hint: `Add it under "databases:" in ${config.file}, or check the name.` });
+    }
+    const tablesFlag = flagString(ctx, 'tables');
+    const report = await verifyDatabase({
+      source: config.source,
+      target: config.target,
+      database,
+      exclude: db.exclude,
+      mode,
+      tables: tablesFlag === undefined ? undefined : splitTableList(tablesFlag),
+      jobs: flagInt(ctx, 'jobs'),
+      limit: flagInt(ctx, 'limit', 0),
+      sampleSize: flagInt(ctx, 'sample-size'),
+      emit: (e) => ctx.out.event(e),
+      signal: ctx.signal,
+    });
+    ctx.out.endLive();
+    if (ctx.json) ctx.out.writeJson({ ok: report.identical, ...report });
+    else render(ctx.out, report);
+    return report.identical ? EXIT.ok : EXIT.problem;
+  },
+};
+
+function render(out: Output, r: VerifyReport): void {
+  for (const w of r.warnings) out.line(out.paint('warning: ', 'yellow') + w);
+  for (const t of r.tables) {
+    const rows = t.method === 'sample' ? `${t.checkedRows} sampled rows` : `${t.sourceRows ?? t.checkedRows} rows`;
+    const how = t.method === 'ranges' ? `, ${t.ranges} range${t.ranges === 1 ? '' : 's'}` : t.method === 'whole' ? ', no key: compared as a whole' : '';
+    if (t.status === 'same') {
+      out.line(`${out.severity('ok')} ${t.table}  ${rows}${how}`);
+      continue;
+    }
+    if (t.status === 'unsettled') {
+      out.line(`${out.severity('warn')} ${t.table}  ${rows}${how}; ${t.unsettledRows} kept changing on the source and could not be compared`);
+      continue;
+    }
+    out.line(`${out.severity('fail')} ${t.table}  ${t.problem ?? `${t.differenceCount} row${t.differenceCount === 1 ? '' : 's'} differ`}${how}`);
+    for (const d of t.differences) {
+      const what = d.kind === 'missing' ? 'missing on target' : d.kind === 'extra' ? 'extra on target  ' : `different: ${d.columns!.join(', ')}`;
+      out.line(`       ${what}  (${formatKey(d.key)})`);
+    }
+    const unlisted = t.differenceCount - t.differences.length;
+    if (t.differences.length && unlisted > 0) out.line(`       ... and ${unlisted} more`);
+  }
+  const differing = r.tables.filter((t) => t.status === 'differs');
+  const summary = `${r.tables.length} table${r.tables.length === 1 ? '' : 's'}, ${r.rows} rows compared (${r.mode}) in ${formatDuration(r.ms)}`;
+  const unsettled = r.tables.filter((t) => t.status === 'unsettled').length;
+  if (differing.length === 0) {
+    out.line(out.paint(`identical: ${summary}`, 'green') + (unsettled ? ` (${unsettled} table${unsettled === 1 ? '' : 's'} still being written could not be settled)` : ''));
+  } else {
+    out.line(out.paint(`DIFFERENT: ${differing.length} of ${summary}`, 'red'));
+    if (r.truncated) out.line('Only the first differences are listed; pass --limit N to list more.');
+  }
+}

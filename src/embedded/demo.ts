@@ -1,0 +1,214 @@
+// demo: the whole pgshift flow on two embedded clusters of different major
+// versions, under a ledgered write load (through PgBouncer when it is
+// installed), with a timeline of every phase. Everything it starts is
+// removed at the end unless `keep` is set.
+
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { EmbeddedCluster, startClusters, unregisterResource } from './cluster.js';
+import { EmbeddedPgBouncer, PGBOUNCER_BIN } from './pgbouncer.js';
+import { createSampleApp } from './sample-app.js';
+import { parseConfig, type Config } from '../config/config.js';
+import { formatConninfo } from '../config/conninfo.js';
+import type { Emit } from '../events.js';
+import { silent } from '../events.js';
+import { runPipeline } from '../steps/run.js';
+import { verifyDatabase } from '../verify/index.js';
+import { switchover } from '../steps/switchover.js';
+import { startLoad, checkLedger, type LoadReport, type LoadCheckReport } from '../load/index.js';
+import type { VerifyReport } from '../verify/index.js';
+import type { MoveResult } from '../switchover/move-writes.js';
+import { ProblemError } from '../errors.js';
+import { waitFor } from '../util/wait.js';
+
+export interface DemoOptions {
+  from?: number;
+  to?: number;
+  keep?: boolean;
+  /** Sample data size: 1 is about 300,000 rows. */
+  scale?: number;
+  clients?: number;
+  emit?: Emit;
+  signal?: AbortSignal;
+}
+
+export interface DemoPhase {
+  phase: string;
+  ms: number;
+  detail?: string;
+}
+
+export interface DemoResult {
+  ok: boolean;
+  from: number;
+  to: number;
+  database: string;
+  pauseMethod: 'pgbouncer' | 'revoke';
+  rows: number;
+  timeline: DemoPhase[];
+  totalMs: number;
+  writePauseMs?: number;
+  load: LoadReport;
+  verify: { identical: boolean; tables: number; differences: number };
+  loadCheck: LoadCheckReport;
+  switchover: MoveResult;
+  kept?: { source: string; target: string; pgbouncer?: string; config: string; dir: string };
+}
+
+const DATABASE = 'shop';
+
+export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
+  const emit = opts.emit ?? silent;
+  const from = opts.from ?? 13;
+  const to = opts.to ?? 17;
+  const timeline: DemoPhase[] = [];
+  const t0 = performance.now();
+  const phase = async <T>(name: string, fn: () => Promise<T>, detail?: (r: T) => string): Promise<T> => {
+    emit({ type: 'phase', phase: name, state: 'start' });
+    const start = performance.now();
+    try {
+      const r = await fn();
+      const ms = performance.now() - start;
+      const d = detail?.(r);
+      timeline.push({ phase: name, ms, ...(d ? { detail: d } : {}) });
+      emit({ type: 'phase', phase: name, state: 'done', ms, message: d });
+      return r;
+    } catch (e) {
+      emit({ type: 'phase', phase: name, state: 'fail', message: (e as Error).message });
+      throw e;
+    }
+  };
+
+  const dir = mkdtempSync(join(tmpdir(), 'pgshift-demo-'));
+  let clusters: EmbeddedCluster[] = [];
+  let bouncer: EmbeddedPgBouncer | undefined;
+  let kept = false;
+  try {
+    clusters = await phase(`start PostgreSQL ${from} and ${to}`, () => startClusters([from, to], { name: 'demo' }),
+      (cs) => `ports ${cs.map((c) => c.port).join(', ')}`);
+    const [source, target] = clusters as [EmbeddedCluster, EmbeddedCluster];
+    const rows = await phase('create sample database', async () => {
+      await source.createDatabase(DATABASE);
+      return (await createSampleApp(source, DATABASE, opts.scale ?? 1)).rows;
+    }, (n) => `${n.toLocaleString('en-US')} rows in "${DATABASE}"`);
+
+    const usePgBouncer = existsSync(PGBOUNCER_BIN);
+    if (usePgBouncer) {
+      bouncer = await phase('start PgBouncer', () => EmbeddedPgBouncer.start({
+        databases: { [DATABASE]: { host: source.host, port: source.port, dbname: DATABASE } },
+        users: { [source.superuser]: source.password },
+      }), (b) => `port ${b.port}, transaction pooling`);
+    } else {
+      emit({ type: 'warn', message: 'PgBouncer is not installed (apt-get install -y pgbouncer): the demo uses the "revoke" pause, which disconnects clients.' });
+    }
+
+    const [ss, ts] = await Promise.all([source.systemIdentifier(), target.systemIdentifier()]);
+    const configText = `source:
+  conn: ${JSON.stringify(formatConninfo(source.params()))}
+  password: \${PGSHIFT_SOURCE_PASSWORD}
+  system_identifier: "${ss}"
+target:
+  conn: ${JSON.stringify(formatConninfo(target.params()))}
+  password: \${PGSHIFT_TARGET_PASSWORD}
+  system_identifier: "${ts}"
+databases:
+  ${DATABASE}: {}
+switchover:
+  pause: ${usePgBouncer ? 'pgbouncer' : 'revoke'}
+  max_pause: 5s
+  reverse: true
+${bouncer ? `  pgbouncer:
+    admin: ${JSON.stringify(formatConninfo(bouncer.adminParams()))}
+    password: \${PGSHIFT_PGBOUNCER_PASSWORD}
+    config: ${JSON.stringify(bouncer.configFile)}
+` : ''}`;
+    const configFile = join(dir, 'pgshift.yml');
+    writeFileSync(configFile, configText, { mode: 0o600 });
+    const env = {
+      PGSHIFT_SOURCE_PASSWORD: source.password,
+      PGSHIFT_TARGET_PASSWORD: target.password,
+      ...(bouncer ? { PGSHIFT_PGBOUNCER_PASSWORD: bouncer.adminPassword } : {}),
+    };
+    const config: Config = parseConfig(configText, configFile, env);
+
+    const ledgerFile = join(dir, 'ledger.txt');
+    const load = await phase(`start write load (${opts.clients ?? 4} clients${bouncer ? ', through PgBouncer' : ''})`, () => startLoad({
+      source: config.source,
+      database: DATABASE,
+      clients: opts.clients ?? 4,
+      ledgerFile,
+      ...(bouncer ? { via: { conn: bouncer.params(DATABASE, source.superuser), password: source.password } } : {}),
+      signal: opts.signal,
+    }));
+    // The load must be writing before replication starts, so the demo migrates a live database.
+    await waitFor(async () => load.acknowledged() > 20, { timeoutMs: 30_000, what: 'the write load to start committing' });
+
+    await phase('check, roles, schema, start, wait', () => runPipeline(config, DATABASE, { emit, signal: opts.signal }),
+      (r) => r.steps.map((s) => `${s.step} ${s.state === 'skip' ? 'skipped' : `${Math.round(s.ms)}ms`}`).join(', '));
+
+    const verify: VerifyReport = await phase('verify (full, live source)', () => verifyDatabase({
+      source: config.source, target: config.target, database: DATABASE, mode: 'full', emit, signal: opts.signal,
+    }), (v) => `${v.identical ? 'identical' : 'DIFFERENT'}: ${v.tables.length} tables, ${v.rows.toLocaleString('en-US')} rows`);
+
+    const moved = await phase(`switchover (${config.switchover.pause})`, () => switchover(config, DATABASE, { emit, signal: opts.signal }),
+      (m) => `write pause ${Math.round(m.pauseMs ?? 0)} ms`);
+
+    // Let the clients write to the new primary for a moment, then stop them.
+    const before = load.acknowledged();
+    await waitFor(async () => load.acknowledged() > before + 20, { timeoutMs: 30_000, what: 'writes to resume after the switchover' });
+    const loadReport = await phase('stop write load', () => load.stop(),
+      (r) => `${r.transactions} acknowledged, ${r.errors} failed, longest stall ${Math.round(r.longestStallMs)} ms`);
+
+    const loadCheck = await phase('load-check on the target', () => checkLedger({ target: config.target, database: DATABASE, ledgerFile }),
+      (r) => r.ok ? `all ${r.acknowledged} acknowledged writes on ${to}, exactly once` : `${r.missing} missing, ${r.duplicated} duplicated`);
+
+    const differences = verify.tables.reduce((n, t) => n + t.differenceCount, 0);
+    const result: DemoResult = {
+      ok: verify.identical && loadCheck.ok && (usePgBouncer ? loadReport.errors === 0 : true),
+      from, to, database: DATABASE,
+      pauseMethod: usePgBouncer ? 'pgbouncer' : 'revoke',
+      rows,
+      timeline,
+      totalMs: performance.now() - t0,
+      writePauseMs: moved.pauseMs,
+      load: loadReport,
+      verify: { identical: verify.identical, tables: verify.tables.length, differences },
+      loadCheck,
+      switchover: moved,
+    };
+    if (opts.keep) {
+      kept = true;
+      for (const r of [...clusters, ...(bouncer ? [bouncer] : [])]) unregisterResource(r);
+      // The passwords go into a password file, so nothing printed contains one.
+      const passfile = join(dir, 'pgpass');
+      const pgpassLine = (host: string, port: number, password: string): string =>
+        `${host}:${port}:*:${source.superuser}:${password.replace(/\\/g, '\\\\').replace(/:/g, '\\:')}`;
+      writeFileSync(passfile, [
+        pgpassLine(source.host, source.port, source.password),
+        pgpassLine(target.host, target.port, target.password),
+        ...(bouncer ? [pgpassLine('127.0.0.1', bouncer.port, source.password)] : []),
+      ].join('\n') + '\n', { mode: 0o600 });
+      const psql = (params: Record<string, string>): string => `PGPASSFILE=${passfile} psql "${formatConninfo(params)}"`;
+      result.kept = {
+        source: psql(source.params(DATABASE)),
+        target: psql(target.params(DATABASE)),
+        ...(bouncer ? { pgbouncer: psql(bouncer.params(DATABASE)) } : {}),
+        config: configFile,
+        dir,
+      };
+    }
+    if (!result.ok) {
+      throw new ProblemError('demo_failed', `the demo found a problem: verify ${verify.identical ? 'ok' : 'found differences'}, load-check ${loadCheck.ok ? 'ok' : 'found missing writes'}, ${loadReport.errors} failed transactions`, {
+        details: { result },
+      });
+    }
+    return result;
+  } finally {
+    if (!kept) {
+      await bouncer?.stop().catch(() => undefined);
+      await Promise.all(clusters.map((c) => c.destroy().catch(() => undefined)));
+    }
+  }
+}

@@ -1,0 +1,122 @@
+// A verify worker's pair of connections (one per side, both verified by
+// connect()) and the two ways it reads the same thing on both sides:
+// in parallel (the fast path), or, on a live source, as a "sandwich": read
+// the source, note its WAL position, wait until the subscription has
+// confirmed that position, read the target, read the source again. A
+// difference that survives this is real, not replication lag.
+
+import type { EndpointConfig } from '../config/config.js';
+import { connect, type Db, type QueryResultRow } from '../pg/connect.js';
+import { lsnGte } from '../pg/lsn.js';
+import { ProblemError } from '../errors.js';
+import { sleep } from '../util/wait.js';
+import { SESSION_SETTINGS_SQL, type SqlText } from './canonical.js';
+
+export interface LiveSlot {
+  /** The source slot whose confirmed_flush_lsn says what the target has applied. */
+  slot: string;
+  /** How long to wait for the target to reach a source position before giving up. */
+  timeoutMs: number;
+}
+
+export class VerifyPair {
+  private constructor(readonly source: Db, readonly target: Db, public live: LiveSlot | undefined) {}
+
+  static async open(source: EndpointConfig, target: EndpointConfig, database: string, live: LiveSlot | undefined): Promise<VerifyPair> {
+    const opts = { database, applicationName: 'pgshift verify' };
+    const [s, t] = await Promise.allSettled([connect('source', source, opts), connect('target', target, opts)]);
+    if (s.status === 'rejected' || t.status === 'rejected') {
+      if (s.status === 'fulfilled') await s.value.close();
+      if (t.status === 'fulfilled') await t.value.close();
+      throw s.status === 'rejected' ? s.reason : (t as PromiseRejectedResult).reason;
+    }
+    const pair = new VerifyPair(s.value, t.value, live);
+    try {
+      await Promise.all([s.value.query(SESSION_SETTINGS_SQL), t.value.query(SESSION_SETTINGS_SQL)]);
+    } catch (e) {
+      await pair.close();
+      throw e;
+    }
+    return pair;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.source.close(), this.target.close()]);
+  }
+
+  /** The same question to both sides at once. */
+  async both<T extends QueryResultRow>(src: SqlText, tgt: SqlText): Promise<[T[], T[]]> {
+    return Promise.all([this.source.query<T>(src.text, src.params), this.target.query<T>(tgt.text, tgt.params)]);
+  }
+
+  /**
+   * The same question asked source, target, source: the target only once it
+   * has applied everything the first source read could see. If the target's
+   * answer equals either source answer, the two sides agree; if both source
+   * answers are equal and the target's is not, the difference is real; if the
+   * source changed in between, the caller asks again (see settle()).
+   * Without a live slot: both sides at once, and s2 is s1.
+   */
+  async sandwich<T extends QueryResultRow>(src: SqlText, tgt: SqlText): Promise<{ s1: T[]; t: T[]; s2: T[]; confirmed: boolean }> {
+    if (!this.live) {
+      const [s1, t] = await this.both<T>(src, tgt);
+      return { s1, t, s2: s1, confirmed: true };
+    }
+    const s1 = await this.source.query<T>(src.text, src.params);
+    // Every commit the first source read saw is before this position.
+    const { lsn } = await this.source.one<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+    const confirmed = await this.waitForTarget(lsn);
+    const t = await this.target.query<T>(tgt.text, tgt.params);
+    const s2 = await this.source.query<T>(src.text, src.params);
+    return { s1, t, s2, confirmed };
+  }
+
+  /** Re-check rounds before a value that keeps changing on the source is called unsettled. */
+  readonly rounds = 4;
+
+  private async waitForTarget(lsn: string): Promise<boolean> {
+    const live = this.live!;
+    const deadline = Date.now() + live.timeoutMs;
+    let interval = 10;
+    while (true) {
+      const r = await this.source.maybeOne<{ confirmed: string | null; active: boolean }>(
+        'SELECT confirmed_flush_lsn::text AS confirmed, active FROM pg_catalog.pg_replication_slots WHERE slot_name = $1',
+        [live.slot],
+      );
+      if (!r) throw new ProblemError('slot_gone', `replication slot ${live.slot} disappeared from the source during verify`, {
+        hint: 'Something dropped the subscription while verify ran; re-run verify once replication is in the state you expect.',
+      });
+      if (r.confirmed && lsnGte(r.confirmed, lsn)) return true;
+      // A slot nobody streams from never moves: waiting would only delay the report.
+      if (!r.active || Date.now() > deadline) return false;
+      await sleep(interval);
+      interval = Math.min(interval * 2, 200);
+    }
+  }
+}
+
+/** The slot verify waits on: pgshift's own for this database when it is being streamed. */
+export async function findLiveSlot(source: Db, slotName: string): Promise<{ exists: boolean; active: boolean }> {
+  const r = await source.maybeOne<{ active: boolean }>(
+    "SELECT active FROM pg_catalog.pg_replication_slots WHERE slot_name = $1 AND slot_type = 'logical' AND database = current_database()",
+    [slotName],
+  );
+  return { exists: r !== undefined, active: r?.active ?? false };
+}
+
+export type Verdict = 'same' | 'different' | 'unsettled';
+
+/**
+ * Compare one query's answer on both sides, re-asking while the source keeps
+ * changing under it. Without a live slot one parallel read decides.
+ */
+export async function settle<T extends QueryResultRow>(pair: VerifyPair, src: SqlText, tgt: SqlText, eq: (a: T[], b: T[]) => boolean): Promise<{ verdict: Verdict; s: T[]; t: T[]; confirmed: boolean }> {
+  let last: { s1: T[]; t: T[]; s2: T[]; confirmed: boolean } | undefined;
+  for (let round = 0; round < pair.rounds; round++) {
+    const r = await pair.sandwich<T>(src, tgt);
+    last = r;
+    if (eq(r.t, r.s1) || eq(r.t, r.s2)) return { verdict: 'same', s: r.s2, t: r.t, confirmed: r.confirmed };
+    if (eq(r.s1, r.s2)) return { verdict: 'different', s: r.s2, t: r.t, confirmed: r.confirmed };
+  }
+  return { verdict: 'unsettled', s: last!.s2, t: last!.t, confirmed: last!.confirmed };
+}
