@@ -97,15 +97,26 @@ export async function compareRange(pair: VerifyPair, shape: TableShape, range: K
     log.truncated = true;
     return ns;
   }
-  await drill(pair, shape, range, ns, nt, verdict === 'unsettled', result, log, opts);
+  await drill(pair, shape, range, ns, nt, verdict === 'unsettled', result, log, opts, { left: LIVE_DRILL_BUDGET });
   return ns;
 }
 
 /** Most (key, hash) pairs fetched from each side at once for a range still being written. */
 const MAX_LIVE_LEAF = 50_000;
 
-async function drill(pair: VerifyPair, shape: TableShape, range: KeyRange, ns: number, nt: number, unsettled: boolean, result: TableResult, log: DifferenceLog, opts: FullOptions): Promise<void> {
+/**
+ * Re-checked pieces per top-level range while the source keeps writing into
+ * it. Under a heavy load a hot range can grow faster than it is bisected;
+ * past this, what is left is reported as unsettled instead of chased forever.
+ */
+const LIVE_DRILL_BUDGET = 64;
+
+async function drill(pair: VerifyPair, shape: TableShape, range: KeyRange, ns: number, nt: number, unsettled: boolean, result: TableResult, log: DifferenceLog, opts: FullOptions, budget: { left: number }): Promise<void> {
   const n = Math.max(ns, nt);
+  if (unsettled && budget.left <= 0) {
+    result.unsettledRows += n;
+    return;
+  }
   // A range the source keeps writing to differs at every level of a bisection, so
   // bisecting it would hash it again and again; fetch its (key, hash) pairs as soon
   // as that is bounded, and settle the few rows in flux one by one.
@@ -129,8 +140,9 @@ async function drill(pair: VerifyPair, shape: TableShape, range: KeyRange, ns: n
       return;
     }
     // A piece that keeps changing is drilled into too: its rows are settled one by one.
+    budget.left--;
     const r = await settle(pair, shape.source.rangeHash(piece), shape.target.rangeHash(piece), eqHash);
-    if (r.verdict !== 'same') await drill(pair, shape, piece, Number(r.s[0]!.n), Number(r.t[0]!.n), r.verdict === 'unsettled', result, log, opts);
+    if (r.verdict !== 'same') await drill(pair, shape, piece, Number(r.s[0]!.n), Number(r.t[0]!.n), r.verdict === 'unsettled', result, log, opts, budget);
   }
 }
 

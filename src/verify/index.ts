@@ -123,11 +123,12 @@ export async function verifyDatabase(opts: VerifyOptions): Promise<VerifyReport>
     ]);
     const rowHash = opts.rowHash ?? chooseRowHash(srcProbe, tgtProbe);
 
-    const slotName = namesFor(opts.database).slot;
+    const names = namesFor(opts.database);
+    const slotName = names.slot;
     const slot = await findLiveSlot(first.source, slotName);
     let live: LiveSlot | undefined;
     if (slot.active) {
-      live = { slot: slotName, timeoutMs: opts.catchUpTimeoutMs ?? VERIFY_DEFAULTS.catchUpTimeoutMs };
+      live = { slot: slotName, subscription: names.subscription, timeoutMs: opts.catchUpTimeoutMs ?? VERIFY_DEFAULTS.catchUpTimeoutMs };
     } else if (slot.exists) {
       warnings.push(`replication slot ${slotName} exists but nothing streams from it: differences are reported without waiting for the target to catch up`);
     }

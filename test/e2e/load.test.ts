@@ -32,11 +32,11 @@ async function loadDatabase(): Promise<{ r: Replicated; config: string }> {
   return { r: await replicate(pair.source, pair.target, db), config };
 }
 
-test(`load while replicating ${FROM} -> ${TO}: verify finds no difference under load, load-check passes after catch-up`, async () => {
+test(`load while replicating ${FROM} -> ${TO}: verify finds no difference under load, load-check passes after catch-up`, async (t) => {
   const { r, config } = await loadDatabase();
   const ledger = join(pair.dir, 'ledger-1.txt');
   try {
-    const load = await startLoad({ source: await pair.source.endpoint(), database: r.db, clients: 4, ledgerFile: ledger, thinkMs: 2 });
+    const load = await startLoad({ source: await pair.source.endpoint(), database: r.db, clients: 4, ledgerFile: ledger, thinkMs: 5 });
     let report: LoadReport;
     try {
       await waitFor(async () => load.acknowledged() > 300, { timeoutMs: 60_000, what: '300 acknowledged transactions' });
@@ -45,6 +45,7 @@ test(`load while replicating ${FROM} -> ${TO}: verify finds no difference under 
         source: await pair.source.endpoint(), target: await pair.target.endpoint(), database: r.db,
         full: { chunkRows: 500, leafRows: 50, fanout: 4 },
       });
+      t.diagnostic(`verify under load: ${live.ms} ms, ${live.rows} rows, unsettled: ${live.tables.filter((x) => x.status === 'unsettled').map((x) => x.table).join(', ') || 'none'}`);
       assert.equal(live.live, true);
       assert.equal(live.identical, true, JSON.stringify(live.tables.filter((t) => t.status === 'differs'), null, 1));
     } finally {
