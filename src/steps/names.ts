@@ -45,6 +45,3 @@ export function namesFor(database: string): MigrationNames {
 
 /** Every name pgshift creates starts with this; cleanup and check look for it. */
 export const NAME_PREFIX = PREFIX;
-
-/** The schema on each side where pgshift keeps its bookkeeping tables. */
-export const STATE_SCHEMA = 'pgshift';
