@@ -273,14 +273,19 @@ export function loadConfig(file: string, env: Env = process.env): Config {
   return parseConfig(text, file, env);
 }
 
-/** The databases a command acts on: the ones named, which must be in the config, or all. */
+/** The config of one database; it must be in the config. */
+export function databaseConfig(config: Config, database: string): DatabaseConfig {
+  const d = config.databases.get(database);
+  if (!d) {
+    const known = [...config.databases.keys()];
+    throw new ConfigError(config.file, `databases.${database}`,
+      `database "${database}" is not in the config (${known.length ? `configured: ${known.join(', ')}` : 'none configured'}; add it under "databases:")`);
+  }
+  return d;
+}
+
+/** The databases a command acts on: the ones named (each once; each must be in the config), or all. */
 export function selectDatabases(config: Config, names: string[]): DatabaseConfig[] {
   if (names.length === 0) return [...config.databases.values()];
-  return names.map((n) => {
-    const d = config.databases.get(n);
-    if (!d) {
-      throw new ConfigError(config.file, `databases.${n}`, `database "${n}" is not in the config (add it under "databases:")`);
-    }
-    return d;
-  });
+  return [...new Set(names)].map((n) => databaseConfig(config, n));
 }

@@ -8,8 +8,8 @@
 // Strictly read-only on both clusters: it creates, alters and drops nothing,
 // so it can run any number of times, at any point of a migration.
 
-import type { Config } from '../config/config.js';
-import { ConfigError, PgshiftError } from '../errors.js';
+import { selectDatabases, type Config } from '../config/config.js';
+import { PgshiftError } from '../errors.js';
 import type { Emit, Severity } from '../events.js';
 import { connect, type Db, type Side } from '../pg/connect.js';
 import { listTables, matchesPattern, replicatedTables, tableKey } from '../pg/catalog.js';
@@ -99,18 +99,6 @@ type SlotFacts = {
   temporary: boolean;
   retained_bytes: string | null;
 };
-
-/** Which databases to check: the ones named (each must be in the config), else all configured. */
-export function selectDatabases(config: Config, named: string[]): string[] {
-  if (named.length === 0) return [...config.databases.keys()];
-  for (const d of named) {
-    if (!config.databases.has(d)) {
-      const known = [...config.databases.keys()];
-      throw new ConfigError(config.file, `databases.${d}`, `database "${d}" is not in the config (${known.length ? `configured: ${known.join(', ')}` : 'none configured'}; add it under "databases:")`);
-    }
-  }
-  return [...new Set(named)];
-}
 
 /** Open both cluster connections; if either fails, close the other and report the first failure. */
 async function connectBoth(config: Config): Promise<[Db, Db]> {
@@ -490,7 +478,7 @@ async function checkTargetDatabase(ctx: DatabaseContext, database: string): Prom
  */
 export async function runCheck(config: Config, databases: string[], opts: CheckOptions = {}): Promise<CheckReport> {
   const emit = opts.emit ?? (() => undefined);
-  const dbs = selectDatabases(config, databases);
+  const dbs = selectDatabases(config, databases).map((d) => d.name);
   const started = Date.now();
   emit({ type: 'step', step: 'check', state: 'start', message: 'connecting to both clusters' });
   const [srcDb, tgtDb] = await connectBoth(config);

@@ -18,7 +18,7 @@ import type { Emit } from '../events.js';
 import { silent } from '../events.js';
 import { sleep } from '../util/wait.js';
 import { namesFor } from './names.js';
-import { databaseConfig } from './start.js';
+import { databaseConfig } from '../config/config.js';
 import { maintenanceDb } from '../switchover/move-writes.js';
 import { deleteFence, readFence } from '../switchover/state.js';
 import { manualUnfenceSql } from '../switchover/pause.js';

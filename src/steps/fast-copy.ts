@@ -30,26 +30,25 @@
 // A failed run (not a killed one) undoes itself the same way: slot dropped,
 // filled tables emptied. Undo after success: "pgshift cleanup DB".
 
-import type { Config } from '../config/config.js';
-import { AbortedError, PgshiftError, ProblemError, SafetyError, SqlError, wrapSqlError } from '../errors.js';
-import { redactConninfo } from '../config/conninfo.js';
+import { databaseConfig, type Config } from '../config/config.js';
+import { AbortedError, PgshiftError, ProblemError, SafetyError } from '../errors.js';
 import type { Emit } from '../events.js';
 import { silent } from '../events.js';
-import { connect, withDb, type Db } from '../pg/connect.js';
+import { connect, type Db } from '../pg/connect.js';
 import { listTables, tableKey, type TableInfo } from '../pg/catalog.js';
-import { qualify, quoteIdent, quoteLiteral } from '../pg/quote.js';
-import { sqlFile } from '../pg/sql.js';
-import { sleep } from '../util/wait.js';
+import { qualify } from '../pg/quote.js';
 import { formatBytes, formatDuration } from '../util/duration.js';
 import { createSnapshotSlot, type SnapshotSlot } from '../copy/snapshot-slot.js';
 import { planCopyTables, partsFor, splitTable, type CopyRange, type CopyTable } from '../copy/plan.js';
 import { copyRanges, openSnapshotSession, type RangeDone } from '../copy/pipe.js';
 import { applyPreData, buildPostData, SchemaArchive, type PostDataReport } from '../copy/schema-sections.js';
 import { namesFor } from './names.js';
-import { applyReplicaIdentity } from './replica-identity.js';
-import { databaseConfig, planPublication, subscriptionOptions, type NotCarriedTable, type PublicationPlan } from './start.js';
-import { schemaIsApplied } from './schema.js';
-import { findPublication, findSlot, findSubscription, subscriptionConninfo, type SubscriptionConninfo } from './subscription.js';
+import {
+  applyIdentityPlan, createSubscription, mirrorIdentityOnTarget, planPublication, subscriptionOptions, syncPublication, waitInactive,
+  type NotCarriedTable,
+} from './start.js';
+import { createTargetDatabase, schemaIsApplied } from './schema.js';
+import { findSlot, findSubscription, subscriptionConninfo } from './subscription.js';
 
 export const DEFAULT_FAST_COPY_JOBS = 4;
 /** Tables larger than this are split into ranges of about this size. */
@@ -92,83 +91,8 @@ function checkAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw new AbortedError('fast copy interrupted');
 }
 
-async function createTargetDatabase(config: Config, source: Db, database: string, emit: Emit): Promise<boolean> {
-  const props = await source.one<{ encoding: string; collate: string; ctype: string; owner: string }>(sqlFile('schema-database'), [database]);
-  return withDb('target', config.target, {}, async (db) => {
-    if (await db.maybeOne('SELECT 1 AS x FROM pg_catalog.pg_database WHERE datname = $1', [database])) return false;
-    const ownerExists = await db.maybeOne('SELECT 1 AS x FROM pg_catalog.pg_roles WHERE rolname = $1', [props.owner]);
-    const ownerSql = ownerExists ? ` OWNER ${quoteIdent(props.owner)}` : '';
-    const base = `CREATE DATABASE ${quoteIdent(database)}${ownerSql} TEMPLATE template0 ENCODING ${quoteLiteral(props.encoding)}`;
-    try {
-      await db.query(`${base} LC_COLLATE ${quoteLiteral(props.collate)} LC_CTYPE ${quoteLiteral(props.ctype)}`);
-    } catch (e) {
-      // The target's OS lacks the source's locale: same fallback as "schema".
-      if (!(e instanceof SqlError) || (e.sqlstate !== '22023' && e.sqlstate !== '42809')) throw e;
-      emit({ type: 'warn', message: `the target has no locale "${props.collate}"; database created with the target's default locale, so text sort order may differ` });
-      await db.query(base);
-    }
-    emit({ type: 'info', message: `created database "${database}" on the target` });
-    return true;
-  });
-}
-
-/** The publication start would make; made or updated here the same way (start.ts keeps its own private). */
-async function syncPublication(source: Db, name: string, plan: PublicationPlan): Promise<void> {
-  const existing = await findPublication(source, name);
-  const listSql = plan.tables.map((t) => qualify(t.schema, t.name)).join(', ');
-  const withSql = plan.viaRoot ? ' WITH (publish_via_partition_root = true)' : '';
-  if (!existing) {
-    const forSql = plan.tables.length > 0 ? ` FOR TABLE ${listSql}` : '';
-    await source.query(`CREATE PUBLICATION ${quoteIdent(name)}${forSql}${withSql}`);
-    return;
-  }
-  if (existing.allTables) {
-    throw new SafetyError('publication_all_tables', `publication ${name} on the source is FOR ALL TABLES; pgshift did not create it`, {
-      hint: `Drop or rename that publication (DROP PUBLICATION ${quoteIdent(name)}), then run start again.`,
-    });
-  }
-  const want = plan.tables.map((t) => t.oid).sort((a, b) => a - b).join(',');
-  const have = [...existing.tableOids].sort((a, b) => a - b).join(',');
-  if (want !== have && plan.tables.length > 0) await source.query(`ALTER PUBLICATION ${quoteIdent(name)} SET TABLE ${listSql}`);
-  if (plan.viaRoot && !existing.viaRoot) await source.query(`ALTER PUBLICATION ${quoteIdent(name)} SET (publish_via_partition_root = true)`);
-}
-
-async function createSubscription(target: Db, name: string, conn: SubscriptionConninfo, publication: string, options: string[]): Promise<void> {
-  // Keep the password out of the target's server log (a failing statement is logged).
-  for (const setting of ['SET log_min_error_statement = panic', 'SET log_statement = none']) {
-    await target.query(setting).catch(() => undefined);
-  }
-  const optionsSql = options.join(', ');
-  try {
-    await target.client.query(`CREATE SUBSCRIPTION ${quoteIdent(name)} CONNECTION ${quoteLiteral(conn.conninfo)} PUBLICATION ${quoteIdent(publication)} WITH (${optionsSql})`);
-  } catch (e) {
-    const wrapped = wrapSqlError(e, undefined, 'target');
-    if (wrapped instanceof SqlError && (wrapped.sqlstate === '08006' || /could not connect/i.test(wrapped.message))) {
-      // sql-lint: safe (an error message, not SQL)
-      throw new SqlError(`target: CREATE SUBSCRIPTION failed: ${wrapped.message.replace(/^target: /, '')}`, { sqlstate: wrapped.sqlstate, side: 'target' }, {
-        hint: `The target server could not reach the source with "${redactConninfo(conn.shown)}". Set source.conn_from_target to how the target server sees the source, then run start again (the copy is redone).`,
-      });
-    }
-    throw wrapped;
-  } finally {
-    await target.query('RESET log_min_error_statement').catch(() => undefined);
-    await target.query('RESET log_statement').catch(() => undefined);
-  }
-}
-
-/** Wait a little for a killed run's walsender to go away. */
-async function waitSlotInactive(source: Db, slot: string, signal?: AbortSignal): Promise<boolean> {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    const s = await findSlot(source, slot);
-    if (!s || !s.active) return true;
-    await sleep(250, signal);
-  }
-  return false;
-}
-
 async function dropOurSlot(source: Db, slot: string, signal?: AbortSignal): Promise<void> {
-  if (!(await waitSlotInactive(source, slot, signal))) {
+  if (!(await waitInactive(source, slot, signal))) {
     const s = await findSlot(source, slot);
     throw new SafetyError('slot_in_use', `replication slot ${slot} on the source is in use (pid ${s?.activePid}) but no subscription uses it`, {
       hint: 'Another pgshift run (or another client) is using this slot. Wait for it to end, or stop it, then run start again.',
@@ -189,27 +113,6 @@ async function nonEmpty(target: Db, tables: CopyTable[]): Promise<string[]> {
     if (r) out.push(tableKey(t));
   }
   return out;
-}
-
-/** Give the target the source's replica identities (the apply worker finds rows by them). */
-async function mirrorIdentities(source: Db, target: Db, oids: Set<number>, emit: Emit): Promise<void> {
-  for (const t of (await listTables(source)).filter((x) => oids.has(x.oid))) {
-    if (t.replident !== 'f' && t.replident !== 'i') continue;
-    const row = await target.maybeOne<{ replident: string; replident_index: string | null; has_pk: boolean }>(sqlFile('start-target-identity'), [t.schema, t.name]);
-    if (!row) continue;
-    const relSql = qualify(t.schema, t.name);
-    if (t.replident === 'f' && row.replident !== 'f') {
-      await target.query(`ALTER TABLE ${relSql} REPLICA IDENTITY FULL`);
-    } else if (t.replident === 'i' && t.replidentIndex && row.replident_index !== t.replidentIndex) {
-      try {
-        await target.query(`ALTER TABLE ${relSql} REPLICA IDENTITY USING INDEX ${quoteIdent(t.replidentIndex)}`);
-      } catch (e) {
-        if (row.has_pk) continue;
-        emit({ type: 'warn', message: `target table ${tableKey(t)}: cannot use index ${t.replidentIndex} as replica identity (${(e as Error).message}); using FULL` });
-        await target.query(`ALTER TABLE ${relSql} REPLICA IDENTITY FULL`);
-      }
-    }
-  }
 }
 
 /** Per-table and overall progress, emitted at most once a second. */
@@ -305,7 +208,9 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
   let copyTables: CopyTable[] = [];
   let filling = false;
   try {
-    await createTargetDatabase(config, source, database, emit);
+    if (await createTargetDatabase(config, source, database, emit)) {
+      emit({ type: 'info', message: `created database "${database}" on the target` });
+    }
     target = await connect('target', config.target, { database });
     const sub = await findSubscription(target, names.subscription);
     if (sub) {
@@ -330,16 +235,8 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
     // 1. Replica identities and the publication, before the slot.
     const plan = await planPublication(source, dbConfig);
     report.notCarried = plan.notCarried;
-    for (const p of plan.identities) {
-      if (p.action === 'use-index' || p.action === 'full') {
-        await applyReplicaIdentity(source, p);
-        emit({ type: 'info', message: `replica identity ${p.action === 'full' ? 'FULL' : `USING INDEX ${p.index}`} on ${tableKey(p.table)}: ${p.reason}` });
-      }
-    }
-    for (const n of plan.notCarried) {
-      emit({ type: 'warn', message: `${n.schema}.${n.name} is not replicated (${n.reason}); switchover copies it while writes are paused` });
-    }
-    await syncPublication(source, names.publication, plan);
+    await applyIdentityPlan(source, plan, emit);
+    await syncPublication(source, names.publication, plan, emit);
     report.publication.tables = plan.tables.length;
     checkAborted(opts.signal);
 
@@ -419,7 +316,7 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
       onStep: (label, ms) => emit({ type: 'info', message: `built ${label} in ${formatDuration(ms)}` }),
     });
     emit({ type: 'phase', phase: 'post-data', state: 'done', ms: report.schema.postData.ms });
-    await mirrorIdentities(source, target, new Set([...plan.tables.map((t) => t.oid), ...copyTables.map((t) => t.oid)]), emit);
+    await mirrorIdentityOnTarget(source, target, plan.tables, emit);
     checkAborted(opts.signal);
 
     // 6. The subscription, on the slot, from its consistent point.
@@ -428,7 +325,7 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
       emit({ type: 'warn', message: `the subscription's connection string holds the source password: PostgreSQL stores it in pg_subscription on the target (readable by superusers only). Use a pgpass file on the target server and conn_from_target without a password to avoid this.` });
     }
     const options = subscriptionOptions(source.version, target.version, names.slot, false).map((o) => (o === 'copy_data = true' ? 'copy_data = false' : o));
-    await waitSlotInactive(source, names.slot, opts.signal);
+    await waitInactive(source, names.slot, opts.signal);
     await createSubscription(target, names.subscription, conn, names.publication, options);
     report.subscription.options = options;
     filling = false;

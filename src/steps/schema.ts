@@ -97,7 +97,8 @@ async function appliedOn(source: Db, target: Db): Promise<boolean> {
 }
 
 /** Create the database on the target like the source's; returns false if it already existed. */
-async function createTargetDatabase(config: Config, source: Db, database: string, emit: Emit): Promise<boolean> {
+/** Create the database on the target like the source's (owner, encoding, locale); false if it exists. */
+export async function createTargetDatabase(config: Config, source: Db, database: string, emit: Emit): Promise<boolean> {
   const props = await source.one<{ encoding: string; collate: string; ctype: string; owner: string }>(sqlFile('schema-database'), [database]);
   return withDb('target', config.target, {}, async (db) => {
     if (await db.maybeOne('SELECT 1 AS x FROM pg_catalog.pg_database WHERE datname = $1', [database])) return false;

@@ -20,8 +20,8 @@
 // SUBSCRIPTION that died half-way leaves behind, and is dropped and made again.
 // Undo: "pgshift cleanup DB" drops subscription, slot and publication.
 
-import type { Config, DatabaseConfig } from '../config/config.js';
-import { ConfigError, ProblemError, SafetyError, UsageError, AbortedError, PgshiftError, SqlError, wrapSqlError } from '../errors.js';
+import { databaseConfig, type Config, type DatabaseConfig } from '../config/config.js';
+import { ProblemError, SafetyError, UsageError, AbortedError, PgshiftError, SqlError, wrapSqlError } from '../errors.js';
 import { redactConninfo } from '../config/conninfo.js';
 import type { Emit } from '../events.js';
 import { silent } from '../events.js';
@@ -64,12 +64,6 @@ export interface PublicationPlan {
   tables: TableInfo[];
   identities: ReplicaIdentityPlan[];
   notCarried: NotCarriedTable[];
-}
-
-export function databaseConfig(config: Config, database: string): DatabaseConfig {
-  const d = config.databases.get(database);
-  if (!d) throw new ConfigError(config.file, `databases.${database}`, `database "${database}" is not in the config (add it under "databases:")`);
-  return d;
 }
 
 function checkAborted(signal?: AbortSignal): void {
@@ -133,6 +127,19 @@ export async function planPublication(source: Db, dbConfig: DatabaseConfig): Pro
   return { viaRoot, tables, identities, notCarried };
 }
 
+/** Set the planned replica identities on the source, and say which tables are not carried. */
+export async function applyIdentityPlan(source: Db, plan: PublicationPlan, emit: Emit): Promise<void> {
+  for (const p of plan.identities) {
+    if (p.action === 'use-index' || p.action === 'full') {
+      await applyReplicaIdentity(source, p);
+      emit({ type: 'info', message: `replica identity ${p.action === 'full' ? 'FULL' : `USING INDEX ${p.index}`} on ${tableKey(p.table)}: ${p.reason}` });
+    }
+  }
+  for (const n of plan.notCarried) {
+    emit({ type: 'warn', message: `${n.schema}.${n.name} is not replicated (${n.reason}); switchover copies it while writes are paused` });
+  }
+}
+
 /**
  * Tables in this database that logical replication will not carry, computed
  * again from the source's catalogs (no journal needed): unlogged tables and
@@ -167,7 +174,8 @@ export function subscriptionOptions(source: ServerVersion, target: ServerVersion
   return opts;
 }
 
-async function mirrorIdentityOnTarget(source: Db, target: Db, tables: TableInfo[], emit: Emit): Promise<void> {
+/** Give the target the source's replica identities (the apply worker finds rows by them). */
+export async function mirrorIdentityOnTarget(source: Db, target: Db, tables: TableInfo[], emit: Emit): Promise<void> {
   // Read the source's identities as they are now (after this run's ALTERs, or a previous run's).
   const now = new Map((await listTables(source)).map((t) => [t.oid, t]));
   const leaves = await planReplicaIdentities(source, tables);
@@ -192,7 +200,8 @@ async function mirrorIdentityOnTarget(source: Db, target: Db, tables: TableInfo[
   }
 }
 
-async function syncPublication(source: Db, name: string, plan: PublicationPlan, emit: Emit): Promise<'created' | 'updated' | 'unchanged'> {
+/** Create the publication, or make an existing one hold exactly the planned tables. */
+export async function syncPublication(source: Db, name: string, plan: PublicationPlan, emit: Emit): Promise<'created' | 'updated' | 'unchanged'> {
   const existing: PublicationInfo | undefined = await findPublication(source, name);
   const listSql = plan.tables.map((t) => qualify(t.schema, t.name)).join(', ');
   const withSql = plan.viaRoot ? ' WITH (publish_via_partition_root = true)' : '';
@@ -234,7 +243,7 @@ async function syncPublication(source: Db, name: string, plan: PublicationPlan, 
  * statement is logged by default; both settings need a superuser, so a
  * refusal is ignored).
  */
-async function createSubscription(target: Db, name: string, conn: SubscriptionConninfo, publication: string, options: string[]): Promise<void> {
+export async function createSubscription(target: Db, name: string, conn: SubscriptionConninfo, publication: string, options: string[]): Promise<void> {
   for (const setting of ['SET log_min_error_statement = panic', 'SET log_statement = none']) {
     await target.query(setting).catch(() => undefined);
   }
@@ -261,7 +270,7 @@ async function createSubscription(target: Db, name: string, conn: SubscriptionCo
 }
 
 /** Wait a little for a slot's walsender to go away (a killed subscriber's connection ends on its own). */
-async function waitInactive(source: Db, slot: string, signal?: AbortSignal): Promise<boolean> {
+export async function waitInactive(source: Db, slot: string, signal?: AbortSignal): Promise<boolean> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     const s = await findSlot(source, slot);
@@ -304,7 +313,7 @@ export async function replicationStarted(config: Config, database: string): Prom
 export async function startReplication(config: Config, database: string, opts: StartOptions = {}): Promise<StartResult> {
   const emit = opts.emit ?? silent;
   if (opts.copy === 'fast') {
-    throw new UsageError('--copy fast is not implemented yet', { hint: 'Use --copy native (the default): PostgreSQL\'s own initial copy.' });
+    throw new UsageError('startReplication does the native copy; the fast copy is startFastCopy (src/steps/fast-copy.ts)', { hint: 'Run "pgshift start DB --copy fast".' });
   }
   const dbConfig = databaseConfig(config, database);
   const names = namesFor(database);
@@ -315,15 +324,7 @@ export async function startReplication(config: Config, database: string, opts: S
     checkAborted(opts.signal);
 
     const plan = await planPublication(source, dbConfig);
-    for (const p of plan.identities) {
-      if (p.action === 'use-index' || p.action === 'full') {
-        await applyReplicaIdentity(source, p);
-        emit({ type: 'info', message: `replica identity ${p.action === 'full' ? 'FULL' : `USING INDEX ${p.index}`} on ${tableKey(p.table)}: ${p.reason}` });
-      }
-    }
-    for (const n of plan.notCarried) {
-      emit({ type: 'warn', message: `${n.schema}.${n.name} is not replicated (${n.reason}); switchover copies it while writes are paused` });
-    }
+    await applyIdentityPlan(source, plan, emit);
     await mirrorIdentityOnTarget(source, target, plan.tables, emit);
     checkAborted(opts.signal);
 

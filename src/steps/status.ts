@@ -18,7 +18,7 @@ import { sqlFile } from '../pg/sql.js';
 import { featuresOf } from '../pg/version.js';
 import { quoteIdent } from '../pg/quote.js';
 import { namesFor } from './names.js';
-import { databaseConfig } from './start.js';
+import { databaseConfig } from '../config/config.js';
 import { findPublication, findSlot, findSubscription, type SlotInfo, type SubscriptionInfo } from './subscription.js';
 
 /** pg_subscription_rel.srsubstate, in words. */

@@ -19,7 +19,8 @@ import { qualify, quoteIdent, quoteLiteral } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
 import { featuresOf } from '../pg/version.js';
 import { sleep } from '../util/wait.js';
-import { planPublication, databaseConfig } from '../steps/start.js';
+import { planPublication } from '../steps/start.js';
+import { databaseConfig } from '../config/config.js';
 import type { MigrationNames } from '../steps/names.js';
 
 /**

@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { decideReplicaIdentity, type IdentityFacts } from '../../src/steps/replica-identity.js';
 import { capacityRows, type CapacityInput, type SideUsage } from '../../src/steps/check-capacity.js';
-import { missingExtensions, orderFindings, selectDatabases, type CheckReport, type Finding } from '../../src/steps/check.js';
+import { missingExtensions, orderFindings, type CheckReport, type Finding } from '../../src/steps/check.js';
 import { formatObjects, renderCheck, summaryLine } from '../../src/cli/commands/check.js';
 import { Output } from '../../src/cli/output.js';
-import type { Config } from '../../src/config/config.js';
+import { selectDatabases, type Config } from '../../src/config/config.js';
 import { ConfigError } from '../../src/errors.js';
 
 const facts = (f: Partial<IdentityFacts>): IdentityFacts => ({ replident: 'd', pkIndex: null, replidentIndex: null, candidates: [], noEquality: [], ...f });
@@ -91,8 +91,8 @@ test('missing extensions, finding order, database selection', () => {
   assert.deepEqual(orderFindings([f('a', 'b'), f('x'), f('c', 'a'), f('y'), f('d', 'b')], ['a', 'b']).map((x) => x.id), ['x', 'y', 'c', 'a', 'd']);
 
   const config = { file: 'pgshift.yml', databases: new Map([['app', { name: 'app', exclude: [] }], ['shop', { name: 'shop', exclude: [] }]]) } as unknown as Config;
-  assert.deepEqual(selectDatabases(config, []), ['app', 'shop']);
-  assert.deepEqual(selectDatabases(config, ['shop', 'shop']), ['shop']);
+  assert.deepEqual(selectDatabases(config, []).map((d) => d.name), ['app', 'shop']);
+  assert.deepEqual(selectDatabases(config, ['shop', 'shop']).map((d) => d.name), ['shop']);
   assert.throws(() => selectDatabases(config, ['nope']), (e: unknown) => e instanceof ConfigError && /"nope" is not in the config \(configured: app, shop/.test(e.message));
 });
 

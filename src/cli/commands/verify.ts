@@ -5,6 +5,7 @@ import { splitTableList, verifyDatabase, type VerifyMode, type VerifyReport } fr
 import { formatKey } from '../../verify/canonical.js';
 import { formatDuration } from '../../util/duration.js';
 import type { Output } from '../output.js';
+import { databaseConfig } from '../../config/config.js';
 
 const MODES: VerifyMode[] = ['count', 'sample', 'full'];
 
@@ -24,10 +25,7 @@ export const command: Command = {
     const mode = (flagString(ctx, 'mode') ?? 'full') as VerifyMode;
     if (!MODES.includes(mode)) throw new UsageError(`--mode: expected count, sample or full, found "${mode}"`);
     const config = ctx.config();
-    const db = config.databases.get(database);
-    if (!db) {
-      throw new UsageError(`database "${database}" is not in ${config.file}`, { hint: `Add it under "databases:" in ${config.file}, or check the name.` });
-    }
+    const db = databaseConfig(config, database);
     const tablesFlag = flagString(ctx, 'tables');
     const report = await verifyDatabase({
       source: config.source,
