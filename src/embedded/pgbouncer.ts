@@ -6,13 +6,13 @@
 // unprivileged user as the clusters. It is stopped when the process exits.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { ToolError } from '../errors.js';
 import { runAsUser } from './binaries.js';
 import { embeddedBaseDir, freePort, registerResource, unregisterResource } from './cluster.js';
 import type { ConnParams } from '../config/conninfo.js';
-import { mkdirSync } from 'node:fs';
+import { sleep } from '../util/wait.js';
 
 export const PGBOUNCER_BIN = process.env.PGSHIFT_PGBOUNCER ?? '/usr/sbin/pgbouncer';
 export const PGBOUNCER_ADMIN = 'pgbouncer_admin';
@@ -132,7 +132,7 @@ export class EmbeddedPgBouncer {
         await b.stop();
         throw new ToolError('pgbouncer_start_failed', `PgBouncer did not start: ${stderr.trim() || log}`);
       }
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     }
     return b;
   }
