@@ -49,6 +49,19 @@ test('status before start: exit 1, "not started", the documented shape', async (
 
 test('status during the copy shows progress; wait times out with the reason; then ready and streaming', async () => {
   const { db, cfg } = await preparedDatabase('st_copy', 300_000);
+  // Hold the initial copy of app.bulk part-way, so the test sees it copying
+  // however fast this machine is: an ALWAYS trigger on the target (it fires in
+  // the table-sync worker) waits on an advisory lock the test holds, from row
+  // 1000 on, until the test has seen the copy in progress.
+  await pair.target.sql(`CREATE FUNCTION app.copy_brake() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF NEW.id > 1000 THEN PERFORM pg_advisory_lock_shared(4242); PERFORM pg_advisory_unlock_shared(4242); END IF;
+      RETURN NEW;
+    END $$;
+    CREATE TRIGGER copy_brake BEFORE INSERT ON app.bulk FOR EACH ROW EXECUTE FUNCTION app.copy_brake();
+    ALTER TABLE app.bulk ENABLE ALWAYS TRIGGER copy_brake;`, [], db);
+  const brake = await pair.target.client(db);
+  await brake.query('SELECT pg_advisory_lock(4242)');
   const env = pair.env();
   const start = await runCli(['-c', cfg, 'start', db], { env });
   assert.equal(start.code, 0, start.stderr);
@@ -66,6 +79,7 @@ test('status during the copy shows progress; wait times out with the reason; the
   assert.equal(copying.phase, 'copying');
   assert.equal(copying.tables.find((x) => x.name === 'bulk')!.state, 'copying');
   assert.ok(copying.tablesReady < copying.tablesTotal);
+  await brake.end();
 
   const w = await runCli(['-c', cfg, '--json', 'wait', db, '--timeout', '120s', '--interval', '300ms', '--max-lag', '64kB'], { env, timeoutMs: 150_000 });
   assert.equal(w.code, 0, w.stderr);
