@@ -40,6 +40,21 @@ export interface ClusterOptions {
    * second cluster of the same version in one test needs its own initdb.
    */
   fresh?: boolean;
+  /**
+   * TLS only: a throwaway CA and server certificate (for 127.0.0.1 and
+   * localhost) are made in the cluster's directory, ssl = on, and pg_hba.conf
+   * accepts TCP connections (replication ones too) only over TLS. The CA is
+   * at `cluster.tls.caFile`, readable by the server user, so a subscription
+   * on another embedded cluster can name it in sslrootcert.
+   */
+  tls?: boolean;
+}
+
+export interface ClusterTls {
+  /** The CA certificate that signed the server's certificate (PEM). */
+  caFile: string;
+  certFile: string;
+  keyFile: string;
 }
 
 interface Resource {
@@ -192,10 +207,63 @@ async function template(bins: PgBinaries, runAs: RunAs | null, base: string): Pr
   return dir;
 }
 
+function openssl(args: string[], cwd: string): void {
+  try {
+    execFileSync('openssl', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: '/usr/local/bin:/usr/bin:/bin' } });
+  } catch (e) {
+    const err = e as { stderr?: Buffer; message: string };
+    throw new Error(`openssl ${args[0]} failed: ${err.stderr?.toString().trim() || err.message}`, { cause: e });
+  }
+}
+
+/**
+ * A throwaway CA and a server certificate it signed, valid for 127.0.0.1 and
+ * localhost (so sslmode=verify-full works). PostgreSQL refuses a key file
+ * that others can read, and must own it: 0600, owned by the server user.
+ */
+function makeTlsFiles(dir: string, runAs: RunAs | null): ClusterTls {
+  const tlsDir = join(dir, 'tls');
+  mkdirSync(tlsDir, { mode: 0o755 });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  openssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '7', '-subj', '/CN=pgshift embedded test CA',
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], tlsDir);
+  openssl(['req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1'], tlsDir);
+  // libpq before 15 matches only DNS names, so 127.0.0.1 is a DNS name as well as an IP address.
+  writeFileSync(join(tlsDir, 'server.ext'), 'subjectAltName = IP:127.0.0.1, DNS:127.0.0.1, DNS:localhost\nbasicConstraints = CA:FALSE\nextendedKeyUsage = serverAuth\n');
+  openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '7',
+    '-extfile', 'server.ext'], tlsDir);
+  // Nobody needs to sign anything else with it.
+  rmSync(join(tlsDir, 'ca.key'));
+  const files = { caFile: join(tlsDir, 'ca.crt'), certFile: join(tlsDir, 'server.crt'), keyFile: join(tlsDir, 'server.key') };
+  chmodSync(files.keyFile, 0o600);
+  chmodSync(files.caFile, 0o644);
+  chmodSync(files.certFile, 0o644);
+  if (runAs) {
+    chownSync(tlsDir, runAs.uid, runAs.gid);
+    for (const f of Object.values(files)) chownSync(f, runAs.uid, runAs.gid);
+  }
+  return files;
+}
+
+/** TCP only over TLS, for every database and for replication; the Unix socket (pg_ctl, the harness) stays trusted. */
+function writeTlsOnlyHba(dataDir: string): void {
+  writeFileSync(join(dataDir, 'pg_hba.conf'), [
+    '# pgshift embedded, TLS only',
+    'local     all          all                trust',
+    'hostnossl all          all          all   reject',
+    'hostnossl replication  all          all   reject',
+    'hostssl   all          all          all   scram-sha-256',
+    'hostssl   replication  all          all   scram-sha-256',
+    '',
+  ].join('\n'));
+}
+
 export class EmbeddedCluster implements Resource {
   readonly host = '127.0.0.1';
   readonly superuser = EMBEDDED_SUPERUSER;
   password = EMBEDDED_PASSWORD;
+  /** Set when the cluster was started with `tls: true`: it then accepts TCP connections only over TLS. */
+  tls: ClusterTls | undefined;
   private stopped = true;
 
   private constructor(
@@ -237,6 +305,15 @@ export class EmbeddedCluster implements Resource {
     const port = await freePort();
     const c = new EmbeddedCluster(opts.major, bins, runAs, dir, port);
     registerResource(c);
+    if (opts.tls) {
+      try {
+        c.tls = makeTlsFiles(dir, runAs);
+        writeTlsOnlyHba(c.dataDir);
+      } catch (e) {
+        c.killSync();
+        throw e;
+      }
+    }
     const fast = opts.fast ?? true;
     const settings: Record<string, string | number | boolean> = {
       listen_addresses: '127.0.0.1',
@@ -256,6 +333,7 @@ export class EmbeddedCluster implements Resource {
       log_min_messages: 'warning',
       log_line_prefix: '%m [%p] %q%u@%d ',
       ...(fast ? { fsync: false, full_page_writes: false, synchronous_commit: 'off' } : {}),
+      ...(c.tls ? { ssl: true, ssl_cert_file: c.tls.certFile, ssl_key_file: c.tls.keyFile } : {}),
       ...opts.settings,
     };
     c.writeSettings(settings);
@@ -327,9 +405,11 @@ export class EmbeddedCluster implements Resource {
     this.killSync();
   }
 
-  /** libpq parameters to reach this cluster over TCP (password separate). */
+  /** libpq parameters to reach this cluster over TCP (password separate); verify-full against the CA when TLS-only. */
   params(database = 'postgres', user = this.superuser): ConnParams {
-    return { host: this.host, port: String(this.port), user, dbname: database };
+    const params: ConnParams = { host: this.host, port: String(this.port), user, dbname: database };
+    if (this.tls) Object.assign(params, { sslmode: 'verify-full', sslrootcert: this.tls.caFile });
+    return params;
   }
 
   /** key=value connection string, without password. */
@@ -339,11 +419,13 @@ export class EmbeddedCluster implements Resource {
 
   /** postgres:// URI with the password, for tools that want one. */
   uri(database = 'postgres', user = this.superuser, password = this.password): string {
-    return `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${this.host}:${this.port}/${encodeURIComponent(database)}`;
+    const tls = this.tls ? `?sslmode=verify-full&sslrootcert=${encodeURIComponent(this.tls.caFile)}` : '';
+    return `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${this.host}:${this.port}/${encodeURIComponent(database)}${tls}`;
   }
 
   async client(database = 'postgres', user = this.superuser, password = this.password): Promise<pg.Client> {
-    const c = new pg.Client({ host: this.host, port: this.port, user, password, database, application_name: 'pgshift-harness' });
+    const ssl = this.tls ? { ca: readFileSync(this.tls.caFile, 'utf8') } : undefined;
+    const c = new pg.Client({ host: this.host, port: this.port, user, password, database, application_name: 'pgshift-harness', ssl });
     c.on('error', () => undefined);
     await c.connect();
     return c;

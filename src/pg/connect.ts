@@ -71,25 +71,84 @@ export class Db {
   }
 }
 
-function sslOption(params: ConnParams): pg.ClientConfig['ssl'] {
-  const mode = params.sslmode ?? 'prefer';
-  // node-postgres has no "try TLS, fall back": prefer/allow connect in plain text,
-  // like libpq does against a server without TLS. Ask for require or stronger to enforce it.
-  if (mode === 'disable' || mode === 'allow' || mode === 'prefer') return false;
-  const ca = params.sslrootcert ? readFileSync(params.sslrootcert, 'utf8') : undefined;
-  const cert = params.sslcert ? readFileSync(params.sslcert, 'utf8') : undefined;
-  const key = params.sslkey ? readFileSync(params.sslkey, 'utf8') : undefined;
-  if (mode === 'require') {
-    // libpq: require with a root cert present behaves like verify-ca.
-    return ca ? { ca, cert, key, rejectUnauthorized: true, checkServerIdentity: () => undefined } : { cert, key, rejectUnauthorized: false };
+type SslOption = pg.ClientConfig['ssl'];
+
+const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
+
+function readSslFile(key: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConnectionError('ssl_file', `cannot read ${key} "${path}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
+      hint: `Check the ${key} path in the connection string (pgshift reads it on this machine; a subscription's copy is read by the target server).`,
+    });
   }
-  if (mode === 'verify-ca') return { ca, cert, key, rejectUnauthorized: true, checkServerIdentity: () => undefined };
-  if (mode === 'verify-full') return { ca, cert, key, rejectUnauthorized: true };
-  throw new ConnectionError('bad_sslmode', `invalid sslmode "${mode}"`, { hint: 'Use one of disable, allow, prefer, require, verify-ca, verify-full.' });
 }
 
-/** node-postgres client options from libpq parameters. */
-export function clientConfig(params: ConnParams, password: string | undefined, opts: ConnectOptions): pg.ClientConfig {
+/** libpq's sslmode, from the conn string, else PGSSLMODE, else prefer. */
+function sslMode(params: ConnParams): string {
+  const mode = params.sslmode ?? process.env.PGSSLMODE ?? 'prefer';
+  if (!SSL_MODES.includes(mode)) {
+    throw new ConnectionError('bad_sslmode', `invalid sslmode "${mode}"`, { hint: `Use one of ${SSL_MODES.join(', ')}.` });
+  }
+  return mode;
+}
+
+/**
+ * node-postgres TLS options for an encrypted attempt, with libpq's meaning of
+ * sslmode: require checks nothing unless a root certificate is given (then it
+ * is verify-ca), verify-ca checks the chain, verify-full the chain and the
+ * host name. sslrootcert=system (libpq 16) is the system's trusted CAs and
+ * implies verify-full, as in libpq.
+ */
+function tlsOption(params: ConnParams, mode: string): SslOption {
+  const rootcert = params.sslrootcert ?? process.env.PGSSLROOTCERT;
+  const system = rootcert === 'system';
+  const ca = rootcert && !system ? readSslFile('sslrootcert', rootcert) : undefined;
+  const certPath = params.sslcert ?? process.env.PGSSLCERT;
+  const keyPath = params.sslkey ?? process.env.PGSSLKEY;
+  const cert = certPath ? readSslFile('sslcert', certPath) : undefined;
+  const key = keyPath ? readSslFile('sslkey', keyPath) : undefined;
+  const client = { ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
+  if (mode === 'verify-full' || system) return { ...client, ...(ca ? { ca } : {}), rejectUnauthorized: true };
+  if (mode === 'verify-ca' || ca) return { ...client, ...(ca ? { ca } : {}), rejectUnauthorized: true, checkServerIdentity: () => undefined };
+  return { ...client, rejectUnauthorized: false };
+}
+
+/**
+ * The TLS settings to try, in order, as libpq does: prefer (the default) tries
+ * TLS first and falls back to plain text only when the server has no TLS;
+ * allow tries plain text first and TLS when the server rejects that; require
+ * and stronger never fall back.
+ */
+export function sslAttempts(params: ConnParams): SslOption[] {
+  const mode = sslMode(params);
+  if (mode === 'disable') return [false];
+  if (mode === 'allow') return [false, tlsOption(params, mode)];
+  if (mode === 'prefer') return [tlsOption(params, mode), false];
+  return [tlsOption(params, mode)];
+}
+
+/** Whether a failed attempt is one the next sslAttempts entry is meant for. */
+function shouldFallBack(e: unknown, tried: SslOption): boolean {
+  const err = e as { code?: string; message?: string };
+  if (tried) return /does not support SSL/i.test(err.message ?? '');
+  // The server's pg_hba.conf wants TLS (hostnossl reject, or only hostssl lines).
+  return err.code === '28000' && /no encryption|SSL off/i.test(err.message ?? '');
+}
+
+/** Plain text first for allow and prefer: for callers that make one attempt (PgBouncer's console, the load generator). */
+function plainFirst(params: ConnParams): SslOption {
+  const attempts = sslAttempts(params);
+  return attempts.includes(false) ? false : attempts[0];
+}
+
+/**
+ * node-postgres client options from libpq parameters. `ssl` is the first of
+ * sslAttempts (plain text first for allow and prefer); connect() also makes
+ * the fallback attempt libpq would.
+ */
+export function clientConfig(params: ConnParams, password: string | undefined, opts: ConnectOptions, ssl?: SslOption): pg.ClientConfig {
   const firstHost = (params.host ?? params.hostaddr ?? '').split(',')[0] || undefined;
   const firstPort = (params.port ?? '').split(',')[0] || undefined;
   const timeoutSec = params.connect_timeout ? Number(params.connect_timeout) : undefined;
@@ -100,7 +159,7 @@ export function clientConfig(params: ConnParams, password: string | undefined, o
     database: opts.database ?? params.dbname ?? 'postgres',
     application_name: opts.applicationName ?? APPLICATION_NAME,
     connectionTimeoutMillis: opts.connectTimeoutMs ?? (timeoutSec ? timeoutSec * 1000 : 10_000),
-    ssl: sslOption(params),
+    ssl: ssl ?? plainFirst(params),
     keepAlive: true,
   };
   if (password !== undefined) cfg.password = password;
@@ -109,10 +168,32 @@ export function clientConfig(params: ConnParams, password: string | undefined, o
   return cfg;
 }
 
-function connectFailure(e: unknown, side: Side, label: string, db: string): PgshiftError {
+const TLS_VERIFY_CODES = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_UNTRUSTED', 'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+function connectFailure(e: unknown, side: Side, label: string, db: string, params: ConnParams): PgshiftError {
   const err = e as NodeJS.ErrnoException & { code?: string; message: string };
   const code = err.code ?? '';
   const what = `${side} (${label})`;
+  if (code === '28000' && /no encryption|SSL off/i.test(err.message)) {
+    return new ConnectionError('tls_required', `${what}: the server requires TLS and this connection did not use it (sslmode=${params.sslmode ?? 'prefer'}): ${err.message}`, {
+      hint: `Set sslmode=verify-full (or verify-ca) and sslrootcert=<the server's CA file> in ${side}.conn; sslmode=require encrypts without checking the certificate.`,
+    });
+  }
+  if (TLS_VERIFY_CODES.has(code)) {
+    return new ConnectionError('tls_verify_failed', `${what}: the server's TLS certificate was not accepted (sslmode=${params.sslmode ?? 'prefer'}): ${err.message}`, {
+      hint: code === 'ERR_TLS_CERT_ALTNAME_INVALID'
+        ? `The host name in ${side}.conn is not one the certificate names: connect by a name it lists, or use sslmode=verify-ca (checks the CA only).`
+        : `Set sslrootcert in ${side}.conn to the CA certificate that signed the server's certificate.`,
+    });
+  }
+  if (/does not support SSL/i.test(err.message)) {
+    return new ConnectionError('tls_unavailable', `${what}: the server does not accept TLS connections (sslmode=${params.sslmode ?? 'prefer'})`, {
+      hint: `Turn on ssl on that server, or set sslmode=prefer in ${side}.conn if plain text is acceptable on this network.`,
+    });
+  }
   if (code === '28P01' || /password authentication failed/i.test(err.message)) {
     return new ConnectionError('auth_failed', `${what}: password authentication failed`, {
       hint: `Check ${side}.password in the config (or PGSHIFT_${side.toUpperCase()}_PASSWORD / PGPASSFILE) for this user.`,
@@ -160,16 +241,23 @@ export async function identify(client: pg.Client): Promise<{ systemIdentifier: s
  * Throws SafetyError (exit 3) on a system_identifier mismatch.
  */
 export async function connect(side: Side, ep: EndpointConfig, opts: ConnectOptions = {}): Promise<Db> {
-  const cfg = clientConfig(ep.conn, ep.password ?? ep.conn.password, opts);
   const label = describeConn(ep.conn);
-  const client = new pg.Client(cfg);
-  // A dropped connection emits 'error' on the client; without a listener node would crash.
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-  } catch (e) {
-    await client.end().catch(() => undefined);
-    throw connectFailure(e, side, label, String(cfg.database));
+  const attempts = sslAttempts(ep.conn);
+  let cfg!: pg.ClientConfig;
+  let client!: pg.Client;
+  for (let i = 0; i < attempts.length; i++) {
+    cfg = clientConfig(ep.conn, ep.password ?? ep.conn.password, opts, attempts[i]);
+    client = new pg.Client(cfg);
+    // A dropped connection emits 'error' on the client; without a listener node would crash.
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      break;
+    } catch (e) {
+      await client.end().catch(() => undefined);
+      if (i + 1 < attempts.length && shouldFallBack(e, attempts[i])) continue;
+      throw connectFailure(e, side, label, String(cfg.database), ep.conn);
+    }
   }
   if (opts.replication) {
     // A replication connection cannot run pg_control_system() before v10's SQL-in-walsender;

@@ -48,7 +48,8 @@ import {
   type NotCarriedTable,
 } from './start.js';
 import { createTargetDatabase, schemaIsApplied } from './schema.js';
-import { findSlot, findSubscription, subscriptionConninfo } from './subscription.js';
+import { findPublication, findSlot, findSubscription, subscriptionConninfo } from './subscription.js';
+import { refuseMissingPrivileges, refuseTargetRows, refuseUnsupportedPair, refuseUnsupportedVersions } from './preflight.js';
 
 export const DEFAULT_FAST_COPY_JOBS = 4;
 /** Tables larger than this are split into ranges of about this size. */
@@ -208,6 +209,7 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
   let copyTables: CopyTable[] = [];
   let filling = false;
   try {
+    await refuseUnsupportedPair(config, source);
     if (await createTargetDatabase(config, source, database, emit)) {
       emit({ type: 'info', message: `created database "${database}" on the target` });
     }
@@ -234,6 +236,10 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
 
     // 1. Replica identities and the publication, before the slot.
     const plan = await planPublication(source, dbConfig);
+    // Refusals before any change (a restart empties the tables it filled itself).
+    refuseUnsupportedVersions(source.version, target.version);
+    await refuseMissingPrivileges(source, target, plan.tables, !(await findPublication(source, names.publication)));
+    if (!report.restarted) await refuseTargetRows(target, plan.tables);
     report.notCarried = plan.notCarried;
     await applyIdentityPlan(source, plan, emit);
     await syncPublication(source, names.publication, plan, emit);

@@ -37,6 +37,7 @@ import { sqlFile } from '../pg/sql.js';
 import { findTool, runTool } from '../pg/tools.js';
 import { featuresOf } from '../pg/version.js';
 import { checkCompatibility, readColumns, type CompatReport } from './schema-compat.js';
+import { refuseUnsupportedPair } from './preflight.js';
 
 export interface SchemaReport {
   database: string;
@@ -221,6 +222,7 @@ export async function applySchema(config: Config, database: string, opts: ApplyS
       }
 
       checkAbort(opts.signal);
+      await refuseUnsupportedPair(config, source);
       created = await createTargetDatabase(config, source, database, emit);
       report.created = created;
       if (created) emit({ type: 'info', message: `created database "${database}" on the target` });

@@ -1,0 +1,118 @@
+// Refusals before any change. `start` (and `schema`, for the versions) run
+// these on both clusters before they create or alter anything, so a
+// migration that cannot work stops with an error saying what to fix, and
+// leaves both clusters exactly as they were: a downgrade or an unsupported
+// version, roles that could create the publication but not the subscription
+// (which would leave a publication behind), a target that already holds rows
+// the initial copy would collide with.
+// Needs: verified connections to both sides. Read-only.
+
+import type { Config } from '../config/config.js';
+import { ProblemError, SafetyError } from '../errors.js';
+import { connect, type Db } from '../pg/connect.js';
+import { listTables, tableKey } from '../pg/catalog.js';
+import { qualify, quoteIdent } from '../pg/quote.js';
+import { sqlFile } from '../pg/sql.js';
+import {
+  featuresOf, isSupportedSource, isSupportedTarget, SUPPORTED_SOURCE_MAJORS, SUPPORTED_TARGET_MAJORS, type ServerVersion,
+} from '../pg/version.js';
+import { PROVIDER_ADMIN_ROLES } from './check.js';
+
+/** Sources and targets pgshift supports, and only upgrades or moves within a major version. */
+export function refuseUnsupportedVersions(source: ServerVersion, target: ServerVersion): void {
+  const problems: string[] = [];
+  if (!isSupportedSource(source.major)) problems.push(`source PostgreSQL ${source.major} is not supported (sources ${SUPPORTED_SOURCE_MAJORS.min}-${SUPPORTED_SOURCE_MAJORS.max})`);
+  if (!isSupportedTarget(target.major)) problems.push(`target PostgreSQL ${target.major} is not supported (targets ${SUPPORTED_TARGET_MAJORS.min}-${SUPPORTED_TARGET_MAJORS.max})`);
+  if (target.major < source.major) problems.push(`target major ${target.major} is older than source major ${source.major}: pgshift only moves to the same or a newer major version`);
+  if (problems.length) {
+    throw new ProblemError('unsupported_versions', `PostgreSQL ${source.major} -> ${target.major}: ${problems.join('; ')}`, {
+      hint: `Use a source of PostgreSQL ${SUPPORTED_SOURCE_MAJORS.min}-${SUPPORTED_SOURCE_MAJORS.max} and a target of ${SUPPORTED_TARGET_MAJORS.min}-${SUPPORTED_TARGET_MAJORS.max}, the target at least the source's major version. Nothing was changed.`,
+      details: { source: source.major, target: target.major },
+    });
+  }
+}
+
+/** The versions check for steps that hold only a source connection: asks the target's maintenance database. */
+export async function refuseUnsupportedPair(config: Config, source: Db): Promise<void> {
+  const target = await connect('target', config.target, { applicationName: 'pgshift preflight' });
+  try {
+    refuseUnsupportedVersions(source.version, target.version);
+  } finally {
+    await target.close();
+  }
+}
+
+type RoleFacts = { rolname: string; rolsuper: boolean; rolreplication: boolean; member_of: string[] };
+
+async function roleFacts(db: Db): Promise<RoleFacts & { can_create: boolean }> {
+  const role = await db.one<RoleFacts>(sqlFile('check-role'), [[...PROVIDER_ADMIN_ROLES, 'rds_replication', 'pg_create_subscription']]);
+  const { can_create } = await db.one<{ can_create: boolean }>("SELECT pg_catalog.has_database_privilege(current_database(), 'CREATE') AS can_create");
+  return { ...role, can_create };
+}
+
+/**
+ * The source role must be able to create the publication (CREATE on the
+ * database, owner of every published table) and the slot (REPLICATION); the
+ * target role must be able to create the subscription. Checked together,
+ * before the publication is made.
+ */
+export async function refuseMissingPrivileges(source: Db, target: Db, tables: { oid: number }[], needPublication: boolean): Promise<void> {
+  const problems: string[] = [];
+  const fixes: string[] = [];
+  const s = await roleFacts(source);
+  if (!s.rolsuper && !PROVIDER_ADMIN_ROLES.some((r) => s.member_of.includes(r))) {
+    if (!s.rolreplication && !s.member_of.includes('rds_replication')) {
+      problems.push(`source role ${s.rolname} has no REPLICATION attribute (the subscription's slot needs it)`);
+      fixes.push(`ALTER ROLE ${quoteIdent(s.rolname)} REPLICATION on the source`);
+    }
+    if (needPublication && !s.can_create) {
+      // sql-lint: safe (a message, not SQL)
+      problems.push(`source role ${s.rolname} may not CREATE in database ${source.database} (CREATE PUBLICATION needs it)`);
+      fixes.push(`GRANT CREATE ON DATABASE ${quoteIdent(source.database)} TO ${quoteIdent(s.rolname)} on the source`);
+    }
+    const notOwned = tables.length
+      ? await source.query<{ schema: string; name: string }>(
+        "SELECT n.nspname AS schema, c.relname AS name FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ANY ($1::oid[]) AND NOT pg_catalog.pg_has_role(c.relowner, 'USAGE') ORDER BY 1, 2",
+        [tables.map((t) => t.oid)])
+      : [];
+    if (notOwned.length) {
+      problems.push(`source role ${s.rolname} does not own ${notOwned.length} table(s) to publish: ${notOwned.slice(0, 5).map(tableKey).join(', ')}${notOwned.length > 5 ? ', ...' : ''}`);
+      fixes.push('make it (a member of) the owner of those tables');
+    }
+  }
+  const t = await roleFacts(target);
+  if (!t.rolsuper && !PROVIDER_ADMIN_ROLES.some((r) => t.member_of.includes(r))) {
+    const predefined = featuresOf(target.version).predefinedCreateSubscription;
+    if (!predefined || !t.member_of.includes('pg_create_subscription')) {
+      problems.push(`target role ${t.rolname} cannot create subscriptions (needs ${predefined ? 'a superuser or a member of pg_create_subscription' : `a superuser on PostgreSQL ${target.version.major}`})`);
+      fixes.push(predefined ? `GRANT pg_create_subscription TO ${quoteIdent(t.rolname)} on the target` : 'connect to the target as a superuser');
+    }
+    if (!t.can_create) {
+      // sql-lint: safe (a message, not SQL)
+      problems.push(`target role ${t.rolname} may not CREATE in database ${target.database}`);
+      fixes.push(`GRANT CREATE ON DATABASE ${quoteIdent(target.database)} TO ${quoteIdent(t.rolname)} on the target`);
+    }
+  }
+  if (problems.length) {
+    throw new ProblemError('missing_privileges', `cannot start replication of "${source.database}": ${problems.join('; ')}`, {
+      hint: `Connect as a superuser (or the provider's admin role), or: ${fixes.join('; ')}. Nothing was changed.`,
+    });
+  }
+}
+
+/** Rows already in the target's copies of the published tables would collide with the initial copy. */
+export async function refuseTargetRows(target: Db, tables: { schema: string; name: string }[]): Promise<void> {
+  const onTarget = new Set((await listTables(target)).filter((t) => t.relkind === 'r' || t.relkind === 'p').map(tableKey));
+  const full: string[] = [];
+  for (const t of tables) {
+    if (!onTarget.has(tableKey(t))) continue;
+    if (await target.maybeOne(`SELECT 1 AS x FROM ${qualify(t.schema, t.name)} LIMIT 1`)) full.push(tableKey(t));
+    if (full.length >= 20) break;
+  }
+  if (full.length) {
+    throw new SafetyError('target_has_rows', `the target database "${target.database}" already has rows in ${full.slice(0, 5).join(', ')}${full.length > 5 ? ', ...' : ''}: the initial copy would add the source's rows to them`, {
+      hint: 'pgshift replicates only into empty tables. Empty them on the target (TRUNCATE) if their data is not needed, or point target.conn at another server. Nothing was changed.',
+      details: { tables: full },
+    });
+  }
+}
