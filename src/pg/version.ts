@@ -54,6 +54,8 @@ export interface Features {
   grantRoleOptions: boolean;
   /** TID range scans: a ctid >= ... AND ctid < ... condition reads only those pages */
   tidRangeScan: boolean;
+  /** GRANT SET ON PARAMETER; has_parameter_privilege() */
+  grantSetParameter: boolean;
 }
 
 export function featuresOf(v: ServerVersion | number): Features {
@@ -76,6 +78,7 @@ export function featuresOf(v: ServerVersion | number): Features {
     activeReplicationOrigins: major >= 18,
     grantRoleOptions: major >= 16,
     tidRangeScan: major >= 14,
+    grantSetParameter: major >= 15,
   };
 }
 

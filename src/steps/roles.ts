@@ -23,7 +23,9 @@ import { SqlError } from '../errors.js';
 import { withDb, withTransaction, type Db } from '../pg/connect.js';
 import { quoteIdent, quoteLiteral } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
-import { featuresOf } from '../pg/version.js';
+import { quietSession, warnExposure } from '../pg/secret-statement.js';
+import { featuresOf, type ServerVersion } from '../pg/version.js';
+import { refuseUnsupportedVersions } from './preflight.js';
 
 export interface RolesReport {
   /** Roles created on the target in this run. */
@@ -293,9 +295,14 @@ export async function copyRoles(config: Config, opts: CopyRolesOptions = {}): Pr
   const emit = opts.emit ?? silent;
   const started = Date.now();
   emit({ type: 'step', step: 'roles', state: 'start' });
-  const source = await withDb('source', config.source, {}, (db) => readSourceRoles(db, !opts.noPasswords, emit));
+  let sourceVersion: ServerVersion | undefined;
+  const source = await withDb('source', config.source, {}, (db) => {
+    sourceVersion = db.version;
+    return readSourceRoles(db, !opts.noPasswords, emit);
+  });
   try {
     const report = await withDb('target', config.target, {}, async (db) => {
+      refuseUnsupportedVersions(sourceVersion!, db.version);
       const target = await readTarget(db);
       const plan = planRoles({
         roles: source.roles,
@@ -307,6 +314,11 @@ export async function copyRoles(config: Config, opts: CopyRolesOptions = {}): Pr
       });
       if (plan.statements.length === 0) return plan.report;
       await withTransaction(db, async () => {
+        // Password verifiers are not passwords, but an offline attack on one
+        // needs nothing else: keep them out of the target's log too.
+        if (plan.statements.some((s) => s.display !== s.sql)) {
+          warnExposure(await quietSession(db, { local: true }), 'target', 'CREATE ROLE ... PASSWORD (a password verifier)', emit);
+        }
         for (const s of plan.statements) {
           if (!s.optional) {
             await runRoleStatement(db, s, opts.managed ?? false);

@@ -33,7 +33,8 @@ export function subscriptionConninfo(config: Config, database: string): Subscrip
   const params: ConnParams = { ...(peer ?? config.source.conn) };
   params.dbname = database;
   const sameUser = !peer || peer.user === undefined || peer.user === config.source.conn.user;
-  if (params.password === undefined && sameUser && config.source.password !== undefined) {
+  // A passfile in conn_from_target means the target server brings its own password.
+  if (params.password === undefined && peer?.passfile === undefined && sameUser && config.source.password !== undefined) {
     params.password = config.source.password;
   }
   const shown = { ...params };
