@@ -98,6 +98,8 @@ type SlotFacts = {
   active: boolean;
   temporary: boolean;
   retained_bytes: string | null;
+  wal_status: string | null;
+  invalidation_reason: string | null;
 };
 
 /** Open both cluster connections; if either fails, close the other and report the first failure. */
@@ -235,6 +237,7 @@ function shellArg(n: string): string {
 }
 
 function slotFindings(c: ClusterFacts, configured: Set<string>): Finding[] {
+  const configuredSlots = new Set([...configured].flatMap((d) => [namesFor(d).slot, namesFor(d).reverseSlot]));
   const out: Finding[] = [];
   const byDb = new Map<string, string[]>();
   const others: string[] = [];
@@ -245,6 +248,8 @@ function slotFindings(c: ClusterFacts, configured: Set<string>): Finding[] {
     if (sl.slot_name.startsWith(NAME_PREFIX)) {
       // A pgshift slot being streamed from is a migration in progress, not a leftover.
       if (sl.active) continue;
+      // A configured database's own slot that is lost is a fail of its own (slotHealthFindings).
+      if (sl.wal_status === 'lost' && configuredSlots.has(sl.slot_name)) continue;
       const db = sl.database ?? '';
       byDb.set(db, [...(byDb.get(db) ?? []), label]);
     } else if (!sl.active && (retained ?? 0) > 0) {
@@ -266,6 +271,42 @@ function slotFindings(c: ClusterFacts, configured: Set<string>): Finding[] {
       objects: others,
       fix: 'If unused, drop with SELECT pg_drop_replication_slot(\'NAME\'); they keep WAL on disk and count against max_replication_slots.',
     });
+  }
+  return out;
+}
+
+/**
+ * The health of the slots pgshift made for this database, if they exist: the
+ * forward slot on the source, the reverse slot (after a switchover) on the
+ * target. A lost or invalidated slot cannot stream again (fail); an
+ * unreserved one is about to be lost (warn).
+ */
+function slotHealthFindings(src: ClusterFacts, tgt: ClusterFacts, database: string): Finding[] {
+  const out: Finding[] = [];
+  const names = namesFor(database);
+  for (const [c, slotName, what] of [[src, names.slot, 'replication'], [tgt, names.reverseSlot, 'reverse replication (rollback)']] as const) {
+    const sl = c.slots.find((x) => x.slot_name === slotName && x.database === database);
+    if (!sl) continue;
+    const retained = sl.retained_bytes === null ? '' : `, retains ${formatBytes(Number(sl.retained_bytes))} of WAL`;
+    const label = `${sl.slot_name} (wal_status ${sl.wal_status ?? 'unknown'}${sl.invalidation_reason ? `, invalidation_reason ${sl.invalidation_reason}` : ''}${retained})`;
+    if (sl.wal_status === 'lost' || sl.invalidation_reason) {
+      const why = sl.invalidation_reason && sl.invalidation_reason !== 'wal_removed'
+        ? `PostgreSQL invalidated it (${sl.invalidation_reason})`
+        : 'the server removed WAL it still needed (it retained more than max_slot_wal_keep_size)';
+      out.push({
+        id: 'slot.lost', severity: 'fail', side: c.side, database,
+        title: `pgshift's ${what} slot on the ${c.side} is lost: ${why}; that replication cannot continue and switchover is refused`,
+        objects: [label],
+        fix: `pgshift cleanup ${shellArg(database)}, then pgshift start ${shellArg(database)} (copies again). Raise max_slot_wal_keep_size on the ${c.side} (or keep the subscriber running) so it does not happen again.`,
+      });
+    } else if (sl.wal_status === 'unreserved') {
+      out.push({
+        id: 'slot.unreserved', severity: 'warn', side: c.side, database,
+        title: `pgshift's ${what} slot on the ${c.side} is about to lose WAL it needs (wal_status unreserved): the next checkpoint may invalidate it`,
+        objects: [label],
+        fix: `Let the subscriber catch up now (is it running? pgshift status ${shellArg(database)}), or raise max_slot_wal_keep_size on the ${c.side} (a reload is enough).`,
+      });
+    }
   }
   return out;
 }
@@ -515,6 +556,7 @@ export async function runCheck(config: Config, databases: string[], opts: CheckO
         }
         findings.push(...await checkSourceDatabase(ctx, database));
         findings.push((await checkTargetDatabase(ctx, database)).finding);
+        findings.push(...slotHealthFindings(src, tgt, database));
         emit({ type: 'step', step: `check ${database}`, state: 'done', ms: Date.now() - t0 });
       }
 

@@ -1,0 +1,14 @@
+-- Ordinary and partitioned tables of the current database by name, outside
+-- the system schemas and pgshift's own: which of the source's tables the
+-- target has (schema drift: a table created on the source after start).
+-- No parameters.
+-- One row per table: schema, name (unquoted)
+SELECT n.nspname AS schema, c.relname AS name
+  FROM pg_catalog.pg_class c
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('r', 'p')
+   AND c.relpersistence <> 't'
+   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgshift')
+   AND n.nspname NOT LIKE 'pg\_toast%'
+   AND n.nspname NOT LIKE 'pg\_temp\_%'
+ ORDER BY 1, 2;

@@ -1,0 +1,112 @@
+// DDL on the source while replicating (15 -> 17): DDL is not replicated, so
+// status must show the drift BEFORE it breaks anything (the `drift` field
+// and problems that say what to run), and switchover must refuse while it
+// lasts. (a) a column added to a replicated table: reported before any row
+// that carries it is written; the remedy (the same column on the target)
+// lets every later row arrive. (b) a table created on the source: reported
+// as not replicated; the remedy (the table on the target, `pgshift start`
+// again) copies it and streams it. Both end with identical rows on both sides.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Pair, runCli, tableRows, waitFor } from '../helpers/harness.js';
+import { assertSourceUnfenced, refusedSwitchover, startAndWait, statusJson } from './faults-helpers.js';
+
+let pair: Pair;
+before(async () => {
+  pair = await Pair.start(15, 17);
+});
+after(async () => {
+  await pair?.stop();
+});
+
+const HOSTILE = 'Drift "x"; tbl';
+
+async function replicating(prefix: string): Promise<{ db: string; cfg: string }> {
+  const db = await pair.freshDatabase(prefix, { onTarget: true });
+  for (const c of [pair.source, pair.target]) {
+    await c.sql('CREATE SCHEMA app', [], db);
+    await c.sql('CREATE TABLE app.items (id bigint PRIMARY KEY, v text NOT NULL)', [], db);
+    await c.sql(`CREATE TABLE app."${HOSTILE.replace(/"/g, '""')}" (id int PRIMARY KEY)`, [], db);
+  }
+  await pair.source.sql("INSERT INTO app.items SELECT g, 'row ' || g FROM generate_series(1, 200) g", [], db);
+  const cfg = await pair.writeConfig([db], 'switchover:\n  pause: revoke\n');
+  await startAndWait(pair, cfg, db);
+  return { db, cfg };
+}
+
+async function wait(cfg: string, db: string): Promise<void> {
+  const w = await runCli(['-c', cfg, 'wait', db, '--timeout', '120s', '--interval', '300ms'], { env: pair.env(), timeoutMs: 150_000 });
+  assert.equal(w.code, 0, w.stderr);
+}
+
+/** Every row of the table is the same on both sides (once the last changes are applied). */
+async function converged(db: string, table: string): Promise<void> {
+  await waitFor(async () => {
+    const [a, b] = await Promise.all([tableRows(pair.source, db, 'app', table), tableRows(pair.target, db, 'app', table)]);
+    return JSON.stringify(a) === JSON.stringify(b);
+  }, { timeoutMs: 60_000, what: `app.${table} to be identical on both sides` });
+}
+
+test('a column added on the source: drift reported before it breaks, switchover refused; added on the target, rows converge', async () => {
+  const { db, cfg } = await replicating('ddl_col');
+  await pair.source.sql('ALTER TABLE app.items ADD COLUMN note varchar(40)', [], db);
+
+  const { r: st, s } = await statusJson(pair, cfg, db);
+  assert.equal(st.code, 1);
+  assert.deepEqual(s.drift!.newTables, []);
+  assert.equal(s.drift!.columnMismatches.length, 1, JSON.stringify(s.drift));
+  assert.deepEqual(
+    (({ table, column, sourceType, targetType }) => ({ table, column, sourceType, targetType }))(s.drift!.columnMismatches[0]!),
+    { table: 'app.items', column: 'note', sourceType: 'character varying(40)', targetType: null });
+  assert.ok(s.problems.some((p: string) => p.includes('ALTER TABLE "app"."items" ADD COLUMN "note" character varying(40);')), s.problems.join('\n'));
+  // Nothing broke yet: the subscription still runs.
+  assert.equal(s.subscription.enabled, true);
+  assert.equal(s.errors.apply, 0);
+
+  await refusedSwitchover(pair, cfg, db, /schema drift.*app\.items\.note/s);
+  await assertSourceUnfenced(pair, db, "INSERT INTO app.items (id, v) VALUES (1001, 'after the refused switchover')");
+
+  // The remedy the problem names, then rows that carry the new column.
+  await pair.target.sql('ALTER TABLE app.items ADD COLUMN note varchar(40)', [], db);
+  await pair.source.sql("INSERT INTO app.items SELECT g, 'new ' || g, 'note ' || g FROM generate_series(2001, 2100) g", [], db);
+  await pair.source.sql("UPDATE app.items SET note = 'updated' WHERE id <= 10", [], db);
+  await wait(cfg, db);
+  await converged(db, 'items');
+  const after = await statusJson(pair, cfg, db);
+  assert.equal(after.r.code, 0, after.s.problems.join('\n'));
+  assert.deepEqual(after.s.drift, { newTables: [], columnMismatches: [] });
+});
+
+test('a table created on the source: reported as not replicated, switchover refused; created on the target and started again, it converges', async () => {
+  const { db, cfg } = await replicating('ddl_tbl');
+  const env = pair.env();
+  const table = `new ${HOSTILE}`;
+  const qtable = `app."${table.replace(/"/g, '""')}"`;
+  await pair.source.sql(`CREATE TABLE ${qtable} (id int PRIMARY KEY, payload jsonb)`, [], db);
+  await pair.source.sql(`INSERT INTO ${qtable} SELECT g, jsonb_build_object('g', g) FROM generate_series(1, 300) g`, [], db);
+
+  const { r: st, s } = await statusJson(pair, cfg, db);
+  assert.equal(st.code, 1);
+  assert.deepEqual(s.drift!.newTables, [{ schema: 'app', name: table, published: false, onTarget: false }]);
+  assert.deepEqual(s.drift!.columnMismatches, []);
+  assert.ok(s.problems.some((p: string) => p.includes(`not on the target and not replicated: app.${table}`) && p.includes(`pgshift start ${db}`)), s.problems.join('\n'));
+
+  await refusedSwitchover(pair, cfg, db, /schema drift.*not replicated/s);
+  await assertSourceUnfenced(pair, db, `INSERT INTO ${qtable} VALUES (-1, '{"after": "refused switchover"}')`);
+
+  // On the target, but not yet published: still drift, with the other next step.
+  await pair.target.sql(`CREATE TABLE ${qtable} (id int PRIMARY KEY, payload jsonb)`, [], db);
+  const mid = await statusJson(pair, cfg, db);
+  assert.deepEqual(mid.s.drift!.newTables, [{ schema: 'app', name: table, published: false, onTarget: true }]);
+  assert.ok(mid.s.problems.some((p: string) => /not in the publication/.test(p)), mid.s.problems.join('\n'));
+
+  const start = await runCli(['-c', cfg, 'start', db], { env });
+  assert.equal(start.code, 0, start.stderr);
+  await pair.source.sql(`INSERT INTO ${qtable} SELECT g, '{"late": true}' FROM generate_series(1001, 1050) g`, [], db);
+  await wait(cfg, db);
+  assert.deepEqual(await tableRows(pair.target, db, 'app', table), await tableRows(pair.source, db, 'app', table));
+  await converged(db, 'items');
+  const after = await statusJson(pair, cfg, db);
+  assert.equal(after.r.code, 0, after.s.problems.join('\n'));
+  assert.deepEqual(after.s.drift, { newTables: [], columnMismatches: [] });
+});

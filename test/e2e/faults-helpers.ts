@@ -1,0 +1,48 @@
+// Shared steps of the faults-* tests (replication problems pgshift must
+// detect and refuse). Not a test file: importing it does nothing.
+import assert from 'node:assert/strict';
+import { Pair, runCli, type CliResult } from '../helpers/harness.js';
+import type { DatabaseStatus } from '../../src/steps/status.js';
+
+/** pgshift start, then pgshift wait until caught up, through the CLI. */
+export async function startAndWait(pair: Pair, cfg: string, db: string): Promise<void> {
+  const env = pair.env();
+  const start = await runCli(['-c', cfg, 'start', db], { env });
+  assert.equal(start.code, 0, start.stderr);
+  const wait = await runCli(['-c', cfg, 'wait', db, '--timeout', '120s', '--interval', '300ms'], { env, timeoutMs: 150_000 });
+  assert.equal(wait.code, 0, wait.stderr);
+}
+
+/** pgshift status --json for one database: the exit code and its document. */
+export async function statusJson(pair: Pair, cfg: string, db: string): Promise<{ r: CliResult; s: DatabaseStatus }> {
+  const r = await runCli(['-c', cfg, '--json', 'status', db], { env: pair.env() });
+  const s = (JSON.parse(r.stdout) as { databases: DatabaseStatus[] }).databases[0]!;
+  return { r, s };
+}
+
+/**
+ * A refused switchover left the source as it was: no fence record, not
+ * read-only, and a write on a new connection commits.
+ */
+export async function assertSourceUnfenced(pair: Pair, db: string, write: string): Promise<void> {
+  const fence = (await pair.source.sql<{ t: boolean }>("SELECT to_regclass('pgshift.switchover_fence') IS NOT NULL AS t"))[0]!.t
+    ? await pair.source.sql('SELECT 1 FROM pgshift.switchover_fence WHERE database = $1', [db]) : [];
+  assert.equal(fence.length, 0, 'no fence record on the source');
+  const ro = await pair.source.sql<{ ro: string }>("SELECT current_setting('default_transaction_read_only') AS ro", [], db);
+  assert.equal(ro[0]!.ro, 'off');
+  const c = await pair.source.client(db);
+  try {
+    await c.query(write);
+  } finally {
+    await c.end();
+  }
+}
+
+/** pgshift switchover that must be refused in preflight: exit 1 and the reason on stderr. */
+export async function refusedSwitchover(pair: Pair, cfg: string, db: string, reason: RegExp): Promise<CliResult> {
+  const r = await runCli(['-c', cfg, '--yes', 'switchover', db, '--max-pause', '5s'], { env: pair.env(), timeoutMs: 90_000 });
+  assert.equal(r.code, 1, `switchover should be refused:\n${r.stderr}\n${r.stdout}`);
+  assert.match(r.stderr, reason);
+  assert.match(r.stderr, /Writes were not paused/);
+  return r;
+}
