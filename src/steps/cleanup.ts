@@ -1,7 +1,8 @@
 // Step "cleanup": drop every publication, subscription and replication slot
 // pgshift made for a database, on both sides (forward and reverse objects,
 // and the table-sync slots PostgreSQL made for our subscriptions), and
-// pgshift's switchover bookkeeping. When one side cannot be reached, the
+// pgshift's switchover bookkeeping (lifting a fence a switchover or rollback
+// killed before its point of no return left). When one side cannot be reached, the
 // other is still cleaned: a subscription whose slot lives on the unreachable
 // side is disabled and detached from its slot (slot_name = NONE) before it is
 // dropped, and the report lists exactly what is left there, with the SQL
@@ -13,7 +14,7 @@ import type { Config } from '../config/config.js';
 import { connect, type Db, type Side } from '../pg/connect.js';
 import { quoteIdent, quoteLiteral } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
-import { PgshiftError } from '../errors.js';
+import { PgshiftError, SafetyError } from '../errors.js';
 import type { Emit } from '../events.js';
 import { silent } from '../events.js';
 import { sleep } from '../util/wait.js';
@@ -21,7 +22,8 @@ import { namesFor } from './names.js';
 import { databaseConfig } from '../config/config.js';
 import { maintenanceDb } from '../switchover/move-writes.js';
 import { deleteFence, readFence } from '../switchover/state.js';
-import { manualUnfenceSql } from '../switchover/pause.js';
+import { manualUnfenceSql, PAUSE_IMPLS } from '../switchover/pause.js';
+import { unfenceHint } from '../switchover/fence-status.js';
 
 export interface LeftBehind {
   side: Side;
@@ -36,7 +38,11 @@ export interface CleanupResult {
   database: string;
   dropped: { side: Side; object: string }[];
   left: LeftBehind[];
-  /** Fences still in place (pgshift does not lift them on cleanup), with the SQL that would. */
+  /**
+   * Fences still in place, with the SQL that would lift them: a finished
+   * switchover's (or rollback's), or one that passed its point of no return.
+   * A fence whose run stopped before that point is lifted (listed in dropped).
+   */
   fences: { side: Side; method: string; sql: string[] }[];
 }
 
@@ -45,6 +51,8 @@ async function tryConnect(config: Config, side: Side, database: string): Promise
   try {
     const db = await connect(side, ep, { database, connectTimeoutMs: 5000, applicationName: 'pgshift cleanup' });
     const admin = await connect(side, ep, { database: maintenanceDb(config, side, database), connectTimeoutMs: 5000, applicationName: 'pgshift cleanup' });
+    // A side left read-only by a readonly fence is read-only for clients, not for cleanup.
+    for (const d of [db, admin]) await d.query('SET default_transaction_read_only = off');
     return { db, admin };
   } catch (e) {
     if (e instanceof PgshiftError && e.exitCode === 3) throw e;
@@ -136,7 +144,23 @@ export async function cleanup(config: Config, database: string, opts: { emit?: E
     }
     const fence = await readFence(c.admin, database);
     if (fence) {
-      if (fence.phase === 'done') result.fences.push({ side, method: fence.method, sql: manualUnfenceSql(fence) });
+      if (fence.phase === 'pausing' || fence.phase === 'paused') {
+        // A run killed before its point of no return: this side is still the one that
+        // takes writes, so lifting the fence is the whole undo, and once the record is
+        // gone nobody else would know what to give back.
+        const ctx = { config, database, side, admin: c.admin, otherAdmin: conns[other(side)].admin ?? c.admin, record: fence, emit };
+        try {
+          await PAUSE_IMPLS[fence.method].undo(ctx);
+        } catch (e) {
+          throw new SafetyError('unfence_failed', `cleanup ${database}: giving writes back to the ${side} (fenced by an interrupted ${fence.direction}) failed: ${(e as Error).message}`, {
+            hint: unfenceHint(config, fence), cause: e,
+          });
+        }
+        result.dropped.push({ side, object: `fence of an interrupted ${fence.direction} (${fence.method}): writes given back` });
+        emit({ type: 'info', message: `lifted the fence an interrupted ${fence.direction} left on the ${side} (${fence.method})` });
+      } else {
+        result.fences.push({ side, method: fence.method, sql: manualUnfenceSql(fence) });
+      }
       await deleteFence(c.admin, database);
       result.dropped.push({ side, object: 'switchover bookkeeping (pgshift.switchover_fence row)' });
     }

@@ -16,6 +16,7 @@ import type { Config } from '../config/config.js';
 import { AbortedError, ProblemError } from '../errors.js';
 import type { Emit } from '../events.js';
 import { silent } from '../events.js';
+import { faultPoint } from '../util/fault.js';
 import { connect } from '../pg/connect.js';
 import { runCheck } from './check.js';
 import { namesFor } from './names.js';
@@ -75,6 +76,7 @@ export async function runPipeline(config: Config, database: string, opts: RunOpt
     emit({ type: 'step', step: id, state: 'start' });
     try {
       const r = await fn();
+      faultPoint(`after:${id}`);
       const ms = Date.now() - t0;
       steps.push({ step: id, state: r.skip ? 'skip' : 'done', ms, message: r.message });
       emit({ type: 'step', step: id, state: r.skip ? 'skip' : 'done', ms, message: r.message });

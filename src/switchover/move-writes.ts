@@ -25,14 +25,16 @@ import { sleep } from '../util/wait.js';
 import { namesFor, type MigrationNames } from '../steps/names.js';
 import { planPublication } from '../steps/start.js';
 import { databaseConfig } from '../config/config.js';
+import { replicationBlocker } from '../steps/replication-health.js';
 import { Timeline } from './timeline.js';
-import { PAUSE_IMPLS, PauseTimeout, manualUnfenceSql, undoRecordedFence, type FenceContext, type PauseMethodImpl } from './pause.js';
+import { PAUSE_IMPLS, PauseTimeout, undoRecordedFence, type FenceContext, type PauseMethodImpl } from './pause.js';
 import { FenceNotProven, describeSession, proveFence } from './fence.js';
 import { CatchUpTimeout, waitForApplied } from './catch-up.js';
 import { syncSequences, type SequenceSync } from './sequences.js';
 import { copyLargeObjects, copyTables, type CarriedTable } from './carry.js';
 import { activateReverse, dropSubscription, prepareReverse, stopSubscription, subscriptionState } from './reverse.js';
-import { deleteFence, readFence, setFencePhase, writeFence, type Direction, type FenceRecord } from './state.js';
+import { deleteFence, maintenanceDb, readFence, setFencePhase, writeFence, type Direction, type FenceRecord } from './state.js';
+import { unfenceHint } from './fence-status.js';
 import { BouncerConsole, readDatabaseEntry } from './pgbouncer-admin.js';
 import { readFileSync, accessSync, constants as fsConstants } from 'node:fs';
 import { dirname } from 'node:path';
@@ -78,12 +80,6 @@ function sidesFor(direction: Direction, names: MigrationNames): Sides {
     : { from: 'target', to: 'source', feed: names.reverseSubscription, feedSlot: names.reverseSlot };
 }
 
-function maintenanceDb(config: Config, side: Side, database: string): string {
-  const d = (side === 'source' ? config.source : config.target).conn.dbname ?? 'postgres';
-  // pgshift's bookkeeping must not live in the migrated database itself.
-  return d === database ? 'postgres' : d;
-}
-
 class Session {
   fromAdmin!: Db;
   toAdmin!: Db;
@@ -98,18 +94,16 @@ class Session {
       connect(s.to, ep(s.to), { database, applicationName: 'pgshift switchover' }),
     ]);
     // A lock held by someone else must fail a step with a message, not hang the switchover.
-    await Promise.all([this.fromAdmin, this.toAdmin, this.fromDb, this.toDb].map((d) => d.query("SET lock_timeout = '10s'")));
+    // A readonly fence (this run's, an interrupted run's, or the switchover's that a rollback
+    // undoes) is for clients: pgshift's own sessions must write, whenever they were opened.
+    await Promise.all([this.fromAdmin, this.toAdmin, this.fromDb, this.toDb].map(async (d) => {
+      await d.query("SET lock_timeout = '10s'");
+      await d.query('SET default_transaction_read_only = off');
+    }));
   }
   async close(): Promise<void> {
     await Promise.all([this.fromAdmin, this.toAdmin, this.fromDb, this.toDb].filter(Boolean).map((d) => d.close()));
   }
-}
-
-function unfenceHint(config: Config, database: string, rec: FenceRecord, side: Side): string {
-  const sql = manualUnfenceSql(rec);
-  return `The ${side} database "${database}" is still fenced (writes paused by ${rec.method}). `
-    + `Re-run "pgshift -c ${config.file} ${rec.direction} ${database}" to finish or undo it, or "pgshift -c ${config.file} rollback ${database}" to give the ${side} its writes back. `
-    + `By hand, on the ${side}: ${sql.join(' ')}`;
 }
 
 async function preflight(config: Config, database: string, dir: Direction, s: Sides, sess: Session, opts: Required<Pick<MoveOptions, 'maxLagBytes'>> & { method: PauseMethod; reverse: boolean; names: MigrationNames }, warnings: string[]): Promise<void> {
@@ -119,6 +113,9 @@ async function preflight(config: Config, database: string, dir: Direction, s: Si
   const sub = await subscriptionState(sess.toDb, s.feed);
   const what = dir === 'switchover' ? 'forward' : 'reverse';
   if (!sub) refuse(`no ${what} subscription ${s.feed} on the ${s.to}`, dir === 'switchover' ? `Start replication first: pgshift start ${database}` : 'Rollback needs the reverse replication a switchover creates; there is none.');
+  // A lost slot, an apply error (with its cause), schema drift, an apply worker making no progress: src/steps/replication-health.ts.
+  const blocker = await replicationBlocker({ database, from: sess.fromDb, to: sess.toDb, feed: s.feed, feedSlot: s.feedSlot, drift: dir === 'switchover' ? { dbConfig: databaseConfig(config, database), publication: opts.names.publication } : undefined });
+  if (blocker) refuse(blocker.message, blocker.hint);
   if (!sub!.enabled) refuse(`the ${what} subscription ${s.feed} is disabled`, `Enable it (ALTER SUBSCRIPTION ${quoteIdent(s.feed)} ENABLE) and let it catch up, then retry.`);
   if (sub!.not_ready.length) refuse(`${sub!.not_ready.length} table(s) are not ready yet: ${sub!.not_ready.slice(0, 5).join(', ')}`, `Wait for the initial copy: pgshift wait ${database}`);
   if (!sub!.worker_pid) refuse(`the apply worker of ${s.feed} is not running (an apply error loop?)`, `Look at the ${s.to} server log and "pgshift status ${database}".`);
@@ -215,8 +212,25 @@ export async function moveWrites(config: Config, database: string, direction: Di
     });
 
     // --- what an earlier run left behind ---
+    // The other direction fences the other side, so its record is on the "to" side.
+    const other = await readFence(sess.toAdmin, database);
+    if (other && other.direction !== direction && other.phase !== 'done') {
+      if (other.phase === 'committed') {
+        throw new ProblemError(`interrupted_${other.direction}`, `${direction} ${database}: an interrupted ${other.direction} passed its point of no return and must be finished first`, {
+          hint: unfenceHint(config, other),
+        });
+      }
+      // Before its point of no return the other run changed nothing but the fence: lifting it is the whole undo.
+      emit({ type: 'warn', message: `an interrupted ${other.direction} of ${database} left the ${s.to} fenced (${other.method}); lifting that fence: writes go to the ${s.to} again` });
+      await undoLeftFence({ config, database, side: s.to, admin: sess.toAdmin, otherAdmin: sess.fromAdmin, record: other, emit });
+      return result('undone-interrupted', { method: other.method });
+    }
     if (rec && rec.direction === direction) {
-      if (rec.phase === 'done') return result('already-done');
+      if (rec.phase === 'done') {
+        // Killed after writes resumed but before the old subscription was dropped: drop it now.
+        if (await subscriptionState(sess.toDb, s.feed)) await timeline.phase('cleanup-old', () => afterResume(sess, s, warnings));
+        return result('already-done');
+      }
       const recImpl = PAUSE_IMPLS[rec.method];
       if (rec.phase === 'committed') {
         emit({ type: 'info', message: `an interrupted ${direction} of ${database} had passed its point of no return; finishing it` });
@@ -226,9 +240,13 @@ export async function moveWrites(config: Config, database: string, direction: Di
       }
       // Paused but not committed: the feeding subscription still runs, so give the writes back and start over.
       emit({ type: 'warn', message: `an interrupted ${direction} of ${database} left the ${s.from} fenced (${rec.method}); undoing that fence first` });
-      await recImpl.undo(ctxFor(rec));
-      await deleteFence(sess.fromAdmin, database);
+      await undoLeftFence(ctxFor(rec));
       rec = undefined;
+    }
+    if (direction === 'rollback' && !(other?.direction === 'switchover' && other.phase === 'done')) {
+      throw new ProblemError('nothing_to_roll_back', `rollback ${database}: no finished switchover to roll back; writes go to the source`, {
+        hint: `A switchover stopped before it paused writes changed nothing; "pgshift status ${database}" shows where replication stands, and "pgshift cleanup ${database}" removes what it prepared.`,
+      });
     }
 
     // --- preflight ---
@@ -297,7 +315,8 @@ export async function moveWrites(config: Config, database: string, direction: Di
         await deleteFence(sess.fromAdmin, database);
       } catch (undoErr) {
         throw new SafetyError('unfence_failed', `${direction} of ${database} failed (${(cause as Error).message}) and giving writes back to the ${s.from} failed too: ${(undoErr as Error).message}`, {
-          hint: unfenceHint(config, database, c.record, s.from),
+          hint: unfenceHint(config, c.record),
+          cause: undoErr,
         });
       }
     }
@@ -336,7 +355,7 @@ export async function moveWrites(config: Config, database: string, direction: Di
       } catch (e) {
         const err = e instanceof PgshiftError ? e : undefined;
         throw new SafetyError('switchover_incomplete', `${direction} of ${database} stopped after its point of no return: ${(e as Error).message}`, {
-          hint: unfenceHint(config, database, r, s.from) + (err?.hint ? ` (${err.hint})` : ''),
+          hint: unfenceHint(config, { ...r, phase: 'committed' }) + (err?.hint ? ` (${err.hint})` : ''),
           cause: e,
         });
       }
@@ -347,22 +366,16 @@ export async function moveWrites(config: Config, database: string, direction: Di
   }
 }
 
-/**
- * Rollback of a switchover that never reached its point of no return: the
- * source is fenced but forward replication still runs. Give the writes back.
- */
-export async function undoUnfinishedSwitchover(config: Config, database: string, emit: Emit = silent): Promise<FenceRecord | undefined> {
-  const admin = await connect('source', config.source, { database: maintenanceDb(config, 'source', database) });
-  const other = await connect('target', config.target, { database: maintenanceDb(config, 'target', database) });
+/** Lift a fence an interrupted run left, and forget it; on failure say how to lift it by hand. */
+async function undoLeftFence(ctx: FenceContext): Promise<void> {
   try {
-    const rec = await readFence(admin, database);
-    if (!rec || rec.direction !== 'switchover' || rec.phase === 'committed' || rec.phase === 'done') return undefined;
-    emit({ type: 'info', message: `undoing the fence an interrupted switchover left on the source (${rec.method})` });
-    await PAUSE_IMPLS[rec.method].undo({ config, database, side: 'source', admin, otherAdmin: other, record: rec, emit });
-    await deleteFence(admin, database);
-    return rec;
-  } finally {
-    await Promise.all([admin.close(), other.close()]);
+    await PAUSE_IMPLS[ctx.record.method].undo(ctx);
+    await deleteFence(ctx.admin, ctx.database);
+  } catch (e) {
+    throw new SafetyError('unfence_failed', `giving writes back to the ${ctx.side} of ${ctx.database} (fenced by an interrupted ${ctx.record.direction}) failed: ${(e as Error).message}`, {
+      hint: unfenceHint(ctx.config, ctx.record),
+      cause: e,
+    });
   }
 }
 

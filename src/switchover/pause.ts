@@ -210,7 +210,8 @@ const pgbouncer: PauseMethodImpl = {
     await bouncerPointAt(ctx, otherSide(ctx.side));
     await withConsole(cfg, async (c) => {
       await c.command('RELOAD');
-      await c.command(`RESUME ${bouncerIdent(bouncerName(ctx))}`);
+      // A run finishing an interrupted one may find PgBouncer already resumed.
+      if ((await c.isPaused(bouncerName(ctx))) !== false) await c.command(`RESUME ${bouncerIdent(bouncerName(ctx))}`);
     });
   },
   async undo(ctx) {

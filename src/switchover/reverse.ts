@@ -12,11 +12,13 @@
 
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../config/config.js';
-import { formatConninfo, type ConnParams } from '../config/conninfo.js';
+import { formatConninfo, parseConninfo, type ConnParams } from '../config/conninfo.js';
 import type { Db } from '../pg/connect.js';
 import { listTables, tableKey } from '../pg/catalog.js';
 import { qualify, quoteIdent, quoteLiteral } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
+import { runSecretStatement } from '../pg/secret-statement.js';
+import type { Emit } from '../events.js';
 import { featuresOf } from '../pg/version.js';
 import { sleep } from '../util/wait.js';
 import { planPublication } from '../steps/start.js';
@@ -33,7 +35,8 @@ export function reverseConninfo(config: Config, database: string): string {
   const peer = config.target.connFromPeer;
   const params: ConnParams = { ...(peer ?? config.target.conn), dbname: database };
   const sameUser = !peer || peer.user === undefined || peer.user === config.target.conn.user;
-  if (params.password === undefined && sameUser && config.target.password !== undefined) params.password = config.target.password;
+  // A passfile in conn_from_source means the source server brings its own password.
+  if (params.password === undefined && peer?.passfile === undefined && sameUser && config.target.password !== undefined) params.password = config.target.password;
   return formatConninfo(params);
 }
 
@@ -55,7 +58,7 @@ export async function reverseTables(config: Config, database: string, source: Db
   return plan.tables.filter((t) => onSource.has(tableKey(t)));
 }
 
-export async function prepareReverse(config: Config, database: string, names: MigrationNames, source: Db, target: Db): Promise<{ tables: number }> {
+export async function prepareReverse(config: Config, database: string, names: MigrationNames, source: Db, target: Db, emit?: Emit): Promise<{ tables: number }> {
   const tables = await reverseTables(config, database, source, target);
   const list = tables.map((t) => qualify(t.schema, t.name)).join(', ');
   const pub = await target.maybeOne('SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = $1', [names.reversePublication]);
@@ -72,9 +75,14 @@ export async function prepareReverse(config: Config, database: string, names: Mi
     // origin = none (16+ on both ends): the target's publisher skips changes
     // that came from replication, a second guard against loops.
     if (featuresOf(source.version).originNone && featuresOf(target.version).originNone) opts.push("origin = 'none'");
-    await source.query(
-      `CREATE SUBSCRIPTION ${quoteIdent(names.reverseSubscription)} CONNECTION ${quoteLiteral(reverseConninfo(config, database))} PUBLICATION ${quoteIdent(names.reversePublication)} WITH (${opts.join(', ')})`, // sql-lint: safe (opts are constant fragments and quoteLiteral output)
-    );
+    // The CONNECTION may hold the target password: kept out of the source's log and of errors.
+    const conninfo = reverseConninfo(config, database);
+    const password = parseConninfo(conninfo).password;
+    await runSecretStatement(source,
+      `CREATE SUBSCRIPTION ${quoteIdent(names.reverseSubscription)} CONNECTION ${quoteLiteral(conninfo)} PUBLICATION ${quoteIdent(names.reversePublication)} WITH (${opts.join(', ')})`, // sql-lint: safe (opts are constant fragments and quoteLiteral output)
+      password === undefined ? [] : [password],
+      // sql-lint: safe (a label for a warning, not SQL)
+      { what: `CREATE SUBSCRIPTION ${names.reverseSubscription}`, emit: password === undefined ? undefined : emit });
   }
   return { tables: tables.length };
 }

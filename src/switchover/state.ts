@@ -4,9 +4,10 @@
 // (revoked CONNECT grants, the previous read-only setting) before taking it,
 // so any later run can give back exactly that.
 
-import type { Db } from '../pg/connect.js';
 import { sqlFile } from '../pg/sql.js';
-import type { PauseMethod } from '../config/config.js';
+import type { Config, PauseMethod } from '../config/config.js';
+import type { Db, Side } from '../pg/connect.js';
+import { faultPoint } from '../util/fault.js';
 
 export type Direction = 'switchover' | 'rollback';
 export type FencePhase = 'pausing' | 'paused' | 'committed' | 'done';
@@ -25,6 +26,12 @@ export interface FenceRecord {
   revoked: Grant[];
   readonlyBefore: string | null;
   startedAt: string;
+}
+
+/** Where the bookkeeping lives on a side: its conn's dbname, never the migrated database itself. */
+export function maintenanceDb(config: Config, side: Side, database: string): string {
+  const d = (side === 'source' ? config.source : config.target).conn.dbname ?? 'postgres';
+  return d === database ? 'postgres' : d;
 }
 
 let ensured = new WeakSet<Db>();
@@ -56,10 +63,12 @@ export async function writeFence(admin: Db, rec: Omit<FenceRecord, 'startedAt'>)
        revoked = EXCLUDED.revoked, readonly_before = EXCLUDED.readonly_before, started_at = now(), updated_at = now()`,
     [rec.database, rec.direction, rec.method, rec.phase, JSON.stringify(rec.revoked), rec.readonlyBefore],
   );
+  faultPoint(`fence:${rec.phase}`);
 }
 
 export async function setFencePhase(admin: Db, database: string, phase: FencePhase): Promise<void> {
   await admin.query('UPDATE pgshift.switchover_fence SET phase = $2, updated_at = now() WHERE database = $1', [database, phase]);
+  faultPoint(`fence:${phase}`);
 }
 
 export async function updateFence(admin: Db, database: string, fields: { revoked?: Grant[]; readonlyBefore?: string | null }): Promise<void> {

@@ -4,6 +4,7 @@
 
 import { performance } from 'node:perf_hooks';
 import type { Emit } from '../events.js';
+import { faultPoint } from '../util/fault.js';
 
 export interface PhaseTiming {
   phase: string;
@@ -45,11 +46,13 @@ export class Timeline {
   }
 
   async phase<T>(name: string, fn: () => Promise<T>, describe?: (r: T) => string | undefined): Promise<T> {
+    faultPoint(`before:${name}`);
     const start = performance.now();
     const inPause = this.paused;
     this.emit({ type: 'phase', phase: name, state: 'start' });
     try {
       const r = await fn();
+      faultPoint(`after:${name}`);
       const ms = performance.now() - start;
       const message = describe?.(r);
       this.phases.push({ phase: name, startMs: start - this.t0, ms, inPause: inPause || this.paused, ...(message ? { message } : {}) });

@@ -4,7 +4,7 @@
 // abort gives the source its writes back with replication intact.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Pair, runCli, waitFor, versionPairs } from '../helpers/harness.js';
+import { Pair, isStopped, runCli, startCli, waitFor, versionPairs } from '../helpers/harness.js';
 import { EmbeddedPgBouncer } from '../../src/embedded/pgbouncer.js';
 import { loadConfig } from '../../src/config/config.js';
 import { bouncerYaml, parsePgbench, pgbench, pgbenchDatabase, startAndWait, writeScript } from '../helpers/switchover-fixture.js';
@@ -81,12 +81,18 @@ test(`pgbouncer switchover ${FROM}->${TO} under pgbench: zero failed transaction
 
 test('budget exceeded (apply blocked on the target): exit 3, source writable again, replication intact', async () => {
   const { db, cfgPath, bouncer: b } = await setup('budget');
+  // Preflight refuses a blocked apply (nothing confirmed within its probe), so
+  // the apply is blocked right after it: pgshift stops itself there
+  // (PGSHIFT_FAULT=stop:after:preflight) until the lock is held and a row waits.
+  // --no-reverse: preparing the reverse publication would itself wait for the lock.
+  const run = startCli(['-c', cfgPath, 'switchover', db, '--max-pause', '800ms', '--no-reverse'], { env: { ...pair.env(), PGSHIFT_FAULT: 'stop:after:preflight' }, timeoutMs: 60_000 });
+  await waitFor(async () => isStopped(run.child.pid!), { timeoutMs: 30_000, what: 'switchover to stop after preflight' });
   const lock = await pair.target.client(db);
   await lock.query('BEGIN');
   await lock.query('LOCK TABLE ledger IN ACCESS EXCLUSIVE MODE');
   await pair.source.sql('INSERT INTO ledger (client, delta) VALUES (-1, 1)', [], db);
-    // --no-reverse: preparing the reverse publication would itself wait for the lock.
-  const r = await runCli(['-c', cfgPath, 'switchover', db, '--max-pause', '800ms', '--no-reverse'], { env: pair.env(), timeoutMs: 60_000 });
+  run.child.kill('SIGCONT');
+  const r = await run.done;
   assert.equal(r.code, 3, r.stderr);
   assert.match(r.stderr, /budget|max_pause/);
   assert.match(r.stderr, /nothing was lost/);

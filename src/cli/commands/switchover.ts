@@ -17,7 +17,8 @@ export function renderMove(ctx: CommandContext, r: MoveResult): void {
     return;
   }
   if (r.outcome === 'undone-interrupted') {
-    ctx.out.line(`${verb} of ${r.database}: the fence an interrupted switchover left on the source was lifted; writes go to the source again`);
+    const [other, side] = r.direction === 'rollback' ? ['switchover', 'source'] : ['rollback', 'target'];
+    ctx.out.line(`${verb} of ${r.database}: the fence an interrupted ${other} left on the ${side} was lifted; writes go to the ${side} again`);
     return;
   }
   ctx.out.line('');

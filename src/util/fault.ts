@@ -1,0 +1,31 @@
+// Test-only fault injection. pgshift's promise is that a run killed at any
+// point is finished or undone by the next one; the end-to-end tests prove it
+// by killing pgshift at named points of `run`, `switchover` and `rollback`.
+//
+//   PGSHIFT_FAULT=after:pause                 SIGKILL right after the pause phase
+//   PGSHIFT_FAULT=before:commit,after:start   any of several points
+//
+// Point names: "before:<phase>" / "after:<phase>" for every switchover and
+// rollback phase (src/switchover/timeline.ts), "fence:<phase>" once the fence
+// record reached that phase (src/switchover/state.ts), "after:<step>" for the
+// steps of `run` and "after:start-<part>" inside start.
+//
+// SIGKILL, not an exception: nothing may run after the point (no finally, no
+// exit handler), exactly as when the machine or an operator kills pgshift.
+// "error:<point>" throws an Error there instead, for the paths where pgshift
+// sees its own failure and must say how to undo what it left. "stop:<point>"
+// stops the process (SIGSTOP) until the test sends SIGCONT: the test changes
+// the clusters at exactly that point (e.g. blocks the apply after preflight).
+// Without the variable this is one property read and a comparison; never set
+// it outside tests.
+
+const points: ReadonlySet<string> | undefined = process.env.PGSHIFT_FAULT
+  ? new Set(process.env.PGSHIFT_FAULT.split(',').map((p) => p.trim()).filter(Boolean))
+  : undefined;
+
+export function faultPoint(name: string): void {
+  if (!points) return;
+  if (points.has(name)) process.kill(process.pid, 'SIGKILL');
+  if (points.has(`error:${name}`)) throw new Error(`injected fault at ${name} (PGSHIFT_FAULT)`);
+  if (points.has(`stop:${name}`)) process.kill(process.pid, 'SIGSTOP');
+}
