@@ -21,17 +21,20 @@
 // Undo: "pgshift cleanup DB" drops subscription, slot and publication.
 
 import { databaseConfig, type Config, type DatabaseConfig } from '../config/config.js';
-import { ProblemError, SafetyError, UsageError, AbortedError, PgshiftError, SqlError, wrapSqlError } from '../errors.js';
-import { redactConninfo } from '../config/conninfo.js';
+import { ProblemError, SafetyError, UsageError, AbortedError, PgshiftError, SqlError } from '../errors.js';
+import { parseConninfo, redactConninfo } from '../config/conninfo.js';
 import type { Emit } from '../events.js';
 import { silent } from '../events.js';
 import { connect, type Db } from '../pg/connect.js';
 import { listTables, matchesPattern, replicatedTables, tableKey, type TableInfo } from '../pg/catalog.js';
 import { qualify, quoteIdent, quoteLiteral } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
+import { runSecretStatement } from '../pg/secret-statement.js';
 import { featuresOf, type ServerVersion } from '../pg/version.js';
 import { sleep } from '../util/wait.js';
+import { faultPoint } from '../util/fault.js';
 import { namesFor } from './names.js';
+import { refuseMissingPrivileges, refuseTargetRows, refuseUnsupportedVersions } from './preflight.js';
 import { applyReplicaIdentity, planReplicaIdentities, type ReplicaIdentityPlan } from './replica-identity.js';
 import { findPublication, findSlot, findSubscription, subscriptionConninfo, type PublicationInfo, type SubscriptionConninfo } from './subscription.js';
 
@@ -164,9 +167,12 @@ export function subscriptionOptions(source: ServerVersion, target: ServerVersion
   // Stream large in-progress transactions instead of spilling them to disk on
   // the source; the publisher must speak protocol version 2 (14+) as well.
   if (tgt.subscriptionStreaming && src.subscriptionStreaming) opts.push('streaming = on');
-  // An apply error would otherwise restart the worker forever, retaining WAL
-  // on the source; stopping lets status/wait report it.
-  if (tgt.disableOnError) opts.push('disable_on_error = true');
+  // No disable_on_error: PostgreSQL disables on ANY apply worker error,
+  // including a lost connection (a source restart, a network cut past
+  // wal_receiver_timeout), and replication would then stay stopped until
+  // someone re-enabled it. Transport errors heal by themselves; a data
+  // conflict repeats, and `wait` disables the subscription when it sees one
+  // (wait.ts), so it neither loops unnoticed nor dies on a network blip.
   // Binary transfer only within one major version: across versions (and with
   // a drifted target schema, e.g. int -> bigint) binary input can reject what
   // text input accepts.
@@ -198,6 +204,23 @@ export async function mirrorIdentityOnTarget(source: Db, target: Db, tables: Tab
       }
     }
   }
+}
+
+/**
+ * Every table to publish must exist on the target before it is published:
+ * a published table the target lacks stops the apply worker at its first
+ * change (DDL is not replicated; a table created on the source after
+ * `schema` is the usual way to get here).
+ */
+async function refuseTablesMissingOnTarget(target: Db, tables: TableInfo[], database: string): Promise<void> {
+  const rows = await target.query<{ schema: string; name: string }>(
+    'SELECT t.schema, t.name FROM unnest($1::text[], $2::text[]) AS t(schema, name) WHERE pg_catalog.to_regclass(pg_catalog.quote_ident(t.schema) || \'.\' || pg_catalog.quote_ident(t.name)) IS NULL',
+    [tables.map((t) => t.schema), tables.map((t) => t.name)]);
+  if (rows.length === 0) return;
+  const list = rows.slice(0, 5).map((t) => `${t.schema}.${t.name}`).join(', ');
+  throw new ProblemError('target_missing_tables', `${rows.length} table(s) to replicate do not exist on the target: ${list}${rows.length > 5 ? ', ...' : ''}; nothing was changed`, {
+    hint: `Create them on the target with the source's definition (DDL is not replicated; "pgshift status ${database}" lists the drift), or exclude them in the config, then run start again.`,
+  });
 }
 
 /** Create the publication, or make an existing one hold exactly the planned tables. */
@@ -238,35 +261,36 @@ export async function syncPublication(source: Db, name: string, plan: Publicatio
 }
 
 /**
- * CREATE SUBSCRIPTION, keeping the password out of pgshift's error (the
- * statement is not attached) and out of the target's server log (a failing
- * statement is logged by default; both settings need a superuser, so a
- * refusal is ignored).
+ * CREATE SUBSCRIPTION. Its CONNECTION string may hold the source password, so
+ * it runs as a secret statement: kept out of the target's server log and
+ * pg_stat_activity where the role may arrange that (a warning where it may
+ * not), and out of pgshift's errors.
  */
-export async function createSubscription(target: Db, name: string, conn: SubscriptionConninfo, publication: string, options: string[]): Promise<void> {
-  for (const setting of ['SET log_min_error_statement = panic', 'SET log_statement = none']) {
-    await target.query(setting).catch(() => undefined);
-  }
+export async function createSubscription(target: Db, name: string, conn: SubscriptionConninfo, publication: string, options: string[], emit: Emit = silent): Promise<void> {
   const optionsSql = options.join(', ');
+  const secrets = conn.hasPassword ? [passwordOf(conn)] : [];
   try {
-    await target.client.query(`CREATE SUBSCRIPTION ${quoteIdent(name)} CONNECTION ${quoteLiteral(conn.conninfo)} PUBLICATION ${quoteIdent(publication)} WITH (${optionsSql})`);
+    await runSecretStatement(target,
+      `CREATE SUBSCRIPTION ${quoteIdent(name)} CONNECTION ${quoteLiteral(conn.conninfo)} PUBLICATION ${quoteIdent(publication)} WITH (${optionsSql})`,
+      // sql-lint: safe (a label for a warning, not SQL)
+      secrets, { what: `CREATE SUBSCRIPTION ${name}`, emit: conn.hasPassword ? emit : undefined });
   } catch (e) {
-    const wrapped = wrapSqlError(e, undefined, 'target');
-    if (wrapped instanceof SqlError) {
+    if (e instanceof SqlError) {
       // sql-lint: safe (an error message, not SQL)
-      throw new SqlError(`target: CREATE SUBSCRIPTION failed: ${wrapped.message.replace(/^target: /, '')}`, {
-        sqlstate: wrapped.sqlstate, detail: wrapped.serverDetail, hint: wrapped.serverHint, side: 'target',
+      throw new SqlError(`target: CREATE SUBSCRIPTION failed: ${e.message.replace(/^target: /, '')}`, {
+        sqlstate: e.sqlstate, detail: e.serverDetail, hint: e.serverHint, side: 'target',
       }, {
-        hint: wrapped.sqlstate === '08006' || /could not connect/i.test(wrapped.message)
+        hint: e.sqlstate === '08006' || /could not connect/i.test(e.message)
           ? `The target server could not reach the source with "${redactConninfo(conn.shown)}". Set source.conn_from_target to how the target server sees the source.`
-          : wrapped.hint,
+          : e.hint,
       });
     }
-    throw wrapped;
-  } finally {
-    await target.query('RESET log_min_error_statement').catch(() => undefined);
-    await target.query('RESET log_statement').catch(() => undefined);
+    throw e;
   }
+}
+
+function passwordOf(conn: SubscriptionConninfo): string {
+  return parseConninfo(conn.conninfo).password ?? '';
 }
 
 /** Wait a little for a slot's walsender to go away (a killed subscriber's connection ends on its own). */
@@ -324,11 +348,20 @@ export async function startReplication(config: Config, database: string, opts: S
     checkAborted(opts.signal);
 
     const plan = await planPublication(source, dbConfig);
+    // Refusals before any change; a subscription that exists is a start already under way.
+    refuseUnsupportedVersions(source.version, target.version);
+    if (!(await findSubscription(target, names.subscription))) {
+      await refuseMissingPrivileges(source, target, plan.tables, !(await findPublication(source, names.publication)));
+      await refuseTargetRows(target, plan.tables);
+    }
+    await refuseTablesMissingOnTarget(target, plan.tables, database);
     await applyIdentityPlan(source, plan, emit);
     await mirrorIdentityOnTarget(source, target, plan.tables, emit);
+    faultPoint('after:start-identity');
     checkAborted(opts.signal);
 
     const pubAction = await syncPublication(source, names.publication, plan, emit);
+    faultPoint('after:start-publication');
     emit({ type: 'info', message: `publication ${names.publication} on the source: ${pubAction} (${plan.tables.length} tables${plan.viaRoot ? ', partitioned tables through their root' : ''})` });
     checkAborted(opts.signal);
 
@@ -380,12 +413,13 @@ export async function startReplication(config: Config, database: string, opts: S
         emit({ type: 'warn', message: `dropped replication slot ${names.slot} left on the source by an interrupted start` });
       }
       if (conn.hasPassword) {
-        emit({ type: 'warn', message: `the subscription's connection string holds the source password: PostgreSQL stores it in pg_subscription on the target (readable by superusers only). Use a pgpass file on the target server and conn_from_target without a password to avoid this.` });
+        emit({ type: 'warn', message: `the subscription's connection string holds the source password: PostgreSQL stores it in pg_subscription on the target (readable by superusers only). To keep it out, put a pgpass file on the target server and name it in source.conn_from_target (passfile=/path/readable/by/the/server).` });
       }
       options = subscriptionOptions(source.version, target.version, names.slot);
       checkAborted(opts.signal);
       emit({ type: 'info', message: `creating subscription ${names.subscription} on the target (initial copy: native copy_data)` });
-      await createSubscription(target, names.subscription, conn, names.publication, options);
+      await createSubscription(target, names.subscription, conn, names.publication, options, emit);
+      faultPoint('after:start-subscription');
       subAction = 'created';
     }
     return {

@@ -5,8 +5,11 @@
 // lag in bytes (the source's current WAL position minus the slot's
 // confirmed_flush_lsn, i.e. WAL not yet applied and flushed on the target,
 // including WAL not yet sent) and in seconds, WAL retained by the slot, slot
-// health, subscription enabled, error counters (15+), and a list of problems
-// in words. Needs nothing to exist: before `start` it says so.
+// health (and why PostgreSQL invalidated it), subscription enabled, error
+// counters (15+), this subscription's last error from the target's log (the
+// conflicting key of a unique violation), schema drift since start
+// (drift.ts), and a list of problems in words. Needs nothing to exist:
+// before `start` it says so.
 // The shape of DatabaseStatus is the documented `status --json` contract
 // (docs/replication.md); add fields, never rename them.
 
@@ -20,6 +23,10 @@ import { quoteIdent } from '../pg/quote.js';
 import { namesFor } from './names.js';
 import { databaseConfig } from '../config/config.js';
 import { findPublication, findSlot, findSubscription, type SlotInfo, type SubscriptionInfo } from './subscription.js';
+import { describeLogError, lastReplicationError, type ReplicationLogError } from './apply-errors.js';
+import { driftProblems, findSchemaDrift, type SchemaDrift } from './drift.js';
+import { invalidationText, slotHealth, slotInvalidated } from './replication-health.js';
+import { FenceWatch, fenceProblems, type FenceInfo } from '../switchover/fence-status.js';
 
 /** pg_subscription_rel.srsubstate, in words. */
 export type SyncState = 'init' | 'copying' | 'copied' | 'syncing' | 'ready' | 'unknown';
@@ -41,7 +48,8 @@ export interface TableStatus {
   targetBytes: number;
 }
 
-export type Phase = 'not started' | 'copying' | 'streaming' | 'stopped';
+/** 'switched over': a finished switchover moved writes to the target (forward replication ended on purpose). */
+export type Phase = 'not started' | 'copying' | 'streaming' | 'stopped' | 'switched over';
 
 export interface DatabaseStatus {
   database: string;
@@ -62,6 +70,14 @@ export interface DatabaseStatus {
     walStatus: string | null;
     restartLsn: string | null;
     confirmedFlushLsn: string | null;
+    /**
+     * Why PostgreSQL invalidated the slot: pg_replication_slots.invalidation_reason
+     * (17+: wal_removed, rows_removed, wal_level_insufficient, idle_timeout),
+     * "conflicting" on 16 when conflicting is true; null otherwise.
+     */
+    invalidationReason: string | null;
+    /** 13+: WAL that can still be written before the slot is lost (safe_wal_size); null when unlimited. */
+    safeWalBytes: number | null;
   };
   tables: TableStatus[];
   tablesReady: number;
@@ -74,10 +90,31 @@ export interface DatabaseStatus {
   lagSeconds: number | null;
   /** WAL the slot makes the source keep (current LSN - restart_lsn). */
   walRetainedBytes: number | null;
-  /** Counters from pg_stat_subscription_stats (target 15+; null before). */
-  errors: { apply: number | null; sync: number | null; last: string | null };
+  /**
+   * Counters from pg_stat_subscription_stats (target 15+; null before); the
+   * last error of this subscription from the target's log when readable:
+   * its ERROR line (last), DETAIL (lastDetail: for a duplicate key, the
+   * conflicting key), relation and timestamp.
+   */
+  errors: {
+    apply: number | null;
+    sync: number | null;
+    last: string | null;
+    lastDetail: string | null;
+    lastRelation: string | null;
+    lastAt: string | null;
+  };
+  /**
+   * Schema drift since start (DDL is not replicated): tables the source would
+   * replicate that are not published or not on the target, and columns of
+   * published tables the target cannot take. Null before start (no
+   * publication) or without the target database.
+   */
+  drift: SchemaDrift | null;
   /** Everything that needs attention, in words; empty when healthy. */
   problems: string[];
+  /** Writes paused by pgshift on a side (switchover/rollback fence records), with how to undo them. */
+  fence?: { source: FenceInfo | null; target: FenceInfo | null };
 }
 
 interface WorkerRow {
@@ -87,6 +124,8 @@ interface WorkerRow {
   latest_end_time: string | null;
 }
 
+const DRIFT_EVERY_MS = 10_000;
+
 /**
  * A status probe holding its two connections, for callers that look again
  * and again (wait, status --watch). getStatus() opens and closes its own.
@@ -95,6 +134,9 @@ export class StatusProbe {
   private source?: Db;
   private target?: Db;
   private targetMissing = false;
+  private fences?: FenceWatch;
+  private drift?: { at: number; value: SchemaDrift };
+  private lastCounts?: { apply: number; sync: number };
 
   constructor(readonly config: Config, readonly database: string) {
     databaseConfig(config, database);
@@ -120,6 +162,17 @@ export class StatusProbe {
     }
   }
 
+  /**
+   * Stop the subscription: `wait` does this when an apply error on a table
+   * repeats (a conflicting row), so the worker stops retrying. Nothing is
+   * skipped: once enabled again it resumes from the failed transaction.
+   */
+  async disableSubscription(): Promise<void> {
+    const target = await this.targetDb();
+    if (!target) return;
+    await target.query(`ALTER SUBSCRIPTION ${quoteIdent(namesFor(this.database).subscription)} DISABLE`);
+  }
+
   /** Drop the connections (after an error), so the next look reconnects. */
   async reset(): Promise<void> {
     await this.close();
@@ -128,9 +181,23 @@ export class StatusProbe {
   async close(): Promise<void> {
     const s = this.source;
     const t = this.target;
+    const f = this.fences;
     this.source = undefined;
     this.target = undefined;
-    await Promise.all([s?.close(), t?.close()]);
+    this.fences = undefined;
+    await Promise.all([s?.close(), t?.close(), f?.close()]);
+  }
+
+  /**
+   * Schema drift, looked at again at most every DRIFT_EVERY_MS by one probe:
+   * it reads both catalogs' columns, more than a poll every second (wait)
+   * needs; a single status always looks.
+   */
+  private async currentDrift(source: Db, target: Db, publication: string): Promise<SchemaDrift> {
+    if (this.drift && Date.now() - this.drift.at < DRIFT_EVERY_MS) return this.drift.value;
+    const value = await findSchemaDrift(source, target, databaseConfig(this.config, this.database), publication);
+    this.drift = { at: Date.now(), value };
+    return value;
   }
 
   async look(): Promise<DatabaseStatus> {
@@ -151,7 +218,9 @@ export class StatusProbe {
     let applyWorkerPid: number | null = null;
     const workerList: DatabaseStatus['workers'] = [];
     let latestEndAgeS: number | null = null;
-    let errors: DatabaseStatus['errors'] = { apply: null, sync: null, last: null };
+    let errors: DatabaseStatus['errors'] = { apply: null, sync: null, last: null, lastDetail: null, lastRelation: null, lastAt: null };
+    let logError: ReplicationLogError | null = null;
+    let drift: SchemaDrift | null = null;
     if (target) {
       sub = await findSubscription(target, names.subscription);
       if (sub) {
@@ -184,11 +253,14 @@ export class StatusProbe {
         }
         if (featuresOf(target.version).subscriptionStats) {
           const st = await target.maybeOne<{ apply_error_count: string; sync_error_count: string }>(sqlFile('status-subscription-stats'), [sub.oid]);
-          errors = { apply: Number(st?.apply_error_count ?? 0), sync: Number(st?.sync_error_count ?? 0), last: null };
+          errors = { ...errors, apply: Number(st?.apply_error_count ?? 0), sync: Number(st?.sync_error_count ?? 0) };
         }
-        errors.last = await lastReplicationError(target);
+        logError = await lastReplicationError(target, { name: sub.name, oid: sub.oid });
+        if (logError) errors = { ...errors, last: logError.line, lastDetail: logError.detail, lastRelation: logError.relation, lastAt: logError.at };
       }
+      if (pub) drift = await this.currentDrift(source, target, names.publication);
     }
+    const health = slot ? await slotHealth(source, names.slot) : undefined;
 
     const lagBytes = slot?.confirmedFlushLsn ? Number(lsnDiff(src.lsn, slot.confirmedFlushLsn)) : null;
     const walRetainedBytes = slot?.restartLsn ? Number(lsnDiff(src.lsn, slot.restartLsn)) : null;
@@ -200,16 +272,41 @@ export class StatusProbe {
     const tablesReady = tables.filter((t) => t.state === 'ready').length;
     const copiedBytes = tables.reduce((sum, t) => sum + (t.copy ? t.copy.bytes : t.state === 'init' ? 0 : t.targetBytes), 0);
 
+    this.fences ??= new FenceWatch(this.config, this.database);
+    const fence = await this.fences.look();
+    // After a finished switchover the forward subscription is gone on purpose: not a problem, a phase.
+    const switchedOver = !sub && fence.source?.direction === 'switchover' && fence.source.phase === 'done';
+
     // Problems, in the words a person needs to act on them.
-    if (!pub) problems.push(`publication ${names.publication} does not exist on the source (run "pgshift start ${this.database}")`);
+    if (switchedOver) {
+      // nothing to start: writes go to the target (fence.source says how to move them back)
+    } else if (!pub) problems.push(`publication ${names.publication} does not exist on the source (run "pgshift start ${this.database}")`);
     if (this.targetMissing) problems.push(`database "${this.database}" does not exist on the target (run "pgshift schema ${this.database}")`);
-    else if (!sub) problems.push(`subscription ${names.subscription} does not exist on the target (run "pgshift start ${this.database}")`);
+    else if (!sub && !switchedOver) problems.push(`subscription ${names.subscription} does not exist on the target (run "pgshift start ${this.database}")`);
     // sql-lint: safe (a message for the user; the name in the SQL is quoted)
-    if (sub && !sub.enabled) problems.push(`subscription ${names.subscription} is disabled: an apply error stops it (see the target's server log), fix the cause, then ALTER SUBSCRIPTION ${quoteIdent(names.subscription)} ENABLE`);
+    if (sub && !sub.enabled) problems.push(`subscription ${names.subscription} is disabled: pgshift wait stops it when an apply error repeats, or someone disabled it (see the target's server log); fix the cause, then ALTER SUBSCRIPTION ${quoteIdent(names.subscription)} ENABLE`);
+    if (sub && !sub.enabled && logError) {
+      problems.push(`the apply error that stopped subscription ${names.subscription}: ${describeLogError(logError)}${/already exists/.test(logError.detail ?? '') ? '; that row is already on the target: delete or change it there, then enable the subscription (the source row arrives then; nothing is skipped)' : ''}`);
+    }
+    if (sub?.enabled && logError?.recent) {
+      // A failing apply worker restarts and retries: a fresh error in the log is the clearest sign.
+      problems.push(`replication error in the target's log: ${describeLogError(logError)}; the apply worker retries, and fails again until the cause is fixed (for a duplicate key: delete or change that row on the target; "pgshift wait" stops the subscription when the error repeats)`);
+    }
     if (sub && !slot) problems.push(`replication slot ${names.slot} does not exist on the source: the subscription cannot receive changes; run "pgshift cleanup ${this.database}" and start again`);
-    problems.push(...slotProblems(slot, sub));
-    if (errors.apply) problems.push(`${errors.apply} apply error(s) since the subscription was created`);
-    if (errors.sync) problems.push(`${errors.sync} table sync error(s) since the subscription was created`);
+    problems.push(...slotProblems(slot, sub, applyWorkerPid, this.config));
+    if (health && slotInvalidated(health) && (health.invalidationReason ?? 'wal_removed') !== 'wal_removed') {
+      problems.push(`replication slot ${names.slot} was invalidated: ${invalidationText(health)}; the subscription cannot continue: run "pgshift cleanup ${this.database}" and start again`);
+    }
+    if (drift) problems.push(...driftProblems(drift, this.database));
+    problems.push(...fenceProblems(fence));
+    // The counters never go down: one network blip counts too. They are a
+    // problem while errors keep coming (a recent one in the log, or the
+    // counter rising between two looks of this probe), not forever after.
+    const rising = this.lastCounts !== undefined && ((errors.apply ?? 0) > this.lastCounts.apply || (errors.sync ?? 0) > this.lastCounts.sync);
+    const erring = rising || Boolean(logError?.recent) || (sub?.enabled === true && applyWorkerPid === null);
+    this.lastCounts = { apply: errors.apply ?? 0, sync: errors.sync ?? 0 };
+    if (erring && errors.apply) problems.push(`${errors.apply} apply error(s) since the subscription was created, the last one recent: see the target's server log`);
+    if (erring && errors.sync) problems.push(`${errors.sync} table sync error(s) since the subscription was created, the last one recent: see the target's server log`);
     if (pub && sub) {
       const subscribed = new Set(tables.map((t) => `${t.schema}\u0000${t.name}`));
       const missing = sourceTables.filter((t) => !subscribed.has(`${t.schema}\u0000${t.name}`));
@@ -217,7 +314,8 @@ export class StatusProbe {
     }
 
     let phase: Phase = 'not started';
-    if (sub && !sub.enabled) phase = 'stopped';
+    if (switchedOver) phase = 'switched over';
+    else if (sub && !sub.enabled) phase = 'stopped';
     else if (sub) phase = tablesReady === tables.length ? 'streaming' : 'copying';
 
     return {
@@ -236,6 +334,8 @@ export class StatusProbe {
         walStatus: slot?.walStatus ?? null,
         restartLsn: slot?.restartLsn ?? null,
         confirmedFlushLsn: slot?.confirmedFlushLsn ?? null,
+        invalidationReason: health?.invalidationReason ?? (health?.conflicting ? 'conflicting' : null),
+        safeWalBytes: health?.safeWalSize ?? null,
       },
       tables,
       tablesReady,
@@ -245,12 +345,14 @@ export class StatusProbe {
       lagSeconds,
       walRetainedBytes,
       errors,
+      drift,
       problems,
+      fence,
     };
   }
 }
 
-function slotProblems(slot: SlotInfo | undefined, sub: SubscriptionInfo | undefined): string[] {
+function slotProblems(slot: SlotInfo | undefined, sub: SubscriptionInfo | undefined, applyWorkerPid: number | null, config: Config): string[] {
   if (!slot) return [];
   const out: string[] = [];
   if (slot.walStatus === 'lost') {
@@ -258,31 +360,15 @@ function slotProblems(slot: SlotInfo | undefined, sub: SubscriptionInfo | undefi
   } else if (slot.walStatus === 'unreserved') {
     out.push(`replication slot ${slot.name} is about to lose WAL it needs (wal_status unreserved): the target must catch up now, or raise max_slot_wal_keep_size on the source`);
   }
-  if (sub?.enabled && !slot.active) out.push(`replication slot ${slot.name} is not in use: the subscription's apply worker is not connected to the source (starting, restarting after an error, or unable to connect)`);
-  return out;
-}
-
-/**
- * The last logical replication error in the target's server log, when the log
- * is readable from SQL (logging_collector on, and a superuser or
- * pg_read_server_files); null otherwise.
- */
-async function lastReplicationError(target: Db): Promise<string | null> {
-  try {
-    const f = await target.maybeOne<{ path: string | null }>('SELECT pg_catalog.pg_current_logfile() AS path');
-    if (!f?.path) return null;
-    const tail = await target.one<{ text: string }>(
-      'SELECT pg_catalog.pg_read_file($1, GREATEST((pg_catalog.pg_stat_file($1)).size - 65536, 0), 65536) AS text', [f.path]);
-    // An apply error's own line names no subscription; the CONTEXT line after it names the replication origin.
-    const lines = tail.text.split('\n');
-    let last: string | null = null;
-    lines.forEach((l, i) => {
-      if (/ERROR:/.test(l) && (/logical replication/i.test(l) || /CONTEXT:.*replication origin/.test(lines[i + 1] ?? ''))) last = l.trim();
-    });
-    return last;
-  } catch {
-    return null;
+  if (sub?.enabled && !slot.active) {
+    // Name the address the target server dials (not the one pgshift used): after a restart or a network cut that is what to check.
+    const peer = config.source.connFromPeer;
+    const where = `host ${(peer ?? config.source.conn).host ?? '(default)'} port ${(peer ?? config.source.conn).port ?? '5432'} (${peer ? 'source.conn_from_target' : 'source.conn; set source.conn_from_target if the target server sees the source elsewhere'})`;
+    out.push(applyWorkerPid !== null
+      ? `replication slot ${slot.name} is not in use: the subscription's apply worker (pid ${applyWorkerPid}) is running but not streaming from the source; if this lasts, the target server cannot reach the source at ${where}: check the network between them; the target's server log says why`
+      : `replication slot ${slot.name} is not in use: no apply worker is running for the subscription (PostgreSQL restarts it after an error or a lost connection); if this lasts, the target server cannot reach the source at ${where}, or an error repeats: see the target's server log`);
   }
+  return out;
 }
 
 /** One look at one database's replication. */

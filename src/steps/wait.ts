@@ -3,10 +3,12 @@
 // stream), every published table subscribed, and lag at or under a
 // threshold. Never waits forever: a timeout always applies, and it gives up
 // early, with the reason, on what will not heal by waiting: no subscription,
-// a disabled subscription (disable_on_error stopped it), a missing or lost
-// slot, or an error loop (error counters rising, 15+; the same worker
-// restarting again and again, before 15).
-// Needs: "pgshift start DB". Read-only; safe to run any number of times.
+// a disabled subscription, a missing or lost slot, or an error loop (error
+// counters rising, 15+; the same worker restarting again and again, before
+// 15). An error loop on a table (a conflicting row) is stopped: wait
+// disables the subscription, the one change it makes (see below); restarts
+// and network cuts are ridden out.
+// Needs: "pgshift start DB". Safe to run any number of times.
 
 import type { Config } from '../config/config.js';
 import { AbortedError, ConnectionError, ProblemError } from '../errors.js';
@@ -44,7 +46,8 @@ export function hopeless(s: DatabaseStatus, database: string): ProblemError | un
   }
   if (s.subscription.enabled === false) {
     return new ProblemError('subscription_disabled', `subscription ${s.subscription.name} is disabled${s.errors.last ? `; last error: ${s.errors.last}` : ''}`, {
-      hint: `PostgreSQL stops the subscription on an apply error (disable_on_error). Find the error in the target's server log (e.g. a row that conflicts with one already on the target), fix it, then run ALTER SUBSCRIPTION ${quoteIdent(s.subscription.name)} ENABLE on the target and wait again.`,
+      // sql-lint: safe (a hint for the user; the name in the SQL is quoted)
+      hint: `pgshift wait disables a subscription whose apply error repeats (e.g. a row that conflicts with one already on the target; "pgshift status ${database}" shows it when the server log is readable). Fix the cause, then run ALTER SUBSCRIPTION ${quoteIdent(s.subscription.name)} ENABLE on the target and wait again.`,
     });
   }
   if (!s.slot.exists) {
@@ -147,6 +150,22 @@ export async function waitForSync(config: Config, database: string, opts: WaitOp
         const fatal = hopeless(last, database);
         if (fatal) throw fatal;
         const loop = loops.see(last);
+        if (loop && (last.errors.lastRelation !== null || last.errors.lastDetail !== null || last.errors.apply !== null)) {
+          // An apply error that repeats on a table is a data conflict (a row
+          // already on the target): it never heals by itself. Stop the
+          // worker rather than let it fail every few seconds; re-enabling
+          // resumes from the failed transaction, so nothing is skipped.
+          // On 15+ the loop is seen in apply_error_count, which a failed
+          // connection does not raise (only errors while applying do). A
+          // pre-15 worker restarting without a table or DETAIL (the key) in
+          // its logged error may be failing to connect, which heals: that
+          // only fails the wait.
+          await probe.disableSubscription();
+          const detail = last.errors.lastDetail ? ` (${last.errors.lastDetail}${last.errors.lastRelation ? ` on ${last.errors.lastRelation}` : ''})` : '';
+          throw new ProblemError('apply_conflict', `replication of "${database}" is stuck on a change the target rejects${detail}: ${loop}. pgshift disabled subscription ${last.subscription.name} so it stops retrying`, {
+            hint: `Fix the cause on the target (for a duplicate key: delete or change the target's row named above), then run ALTER SUBSCRIPTION ${quoteIdent(last.subscription.name)} ENABLE on the target and wait again. Nothing was skipped: the rejected change is applied when the subscription is enabled.`,
+          });
+        }
         if (loop) {
           throw new ProblemError('apply_error_loop', `replication of "${database}" is failing: ${loop}`, {
             hint: `Find the error in the target's server log, fix its cause (often a row on the target that conflicts with one from the source), and run wait again. "pgshift status ${database}" shows the counters.`,
@@ -162,9 +181,13 @@ export async function waitForSync(config: Config, database: string, opts: WaitOp
         }
       }
       if (Date.now() >= deadline) {
-        const where = last ? summary(last) : lastConnError ? lastConnError.message : 'no status yet';
+        // The problems say why (e.g. the slot not in use: a restart or a network cut), not just how far it got.
+        const why = last && last.problems.length > 0 ? `; ${last.problems.join('; ')}` : '';
+        const where = last ? `${summary(last)}${why}` : lastConnError ? lastConnError.message : 'no status yet';
         throw new ProblemError('wait_timeout', `"${database}" did not catch up within ${formatDuration(timeoutMs)}: ${where}`, {
-          hint: `Run "pgshift status ${database}" to see which tables are still copying; wait again with a longer --timeout${last && last.lagBytes !== null && last.lagBytes > maxLag ? ', or a larger --max-lag' : ''}.`,
+          hint: last && last.slot.active === false && last.subscription.enabled === true
+            ? `Replication is not streaming (the slot is not in use): if that lasts, check that the target server can reach the source and read the target's server log; PostgreSQL reconnects by itself once it can. Watch it with "pgshift status ${database} --watch", then wait again.`
+            : `Run "pgshift status ${database}" to see which tables are still copying; wait again with a longer --timeout${last && last.lagBytes !== null && last.lagBytes > maxLag ? ', or a larger --max-lag' : ''}.`,
           details: last ? { tablesReady: last.tablesReady, tablesTotal: last.tablesTotal, lagBytes: last.lagBytes } : undefined,
         });
       }

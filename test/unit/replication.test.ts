@@ -14,9 +14,11 @@ import { versionFromNum } from '../../src/pg/version.js';
 const v = (major: number) => versionFromNum(major * 10000 + 1);
 
 test('subscription options follow both versions', () => {
-  assert.deepEqual(subscriptionOptions(v(12), v(17), 'pgshift_x'), ["slot_name = 'pgshift_x'", 'create_slot = true', 'copy_data = true', 'enabled = true', 'disable_on_error = true']);
+  assert.deepEqual(subscriptionOptions(v(12), v(17), 'pgshift_x'), ["slot_name = 'pgshift_x'", 'create_slot = true', 'copy_data = true', 'enabled = true']);
   assert.deepEqual(subscriptionOptions(v(13), v(14), 's').slice(4), []);
-  assert.deepEqual(subscriptionOptions(v(14), v(18), 's').slice(4), ['streaming = on', 'disable_on_error = true']);
+  assert.deepEqual(subscriptionOptions(v(14), v(18), 's').slice(4), ['streaming = on']);
+  // disable_on_error would stop replication for good on a network blip (wait handles real error loops).
+  assert.ok(!subscriptionOptions(v(17), v(18), 's').some((o) => o.startsWith('disable_on_error')));
   assert.ok(subscriptionOptions(v(16), v(16), 's').includes('binary = true'));
   assert.ok(!subscriptionOptions(v(16), v(17), 's').includes('binary = true'));
 });
@@ -60,9 +62,9 @@ function status(over: Partial<DatabaseStatus>): DatabaseStatus {
     database: 'd', time: '', phase: 'streaming', source: { version: '', lsn: '0/0' }, target: { version: '', databaseExists: true },
     publication: { name: 'p', exists: true, tables: 2 },
     subscription: { name: 's', exists: true, enabled: true, applyWorkerPid: 10 }, workers: [],
-    slot: { name: 's', exists: true, active: true, walStatus: 'reserved', restartLsn: '0/0', confirmedFlushLsn: '0/0' },
+    slot: { name: 's', exists: true, active: true, walStatus: 'reserved', restartLsn: '0/0', confirmedFlushLsn: '0/0', invalidationReason: null, safeWalBytes: null },
     tables: [], tablesReady: 2, tablesTotal: 2, copiedBytes: 0, lagBytes: 10, lagSeconds: 0, walRetainedBytes: 0,
-    errors: { apply: 0, sync: 0, last: null }, problems: [], ...over,
+    errors: { apply: 0, sync: 0, last: null, lastDetail: null, lastRelation: null, lastAt: null }, drift: null, problems: [], ...over,
   };
 }
 
@@ -78,6 +80,6 @@ test('hopeless states give up at once with a code', () => {
   assert.equal(hopeless(status({}), 'd'), undefined);
   assert.equal(hopeless(status({ subscription: { name: 's', exists: false, enabled: null, applyWorkerPid: null } }), 'd')?.code, 'not_started');
   assert.equal(hopeless(status({ subscription: { name: 's', exists: true, enabled: false, applyWorkerPid: null } }), 'd')?.code, 'subscription_disabled');
-  assert.equal(hopeless(status({ slot: { name: 's', exists: false, active: null, walStatus: null, restartLsn: null, confirmedFlushLsn: null } }), 'd')?.code, 'slot_missing');
-  assert.equal(hopeless(status({ slot: { name: 's', exists: true, active: false, walStatus: 'lost', restartLsn: null, confirmedFlushLsn: null } }), 'd')?.code, 'slot_lost');
+  assert.equal(hopeless(status({ slot: { name: 's', exists: false, active: null, walStatus: null, restartLsn: null, confirmedFlushLsn: null, invalidationReason: null, safeWalBytes: null } }), 'd')?.code, 'slot_missing');
+  assert.equal(hopeless(status({ slot: { name: 's', exists: true, active: false, walStatus: 'lost', restartLsn: null, confirmedFlushLsn: null, invalidationReason: null, safeWalBytes: null } }), 'd')?.code, 'slot_lost');
 });
