@@ -278,9 +278,7 @@ export class StatusProbe {
     const switchedOver = !sub && fence.source?.direction === 'switchover' && fence.source.phase === 'done';
 
     // Problems, in the words a person needs to act on them.
-    if (switchedOver) {
-      // nothing to start: writes go to the target (fence.source says how to move them back)
-    } else if (!pub) problems.push(`publication ${names.publication} does not exist on the source (run "pgshift start ${this.database}")`);
+    if (!pub && !switchedOver) problems.push(`publication ${names.publication} does not exist on the source (run "pgshift start ${this.database}")`);
     if (this.targetMissing) problems.push(`database "${this.database}" does not exist on the target (run "pgshift schema ${this.database}")`);
     else if (!sub && !switchedOver) problems.push(`subscription ${names.subscription} does not exist on the target (run "pgshift start ${this.database}")`);
     // sql-lint: safe (a message for the user; the name in the SQL is quoted)
