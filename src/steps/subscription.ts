@@ -4,7 +4,7 @@
 // source), so every step finds existing objects by their deterministic names
 // instead of creating duplicates.
 
-import type { Config } from '../config/config.js';
+import type { Config, EndpointConfig } from '../config/config.js';
 import { formatConninfo, type ConnParams } from '../config/conninfo.js';
 import type { Db } from '../pg/connect.js';
 import { quoteLiteral } from '../pg/quote.js';
@@ -20,27 +20,40 @@ export interface SubscriptionConninfo {
   shown: ConnParams;
 }
 
+/** TLS settings a peer connection inherits from the endpoint's own conn when it sets no sslmode. */
+const TLS_KEYS = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'sslcrl'] as const;
+
 /**
- * How the target server reaches the source: `source.conn_from_target` when set
- * (the target may see the source under another name), else `source.conn`;
- * dbname is the migrated database. The configured source password is added
- * only when the connection uses the same user as source.conn, since it is
- * that user's password; a separate replication user brings its own (in
- * conn_from_target or the target server's ~/.pgpass).
+ * The libpq string one server uses to reach the other (a subscription's
+ * CONNECTION): `conn_from_target` / `conn_from_source` when set (the
+ * subscriber may see the publisher under another name), else the endpoint's
+ * conn; dbname is the migrated database. The endpoint's TLS settings carry
+ * over when the peer string names no sslmode: TLS is the publisher's policy,
+ * and a conn_from_* written for another address must not silently fall back
+ * to an unverified connection. The configured password is added only when
+ * the connection uses the same user as the endpoint's conn (it is that
+ * user's password) and no passfile is named (the subscriber brings its own).
  */
-export function subscriptionConninfo(config: Config, database: string): SubscriptionConninfo {
-  const peer = config.source.connFromPeer;
-  const params: ConnParams = { ...(peer ?? config.source.conn) };
+export function peerConninfo(endpoint: EndpointConfig, database: string): SubscriptionConninfo {
+  const peer = endpoint.connFromPeer;
+  const params: ConnParams = { ...(peer ?? endpoint.conn) };
   params.dbname = database;
-  const sameUser = !peer || peer.user === undefined || peer.user === config.source.conn.user;
-  // A passfile in conn_from_target means the target server brings its own password.
-  if (params.password === undefined && peer?.passfile === undefined && sameUser && config.source.password !== undefined) {
-    params.password = config.source.password;
+  if (peer && peer.sslmode === undefined) {
+    for (const k of TLS_KEYS) if (params[k] === undefined && endpoint.conn[k] !== undefined) params[k] = endpoint.conn[k];
+  }
+  const sameUser = !peer || peer.user === undefined || peer.user === endpoint.conn.user;
+  if (params.password === undefined && peer?.passfile === undefined && sameUser && endpoint.password !== undefined) {
+    params.password = endpoint.password;
   }
   const shown = { ...params };
   delete shown.password;
   const conninfo = formatConninfo(params);
   return { conninfo, literal: quoteLiteral(conninfo), hasPassword: params.password !== undefined, shown };
+}
+
+/** How the target server reaches the source (the forward subscription). */
+export function subscriptionConninfo(config: Config, database: string): SubscriptionConninfo {
+  return peerConninfo(config.source, database);
 }
 
 export interface PublicationInfo {

@@ -12,7 +12,8 @@
 
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../config/config.js';
-import { formatConninfo, parseConninfo, type ConnParams } from '../config/conninfo.js';
+import { parseConninfo } from '../config/conninfo.js';
+import { peerConninfo } from '../steps/subscription.js';
 import type { Db } from '../pg/connect.js';
 import { listTables, tableKey } from '../pg/catalog.js';
 import { qualify, quoteIdent, quoteLiteral } from '../pg/quote.js';
@@ -32,12 +33,7 @@ import type { MigrationNames } from '../steps/names.js';
  * subscription password does).
  */
 export function reverseConninfo(config: Config, database: string): string {
-  const peer = config.target.connFromPeer;
-  const params: ConnParams = { ...(peer ?? config.target.conn), dbname: database };
-  const sameUser = !peer || peer.user === undefined || peer.user === config.target.conn.user;
-  // A passfile in conn_from_source means the source server brings its own password.
-  if (params.password === undefined && peer?.passfile === undefined && sameUser && config.target.password !== undefined) params.password = config.target.password;
-  return formatConninfo(params);
+  return peerConninfo(config.target, database).conninfo;
 }
 
 export interface SubscriptionState {

@@ -47,6 +47,17 @@ test('the subscription connection string: peer conn, database, password only for
   assert.equal(parseConninfo(samePeer.conninfo).password, pw);
 });
 
+test('a conn_from_target without sslmode keeps the source conn\'s TLS settings; one with sslmode keeps its own', () => {
+  const tls = 'host=src user=postgres sslmode=verify-full sslrootcert=/etc/ca.pem';
+  const inherited = parseConninfo(subscriptionConninfo(config(tls, undefined, 'host=src.internal'), 'db').conninfo);
+  assert.equal(inherited.sslmode, 'verify-full');
+  assert.equal(inherited.sslrootcert, '/etc/ca.pem');
+  assert.equal(inherited.host, 'src.internal');
+  const own = parseConninfo(subscriptionConninfo(config(tls, undefined, 'host=src.internal sslmode=require'), 'db').conninfo);
+  assert.equal(own.sslmode, 'require');
+  assert.equal(own.sslrootcert, undefined);
+});
+
 test('parseBytes', () => {
   assert.equal(parseBytes('0'), 0);
   assert.equal(parseBytes('65536'), 65536);
