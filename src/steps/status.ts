@@ -57,6 +57,13 @@ export interface DatabaseStatus {
   time: string;
   phase: Phase;
   source: { version: string; lsn: string };
+  /**
+   * The source's walsender serving the subscription (pg_stat_replication),
+   * or null when none is connected; replyAgeSeconds: since it last heard
+   * from the target (null before the first reply); stale: longer than three
+   * of the target's wal_receiver_status_interval (a problem says so).
+   */
+  walsender?: { pid: number; state: string; replyAgeSeconds: number | null; stale: boolean } | null;
   target: { version: string; databaseExists: boolean };
   publication: { name: string; exists: boolean; tables: number };
   subscription: { name: string; exists: boolean; enabled: boolean | null; applyWorkerPid: number | null };
@@ -209,7 +216,7 @@ export class StatusProbe {
     // One connection runs one query at a time.
     const pub = await findPublication(source, names.publication);
     const slot = await findSlot(source, names.slot);
-    const src = await source.one<{ lsn: string; walsender_state: string | null; replay_lag_s: number | null }>(sqlFile('status-source'), [names.subscription]);
+    const src = await source.one<{ lsn: string; walsender_pid: number | null; walsender_state: string | null; replay_lag_s: number | null; reply_age_s: number | null }>(sqlFile('status-source'), [names.subscription]);
     const sourceTables = pub ? await source.query<{ schema: string; name: string; bytes: string }>(sqlFile('status-source-tables'), [names.publication]) : [];
     const sourceBytes = new Map(sourceTables.map((t) => [`${t.schema}\u0000${t.name}`, Number(t.bytes)]));
 
@@ -261,6 +268,8 @@ export class StatusProbe {
       if (pub) drift = await this.currentDrift(source, target, names.publication);
     }
     const health = slot ? await slotHealth(source, names.slot) : undefined;
+    const statusIntervalS = target ? await receiverStatusInterval(target) : DEFAULT_STATUS_INTERVAL_S;
+    const staleReplyS = Math.max(3 * statusIntervalS, 3);
 
     const lagBytes = slot?.confirmedFlushLsn ? Number(lsnDiff(src.lsn, slot.confirmedFlushLsn)) : null;
     const walRetainedBytes = slot?.restartLsn ? Number(lsnDiff(src.lsn, slot.restartLsn)) : null;
@@ -292,6 +301,15 @@ export class StatusProbe {
     }
     if (sub && !slot) problems.push(`replication slot ${names.slot} does not exist on the source: the subscription cannot receive changes; run "pgshift cleanup ${this.database}" and start again`);
     problems.push(...slotProblems(slot, sub, applyWorkerPid, this.config));
+    // The slot looks in use until wal_sender_timeout ends a connection that
+    // went silent (60 s by default; never when 0); a subscriber replies at
+    // least every wal_receiver_status_interval, so a much older reply means
+    // the connection is likely cut now.
+    const replyAgeS = src.reply_age_s === null || src.reply_age_s === undefined ? null : Number(src.reply_age_s);
+    const replyStale = Boolean(slot?.active) && replyAgeS !== null && replyAgeS > staleReplyS;
+    if (replyStale) {
+      problems.push(`the source's walsender (pid ${src.walsender_pid}) has heard nothing from the target for ${Math.round(replyAgeS)} s (it replies at least every ${statusIntervalS} s): the connection is probably cut or the target is stuck; PostgreSQL ends it after wal_sender_timeout and reconnects when it can: check the network between the servers`);
+    }
     if (health && slotInvalidated(health) && (health.invalidationReason ?? 'wal_removed') !== 'wal_removed') {
       problems.push(`replication slot ${names.slot} was invalidated: ${invalidationText(health)}; the subscription cannot continue: run "pgshift cleanup ${this.database}" and start again`);
     }
@@ -321,6 +339,12 @@ export class StatusProbe {
       time: new Date().toISOString(),
       phase,
       source: { version: source.version.text, lsn: src.lsn },
+      walsender: src.walsender_pid === null || src.walsender_pid === undefined ? null : {
+        pid: Number(src.walsender_pid),
+        state: src.walsender_state ?? '',
+        replyAgeSeconds: replyAgeS,
+        stale: replyStale,
+      },
       target: { version: target?.version.text ?? '', databaseExists: Boolean(target) },
       publication: { name: names.publication, exists: Boolean(pub), tables: sourceTables.length },
       subscription: { name: names.subscription, exists: Boolean(sub), enabled: sub ? sub.enabled : null, applyWorkerPid },
@@ -367,6 +391,15 @@ function slotProblems(slot: SlotInfo | undefined, sub: SubscriptionInfo | undefi
       : `replication slot ${slot.name} is not in use: no apply worker is running for the subscription (PostgreSQL restarts it after an error or a lost connection); if this lasts, the target server cannot reach the source at ${where}, or an error repeats: see the target's server log`);
   }
   return out;
+}
+
+const DEFAULT_STATUS_INTERVAL_S = 10;
+
+/** wal_receiver_status_interval on the target, in seconds (0 = only when asked: then wal_sender_timeout's keepalives). */
+async function receiverStatusInterval(target: Db): Promise<number> {
+  const r = await target.one<{ s: number }>("SELECT EXTRACT(epoch FROM pg_catalog.current_setting('wal_receiver_status_interval')::interval)::float8 AS s");
+  const s = Number(r.s);
+  return s > 0 ? s : DEFAULT_STATUS_INTERVAL_S * 3;
 }
 
 /** One look at one database's replication. */

@@ -96,7 +96,9 @@ export function isCaughtUp(s: DatabaseStatus, maxLagBytes: number): boolean {
   return s.subscription.exists && s.subscription.enabled === true &&
     s.slot.active === true && s.subscription.applyWorkerPid !== null &&
     s.tablesTotal >= s.publication.tables && s.tablesReady === s.tablesTotal &&
-    s.lagBytes !== null && s.lagBytes <= maxLagBytes;
+    s.lagBytes !== null && s.lagBytes <= maxLagBytes &&
+    // A silent connection looks in use until wal_sender_timeout: not caught up while the target's replies are stale.
+    s.walsender?.stale !== true;
 }
 
 /**

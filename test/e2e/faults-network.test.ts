@@ -87,3 +87,44 @@ test(`${FROM} -> ${TO}: a silent partition (live connections freeze, new ones ha
 test(`${FROM} -> ${TO}: a hard cut (live connections reset, new ones refused)`, async (t) => {
   await cutAndHeal(t, 'fn reset', { existing: 'reset', fresh: 'refuse' });
 });
+
+test(`${FROM} -> ${TO}: a partition before any timeout fires: status calls the silent walsender stale, wait does not succeed`, async (t) => {
+  // Timeouts off, replies every second: the servers would not notice the cut for a long time (never, here), so the slot stays "in use".
+  const set = async (sql: string): Promise<void> => {
+    for (const c of [pair.source, pair.target]) {
+      await c.sql(sql.replace('$SETTING', 'wal_sender_timeout'));
+      await c.sql(sql.replace('$SETTING', 'wal_receiver_timeout'));
+      await c.sql('SELECT pg_catalog.pg_reload_conf()');
+    }
+  };
+  await pair.target.sql("ALTER SYSTEM SET wal_receiver_status_interval = '1s'");
+  await set("ALTER SYSTEM SET $SETTING = '0'");
+  const f = await faultDatabase(pair, 'fn stale', 500, (yaml) =>
+    yaml.replace('\ntarget:\n', `\n  conn_from_target: "host=${proxy.host} port=${proxy.port} user=${pair.source.superuser}"\ntarget:\n`));
+  const env = pair.env();
+  const load = await ledgerLoad(pair, f);
+  let report;
+  try {
+    await startStreaming(f, env);
+    proxy.cut({ existing: 'stall', fresh: 'blackhole' });
+    const down = await waitFor(async () => {
+      const s = await cliStatus(f, env);
+      return s.status.walsender?.stale === true ? s : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 500, what: 'status to call the silent walsender stale' });
+    t.diagnostic(`status while cut: ${down.status.problems.join(' | ')}`);
+    assert.equal(down.status.slot.active, true, 'the slot still looks in use: only the stale reply shows the cut');
+    assert.equal(down.code, 1);
+    assert.ok(down.status.problems.some((p) => /has heard nothing from the target for \d+ s/.test(p)), down.status.problems.join('\n'));
+    const w = await runCli(['-c', f.cfg, 'wait', f.db, '--timeout', '4s', '--interval', '300ms'], { env, timeoutMs: 60_000 });
+    assert.equal(w.code, 1, `wait reported success while the network was cut:\n${w.stderr}`);
+    assert.match(w.stderr, /heard nothing from the target/);
+    proxy.heal();
+    await cliWait(f, env);
+  } finally {
+    if (proxy.isCut) proxy.heal();
+    report = await load.stop();
+    await pair.target.sql('ALTER SYSTEM RESET wal_receiver_status_interval');
+    await set('ALTER SYSTEM RESET $SETTING');
+  }
+  await assertNothingLost(pair, f, report);
+});
