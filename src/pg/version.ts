@@ -56,6 +56,8 @@ export interface Features {
   tidRangeScan: boolean;
   /** GRANT SET ON PARAMETER; has_parameter_privilege() */
   grantSetParameter: boolean;
+  /** createrole_self_grant: a CREATEROLE role may take SET/INHERIT on the roles it creates */
+  createroleSelfGrant: boolean;
 }
 
 export function featuresOf(v: ServerVersion | number): Features {
@@ -79,6 +81,7 @@ export function featuresOf(v: ServerVersion | number): Features {
     grantRoleOptions: major >= 16,
     tidRangeScan: major >= 14,
     grantSetParameter: major >= 15,
+    createroleSelfGrant: major >= 16,
   };
 }
 

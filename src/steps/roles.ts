@@ -44,6 +44,8 @@ export interface RolesReport {
   skippedSettings?: string[];
   /** Memberships that could not be granted because a role is missing on the target. */
   skippedMemberships?: string[];
+  /** --managed: memberships in roles the target role may not grant (no ADMIN OPTION, e.g. pg_signal_backend). */
+  ungrantableMemberships?: string[];
 }
 
 export interface CopyRolesOptions {
@@ -188,10 +190,12 @@ export function planRoles(input: {
   targetMemberships: ReadonlySet<string>;
   managed: boolean;
   grantOptions: boolean;
+  /** Target roles the connecting role may not grant (no ADMIN OPTION): skipped under --managed. */
+  ungrantable?: ReadonlySet<string>;
 }): RolesPlan {
   const report: RolesReport = {
     created: [], skippedExisting: [], skippedBootstrap: [], withoutPassword: [],
-    strippedAttributes: {}, memberships: 0, skippedSettings: [], skippedMemberships: [],
+    strippedAttributes: {}, memberships: 0, skippedSettings: [], skippedMemberships: [], ungrantableMemberships: [],
   };
   const statements: PlannedStatement[] = [];
   const bootstrap = new Set(input.roles.filter((r) => r.bootstrap).map((r) => r.name));
@@ -228,6 +232,11 @@ export function planRoles(input: {
     if (input.targetMemberships.has(membershipKey(m))) continue;
     if (!willExist.has(m.role) || !willExist.has(m.member)) {
       report.skippedMemberships!.push(`${m.role} -> ${m.member}`);
+      continue;
+    }
+    // A managed service keeps its predefined roles (pg_signal_backend, pg_monitor, ...) to its own admin.
+    if (input.managed && input.ungrantable?.has(m.role)) {
+      report.ungrantableMemberships!.push(`${m.role} -> ${m.member}`);
       continue;
     }
     const sql = grantRoleSql(m, input.grantOptions);
@@ -280,14 +289,18 @@ async function readSourceRoles(db: Db, wantPasswords: boolean, emit: Emit): Prom
   };
 }
 
-async function readTarget(db: Db): Promise<{ roles: Set<string>; memberships: Set<string> }> {
-  const roles = await db.query<{ name: string }>('SELECT rolname AS name FROM pg_catalog.pg_roles');
+async function readTarget(db: Db): Promise<{ roles: Set<string>; memberships: Set<string>; ungrantable: Set<string> }> {
+  const roles = await db.query<{ name: string; grantable: boolean }>(sqlFile('roles-target'), [!featuresOf(db.version).grantRoleOptions]);
   const members = await db.query<{ role: string; member: string }>(
     `SELECT r.rolname AS role, m.rolname AS member
        FROM pg_catalog.pg_auth_members a
        JOIN pg_catalog.pg_roles r ON r.oid = a.roleid
        JOIN pg_catalog.pg_roles m ON m.oid = a.member`);
-  return { roles: new Set(roles.map((r) => r.name)), memberships: new Set(members.map(membershipKey)) };
+  return {
+    roles: new Set(roles.map((r) => r.name)),
+    memberships: new Set(members.map(membershipKey)),
+    ungrantable: new Set(roles.filter((r) => !r.grantable).map((r) => r.name)),
+  };
 }
 
 /** Copy roles and memberships from source to target (see the file header). */
@@ -311,9 +324,14 @@ export async function copyRoles(config: Config, opts: CopyRolesOptions = {}): Pr
         targetMemberships: target.memberships,
         managed: opts.managed ?? false,
         grantOptions: featuresOf(db.version).grantRoleOptions,
+        ungrantable: target.ungrantable,
       });
       if (plan.statements.length === 0) return plan.report;
       await withTransaction(db, async () => {
+        // 16+: a non-superuser CREATEROLE role gets only ADMIN on the roles it
+        // creates; schema (OWNER TO, CREATE DATABASE ... OWNER) and the apply
+        // worker (SET ROLE to each table's owner) need SET and INHERIT too.
+        if (featuresOf(db.version).createroleSelfGrant) await db.query("SELECT pg_catalog.set_config('createrole_self_grant', 'set, inherit', true)");
         // Password verifiers are not passwords, but an offline attack on one
         // needs nothing else: keep them out of the target's log too.
         if (plan.statements.some((s) => s.display !== s.sql)) {
@@ -352,7 +370,9 @@ async function runRoleStatement(db: Db, s: PlannedStatement, managed: boolean): 
   } catch (e) {
     if (!(e instanceof SqlError)) throw e;
     // Rebuilt so the error carries the masked statement, never a password verifier.
-    const hint = e.sqlstate === '42501' && !managed
+    const hint = e.sqlstate === '42501' && !managed && s.sql.startsWith('GRANT ')
+      ? 'The target role may not grant this membership (it needs ADMIN OPTION on the granted role; a managed service keeps pg_* roles such as pg_signal_backend to itself): re-run with --managed to skip such memberships (they are listed), or connect to the target as a superuser. Nothing was changed.'
+      : e.sqlstate === '42501' && !managed
       ? 'The target role may not grant SUPERUSER, REPLICATION or BYPASSRLS (a managed service?): re-run with --managed to strip them, or connect to the target as a superuser. Nothing was changed.'
       : e.hint ?? 'Nothing was changed on the target (the roles step runs in one transaction); fix the cause and re-run.';
     throw new SqlError(`${e.message} (in: ${s.display.slice(0, 200)})`, { sqlstate: e.sqlstate, detail: e.serverDetail, hint: e.serverHint, statement: s.display, side: 'target' }, {

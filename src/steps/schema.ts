@@ -141,7 +141,7 @@ async function checkExtensions(source: Db, target: Db): Promise<SourceExtension[
 }
 
 /** The schema-only dump of the source database as SQL, minus what the target must not get. */
-async function dumpSchema(config: Config, source: Db, database: string, targetMajor: number): Promise<string> {
+async function dumpSchema(config: Config, source: Db, database: string, targetMajor: number, skipPublicOwner?: string): Promise<string> {
   const pgDump = await findTool('pg_dump', source.version.major);
   const pgRestore = await findTool('pg_restore', source.version.major);
   const dir = mkdtempSync(join(tmpdir(), 'pgshift-schema-'));
@@ -155,7 +155,9 @@ async function dumpSchema(config: Config, source: Db, database: string, targetMa
     ], conn, password);
     const toc = await runTool(pgRestore, ['--list', archive], {}, undefined);
     // Entries look like "123; 0 0 COMMENT - EXTENSION pg_trgm". Commented-out lines are skipped by pg_restore -L.
-    const filtered = toc.stdout.split('\n').map((l) => (/^\d+; \d+ \d+ COMMENT - EXTENSION /.test(l) ? ';' + l : l)).join('\n');
+    const skipped = (l: string): boolean => /^\d+; \d+ \d+ COMMENT - EXTENSION /.test(l)
+      || (skipPublicOwner !== undefined && /^\d+; \d+ \d+ SCHEMA - public /.test(l) && l.endsWith(` public ${skipPublicOwner}`));
+    const filtered = toc.stdout.split('\n').map((l) => (skipped(l) ? ';' + l : l)).join('\n');
     const list = join(dir, 'toc.list');
     writeFileSync(list, filtered);
     const sqlPath = join(dir, 'schema.sql');
@@ -244,8 +246,13 @@ export async function applySchema(config: Config, database: string, opts: ApplyS
         await checkExtensions(source, target);
         checkAbort(opts.signal);
         const targetMajor = target.version.major;
+        // The source's bootstrap superuser owns its public schema (before 15) and is
+        // never copied; a non-superuser target role may not hand the schema to the
+        // target's own, so the target's public schema keeps its owner (15+: the database owner).
+        const targetSuper = (await target.one<{ su: boolean }>('SELECT rolsuper AS su FROM pg_catalog.pg_roles WHERE rolname = current_user')).su;
+        const bootstrap = (await source.one<{ name: string }>('SELECT rolname AS name FROM pg_catalog.pg_roles WHERE oid = 10')).name;
         await target.close();
-        const sql = await dumpSchema(config, source, database, targetMajor);
+        const sql = await dumpSchema(config, source, database, targetMajor, targetSuper ? undefined : bootstrap);
         checkAbort(opts.signal);
         await applyDump(config, database, sql);
         report.applied = true;

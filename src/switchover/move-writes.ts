@@ -35,6 +35,7 @@ import { copyLargeObjects, copyTables, type CarriedTable } from './carry.js';
 import { activateReverse, dropSubscription, prepareReverse, stopSubscription, subscriptionState } from './reverse.js';
 import { deleteFence, maintenanceDb, readFence, setFencePhase, writeFence, type Direction, type FenceRecord } from './state.js';
 import { unfenceHint } from './fence-status.js';
+import { switchoverPrivilegeGaps } from './privileges.js';
 import { BouncerConsole, readDatabaseEntry } from './pgbouncer-admin.js';
 import { readFileSync, accessSync, constants as fsConstants } from 'node:fs';
 import { dirname } from 'node:path';
@@ -137,6 +138,12 @@ async function preflight(config: Config, database: string, dir: Direction, s: Si
     const srcWal = await src.one<{ w: string }>("SELECT current_setting('wal_level') AS w");
     void wal;
     if (srcWal.w !== 'logical') refuse(`reverse replication needs wal_level = logical on the source (it is ${srcWal.w})`, 'Set wal_level = logical on the source and restart it, or pass --no-reverse (no rollback possible then).');
+  }
+  const gaps = await switchoverPrivilegeGaps({ database, method: opts.method, fenced: { side: s.from, admin: sess.fromAdmin }, other: { side: s.to, admin: sess.toAdmin }, reverse: opts.reverse });
+  if (gaps.length) {
+    throw new ProblemError('missing_privileges', `${dir} ${database}: ${gaps.map((g) => g.problem).join('; ')}`, {
+      hint: `Nothing was changed. ${gaps.map((g) => g.fix).join('; ')}.`,
+    });
   }
   if (opts.method === 'pgbouncer') {
     const pb = config.switchover.pgbouncer;

@@ -34,6 +34,7 @@ export const command: Command = {
       ctx.out.line(`${ctx.out.severity('warn')} login roles without a password (set one on the target before switchover): ${list(report.withoutPassword)}`);
     }
     for (const m of report.skippedMemberships ?? []) ctx.out.line(`${ctx.out.severity('warn')} membership not granted (a role is missing on the target): ${m}`);
+    for (const m of report.ungrantableMemberships ?? []) ctx.out.line(`${ctx.out.severity('warn')} membership not granted (the target role may not grant it; --managed): ${m}`);
     return EXIT.ok;
   },
 };
