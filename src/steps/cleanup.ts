@@ -159,7 +159,9 @@ export async function cleanup(config: Config, database: string, opts: { emit?: E
         result.dropped.push({ side, object: `fence of an interrupted ${fence.direction} (${fence.method}): writes given back` });
         emit({ type: 'info', message: `lifted the fence an interrupted ${fence.direction} left on the ${side} (${fence.method})` });
       } else {
-        result.fences.push({ side, method: fence.method, sql: manualUnfenceSql(fence) });
+        // A finished pgbouncer run left nothing paused (PgBouncer already points at the other side): no fence to report.
+        const sql = manualUnfenceSql(fence, config);
+        if (sql.length > 0) result.fences.push({ side, method: fence.method, sql });
       }
       await deleteFence(c.admin, database);
       result.dropped.push({ side, object: 'switchover bookkeeping (pgshift.switchover_fence row)' });

@@ -5,9 +5,11 @@
 // `status` (after pgshift was killed and could say nothing).
 
 import type { Config } from '../config/config.js';
+import { describeConn, type ConnParams } from '../config/conninfo.js';
 import { connect, type Db, type Side } from '../pg/connect.js';
 import { PgshiftError } from '../errors.js';
-import { manualUnfenceSql } from './pause.js';
+import { bouncerNameOf, manualUnfenceSql } from './pause.js';
+import { BouncerConsole, entryFor } from './pgbouncer-admin.js';
 import { maintenanceDb, readFence, type Direction, type FencePhase, type FenceRecord } from './state.js';
 
 /** One side's fence record, in the shape `status --json` reports it. */
@@ -22,8 +24,56 @@ export interface FenceInfo {
   interrupted: boolean;
   /** What happened and what to run next, in words. */
   message: string;
-  /** SQL that lifts the fence by hand, on this side (empty when lifting it by hand is not safe). */
+  /** SQL that lifts the fence by hand, on this side (empty when lifting it by hand is not safe); for pgbouncer, the admin console command. */
   undoSql: string[];
+  /** pgbouncer fences of an interrupted run: PgBouncer as status found it. */
+  pgbouncer?: BouncerLook;
+}
+
+/** PgBouncer's live state for the fenced database (SHOW DATABASES on its admin console). */
+export interface BouncerLook {
+  /** PgBouncer's name for the database. */
+  name: string;
+  /** Paused now; null when it could not be told. */
+  paused: boolean | null;
+  /** The side it sends the database's clients to ("elsewhere": neither endpoint's host and port). */
+  pointsAt: Side | 'elsewhere' | null;
+  /** host:port it sends them to. */
+  server: string | null;
+  /** Why PgBouncer could not be asked, or has no such database. */
+  error?: string;
+}
+
+/** Ask PgBouncer's admin console how it stands for a database (never throws: status must still report the fence). */
+export async function lookAtBouncer(config: Config, database: string): Promise<BouncerLook | undefined> {
+  const cfg = config.switchover.pgbouncer;
+  if (!cfg) return undefined;
+  const name = bouncerNameOf(config, database);
+  let c: BouncerConsole | undefined;
+  try {
+    c = await BouncerConsole.open(cfg);
+    const d = await c.database(name);
+    if (!d) return { name, paused: null, pointsAt: null, server: null, error: `PgBouncer has no database "${name}"` };
+    const at = (conn: ConnParams): boolean => {
+      const e = entryFor(conn, database);
+      return e.host === d.host && e.port === d.port;
+    };
+    const pointsAt = at(config.source.conn) ? 'source' : at(config.target.conn) ? 'target' : 'elsewhere';
+    return { name, paused: d.paused, pointsAt, server: `${d.host}:${d.port}` };
+  } catch (e) {
+    return { name, paused: null, pointsAt: null, server: null, error: (e as Error).message };
+  } finally {
+    await c?.close();
+  }
+}
+
+function bouncerText(b: BouncerLook | undefined): string {
+  if (!b) return '';
+  if (b.error) return ` PgBouncer could not be asked how it stands (${b.error}): look at its admin console (SHOW DATABASES).`;
+  const to = b.pointsAt === 'elsewhere' || b.pointsAt === null ? `${b.server ?? '?'}` : `${b.pointsAt} (${b.server ?? '?'})`;
+  return b.paused
+    ? ` PgBouncer holds "${b.name}" paused: its clients wait there (until its query_wait_timeout, then they fail), and go to the ${to} once it is resumed.`
+    : ` PgBouncer is not paused and sends "${b.name}" to the ${to}.`;
 }
 
 function sideOf(direction: Direction): Side {
@@ -46,32 +96,51 @@ function cmd(config: Config, verb: string, database: string): string {
  * sides take writes with replication half turned around, so the only advice
  * is to let pgshift finish.
  */
-export function describeFence(config: Config, rec: FenceRecord): { message: string; undoSql: string[] } {
+export function describeFence(config: Config, rec: FenceRecord, bouncer?: BouncerLook): { message: string; undoSql: string[] } {
   const side = sideOf(rec.direction);
   const other = side === 'source' ? 'target' : 'source';
   const db = rec.database;
-  const fenced = `the ${side} database "${db}" is fenced (writes paused by ${rec.method})`;
+  const fenced = rec.method === 'pgbouncer'
+    ? `the ${side} database "${db}" is fenced (its clients paused in PgBouncer)`
+    : `the ${side} database "${db}" is fenced (writes paused by ${rec.method})`;
+  const moveBack = rec.direction === 'switchover' ? `; "${cmd(config, 'rollback', db)}" moves them back` : '';
   if (rec.phase === 'done') {
-    return {
-      message: `${fenced} after a finished ${rec.direction}: writes go to the ${other}`
-        + (rec.direction === 'switchover' ? `; "${cmd(config, 'rollback', db)}" moves them back` : ''),
-      undoSql: manualUnfenceSql(rec),
-    };
+    if (rec.method === 'pgbouncer') {
+      // PAUSE/RESUME acts in PgBouncer only: the old side itself takes any
+      // client that connects to it directly.
+      return {
+        message: `the ${side} database "${db}" was left by a finished ${rec.direction} through PgBouncer, which sends its clients to the ${other}: writes go to the ${other}${moveBack}. `
+          + `The ${side} itself is not fenced: a client connecting to it directly, around PgBouncer, could still write there, and that write would not reach the ${other}`,
+        undoSql: [],
+      };
+    }
+    return { message: `${fenced} after a finished ${rec.direction}: writes go to the ${other}${moveBack}`, undoSql: manualUnfenceSql(rec, config) };
   }
   if (rec.phase === 'committed') {
+    // Killed after PgBouncer was resumed towards the other side: writes already flow there.
+    const resumed = rec.method === 'pgbouncer' && bouncer?.paused === false && bouncer.pointsAt === other;
     return {
-      message: `${fenced} by a ${rec.direction} that stopped after its point of no return: no side takes writes until it is finished. `
-        + `Run "${cmd(config, rec.direction, db)}" to finish it${rec.direction === 'switchover' ? `, then "${cmd(config, 'rollback', db)}" if you want the writes back on the source` : ''}.`,
+      message: `${fenced} by a ${rec.direction} that stopped after its point of no return`
+        + (resumed ? `, after PgBouncer was resumed: writes go to the ${other}, and the ${rec.direction} is not finished. ` : ': no side takes writes until it is finished. ')
+        + `Run "${cmd(config, rec.direction, db)}" to finish it${rec.direction === 'switchover' ? `, then "${cmd(config, 'rollback', db)}" if you want the writes back on the source` : ''}.`
+        + bouncerText(bouncer),
       undoSql: [],
     };
   }
-  const sql = manualUnfenceSql(rec);
+  const sql = manualUnfenceSql(rec, config);
+  const byHand = rec.method === 'pgbouncer'
+    ? `By hand, on the PgBouncer admin console${config.switchover.pgbouncer ? ` (${describeConnOf(config)})` : ''}: ${sql.filter((l) => !l.startsWith('--')).join(' ')}`
+    : `By hand, on the ${side}: ${sql.join(' ')}`;
   return {
     message: `${fenced} by a ${rec.direction} that stopped before its point of no return; the ${other} does not take writes either. `
       + `Run "${cmd(config, rec.direction, db)}" to do the ${rec.direction} again, or "${cmd(config, opposite(rec.direction), db)}" to give the ${side} its writes back. `
-      + `By hand, on the ${side}: ${sql.join(' ')}`,
+      + byHand + bouncerText(bouncer),
     undoSql: sql,
   };
+}
+
+function describeConnOf(config: Config): string {
+  return describeConn(config.switchover.pgbouncer!.admin);
 }
 
 /** The hint of an error raised while a fence is in place. */
@@ -117,10 +186,12 @@ export class FenceWatch {
       throw e;
     }
     if (!rec) return null;
-    const d = describeFence(this.config, rec);
+    // Whether PgBouncer still holds the clients paused, and where it sends them, is PgBouncer's to say.
+    const bouncer = rec.method === 'pgbouncer' && rec.phase !== 'done' ? await lookAtBouncer(this.config, this.database) : undefined;
+    const d = describeFence(this.config, rec, bouncer);
     return {
       side, direction: rec.direction, method: rec.method, phase: rec.phase, since: rec.startedAt,
-      interrupted: rec.phase !== 'done', message: d.message, undoSql: d.undoSql,
+      interrupted: rec.phase !== 'done', message: d.message, undoSql: d.undoSql, ...(bouncer ? { pgbouncer: bouncer } : {}),
     };
   }
 

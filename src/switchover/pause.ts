@@ -9,6 +9,7 @@
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import type { Config, PauseMethod } from '../config/config.js';
+import { describeConn } from '../config/conninfo.js';
 import type { Db, Side } from '../pg/connect.js';
 import { quoteIdent } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
@@ -98,8 +99,17 @@ export async function undoRecordedFence(admin: Db, rec: FenceRecord): Promise<vo
   if (rec.method === 'readonly') await setReadOnly(admin, rec.database, rec.readonlyBefore);
 }
 
-/** The SQL a person can run to lift a fence by hand. */
-export function manualUnfenceSql(rec: FenceRecord): string[] {
+/** PgBouncer's name for a database: switchover.pgbouncer.database, else the database's own name. */
+export function bouncerNameOf(config: Config | undefined, database: string): string {
+  return config?.switchover.pgbouncer?.database ?? database;
+}
+
+/**
+ * The SQL a person can run to lift a fence by hand. For pgbouncer it is a
+ * command for PgBouncer's admin console (a comment line says where), named
+ * as PgBouncer knows the database: pass the config when it may differ.
+ */
+export function manualUnfenceSql(rec: FenceRecord, config?: Config): string[] {
   if (rec.method === 'revoke') {
     return rec.revoked.map((g) => `GRANT CONNECT ON DATABASE ${quoteIdent(rec.database)} TO ${granteeSql(g)}${grantOptionSql(g)};`);
   }
@@ -108,7 +118,12 @@ export function manualUnfenceSql(rec: FenceRecord): string[] {
       ? `ALTER DATABASE ${quoteIdent(rec.database)} RESET default_transaction_read_only;`
       : `ALTER DATABASE ${quoteIdent(rec.database)} SET default_transaction_read_only = ${onOffSql(rec.readonlyBefore)};`];
   }
-  if (rec.method === 'pgbouncer') return [`-- on the PgBouncer admin console: RESUME ${bouncerIdent(rec.database)};`];
+  if (rec.method === 'pgbouncer') {
+    // A finished run resumed PgBouncer (towards the other side): nothing is paused any more.
+    if (rec.phase === 'done') return [];
+    const admin = config?.switchover.pgbouncer?.admin;
+    return [`-- on the PgBouncer admin console${admin ? ` (${describeConn(admin)})` : ''}:`, `RESUME ${bouncerIdent(bouncerNameOf(config, rec.database))};`];
+  }
   return ['-- run your switchover.command.resume command'];
 }
 
@@ -166,7 +181,7 @@ function bouncerConfig(ctx: FenceContext): BouncerConfig {
 }
 
 function bouncerName(ctx: FenceContext): string {
-  return ctx.config.switchover.pgbouncer?.database ?? ctx.database;
+  return bouncerNameOf(ctx.config, ctx.database);
 }
 
 async function withConsole<T>(cfg: BouncerConfig, fn: (c: BouncerConsole) => Promise<T>): Promise<T> {

@@ -46,12 +46,17 @@ export class BouncerConsole {
     }
   }
 
-  /** Is this PgBouncer database paused (SHOW DATABASES "paused" column)? */
-  async isPaused(database: string): Promise<boolean | undefined> {
+  /** A PgBouncer database as SHOW DATABASES has it now (undefined: no such database). */
+  async database(database: string): Promise<{ paused: boolean; host: string; port: string } | undefined> {
     const rows = await this.command('SHOW DATABASES');
     const row = rows.find((r) => r.name === database);
     if (!row) return undefined;
-    return String(row.paused) === '1';
+    return { paused: String(row.paused) === '1', host: String(row.host ?? ''), port: String(row.port ?? '') };
+  }
+
+  /** Is this PgBouncer database paused (SHOW DATABASES "paused" column)? */
+  async isPaused(database: string): Promise<boolean | undefined> {
+    return (await this.database(database))?.paused;
   }
 
   async close(): Promise<void> {

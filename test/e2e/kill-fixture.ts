@@ -52,13 +52,19 @@ const SCHEMA = [
   'GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO app',
 ];
 
-/** A database replicating source -> target, caught up, with a few ledger rows and an unlogged table. */
-export async function newLane(pair: Pair, method: Method, prefix = 'kill'): Promise<Lane> {
+/** A new database on both sides with the ledger (writable by "app") and an unlogged table; rows on the source only. */
+export async function ledgerDatabase(pair: Pair, prefix: string): Promise<string> {
   const db = await pair.freshDatabase(prefix);
   await pair.target.createDatabase(db);
   for (const c of [pair.source, pair.target]) for (const s of SCHEMA) await c.sql(s, [], db);
   await pair.source.sql('INSERT INTO ledger (client, k) SELECT 0, g FROM generate_series(1, 100) g', [], db);
   await pair.source.sql('INSERT INTO scratch SELECT generate_series(1, 50)', [], db);
+  return db;
+}
+
+/** A database replicating source -> target, caught up, with a few ledger rows and an unlogged table. */
+export async function newLane(pair: Pair, method: Method, prefix = 'kill'): Promise<Lane> {
+  const db = await ledgerDatabase(pair, prefix);
   const cfg = await pair.writeConfig([db], `switchover:\n  pause: ${method}\n  max_pause: 10s\n`);
   await startAndWait(loadConfig(cfg, pair.env()), db, pair.target);
   return { db, cfg, method };
@@ -71,7 +77,7 @@ export function faultyCli(pair: Pair, args: string[], fault: string): Promise<Cl
   return startCli(args, { env: { ...pair.env(), PGSHIFT_FAULT: fault } }).done;
 }
 
-export async function cli(pair: Pair, lane: Lane, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; json?: Record<string, unknown> }> {
+export async function cli(pair: Pair, lane: Pick<Lane, 'cfg'>, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; json?: Record<string, unknown> }> {
   const r = await runCli(['-c', lane.cfg, '--yes', '--json', ...args], { env: pair.env(), timeoutMs: 90_000 });
   let json: Record<string, unknown> | undefined;
   try {
@@ -225,7 +231,7 @@ export async function waitApplied(publisher: EmbeddedCluster, db: string, slot: 
 }
 
 /** The `status --json` document of the lane's database. */
-export async function statusOf(pair: Pair, lane: Lane): Promise<{ code: number | null; s: Record<string, unknown> & { problems: string[]; fence: { source: FenceInfoJson | null; target: FenceInfoJson | null } } }> {
+export async function statusOf(pair: Pair, lane: Pick<Lane, 'cfg' | 'db'>): Promise<{ code: number | null; s: Record<string, unknown> & { problems: string[]; fence: { source: FenceInfoJson | null; target: FenceInfoJson | null } } }> {
   const r = await runCli(['-c', lane.cfg, '--json', 'status', lane.db], { env: pair.env() });
   const doc = JSON.parse(r.stdout) as { databases: never[] };
   return { code: r.code, s: doc.databases[0]! };
@@ -239,6 +245,8 @@ export interface FenceInfoJson {
   interrupted: boolean;
   message: string;
   undoSql: string[];
+  /** pgbouncer fences: PgBouncer as status found it. */
+  pgbouncer?: { name: string; paused: boolean | null; pointsAt: string | null; server: string | null; error?: string };
 }
 
 /** A point from which the fence is in place (the pause method ran). */
@@ -247,7 +255,7 @@ function fenceInPlace(point: string): boolean {
   return !['before:pause', 'fence:pausing'].includes(point);
 }
 
-function expectObjects(o: Objects, want: Partial<Objects>, what: string): void {
+export function expectObjects(o: Objects, want: Partial<Objects>, what: string): void {
   const got: Partial<Objects> = {};
   for (const k of Object.keys(want) as (keyof Objects)[]) got[k] = o[k];
   assert.deepEqual(got, want, `${what}: pgshift objects`);
