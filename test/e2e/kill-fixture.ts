@@ -6,8 +6,9 @@
 // who can write). Imports nothing at load time that starts anything: it is
 // not a test file, and does nothing when run.
 import assert from 'node:assert/strict';
+import { before, after } from 'node:test';
 import pg from 'pg';
-import { runCli, startCli, waitFor, type CliResult, type Pair } from '../helpers/harness.js';
+import { Pair, runCli, startCli, waitFor, type CliResult } from '../helpers/harness.js';
 import { loadConfig } from '../../src/config/config.js';
 import { namesFor } from '../../src/steps/names.js';
 import { startAndWait } from '../helpers/switchover-fixture.js';
@@ -383,4 +384,36 @@ export class KillChecks {
     assert.equal(c.code, 0, c.stderr + c.stdout);
     expectObjects(await objects(this.pair, lane.db), NO_OBJECTS, 'after cleanup');
   }
+}
+
+/**
+ * One pair of clusters for a kill-matrix test file, with the app role and the
+ * checks, started before its tests and stopped after them.
+ */
+export function killMatrixPair(from: number, to: number, ready: (pair: Pair, check: KillChecks) => void): void {
+  let pair: Pair | undefined;
+  before(async () => {
+    pair = await Pair.start(from, to);
+    await createAppRole(pair);
+    ready(pair, new KillChecks(pair));
+  });
+  after(async () => {
+    await pair?.stop();
+  });
+}
+
+/** One lane of a kill matrix: a database, a pause method, where to kill and how to recover. */
+export interface LanePlan {
+  method: Method;
+  /** Kills before the point of no return, each undone by the opposite command. */
+  undone: string[];
+  /** A kill finished (or done again) by re-running the same command. */
+  final?: string;
+  /** Or: a kill undone by `pgshift cleanup` (ends the lane). */
+  cleanupAt?: string;
+}
+
+/** The lanes to run: all, or every third with PGSHIFT_KILL_MATRIX=quick. */
+export function matrixLanes<T>(lanes: T[]): T[] {
+  return process.env.PGSHIFT_KILL_MATRIX === 'quick' ? lanes.filter((_, i) => i % 3 === 0) : lanes;
 }

@@ -14,33 +14,22 @@
 //
 // Every point runs by default; PGSHIFT_KILL_MATRIX=quick runs a third of the
 // lanes.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pair, versionPairs } from '../helpers/harness.js';
 import { loadConfig } from '../../src/config/config.js';
 import { switchover } from '../../src/steps/switchover.js';
-import { cli, createAppRole, hasRecord, isCommitted, isDone, KillChecks, newLane, type Method } from './kill-fixture.js';
+import { cli, hasRecord, isCommitted, isDone, killMatrixPair, KillChecks, matrixLanes, newLane, type LanePlan } from './kill-fixture.js';
 
 const [[FROM, TO]] = versionPairs([[13, 16]]) as [[number, number]];
 let pair: Pair;
 let check: KillChecks;
 
-before(async () => {
-  pair = await Pair.start(FROM, TO);
-  await createAppRole(pair);
-  check = new KillChecks(pair);
-});
-after(async () => {
-  await pair?.stop();
+killMatrixPair(FROM, TO, (p, c) => {
+  pair = p;
+  check = c;
 });
 
-interface LanePlan {
-  method: Method;
-  /** Rollback kills before its point of no return, each undone by `pgshift switchover`. */
-  undone: string[];
-  /** A rollback kill finished (or done again) by re-running `pgshift rollback`. */
-  final: string;
-}
 
 const LANES: LanePlan[] = [
   { method: 'revoke', undone: ['before:preflight', 'after:pause'], final: 'before:commit' },
@@ -52,7 +41,7 @@ const LANES: LanePlan[] = [
   { method: 'revoke', undone: ['before:copy'], final: 'after:copy' },
   { method: 'readonly', undone: ['after:copy'], final: 'after:pause' },
 ];
-const lanes = process.env.PGSHIFT_KILL_MATRIX === 'quick' ? LANES.filter((_, i) => i % 3 === 0) : LANES;
+const lanes = matrixLanes(LANES);
 
 for (const [i, plan] of lanes.entries()) {
   const label = [...plan.undone.map((p) => `${p} -> switchover`), `${plan.final} -> rollback`].join(', ');
@@ -72,7 +61,7 @@ for (const [i, plan] of lanes.entries()) {
       await check.switched(lane, w.acked, `rollback killed ${point}, then switchover`);
     }
 
-    const point = plan.final;
+    const point = plan.final!;
     const w = await check.writersOn('target', lane.db);
     await check.killed(lane, 'rollback', point);
     await check.afterKill(lane, 'target', 'rollback', point, { status: true });

@@ -19,33 +19,20 @@
 //
 // Every point runs by default; PGSHIFT_KILL_MATRIX=quick runs a third of the
 // lanes (a quick local check).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pair, versionPairs } from '../helpers/harness.js';
-import { appCanWrite, cli, createAppRole, faultyCli, fenceRow, hasRecord, isCommitted, isDone, KillChecks, newLane, type Method } from './kill-fixture.js';
+import { appCanWrite, cli, faultyCli, fenceRow, hasRecord, isCommitted, isDone, killMatrixPair, KillChecks, matrixLanes, newLane, type LanePlan } from './kill-fixture.js';
 
 const [[FROM, TO]] = versionPairs([[14, 17]]) as [[number, number]];
 let pair: Pair;
 let check: KillChecks;
 
-before(async () => {
-  pair = await Pair.start(FROM, TO);
-  await createAppRole(pair);
-  check = new KillChecks(pair);
-});
-after(async () => {
-  await pair?.stop();
+killMatrixPair(FROM, TO, (p, c) => {
+  pair = p;
+  check = c;
 });
 
-interface LanePlan {
-  method: Method;
-  /** Kills before the point of no return, each undone by `pgshift rollback`. */
-  undone: string[];
-  /** A kill finished (or done again) by re-running `pgshift switchover`. */
-  final?: string;
-  /** Or: a kill undone by `pgshift cleanup` (ends the lane). */
-  cleanupAt?: string;
-}
 
 // Every switchover point once or more; both recoveries before the point of no return.
 const LANES: LanePlan[] = [
@@ -64,7 +51,7 @@ const LANES: LanePlan[] = [
   { method: 'readonly', undone: [], cleanupAt: 'after:pause' },
   { method: 'revoke', undone: [], cleanupAt: 'after:catch-up' },
 ];
-const lanes = process.env.PGSHIFT_KILL_MATRIX === 'quick' ? LANES.filter((_, i) => i % 3 === 0) : LANES;
+const lanes = matrixLanes(LANES);
 
 for (const [i, plan] of lanes.entries()) {
   const label = [...plan.undone.map((p) => `${p} -> rollback`), plan.final ? `${plan.final} -> switchover` : `${plan.cleanupAt} -> cleanup`].join(', ');
