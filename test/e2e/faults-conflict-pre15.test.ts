@@ -9,7 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pair, qi, runCli, tableRows, waitFor } from '../helpers/harness.js';
-import { assertSourceUnfenced, refusedSwitchover, startAndWait, statusJson } from './faults-helpers.js';
+import { assertSourceUnfenced, refusedSwitchover, statusJson, streamingItems } from './faults-helpers.js';
 
 let pair: Pair;
 before(async () => {
@@ -19,13 +19,8 @@ after(async () => {
   await pair?.stop();
 });
 
-test('a conflicting row on a 14 target: the error loop is reported with its key, wait fails, switchover refuses; fixed, the row arrives', async () => {
-  const db = await pair.freshDatabase('conflict14', { onTarget: true });
-  for (const c of [pair.source, pair.target]) await c.sql('CREATE TABLE items (id bigint PRIMARY KEY, v text NOT NULL)', [], db);
-  await pair.source.sql("INSERT INTO items SELECT g, 'row ' || g FROM generate_series(1, 200) g", [], db);
-  const cfg = await pair.writeConfig([db], 'switchover:\n  pause: revoke\n');
-  await startAndWait(pair, cfg, db);
-  const env = pair.env();
+test('a conflicting row on a 14 target: the error loop is reported with its key, wait disables it, switchover refuses; fixed, the row arrives', async () => {
+  const { db, cfg, env } = await streamingItems(pair, 'conflict14');
 
   await pair.target.sql("INSERT INTO items VALUES (4242, 'target only')", [], db);
   await pair.source.sql("INSERT INTO items VALUES (4242, 'from source')", [], db);

@@ -10,7 +10,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pair, runCli, tableRows, waitFor } from '../helpers/harness.js';
 import { namesFor } from '../../src/steps/names.js';
-import { assertSourceUnfenced, refusedSwitchover, startAndWait, statusJson } from './faults-helpers.js';
+import { assertSourceUnfenced, refusedSwitchover, statusJson, streamingItems } from './faults-helpers.js';
 
 let pair: Pair;
 before(async () => {
@@ -21,13 +21,8 @@ after(async () => {
   await pair?.stop();
 });
 
-test('a conflicting row on a 15+ target: disabled, reported with its key, refused; fixed, the source row arrives', async () => {
-  const db = await pair.freshDatabase('conflict', { onTarget: true });
-  for (const c of [pair.source, pair.target]) await c.sql('CREATE TABLE items (id bigint PRIMARY KEY, v text NOT NULL)', [], db);
-  await pair.source.sql("INSERT INTO items SELECT g, 'row ' || g FROM generate_series(1, 200) g", [], db);
-  const cfg = await pair.writeConfig([db], 'switchover:\n  pause: revoke\n');
-  await startAndWait(pair, cfg, db);
-  const env = pair.env();
+test('a conflicting row on a 15+ target: reported with its key while it loops, wait disables it, switchover refuses; fixed, the source row arrives', async () => {
+  const { db, cfg, env } = await streamingItems(pair, 'conflict');
   const sub = namesFor(db).subscription;
 
   await pair.target.sql("INSERT INTO items VALUES (4242, 'target only')", [], db);

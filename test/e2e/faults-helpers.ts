@@ -46,3 +46,16 @@ export async function refusedSwitchover(pair: Pair, cfg: string, db: string, rea
   assert.match(r.stderr, /Writes were not paused/);
   return r;
 }
+
+/**
+ * A fresh database with a 200-row `items` table on both sides, replicating
+ * and caught up (revoke pause in the config): the start of a conflict test.
+ */
+export async function streamingItems(pair: Pair, prefix: string): Promise<{ db: string; cfg: string; env: Record<string, string> }> {
+  const db = await pair.freshDatabase(prefix, { onTarget: true });
+  for (const c of [pair.source, pair.target]) await c.sql('CREATE TABLE items (id bigint PRIMARY KEY, v text NOT NULL)', [], db);
+  await pair.source.sql("INSERT INTO items SELECT g, 'row ' || g FROM generate_series(1, 200) g", [], db);
+  const cfg = await pair.writeConfig([db], 'switchover:\n  pause: revoke\n');
+  await startAndWait(pair, cfg, db);
+  return { db, cfg, env: pair.env() };
+}
