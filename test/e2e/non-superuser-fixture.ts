@@ -3,10 +3,12 @@
 // writers as the application role that record every acknowledged write, and
 // what pgshift may have left on a cluster. Does nothing on import.
 
+import assert from 'node:assert/strict';
 import pg from 'pg';
+import { runCli, type CliResult } from '../helpers/harness.js';
 import type { EmbeddedCluster } from '../../src/embedded/cluster.js';
 import { quoteIdent, quoteLiteral } from '../../src/pg/quote.js';
-import { leakForms } from './server-log.js';
+import { holding, leakForms } from './server-log.js';
 
 export const MIGRATOR_PW = `Mg7srcPW ' \\ @ % "q" = ü :/?#&+ end`;
 export const TADMIN_PW = `Ta7tgtPW ' \\ @ % "q" = ü :/?#&+ end`;
@@ -62,4 +64,21 @@ export async function pgshiftObjects(c: EmbeddedCluster, db: string): Promise<st
   const hasDb = (await c.sql('SELECT 1 FROM pg_database WHERE datname = $1', [db])).length > 0;
   if (hasDb) out.push(...(await c.sql<{ n: string }>("SELECT pubname::text AS n FROM pg_publication WHERE pubname LIKE 'pgshift%'", [], db)).map((r) => `publication ${r.n}`));
   return out;
+}
+
+/** Every pgshift run of a test file, kept so the file can prove no output held a password. */
+export class RecordedCli {
+  private readonly outputs: { what: string; r: CliResult }[] = [];
+
+  /** Run pgshift with both migration passwords; assert the exit code unless it is null. */
+  async run(what: string, args: string[], expectCode: number | null = 0): Promise<CliResult> {
+    const r = await runCli(args, { env: env(), timeoutMs: 120_000 });
+    this.outputs.push({ what, r });
+    if (expectCode !== null) assert.equal(r.code, expectCode, `${what}: exit ${r.code}\n${r.stderr}\n${r.stdout}`);
+    return r;
+  }
+
+  assertNoPasswordPrinted(): void {
+    for (const { what, r } of this.outputs) assert.deepEqual(holding(r.stdout + '\n' + r.stderr, NEEDLES), [], `${what} printed a password`);
+  }
 }

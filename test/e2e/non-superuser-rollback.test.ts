@@ -13,18 +13,18 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { Pair, runCli, waitFor, tableRows, type CliResult } from '../helpers/harness.js';
+import { Pair, waitFor, tableRows } from '../helpers/harness.js';
 import { formatConninfo } from '../../src/config/conninfo.js';
 import { quoteIdent, quoteLiteral } from '../../src/pg/quote.js';
 import { writeConfigFor } from '../helpers/cluster-state.js';
-import { holding } from './server-log.js';
 import type { EmbeddedCluster } from '../../src/embedded/cluster.js';
-import { APP_PW, MIGRATOR_PW, NEEDLES, TADMIN_PW, createRole, env, pgshiftObjects, startWriters } from './non-superuser-fixture.js';
+import { APP_PW, MIGRATOR_PW, TADMIN_PW, createRole, pgshiftObjects, RecordedCli, startWriters } from './non-superuser-fixture.js';
 
 const FROM = 16;
 const TO = 17;
 let pair: Pair;
-const outputs: { what: string; r: CliResult }[] = [];
+const recorded = new RecordedCli();
+const cli = recorded.run.bind(recorded);
 
 const APP_SCHEMA = `
   CREATE TABLE items (id int PRIMARY KEY, v text NOT NULL);
@@ -46,13 +46,6 @@ before(async () => {
 after(async () => {
   await pair?.stop();
 });
-
-async function cli(what: string, args: string[], expectCode: number | null = 0): Promise<CliResult> {
-  const r = await runCli(args, { env: env(), timeoutMs: 120_000 });
-  outputs.push({ what, r });
-  if (expectCode !== null) assert.equal(r.code, expectCode, `${what}: exit ${r.code}\n${r.stderr}\n${r.stdout}`);
-  return r;
-}
 
 async function appClient(c: EmbeddedCluster, db: string): Promise<pg.Client> {
   const client = new pg.Client({ host: c.host, port: c.port, user: 'app', password: APP_PW, database: db, connectionTimeoutMillis: 3000 });
@@ -134,5 +127,5 @@ test(`non-superusers ${FROM}->${TO}: switchover with reverse replication, then r
   await cli('cleanup', ['-c', cfg, '--yes', 'cleanup', db]);
   assert.deepEqual(await pgshiftObjects(pair.source, db), [], 'pgshift objects left on the source');
   assert.deepEqual(await pgshiftObjects(pair.target, db), [], 'pgshift objects left on the target');
-  for (const { what, r } of outputs) assert.deepEqual(holding(r.stdout + '\n' + r.stderr, NEEDLES), [], `${what} printed a password`);
+  recorded.assertNoPasswordPrinted();
 });

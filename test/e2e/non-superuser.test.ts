@@ -17,13 +17,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { Pair, runCli, waitFor, qi, tableRows, type CliResult } from '../helpers/harness.js';
+import { Pair, waitFor, qi, tableRows } from '../helpers/harness.js';
 import { formatConninfo } from '../../src/config/conninfo.js';
 import { quoteLiteral } from '../../src/pg/quote.js';
 import { namesFor } from '../../src/steps/names.js';
 import { writeConfigFor } from '../helpers/cluster-state.js';
 import { LOG_EVERYTHING, holding } from './server-log.js';
-import { APP_PW, MIGRATOR_PW, NEEDLES, TADMIN_PW, createRole, env, pgshiftObjects, startWriters } from './non-superuser-fixture.js';
+import { APP_PW, MIGRATOR_PW, NEEDLES, TADMIN_PW, createRole, pgshiftObjects, RecordedCli, startWriters } from './non-superuser-fixture.js';
 
 const FROM = 14;
 const TO = 17;
@@ -31,7 +31,8 @@ const TO = 17;
 const QUIET_PARAMS = ['log_statement', 'log_min_duration_statement', 'log_min_duration_sample', 'log_transaction_sample_rate', 'log_min_error_statement'];
 
 let pair: Pair;
-const outputs: { what: string; r: CliResult }[] = [];
+const recorded = new RecordedCli();
+const cli = recorded.run.bind(recorded);
 
 before(async () => {
   pair = await Pair.start(FROM, TO, { settings: { ...LOG_EVERYTHING } });
@@ -47,13 +48,6 @@ before(async () => {
 after(async () => {
   await pair?.stop();
 });
-
-async function cli(what: string, args: string[], expectCode: number | null = 0): Promise<CliResult> {
-  const r = await runCli(args, { env: env(), timeoutMs: 120_000 });
-  outputs.push({ what, r });
-  if (expectCode !== null) assert.equal(r.code, expectCode, `${what}: exit ${r.code}\n${r.stderr}\n${r.stdout}`);
-  return r;
-}
 
 /** The application's database on the source, owned by migrator, tables created by migrator, app may write. */
 async function appDatabase(prefix: string): Promise<string> {
@@ -172,7 +166,7 @@ test(`non-superusers ${FROM}->${TO}: check, roles, schema, start, wait, verify, 
   const names = namesFor(db);
   assert.equal((await pair.source.sql('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [names.slot])).length, 0);
 
-  for (const { what, r } of outputs) assert.deepEqual(holding(r.stdout + '\n' + r.stderr, NEEDLES), [], `${what} printed a password`);
+  recorded.assertNoPasswordPrinted();
 });
 
 test(`non-superusers ${FROM}->${TO}: no statement-log warning once the target grants SET ON PARAMETER`, async () => {
@@ -192,5 +186,5 @@ test(`non-superusers ${FROM}->${TO}: no statement-log warning once the target gr
   } finally {
     await pair.target.sql(`REVOKE SET ON PARAMETER ${QUIET_PARAMS.join(', ')} FROM tadmin`);
   }
-  for (const { what, r } of outputs) assert.deepEqual(holding(r.stdout + '\n' + r.stderr, NEEDLES), [], `${what} printed a password`);
+  recorded.assertNoPasswordPrinted();
 });
