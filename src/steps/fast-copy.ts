@@ -44,7 +44,7 @@ import { copyRanges, openSnapshotSession, type RangeDone } from '../copy/pipe.js
 import { applyPreData, buildPostData, SchemaArchive, type PostDataReport } from '../copy/schema-sections.js';
 import { namesFor } from './names.js';
 import {
-  applyIdentityPlan, createSubscription, mirrorIdentityOnTarget, planPublication, subscriptionOptions, syncPublication, waitInactive,
+  applyIdentityPlan, createSubscription, mirrorIdentityOnTarget, planPublication, subscriptionOptions, syncPublication, waitInactive, warnStoredPassword,
   type NotCarriedTable,
 } from './start.js';
 import { createTargetDatabase, schemaIsApplied } from './schema.js';
@@ -327,12 +327,10 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
 
     // 6. The subscription, on the slot, from its consistent point.
     const conn = subscriptionConninfo(config, database);
-    if (conn.hasPassword) {
-      emit({ type: 'warn', message: `the subscription's connection string holds the source password: PostgreSQL stores it in pg_subscription on the target (readable by superusers only). Use a pgpass file on the target server and conn_from_target without a password to avoid this.` });
-    }
+    warnStoredPassword(conn, emit);
     const options = subscriptionOptions(source.version, target.version, names.slot, false).map((o) => (o === 'copy_data = true' ? 'copy_data = false' : o));
     await waitInactive(source, names.slot, opts.signal);
-    await createSubscription(target, names.subscription, conn, names.publication, options);
+    await createSubscription(target, names.subscription, conn, names.publication, options, emit);
     report.subscription.options = options;
     filling = false;
     report.totals.totalMs = Date.now() - started;

@@ -4,7 +4,7 @@
 // leaves both clusters exactly as they were: a downgrade or an unsupported
 // version, roles that could create the publication but not the subscription
 // (which would leave a publication behind), a target that already holds rows
-// the initial copy would collide with.
+// the initial copy would collide with, or lacks a table to publish.
 // Needs: verified connections to both sides. Read-only.
 
 import type { Config } from '../config/config.js';
@@ -115,4 +115,19 @@ export async function refuseTargetRows(target: Db, tables: { schema: string; nam
       details: { tables: full },
     });
   }
+}
+
+/**
+ * Every table to publish must exist on the target before it is published:
+ * a published table the target lacks stops the apply worker at its first
+ * change (DDL is not replicated; a table created on the source after
+ * `schema` is the usual way to get here).
+ */
+export async function refuseTablesMissingOnTarget(target: Db, tables: { schema: string; name: string }[], database: string): Promise<void> {
+  const onTarget = new Set((await listTables(target)).filter((t) => t.relkind === 'r' || t.relkind === 'p').map(tableKey));
+  const missing = tables.map(tableKey).filter((k) => !onTarget.has(k));
+  if (missing.length === 0) return;
+  throw new ProblemError('target_missing_tables', `${missing.length} table(s) to replicate do not exist on the target: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}; nothing was changed`, {
+    hint: `Create them on the target with the source's definition (DDL is not replicated; "pgshift status ${database}" lists the drift), or exclude them in the config, then run start again.`,
+  });
 }

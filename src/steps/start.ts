@@ -22,7 +22,7 @@
 
 import { databaseConfig, type Config, type DatabaseConfig } from '../config/config.js';
 import { ProblemError, SafetyError, UsageError, AbortedError, PgshiftError, SqlError } from '../errors.js';
-import { parseConninfo, redactConninfo } from '../config/conninfo.js';
+import { redactConninfo } from '../config/conninfo.js';
 import type { Emit } from '../events.js';
 import { silent } from '../events.js';
 import { connect, type Db } from '../pg/connect.js';
@@ -34,7 +34,7 @@ import { featuresOf, type ServerVersion } from '../pg/version.js';
 import { sleep } from '../util/wait.js';
 import { faultPoint } from '../util/fault.js';
 import { namesFor } from './names.js';
-import { refuseMissingPrivileges, refuseTargetRows, refuseUnsupportedVersions } from './preflight.js';
+import { refuseMissingPrivileges, refuseTablesMissingOnTarget, refuseTargetRows, refuseUnsupportedVersions } from './preflight.js';
 import { applyReplicaIdentity, planReplicaIdentities, type ReplicaIdentityPlan } from './replica-identity.js';
 import { findPublication, findSlot, findSubscription, subscriptionConninfo, type PublicationInfo, type SubscriptionConninfo } from './subscription.js';
 
@@ -206,23 +206,6 @@ export async function mirrorIdentityOnTarget(source: Db, target: Db, tables: Tab
   }
 }
 
-/**
- * Every table to publish must exist on the target before it is published:
- * a published table the target lacks stops the apply worker at its first
- * change (DDL is not replicated; a table created on the source after
- * `schema` is the usual way to get here).
- */
-async function refuseTablesMissingOnTarget(target: Db, tables: TableInfo[], database: string): Promise<void> {
-  const rows = await target.query<{ schema: string; name: string }>(
-    'SELECT t.schema, t.name FROM unnest($1::text[], $2::text[]) AS t(schema, name) WHERE pg_catalog.to_regclass(pg_catalog.quote_ident(t.schema) || \'.\' || pg_catalog.quote_ident(t.name)) IS NULL',
-    [tables.map((t) => t.schema), tables.map((t) => t.name)]);
-  if (rows.length === 0) return;
-  const list = rows.slice(0, 5).map((t) => `${t.schema}.${t.name}`).join(', ');
-  throw new ProblemError('target_missing_tables', `${rows.length} table(s) to replicate do not exist on the target: ${list}${rows.length > 5 ? ', ...' : ''}; nothing was changed`, {
-    hint: `Create them on the target with the source's definition (DDL is not replicated; "pgshift status ${database}" lists the drift), or exclude them in the config, then run start again.`,
-  });
-}
-
 /** Create the publication, or make an existing one hold exactly the planned tables. */
 export async function syncPublication(source: Db, name: string, plan: PublicationPlan, emit: Emit): Promise<'created' | 'updated' | 'unchanged'> {
   const existing: PublicationInfo | undefined = await findPublication(source, name);
@@ -261,27 +244,29 @@ export async function syncPublication(source: Db, name: string, plan: Publicatio
 }
 
 /**
- * CREATE SUBSCRIPTION. Its CONNECTION string may hold the source password, so
- * it runs as a secret statement: kept out of the target's server log and
- * pg_stat_activity where the role may arrange that (a warning where it may
- * not), and out of pgshift's errors.
+ * CREATE SUBSCRIPTION on the subscribing side (the target; the source for
+ * reverse replication). Its CONNECTION string may hold the publisher's
+ * password, so it runs as a secret statement: kept out of the subscriber's
+ * server log and pg_stat_activity where the role may arrange that (a warning
+ * where it may not), and out of pgshift's errors.
  */
-export async function createSubscription(target: Db, name: string, conn: SubscriptionConninfo, publication: string, options: string[], emit: Emit = silent): Promise<void> {
-  const optionsSql = options.join(', ');
-  const secrets = conn.hasPassword ? [passwordOf(conn)] : [];
+export async function createSubscription(subscriber: Db, name: string, conn: SubscriptionConninfo, publication: string, options: string[], emit: Emit = silent): Promise<void> {
+  const side = subscriber.side;
+  const publisher = side === 'target' ? 'source' : 'target';
   try {
-    await runSecretStatement(target,
-      `CREATE SUBSCRIPTION ${quoteIdent(name)} CONNECTION ${quoteLiteral(conn.conninfo)} PUBLICATION ${quoteIdent(publication)} WITH (${optionsSql})`,
+    await runSecretStatement(subscriber,
+      `CREATE SUBSCRIPTION ${quoteIdent(name)} CONNECTION ${quoteLiteral(conn.conninfo)} PUBLICATION ${quoteIdent(publication)} WITH (${options.join(', ')})`, // sql-lint: safe (options are constant fragments and quoteLiteral output)
+      conn.password === undefined ? [] : [conn.password],
       // sql-lint: safe (a label for a warning, not SQL)
-      secrets, { what: `CREATE SUBSCRIPTION ${name}`, emit: conn.hasPassword ? emit : undefined });
+      { what: `CREATE SUBSCRIPTION ${name}`, emit: conn.hasPassword ? emit : undefined });
   } catch (e) {
     if (e instanceof SqlError) {
       // sql-lint: safe (an error message, not SQL)
-      throw new SqlError(`target: CREATE SUBSCRIPTION failed: ${e.message.replace(/^target: /, '')}`, {
-        sqlstate: e.sqlstate, detail: e.serverDetail, hint: e.serverHint, side: 'target',
+      throw new SqlError(`${side}: CREATE SUBSCRIPTION failed: ${e.message.replace(/^(source|target): /, '')}`, {
+        sqlstate: e.sqlstate, detail: e.serverDetail, hint: e.serverHint, side,
       }, {
         hint: e.sqlstate === '08006' || /could not connect/i.test(e.message)
-          ? `The target server could not reach the source with "${redactConninfo(conn.shown)}". Set source.conn_from_target to how the target server sees the source.`
+          ? `The ${side} server could not reach the ${publisher} with "${redactConninfo(conn.shown)}". Set ${publisher}.conn_from_${side} to how the ${side} server sees the ${publisher}.`
           : e.hint,
       });
     }
@@ -289,8 +274,10 @@ export async function createSubscription(target: Db, name: string, conn: Subscri
   }
 }
 
-function passwordOf(conn: SubscriptionConninfo): string {
-  return parseConninfo(conn.conninfo).password ?? '';
+/** Say so when the forward subscription's connection string will keep the source password in the target's catalog. */
+export function warnStoredPassword(conn: SubscriptionConninfo, emit: Emit): void {
+  if (!conn.hasPassword) return;
+  emit({ type: 'warn', message: `the subscription's connection string holds the source password: PostgreSQL stores it in pg_subscription on the target (readable by superusers only). To keep it out, put a pgpass file on the target server and name it in source.conn_from_target (passfile=/path/readable/by/the/server).` });
 }
 
 /** Wait a little for a slot's walsender to go away (a killed subscriber's connection ends on its own). */
@@ -350,7 +337,9 @@ export async function startReplication(config: Config, database: string, opts: S
     const plan = await planPublication(source, dbConfig);
     // Refusals before any change; a subscription that exists is a start already under way.
     refuseUnsupportedVersions(source.version, target.version);
-    if (!(await findSubscription(target, names.subscription))) {
+    // Only start makes it, so it is still the same when the subscription step below looks.
+    const sub = await findSubscription(target, names.subscription);
+    if (!sub) {
       await refuseMissingPrivileges(source, target, plan.tables, !(await findPublication(source, names.publication)));
       await refuseTargetRows(target, plan.tables);
     }
@@ -366,7 +355,6 @@ export async function startReplication(config: Config, database: string, opts: S
     checkAborted(opts.signal);
 
     const conn = subscriptionConninfo(config, database);
-    const sub = await findSubscription(target, names.subscription);
     let subAction: StartResult['subscription']['action'] = 'unchanged';
     let droppedOrphan = false;
     let options: string[] = [];
@@ -412,9 +400,7 @@ export async function startReplication(config: Config, database: string, opts: S
         droppedOrphan = true;
         emit({ type: 'warn', message: `dropped replication slot ${names.slot} left on the source by an interrupted start` });
       }
-      if (conn.hasPassword) {
-        emit({ type: 'warn', message: `the subscription's connection string holds the source password: PostgreSQL stores it in pg_subscription on the target (readable by superusers only). To keep it out, put a pgpass file on the target server and name it in source.conn_from_target (passfile=/path/readable/by/the/server).` });
-      }
+      warnStoredPassword(conn, emit);
       options = subscriptionOptions(source.version, target.version, names.slot);
       checkAborted(opts.signal);
       emit({ type: 'info', message: `creating subscription ${names.subscription} on the target (initial copy: native copy_data)` });

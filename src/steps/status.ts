@@ -144,6 +144,8 @@ export class StatusProbe {
   private fences?: FenceWatch;
   private drift?: { at: number; value: SchemaDrift };
   private lastCounts?: { apply: number; sync: number };
+  /** The target's wal_receiver_status_interval, read once per probe (wait looks every second). */
+  private statusIntervalS?: number;
 
   constructor(readonly config: Config, readonly database: string) {
     databaseConfig(config, database);
@@ -268,7 +270,8 @@ export class StatusProbe {
       if (pub) drift = await this.currentDrift(source, target, names.publication);
     }
     const health = slot ? await slotHealth(source, names.slot) : undefined;
-    const statusIntervalS = target ? await receiverStatusInterval(target) : DEFAULT_STATUS_INTERVAL_S;
+    if (target) this.statusIntervalS ??= await receiverStatusInterval(target);
+    const statusIntervalS = this.statusIntervalS ?? DEFAULT_STATUS_INTERVAL_S;
     const staleReplyS = Math.max(3 * statusIntervalS, 3);
 
     const lagBytes = slot?.confirmedFlushLsn ? Number(lsnDiff(src.lsn, slot.confirmedFlushLsn)) : null;

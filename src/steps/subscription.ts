@@ -13,6 +13,8 @@ import { sqlFile } from '../pg/sql.js';
 export interface SubscriptionConninfo {
   /** The libpq string, password included when there is one. Never print it. */
   conninfo: string;
+  /** The password in it, if any (to keep out of logs and errors). Never print it. */
+  password?: string;
   /** SQL literal for CREATE SUBSCRIPTION ... CONNECTION. */
   literal: string;
   hasPassword: boolean;
@@ -48,7 +50,7 @@ export function peerConninfo(endpoint: EndpointConfig, database: string): Subscr
   const shown = { ...params };
   delete shown.password;
   const conninfo = formatConninfo(params);
-  return { conninfo, literal: quoteLiteral(conninfo), hasPassword: params.password !== undefined, shown };
+  return { conninfo, literal: quoteLiteral(conninfo), password: params.password, hasPassword: params.password !== undefined, shown };
 }
 
 /** How the target server reaches the source (the forward subscription). */

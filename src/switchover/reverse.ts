@@ -12,29 +12,17 @@
 
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../config/config.js';
-import { parseConninfo } from '../config/conninfo.js';
 import { peerConninfo } from '../steps/subscription.js';
 import type { Db } from '../pg/connect.js';
 import { listTables, tableKey } from '../pg/catalog.js';
 import { qualify, quoteIdent, quoteLiteral } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
-import { runSecretStatement } from '../pg/secret-statement.js';
 import type { Emit } from '../events.js';
 import { featuresOf } from '../pg/version.js';
 import { sleep } from '../util/wait.js';
-import { planPublication } from '../steps/start.js';
+import { createSubscription, planPublication } from '../steps/start.js';
 import { databaseConfig } from '../config/config.js';
 import type { MigrationNames } from '../steps/names.js';
-
-/**
- * How the source server reaches the target: target.conn_from_source, else
- * target.conn, with the migrated database; the target password is added
- * when it is the same user's (it then lives in the source's catalog, as any
- * subscription password does).
- */
-export function reverseConninfo(config: Config, database: string): string {
-  return peerConninfo(config.target, database).conninfo;
-}
 
 export interface SubscriptionState {
   enabled: boolean;
@@ -72,13 +60,7 @@ export async function prepareReverse(config: Config, database: string, names: Mi
     // that came from replication, a second guard against loops.
     if (featuresOf(source.version).originNone && featuresOf(target.version).originNone) opts.push("origin = 'none'");
     // The CONNECTION may hold the target password: kept out of the source's log and of errors.
-    const conninfo = reverseConninfo(config, database);
-    const password = parseConninfo(conninfo).password;
-    await runSecretStatement(source,
-      `CREATE SUBSCRIPTION ${quoteIdent(names.reverseSubscription)} CONNECTION ${quoteLiteral(conninfo)} PUBLICATION ${quoteIdent(names.reversePublication)} WITH (${opts.join(', ')})`, // sql-lint: safe (opts are constant fragments and quoteLiteral output)
-      password === undefined ? [] : [password],
-      // sql-lint: safe (a label for a warning, not SQL)
-      { what: `CREATE SUBSCRIPTION ${names.reverseSubscription}`, emit: password === undefined ? undefined : emit });
+    await createSubscription(source, names.reverseSubscription, peerConninfo(config.target, database), names.reversePublication, opts, emit);
   }
   return { tables: tables.length };
 }
