@@ -47,7 +47,10 @@ async function writeOnce(c: pg.Client, i: number): Promise<void> {
           WHERE id = (SELECT id FROM app.blobs WHERE length(data) > 4000 ORDER BY random() LIMIT 1)`, [i]);
         break;
       case 4:
-        await c.query(`INSERT INTO app.events (created_at, kind, payload) VALUES (timestamptz '2024-03-01 00:00+00' + $1::int * interval '1 minute', 'load', '{"l":1}')`, [i]);
+        // Into 2024 whatever the client's counter (the second client counts
+        // from 1,000,000 minutes, which would land in the default partition),
+        // so the move below cannot drain events_2024 over a long load.
+        await c.query(`INSERT INTO app.events (created_at, kind, payload) VALUES (timestamptz '2024-03-01 00:00+00' + ($1::int % 400000) * interval '1 minute', 'load', '{"l":1}')`, [i]);
         // Moves a row to another partition.
         await c.query(`UPDATE app.events SET created_at = created_at - interval '1 year', kind = 'moved'
           WHERE (id, created_at) = (SELECT id, created_at FROM app.events WHERE created_at >= '2024-01-01' AND created_at < '2025-01-01' ORDER BY random() LIMIT 1)`);
