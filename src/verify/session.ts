@@ -65,8 +65,10 @@ export class VerifyPair {
       return { s1, t, s2: s1, confirmed: true };
     }
     const s1 = await this.source.query<T>(src.text, src.params);
-    // Every commit the first source read saw is before this position.
-    const { lsn } = await this.source.one<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+    // Every commit the first source read saw is before this position. The
+    // insert position, not pg_current_wal_lsn (the write position): with
+    // synchronous_commit off a commit is visible before its WAL is written.
+    const { lsn } = await this.source.one<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn');
     const confirmed = await this.waitForTarget(lsn);
     const t = await this.target.query<T>(tgt.text, tgt.params);
     const s2 = await this.source.query<T>(src.text, src.params);

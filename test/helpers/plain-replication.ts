@@ -40,7 +40,7 @@ export async function replicate(source: EmbeddedCluster, target: EmbeddedCluster
 /** The target has confirmed everything the source has written so far. */
 export async function caughtUp(r: Replicated): Promise<void> {
   const slot = namesFor(r.db).slot;
-  const [{ lsn }] = (await r.source.sql<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')) as [{ lsn: string }];
+  const [{ lsn }] = (await r.source.sql<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn')) as [{ lsn: string }];
   await waitFor(async () => {
     const [row] = await r.source.sql<{ ok: boolean }>(
       'SELECT confirmed_flush_lsn >= $1::pg_lsn AS ok FROM pg_replication_slots WHERE slot_name = $2', [lsn, slot]);

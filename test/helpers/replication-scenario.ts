@@ -114,7 +114,7 @@ export async function startLoad(cluster: EmbeddedCluster, db: string, clients = 
 /** Wait until the subscription's slot has confirmed the source's current LSN and every table is ready. */
 export async function waitForCatchUp(source: EmbeddedCluster, target: EmbeddedCluster, db: string, timeoutMs = 120_000): Promise<void> {
   const names = namesFor(db);
-  const [{ lsn }] = await source.sql<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn', [], db) as [{ lsn: string }];
+  const [{ lsn }] = await source.sql<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn', [], db) as [{ lsn: string }];
   await waitFor(async () => {
     const states = await target.sql<{ n: string }>(
       `SELECT count(*) AS n FROM pg_subscription_rel sr JOIN pg_subscription s ON s.oid = sr.srsubid
@@ -149,7 +149,7 @@ export async function objectCounts(source: EmbeddedCluster, target: EmbeddedClus
 
 /** The shape `status --json` promises (docs/replication.md), checked field by field. */
 export function assertStatusShape(s: Record<string, unknown>): void {
-  for (const k of ['database', 'time', 'phase', 'source', 'target', 'publication', 'subscription', 'slot', 'workers', 'tables', 'tablesReady', 'tablesTotal', 'copiedBytes', 'lagBytes', 'lagSeconds', 'walRetainedBytes', 'errors', 'problems']) {
+  for (const k of ['database', 'time', 'phase', 'source', 'target', 'publication', 'subscription', 'slot', 'reverse', 'workers', 'tables', 'tablesReady', 'tablesTotal', 'copiedBytes', 'lagBytes', 'lagSeconds', 'walRetainedBytes', 'errors', 'problems']) {
     assert.ok(k in s, `status has no "${k}"`);
   }
   assert.ok(Array.isArray(s.tables) && Array.isArray(s.problems) && Array.isArray(s.workers));
