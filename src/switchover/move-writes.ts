@@ -133,11 +133,9 @@ async function preflight(config: Config, database: string, dir: Direction, s: Si
     if (a && b && Number(b.n) > Number(a.n)) refuse(`the apply worker of ${s.feed} keeps failing (apply_error_count ${a.n} -> ${b.n})`, `Look at the ${s.to} server log and fix the cause first.`);
   }
   if (opts.reverse) {
-    const wal = await sess.fromDb.one<{ w: string }>("SELECT current_setting('wal_level') AS w");
-    const src = dir === 'switchover' ? sess.fromDb : sess.toDb;
-    const srcWal = await src.one<{ w: string }>("SELECT current_setting('wal_level') AS w");
-    void wal;
-    if (srcWal.w !== 'logical') refuse(`reverse replication needs wal_level = logical on the source (it is ${srcWal.w})`, 'Set wal_level = logical on the source and restart it, or pass --no-reverse (no rollback possible then).');
+    // Reverse replication publishes from the side that takes the writes (the target).
+    const wal = await sess.toDb.one<{ w: string }>("SELECT current_setting('wal_level') AS w");
+    if (wal.w !== 'logical') refuse(`reverse replication needs wal_level = logical on the ${s.to} (it is ${wal.w})`, `Set wal_level = logical on the ${s.to} and restart it, or pass --no-reverse (no rollback possible then).`);
   }
   const gaps = await switchoverPrivilegeGaps({ database, method: opts.method, fenced: { side: s.from, admin: sess.fromAdmin }, other: { side: s.to, admin: sess.toAdmin }, reverse: opts.reverse });
   if (gaps.length) {

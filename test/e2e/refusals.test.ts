@@ -1,7 +1,8 @@
 // Refusals before any change, on real clusters (a 14 and a 17, plus a clone
 // of the 14): a downgrade, a target that is a copy of the source, a target
-// that already holds tables or rows, and roles without the privileges a
-// migration needs. Every command that would act (check, run, start, schema,
+// that already holds tables or rows, roles without the privileges a
+// migration needs, and a switchover with reverse replication to a target
+// without wal_level = logical. Every command that would act (check, run, start, schema,
 // roles, switchover) stops with a clear error, the right exit code and a
 // hint, and both clusters are exactly as they were: databases, roles, slots,
 // subscriptions, publications, schema objects, replica identities, rows.
@@ -162,6 +163,31 @@ describe('refusals before any change', () => {
     await refused(cfgRows, ['switchover', rows, '--pause', 'revoke'], env, { code: 1, message: /no forward subscription/ });
     assert.deepEqual(await snapshots(older, newer), before2, 'a refused command changed a cluster');
     assert.deepEqual(await newer.sql('SELECT id::int AS id, owner FROM accounts', [], rows), [{ id: 1, owner: 'already here' }]);
+  });
+
+  test('reverse replication from a target without wal_level = logical: the switchover is refused before the pause', async () => {
+    // A subscriber needs no logical WAL, so replication runs; the reverse slot on the target could not be made.
+    const plain = await EmbeddedCluster.start({ major: NEW, name: 'wal-replica', settings: { wal_level: 'replica' } });
+    try {
+      const db = await sourceDb(older, 'walrep');
+      await plain.createDatabase(db);
+      await plain.sql(SCHEMA, [], db);
+      const cfg = await writeConfigFor(dir, `walrep-${n}.yml`, { cluster: older }, { cluster: plain }, [db]);
+      const env = envFor(older, plain);
+      for (const args of [['start', db], ['wait', db, '--timeout', '60s']]) {
+        const r = await runCli(['-c', cfg, '--yes', ...args], { env, timeoutMs: 90_000 });
+        assert.equal(r.code, 0, `${args[0]}: ${r.stderr}`);
+      }
+      const before = await snapshots(older, plain);
+      await refused(cfg, ['switchover', db, '--pause', 'revoke'], env, {
+        code: 1, errorCode: 'switchover_preflight', message: /reverse replication needs wal_level = logical on the target \(it is replica\)/,
+      });
+      assert.deepEqual(await snapshots(older, plain), before, 'a refused switchover changed a cluster');
+      const cleanup = await runCli(['-c', cfg, '--yes', 'cleanup', db], { env });
+      assert.equal(cleanup.code, 0, cleanup.stderr);
+    } finally {
+      await plain.destroy();
+    }
   });
 
   test('missing privileges: refused before the publication is made, on either side', async () => {

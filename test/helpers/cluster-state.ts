@@ -1,6 +1,6 @@
 // What a refused command must leave untouched, and configs for any two
 // clusters: a snapshot of everything pgshift could create or change on a
-// cluster (databases, roles, slots, subscriptions, and per database
+// cluster (databases with their ACLs and settings, roles, slots, subscriptions, and per database
 // publications, schemas, relations with their replica identity, functions,
 // types, extensions, row counts), compared before and after.
 
@@ -15,7 +15,9 @@ export async function snapshot(c: EmbeddedCluster): Promise<string> {
   const add = async (q: string, db = 'postgres'): Promise<void> => {
     lines.push(`${db}: ${q}`, ...(await c.sql<{ v: string }>(q, [], db)).map((r) => r.v));
   };
-  await add('SELECT datname::text AS v FROM pg_database ORDER BY 1');
+  // With their ACLs and per-database settings: what a revoke or read-only fence changes.
+  await add("SELECT datname::text || ' ' || coalesce(datacl::text, '') AS v FROM pg_database ORDER BY 1");
+  await add("SELECT coalesce(d.datname::text, '*') || ' ' || s.setrole::regrole::text || ' ' || array_to_string(s.setconfig, ',') AS v FROM pg_db_role_setting s LEFT JOIN pg_database d ON d.oid = s.setdatabase ORDER BY 1");
   await add("SELECT slot_name::text || ' ' || coalesce(database, '') AS v FROM pg_replication_slots ORDER BY 1");
   await add('SELECT subname::text || subenabled::text AS v FROM pg_subscription ORDER BY 1');
   await add('SELECT rolname::text || rolsuper::text || rolreplication::text || rolcanlogin::text AS v FROM pg_roles ORDER BY 1');
