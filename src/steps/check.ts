@@ -15,14 +15,17 @@ import { connect, type Db, type Side } from '../pg/connect.js';
 import { listTables, matchesPattern, replicatedTables, tableKey } from '../pg/catalog.js';
 import { qualify, quoteIdent } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
+import { PROVIDER_ADMIN_ROLES } from '../pg/provider.js';
 import { findTool, type ClientTool } from '../pg/tools.js';
 import {
   featuresOf, isSupportedSource, isSupportedTarget, SUPPORTED_SOURCE_MAJORS, SUPPORTED_TARGET_MAJORS, type ServerVersion,
 } from '../pg/version.js';
+import { switchoverPrivilegeGaps, type PrivilegeGap } from '../switchover/privileges.js';
 import { formatBytes } from '../util/duration.js';
 import { capacityRows, type CapacityRow, type SideUsage } from './check-capacity.js';
 import { NAME_PREFIX, namesFor } from './names.js';
 import { planReplicaIdentities } from './replica-identity.js';
+import { invalidationAdvice, invalidationText } from './replication-health.js';
 
 export interface Finding {
   /** Stable identifier, e.g. "wal_level", "capacity.source.max_wal_senders", "no-primary-key". */
@@ -59,8 +62,6 @@ export interface CheckOptions {
   emit?: Emit;
 }
 
-/** Roles hosted PostgreSQL services give their admin users instead of superuser. */
-export const PROVIDER_ADMIN_ROLES = ['rds_superuser', 'azure_pg_admin', 'cloudsqlsuperuser', 'alloydbsuperuser'];
 const ROLES_OF_INTEREST = [...PROVIDER_ADMIN_ROLES, 'rds_replication', 'pg_create_subscription'];
 
 const SETTINGS = [
@@ -290,14 +291,12 @@ function slotHealthFindings(src: ClusterFacts, tgt: ClusterFacts, database: stri
     const retained = sl.retained_bytes === null ? '' : `, retains ${formatBytes(Number(sl.retained_bytes))} of WAL`;
     const label = `${sl.slot_name} (wal_status ${sl.wal_status ?? 'unknown'}${sl.invalidation_reason ? `, invalidation_reason ${sl.invalidation_reason}` : ''}${retained})`;
     if (sl.wal_status === 'lost' || sl.invalidation_reason) {
-      const why = sl.invalidation_reason && sl.invalidation_reason !== 'wal_removed'
-        ? `PostgreSQL invalidated it (${sl.invalidation_reason})`
-        : 'the server removed WAL it still needed (it retained more than max_slot_wal_keep_size)';
+      const why = invalidationText({ walStatus: sl.wal_status, conflicting: null, invalidationReason: sl.invalidation_reason, safeWalSize: null });
       out.push({
         id: 'slot.lost', severity: 'fail', side: c.side, database,
         title: `pgshift's ${what} slot on the ${c.side} is lost: ${why}; that replication cannot continue and switchover is refused`,
         objects: [label],
-        fix: `pgshift cleanup ${shellArg(database)}, then pgshift start ${shellArg(database)} (copies again). Raise max_slot_wal_keep_size on the ${c.side} (or keep the subscriber running) so it does not happen again.`,
+        fix: `pgshift cleanup ${shellArg(database)}, then pgshift start ${shellArg(database)} (copies again); ${invalidationAdvice(sl.invalidation_reason, c.side)} so it does not happen again.`,
       });
     } else if (sl.wal_status === 'unreserved') {
       out.push({
@@ -309,6 +308,37 @@ function slotHealthFindings(src: ClusterFacts, tgt: ClusterFacts, database: stri
     }
   }
   return out;
+}
+
+/**
+ * What the switchover, and the rollback it makes possible, will need of two
+ * non-superuser roles (fence, fence record, reverse replication): the same
+ * test their preflights refuse on, made now, so a migration does not copy for
+ * hours and then stop at the last step. A database not on the target yet
+ * counts as owned by the role pgshift schema will give it.
+ */
+async function switchoverPrivilegeFindings(ctx: DatabaseContext, database: string): Promise<Finding[]> {
+  const { config, src, tgt } = ctx;
+  const admins = (r: RoleFacts): boolean => r.rolsuper || PROVIDER_ADMIN_ROLES.some((p) => r.member_of.includes(p));
+  if (admins(src.role) && admins(tgt.role)) return [];
+  const method = config.switchover.pause;
+  const owner = await src.db.one<{ owner: string }>(sqlFile('schema-database'), [database]);
+  const source = { side: 'source' as const, admin: src.db };
+  const target = { side: 'target' as const, admin: tgt.db, ownerIfMissing: owner.owner };
+  const runs: { id: string; what: string; gaps: PrivilegeGap[] }[] = [
+    { id: 'privileges.switchover', what: `switchover (pause method ${method})`, gaps: await switchoverPrivilegeGaps({ database, method, fenced: source, other: target, reverse: config.switchover.reverse }) },
+  ];
+  if (config.switchover.reverse) {
+    runs.push({ id: 'privileges.rollback', what: `rollback (pause method ${method})`, gaps: await switchoverPrivilegeGaps({ database, method, fenced: target, other: source, reverse: false }) });
+  }
+  return runs.map(({ id, what, gaps }): Finding => (gaps.length
+    ? {
+      id, severity: 'fail', side: 'both', database,
+      title: `${what} would be refused: ${gaps.map((g) => g.problem).join('; ')}`,
+      objects: [],
+      fix: `${gaps.map((g) => g.fix).join('; ')}. Without them the ${what.split(' ')[0]} stops at its preflight, after all the copying.`,
+    }
+    : { id, severity: 'ok', side: 'both', database, title: `the roles have what a ${what} needs`, objects: [] }));
 }
 
 async function toolFindings(sourceMajor: number): Promise<Finding[]> {
@@ -556,6 +586,7 @@ export async function runCheck(config: Config, databases: string[], opts: CheckO
         }
         findings.push(...await checkSourceDatabase(ctx, database));
         findings.push((await checkTargetDatabase(ctx, database)).finding);
+        findings.push(...await switchoverPrivilegeFindings(ctx, database));
         findings.push(...slotHealthFindings(src, tgt, database));
         emit({ type: 'step', step: `check ${database}`, state: 'done', ms: Date.now() - t0 });
       }

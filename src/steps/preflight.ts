@@ -16,7 +16,7 @@ import { sqlFile } from '../pg/sql.js';
 import {
   featuresOf, isSupportedSource, isSupportedTarget, SUPPORTED_SOURCE_MAJORS, SUPPORTED_TARGET_MAJORS, type ServerVersion,
 } from '../pg/version.js';
-import { PROVIDER_ADMIN_ROLES } from './check.js';
+import { PROVIDER_ADMIN_ROLES } from '../pg/provider.js';
 
 /** Sources and targets pgshift supports, and only upgrades or moves within a major version. */
 export function refuseUnsupportedVersions(source: ServerVersion, target: ServerVersion): void {

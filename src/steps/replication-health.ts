@@ -52,7 +52,7 @@ export function slotInvalidated(h: SlotHealth | undefined): boolean {
 }
 
 const REASONS: Record<string, string> = {
-  wal_removed: 'the source removed WAL it still needed (it retained more than max_slot_wal_keep_size)',
+  wal_removed: 'the server removed WAL it still needed (the slot retained more than max_slot_wal_keep_size)',
   rows_removed: 'rows it still needed were vacuumed away (a conflict with recovery)',
   wal_level_insufficient: 'wal_level was lowered below logical',
   idle_timeout: 'it was unused for longer than idle_replication_slot_timeout',
@@ -63,6 +63,13 @@ export function invalidationText(h: SlotHealth): string {
   if (h.invalidationReason) return `${REASONS[h.invalidationReason] ?? 'PostgreSQL invalidated it'} (invalidation_reason ${h.invalidationReason})`;
   if (h.conflicting) return 'it was invalidated by a conflict with recovery (conflicting = true)';
   return REASONS.wal_removed!;
+}
+
+/** What keeps a slot from being invalidated for this reason again, as advice for the side holding it. */
+export function invalidationAdvice(reason: string | null, side: string): string {
+  if (reason === 'idle_timeout') return `keep the subscription enabled (a disabled one leaves the slot idle), or raise idle_replication_slot_timeout on the ${side}`;
+  if (reason === 'wal_level_insufficient') return `keep wal_level = logical on the ${side}`;
+  return `raise max_slot_wal_keep_size on the ${side} (or keep the subscriber running)`;
 }
 
 export interface Blocker {
@@ -103,7 +110,7 @@ export async function replicationBlocker(a: BlockerArgs): Promise<Blocker | unde
   if (slotInvalidated(health)) {
     return {
       message: `replication slot ${a.feedSlot} on the ${a.from.side} is lost: ${invalidationText(health!)}; the subscription cannot continue and changes since then are not on the ${a.to.side}`,
-      hint: `Replication must be set up again: "pgshift cleanup ${a.database}", then "pgshift start ${a.database}" (it copies again); raise max_slot_wal_keep_size on the ${a.from.side} so it does not happen again. Writes were not paused.`,
+      hint: `Replication must be set up again: "pgshift cleanup ${a.database}", then "pgshift start ${a.database}" (it copies again); ${invalidationAdvice(health!.invalidationReason, a.from.side)} so it does not happen again. Writes were not paused.`,
     };
   }
 

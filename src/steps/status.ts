@@ -25,7 +25,7 @@ import { databaseConfig } from '../config/config.js';
 import { findPublication, findSlot, findSubscription, type SlotInfo, type SubscriptionInfo } from './subscription.js';
 import { describeLogError, lastReplicationError, type ReplicationLogError } from './apply-errors.js';
 import { driftProblems, findSchemaDrift, type SchemaDrift } from './drift.js';
-import { invalidationText, slotHealth, slotInvalidated } from './replication-health.js';
+import { invalidationText, slotHealth, slotInvalidated, type SlotHealth } from './replication-health.js';
 import { FenceWatch, fenceProblems, type FenceInfo } from '../switchover/fence-status.js';
 
 /** pg_subscription_rel.srsubstate, in words. */
@@ -86,6 +86,21 @@ export interface DatabaseStatus {
     /** 13+: WAL that can still be written before the slot is lost (safe_wal_size); null when unlimited. */
     safeWalBytes: number | null;
   };
+  /**
+   * After a finished switchover: the reverse replication (target -> source)
+   * that makes a rollback possible; null before. A reverse slot the target
+   * invalidated is a problem: rollback can no longer carry the target's writes.
+   */
+  reverse: {
+    subscription: string;
+    subscriptionExists: boolean;
+    enabled: boolean | null;
+    slot: string;
+    slotExists: boolean;
+    active: boolean | null;
+    walStatus: string | null;
+    invalidationReason: string | null;
+  } | null;
   tables: TableStatus[];
   tablesReady: number;
   tablesTotal: number;
@@ -209,6 +224,29 @@ export class StatusProbe {
     return value;
   }
 
+  /** The rollback path after a switchover: the reverse subscription on the source and its slot on the target. */
+  private async reverseLook(source: Db, target: Db): Promise<{ info: NonNullable<DatabaseStatus['reverse']>; problem?: string }> {
+    const names = namesFor(this.database);
+    const sub = await findSubscription(source, names.reverseSubscription);
+    const slot = await findSlot(target, names.reverseSlot);
+    const health = slot ? await slotHealth(target, names.reverseSlot) : undefined;
+    const info = {
+      subscription: names.reverseSubscription,
+      subscriptionExists: Boolean(sub),
+      enabled: sub ? sub.enabled : null,
+      slot: names.reverseSlot,
+      slotExists: Boolean(slot),
+      active: slot ? slot.active : null,
+      walStatus: slot?.walStatus ?? null,
+      invalidationReason: health?.invalidationReason ?? (health?.conflicting ? 'conflicting' : null),
+    };
+    if (!slot || !(slot.walStatus === 'lost' || slotInvalidated(health))) return { info };
+    return {
+      info,
+      problem: `reverse replication slot ${names.reverseSlot} on the target is lost: ${health ? invalidationText(health) : 'the target removed WAL it still needed'}; the source can no longer receive the target's writes, so a rollback is not possible (pgshift rollback refuses). The target keeps the writes; when the source is no longer needed: pgshift cleanup ${this.database}`,
+    };
+  }
+
   async look(): Promise<DatabaseStatus> {
     const names = namesFor(this.database);
     const source = await this.sourceDb();
@@ -303,7 +341,7 @@ export class StatusProbe {
       problems.push(`replication error in the target's log: ${describeLogError(logError)}; the apply worker retries, and fails again until the cause is fixed (for a duplicate key: delete or change that row on the target; "pgshift wait" stops the subscription when the error repeats)`);
     }
     if (sub && !slot) problems.push(`replication slot ${names.slot} does not exist on the source: the subscription cannot receive changes; run "pgshift cleanup ${this.database}" and start again`);
-    problems.push(...slotProblems(slot, sub, applyWorkerPid, this.config));
+    problems.push(...slotProblems(slot, health, sub, applyWorkerPid, this.config, this.database));
     // The slot looks in use until wal_sender_timeout ends a connection that
     // went silent (60 s by default; never when 0); a subscriber replies at
     // least every wal_receiver_status_interval, so a much older reply means
@@ -313,9 +351,8 @@ export class StatusProbe {
     if (replyStale) {
       problems.push(`the source's walsender (pid ${src.walsender_pid}) has heard nothing from the target for ${Math.round(replyAgeS)} s (it replies at least every ${statusIntervalS} s): the connection is probably cut or the target is stuck; PostgreSQL ends it after wal_sender_timeout and reconnects when it can: check the network between the servers`);
     }
-    if (health && slotInvalidated(health) && (health.invalidationReason ?? 'wal_removed') !== 'wal_removed') {
-      problems.push(`replication slot ${names.slot} was invalidated: ${invalidationText(health)}; the subscription cannot continue: run "pgshift cleanup ${this.database}" and start again`);
-    }
+    const reverse = switchedOver && target ? await this.reverseLook(source, target) : null;
+    if (reverse?.problem) problems.push(reverse.problem);
     if (drift) problems.push(...driftProblems(drift, this.database));
     problems.push(...fenceProblems(fence));
     // The counters never go down: one network blip counts too. They are a
@@ -362,6 +399,7 @@ export class StatusProbe {
         invalidationReason: health?.invalidationReason ?? (health?.conflicting ? 'conflicting' : null),
         safeWalBytes: health?.safeWalSize ?? null,
       },
+      reverse: reverse?.info ?? null,
       tables,
       tablesReady,
       tablesTotal: tables.length,
@@ -377,11 +415,12 @@ export class StatusProbe {
   }
 }
 
-function slotProblems(slot: SlotInfo | undefined, sub: SubscriptionInfo | undefined, applyWorkerPid: number | null, config: Config): string[] {
+function slotProblems(slot: SlotInfo | undefined, health: SlotHealth | undefined, sub: SubscriptionInfo | undefined, applyWorkerPid: number | null, config: Config, database: string): string[] {
   if (!slot) return [];
   const out: string[] = [];
-  if (slot.walStatus === 'lost') {
-    out.push(`replication slot ${slot.name} is lost: the source removed WAL it still needed (max_slot_wal_keep_size); the subscription cannot continue: run "pgshift cleanup" and start again`);
+  // Every invalidation (WAL removed, idle too long, ...) shows as wal_status lost; the reason says which.
+  if (slot.walStatus === 'lost' || slotInvalidated(health)) {
+    out.push(`replication slot ${slot.name} is lost: ${health ? invalidationText(health) : 'the source removed WAL it still needed'}; the subscription cannot continue: run "pgshift cleanup ${database}" and start again`);
   } else if (slot.walStatus === 'unreserved') {
     out.push(`replication slot ${slot.name} is about to lose WAL it needs (wal_status unreserved): the target must catch up now, or raise max_slot_wal_keep_size on the source`);
   }

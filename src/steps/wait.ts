@@ -18,6 +18,7 @@ import { formatBytes, formatDuration } from '../util/duration.js';
 import { sleep } from '../util/wait.js';
 import { quoteIdent } from '../pg/quote.js';
 import { StatusProbe, type DatabaseStatus } from './status.js';
+import { invalidationAdvice, invalidationText } from './replication-health.js';
 
 export const DEFAULT_WAIT_TIMEOUT_MS = 24 * 3_600_000;
 export const DEFAULT_MAX_LAG_BYTES = 1024 * 1024;
@@ -55,9 +56,13 @@ export function hopeless(s: DatabaseStatus, database: string): ProblemError | un
       hint: `The subscription cannot continue without it. Run "pgshift cleanup ${database}" and "pgshift start ${database}" to copy again.`,
     });
   }
-  if (s.slot.walStatus === 'lost') {
-    return new ProblemError('slot_lost', `replication slot ${s.slot.name} is lost: the source removed WAL the target had not received`, {
-      hint: `Run "pgshift cleanup ${database}" and "pgshift start ${database}" to copy again; raise max_slot_wal_keep_size on the source so it does not happen again.`,
+  if (s.slot.walStatus === 'lost' || s.slot.invalidationReason) {
+    const reason = s.slot.invalidationReason;
+    // status reports a 16 slot's conflicting = true as the reason "conflicting".
+    const conflicting = reason === 'conflicting';
+    const why = invalidationText({ walStatus: s.slot.walStatus, conflicting, invalidationReason: conflicting ? null : reason, safeWalSize: null });
+    return new ProblemError('slot_lost', `replication slot ${s.slot.name} is lost: ${why}; the target cannot receive the changes made since`, {
+      hint: `Run "pgshift cleanup ${database}" and "pgshift start ${database}" to copy again; ${invalidationAdvice(conflicting ? null : reason, 'source')} so it does not happen again.`,
     });
   }
   return undefined;

@@ -10,7 +10,7 @@ import type { Db, Side } from '../pg/connect.js';
 import { quoteIdent } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
 import { featuresOf } from '../pg/version.js';
-import { PROVIDER_ADMIN_ROLES } from '../steps/check.js';
+import { PROVIDER_ADMIN_ROLES } from '../pg/provider.js';
 
 interface SidePrivileges {
   role: string;
@@ -26,8 +26,16 @@ interface SidePrivileges {
   may_record: boolean;
 }
 
-async function privilegesOf(admin: Db, database: string): Promise<SidePrivileges> {
-  return admin.one<SidePrivileges & Record<string, unknown>>(sqlFile('switchover-privileges'), [database, PROVIDER_ADMIN_ROLES]);
+async function privilegesOf(admin: Db, database: string, ownerIfMissing: string | undefined): Promise<SidePrivileges> {
+  return admin.one<SidePrivileges & Record<string, unknown>>(sqlFile('switchover-privileges'), [database, PROVIDER_ADMIN_ROLES, ownerIfMissing ?? null]);
+}
+
+/** One side of the run: its maintenance-database connection. */
+export interface PrivilegeSide {
+  side: Side;
+  admin: Db;
+  /** Who will own the database if it does not exist yet (check runs before schema); default: the connecting role. */
+  ownerIfMissing?: string;
 }
 
 export interface PrivilegeGap {
@@ -44,13 +52,13 @@ export interface PrivilegeGap {
 export async function switchoverPrivilegeGaps(opts: {
   database: string;
   method: PauseMethod;
-  fenced: { side: Side; admin: Db };
-  other: { side: Side; admin: Db };
+  fenced: PrivilegeSide;
+  other: PrivilegeSide;
   reverse: boolean;
 }): Promise<PrivilegeGap[]> {
   const { database, method } = opts;
   const gaps: PrivilegeGap[] = [];
-  const sides = await Promise.all([opts.fenced, opts.other].map(async (s) => ({ ...s, p: await privilegesOf(s.admin, database) })));
+  const sides = await Promise.all([opts.fenced, opts.other].map(async (s) => ({ ...s, p: await privilegesOf(s.admin, database, s.ownerIfMissing) })));
   const [fenced, other] = sides as [typeof sides[0], typeof sides[0]];
   const on = (side: Side): string => `on the ${side}`;
   for (const s of sides) {

@@ -1,14 +1,18 @@
-// A replication slot the source invalidated (17 -> 18): the subscriber is
-// stopped while the source writes more WAL than max_slot_wal_keep_size
-// allows, checkpoints remove it, and the slot's wal_status becomes 'lost'
-// (invalidation_reason wal_removed on 17+). status lists the problem, check
-// reports it as a FAIL, switchover refuses before pausing anything: the
-// source stays writable and unfenced.
+// A replication slot the source invalidated, for each reason a primary has:
+// - wal_removed (17 -> 18): the subscriber is stopped while the source
+//   writes more WAL than max_slot_wal_keep_size allows, checkpoints remove
+//   it, and the slot's wal_status becomes 'lost';
+// - idle_timeout (18+, so on the target: the reverse slot after a
+//   switchover): the reverse subscription is disabled for longer than
+//   idle_replication_slot_timeout and a checkpoint invalidates the idle slot.
+// status lists the problem with its real cause, check reports it as a FAIL,
+// wait gives up, switchover (or rollback) refuses before pausing anything:
+// the side with the writes keeps them.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pair, runCli, waitFor } from '../helpers/harness.js';
 import { namesFor } from '../../src/steps/names.js';
-import { assertSourceUnfenced, refusedSwitchover, startAndWait, statusJson } from './faults-helpers.js';
+import { assertSourceUnfenced, refusedSwitchover, startAndWait, statusJson, streamingItems } from './faults-helpers.js';
 
 let pair: Pair;
 before(async () => {
@@ -64,9 +68,59 @@ test('a lost slot: status and check report it, switchover refuses and leaves the
 
   // Enabled again the subscriber cannot continue; switchover must not even pause.
   await pair.target.sql(`ALTER SUBSCRIPTION ${sub} ENABLE`, [], db);
-  await refusedSwitchover(pair, cfg, db, /slot .* is lost: the source removed WAL it still needed/);
+  await refusedSwitchover(pair, cfg, db, /slot .* on the source is lost: the server removed WAL it still needed/);
   await assertSourceUnfenced(pair, db, "INSERT INTO items VALUES (-1, 'written after the refused switchover')");
   const w = await runCli(['-c', cfg, 'wait', db, '--timeout', '10m'], { env, timeoutMs: 60_000 });
   assert.equal(w.code, 1);
   assert.match(w.stderr, /is lost/);
+});
+
+test('after a switchover, a reverse slot left idle past idle_replication_slot_timeout (18): status, check and rollback name that cause', async () => {
+  const { db, cfg, env } = await streamingItems(pair, 'idle');
+  const sw = await runCli(['-c', cfg, '--yes', 'switchover', db, '--max-pause', '5s'], { env, timeoutMs: 90_000 });
+  assert.equal(sw.code, 0, sw.stderr);
+  const { reverseSubscription: rsub, reverseSlot: rslot } = namesFor(db);
+  const healthy = await statusJson(pair, cfg, db);
+  assert.deepEqual(healthy.s.problems, []);
+  assert.equal(healthy.s.reverse?.enabled, true);
+  assert.equal(healthy.s.reverse?.slotExists, true);
+
+  // The rollback path goes idle: the reverse subscription on the source is disabled.
+  await pair.source.sql(`ALTER SUBSCRIPTION ${rsub} DISABLE`, [], db);
+  await waitFor(async () => (await pair.target.sql<{ active: boolean }>('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [rslot]))[0]?.active === false,
+    { timeoutMs: 30_000, what: 'the reverse slot to become inactive' });
+  pair.target.addSettings({ idle_replication_slot_timeout: '1s' });
+  await pair.target.sql('SELECT pg_reload_conf()');
+  // The checkpointer invalidates idle slots when it checkpoints.
+  await waitFor(async () => {
+    await pair.target.sql('CHECKPOINT');
+    const r = await pair.target.sql<{ reason: string | null }>('SELECT invalidation_reason AS reason FROM pg_replication_slots WHERE slot_name = $1', [rslot]);
+    return r[0]?.reason === 'idle_timeout';
+  }, { timeoutMs: 30_000, intervalMs: 300, what: 'the idle reverse slot to be invalidated' });
+
+  const { r: st, s } = await statusJson(pair, cfg, db);
+  assert.equal(st.code, 1);
+  assert.equal(s.phase, 'switched over');
+  assert.equal(s.reverse?.invalidationReason, 'idle_timeout');
+  assert.equal(s.reverse?.walStatus, 'lost');
+  assert.equal(s.problems.length, 1, s.problems.join('\n'));
+  assert.match(s.problems[0]!, /reverse replication slot .* on the target is lost: it was unused for longer than idle_replication_slot_timeout.*rollback is not possible/);
+
+  const ck = await runCli(['-c', cfg, '--json', 'check', db], { env });
+  assert.equal(ck.code, 1, ck.stderr);
+  const report = JSON.parse(ck.stdout) as { findings: { id: string; severity: string; side: string; title: string; fix?: string; objects: string[] }[] };
+  const f = report.findings.find((x) => x.id === 'slot.lost');
+  assert.ok(f, JSON.stringify(report.findings.map((x) => `${x.severity} ${x.id}`)));
+  assert.equal(f.side, 'target');
+  assert.match(f.title, /reverse replication \(rollback\) slot on the target is lost: it was unused for longer than idle_replication_slot_timeout/);
+  assert.match(f.objects[0]!, /invalidation_reason idle_timeout/);
+  assert.match(f.fix ?? '', /raise idle_replication_slot_timeout on the target/);
+  assert.doesNotMatch(f.fix ?? '', /max_slot_wal_keep_size/);
+
+  const rb = await runCli(['-c', cfg, '--yes', 'rollback', db, '--max-pause', '5s'], { env, timeoutMs: 90_000 });
+  assert.equal(rb.code, 1, rb.stderr);
+  assert.match(rb.stderr, /slot .* on the target is lost: it was unused for longer than idle_replication_slot_timeout/);
+  assert.match(rb.stderr, /Writes were not paused/);
+  // The target keeps taking writes.
+  await pair.target.sql("INSERT INTO items VALUES (-2, 'written on the target after the refused rollback')", [], db);
 });

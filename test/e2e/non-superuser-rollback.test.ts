@@ -68,6 +68,9 @@ test(`non-superusers ${FROM}->${TO}: switchover with reverse replication, then r
   const check = await cli('check', ['-c', cfg, 'check', db], 1);
   const fails = check.stderr.split('\n').filter((l) => /^\s+FAIL/.test(l));
   assert.ok(fails.length > 0 && fails.every((l) => /pg_dump(all)? is version 15/.test(l)), check.stderr);
+  // The grants above are all a switchover with reverse replication and a rollback need, and check says so.
+  assert.match(check.stderr, /the roles have what a switchover \(pause method revoke\) needs/);
+  assert.match(check.stderr, /the roles have what a rollback \(pause method revoke\) needs/);
   await cli('roles', ['-c', cfg, '--yes', 'roles', '--managed']);
   await pair.target.sql(`ALTER ROLE app PASSWORD ${quoteLiteral(APP_PW)}`);
   // The target admin provisions the database and schema, as the owner pgshift roles copied.

@@ -75,7 +75,7 @@ function status(over: Partial<DatabaseStatus>): DatabaseStatus {
     subscription: { name: 's', exists: true, enabled: true, applyWorkerPid: 10 }, workers: [],
     slot: { name: 's', exists: true, active: true, walStatus: 'reserved', restartLsn: '0/0', confirmedFlushLsn: '0/0', invalidationReason: null, safeWalBytes: null },
     tables: [], tablesReady: 2, tablesTotal: 2, copiedBytes: 0, lagBytes: 10, lagSeconds: 0, walRetainedBytes: 0,
-    errors: { apply: 0, sync: 0, last: null, lastDetail: null, lastRelation: null, lastAt: null }, drift: null, problems: [], ...over,
+    errors: { apply: 0, sync: 0, last: null, lastDetail: null, lastRelation: null, lastAt: null }, drift: null, problems: [], reverse: null, ...over,
   };
 }
 

@@ -5,6 +5,10 @@
 -- publication and slot. Run on a connection to the maintenance database.
 -- $1::text   : the migrated database
 -- $2::text[] : provider admin roles (rds_superuser, ...) that stand in for a superuser
+-- $3::text   : for a database that does not exist yet (check before schema):
+--              the role that will own it (pgshift schema gives it the source
+--              owner when that role exists here, else the connecting role);
+--              NULL means the connecting role
 -- One row:
 --   role, superuser, provider_admin, replication, create_subscription (member of pg_create_subscription, 16+)
 --   owns_database   : a member (with inheritance) of the migrated database's owner
@@ -20,11 +24,12 @@ SELECT r.rolname::text AS role,
        r.rolreplication AS replication,
        EXISTS (SELECT 1 FROM pg_catalog.pg_roles p
                 WHERE p.rolname = 'pg_create_subscription' AND pg_catalog.pg_has_role(r.oid, p.oid, 'USAGE')) AS create_subscription,
-       pg_catalog.pg_has_role(r.oid, d.datdba, 'USAGE') AS owns_database,
-       pg_catalog.pg_get_userbyid(d.datdba)::text AS database_owner,
+       pg_catalog.pg_has_role(r.oid, o.oid, 'USAGE') AS owns_database,
+       o.rolname::text AS database_owner,
        pg_catalog.pg_has_role(r.oid, 'pg_signal_backend', 'USAGE') AS may_signal,
        pg_catalog.pg_has_role(r.oid, 'pg_read_all_stats', 'USAGE') AS may_see_sessions,
-       pg_catalog.has_database_privilege(d.oid, 'CREATE') AS may_create_in_database,
+       CASE WHEN d.oid IS NULL THEN pg_catalog.pg_has_role(r.oid, o.oid, 'USAGE')
+            ELSE pg_catalog.has_database_privilege(d.oid, 'CREATE') END AS may_create_in_database,
        CASE
          WHEN pg_catalog.to_regclass('pgshift.switchover_fence') IS NOT NULL
            THEN pg_catalog.pg_has_role(r.oid, (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass('pgshift.switchover_fence')), 'USAGE')
@@ -33,6 +38,7 @@ SELECT r.rolname::text AS role,
          ELSE pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE')
        END AS may_record
   FROM pg_catalog.pg_roles r
- CROSS JOIN pg_catalog.pg_database d
- WHERE r.rolname = current_user
-   AND d.datname = $1;
+  LEFT JOIN pg_catalog.pg_database d ON d.datname = $1
+  JOIN pg_catalog.pg_roles o
+    ON o.oid = COALESCE(d.datdba, (SELECT p.oid FROM pg_catalog.pg_roles p WHERE p.rolname = $3::text), r.oid)
+ WHERE r.rolname = current_user;
