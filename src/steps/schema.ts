@@ -97,7 +97,6 @@ async function appliedOn(source: Db, target: Db): Promise<boolean> {
   return true;
 }
 
-/** Create the database on the target like the source's; returns false if it already existed. */
 /** Create the database on the target like the source's (owner, encoding, locale); false if it exists. */
 export async function createTargetDatabase(config: Config, source: Db, database: string, emit: Emit): Promise<boolean> {
   const props = await source.one<{ encoding: string; collate: string; ctype: string; owner: string }>(sqlFile('schema-database'), [database]);
