@@ -16,7 +16,7 @@
 
 import type { DatabaseConfig } from '../config/config.js';
 import type { Db } from '../pg/connect.js';
-import { tableKey } from '../pg/catalog.js';
+import { tableKey, tableNames } from '../pg/catalog.js';
 import { qualify, quoteIdent } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
 import { checkCompatibility } from './schema-compat.js';
@@ -63,7 +63,7 @@ export async function findSchemaDrift(source: Db, target: Db, dbConfig: Database
   const plan = await planPublication(source, dbConfig);
   const published = await source.query<{ schema: string; name: string }>(sqlFile('start-published-tables'), [publication]);
   const publishedKeys = new Set(published.map(tableKey));
-  const onTarget = new Set((await target.query<{ schema: string; name: string }>(sqlFile('drift-target-tables'))).map(tableKey));
+  const onTarget = await tableNames(target);
 
   const newTables: NewTable[] = [];
   for (const t of plan.tables) {

@@ -35,7 +35,7 @@ import { AbortedError, PgshiftError, ProblemError, SafetyError } from '../errors
 import type { Emit } from '../events.js';
 import { silent } from '../events.js';
 import { connect, type Db } from '../pg/connect.js';
-import { listTables, tableKey, type TableInfo } from '../pg/catalog.js';
+import { listTables, tableKey, tableNames, type TableInfo } from '../pg/catalog.js';
 import { qualify } from '../pg/quote.js';
 import { formatBytes, formatDuration } from '../util/duration.js';
 import { createSnapshotSlot, type SnapshotSlot } from '../copy/snapshot-slot.js';
@@ -239,7 +239,7 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
     // Refusals before any change (a restart empties the tables it filled itself).
     refuseUnsupportedVersions(source.version, target.version);
     await refuseMissingPrivileges(source, target, plan.tables, !(await findPublication(source, names.publication)));
-    if (!report.restarted) await refuseTargetRows(target, plan.tables);
+    if (!report.restarted) await refuseTargetRows(target, plan.tables, await tableNames(target));
     report.notCarried = plan.notCarried;
     await applyIdentityPlan(source, plan, emit);
     await syncPublication(source, names.publication, plan, emit);

@@ -10,7 +10,7 @@
 import type { Config } from '../config/config.js';
 import { ProblemError, SafetyError } from '../errors.js';
 import { connect, type Db } from '../pg/connect.js';
-import { listTables, tableKey } from '../pg/catalog.js';
+import { tableKey } from '../pg/catalog.js';
 import { qualify, quoteIdent } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
 import {
@@ -100,9 +100,11 @@ export async function refuseMissingPrivileges(source: Db, target: Db, tables: { 
   }
 }
 
-/** Rows already in the target's copies of the published tables would collide with the initial copy. */
-export async function refuseTargetRows(target: Db, tables: { schema: string; name: string }[]): Promise<void> {
-  const onTarget = new Set((await listTables(target)).filter((t) => t.relkind === 'r' || t.relkind === 'p').map(tableKey));
+/**
+ * Rows already in the target's copies of the published tables would collide
+ * with the initial copy. `onTarget`: the target's tables (tableNames).
+ */
+export async function refuseTargetRows(target: Db, tables: { schema: string; name: string }[], onTarget: Set<string>): Promise<void> {
   const full: string[] = [];
   for (const t of tables) {
     if (!onTarget.has(tableKey(t))) continue;
@@ -123,8 +125,7 @@ export async function refuseTargetRows(target: Db, tables: { schema: string; nam
  * change (DDL is not replicated; a table created on the source after
  * `schema` is the usual way to get here).
  */
-export async function refuseTablesMissingOnTarget(target: Db, tables: { schema: string; name: string }[], database: string): Promise<void> {
-  const onTarget = new Set((await listTables(target)).filter((t) => t.relkind === 'r' || t.relkind === 'p').map(tableKey));
+export async function refuseTablesMissingOnTarget(tables: { schema: string; name: string }[], onTarget: Set<string>, database: string): Promise<void> {
   const missing = tables.map(tableKey).filter((k) => !onTarget.has(k));
   if (missing.length === 0) return;
   throw new ProblemError('target_missing_tables', `${missing.length} table(s) to replicate do not exist on the target: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}; nothing was changed`, {

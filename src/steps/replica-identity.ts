@@ -70,7 +70,7 @@ type FactsRow = {
 };
 
 /** Leaf tables for the given ones: partitioned tables are replaced by their leaf partitions. */
-async function leafTables(db: Db, tables: TableInfo[]): Promise<TableInfo[]> {
+export async function leafTables(db: Db, tables: TableInfo[]): Promise<TableInfo[]> {
   const partitioned = tables.filter((t) => t.relkind === 'p');
   const leaves = new Map<number, TableInfo>();
   for (const t of tables) if (t.relkind === 'r') leaves.set(t.oid, t);

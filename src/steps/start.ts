@@ -26,7 +26,7 @@ import { redactConninfo } from '../config/conninfo.js';
 import type { Emit } from '../events.js';
 import { silent } from '../events.js';
 import { connect, type Db } from '../pg/connect.js';
-import { listTables, matchesPattern, replicatedTables, tableKey, type TableInfo } from '../pg/catalog.js';
+import { listTables, matchesPattern, replicatedTables, tableKey, tableNames, type TableInfo } from '../pg/catalog.js';
 import { qualify, quoteIdent, quoteLiteral } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
 import { runSecretStatement } from '../pg/secret-statement.js';
@@ -35,7 +35,7 @@ import { sleep } from '../util/wait.js';
 import { faultPoint } from '../util/fault.js';
 import { namesFor } from './names.js';
 import { refuseMissingPrivileges, refuseTablesMissingOnTarget, refuseTargetRows, refuseUnsupportedVersions } from './preflight.js';
-import { applyReplicaIdentity, planReplicaIdentities, type ReplicaIdentityPlan } from './replica-identity.js';
+import { applyReplicaIdentity, leafTables, planReplicaIdentities, type ReplicaIdentityPlan } from './replica-identity.js';
 import { findPublication, findSlot, findSubscription, subscriptionConninfo, type PublicationInfo, type SubscriptionConninfo } from './subscription.js';
 
 export type CopyMode = 'native' | 'fast';
@@ -184,21 +184,21 @@ export function subscriptionOptions(source: ServerVersion, target: ServerVersion
 export async function mirrorIdentityOnTarget(source: Db, target: Db, tables: TableInfo[], emit: Emit): Promise<void> {
   // Read the source's identities as they are now (after this run's ALTERs, or a previous run's).
   const now = new Map((await listTables(source)).map((t) => [t.oid, t]));
-  const leaves = await planReplicaIdentities(source, tables);
-  const check = [...new Map([...leaves.map((p) => p.table), ...tables].map((t) => [t.oid, t])).values()];
+  const onTarget = new Map((await listTables(target)).map((t) => [tableKey(t), t]));
+  const leaves = await leafTables(source, tables);
+  const check = [...new Map([...leaves, ...tables].map((t) => [t.oid, t])).values()];
   for (const t0 of check) {
     const t = now.get(t0.oid);
     if (!t || (t.replident !== 'f' && t.replident !== 'i')) continue;
-    const row = await target.maybeOne<{ replident: string; replident_index: string | null; has_pk: boolean }>(
-      sqlFile('start-target-identity'), [t.schema, t.name]);
+    const row = onTarget.get(tableKey(t));
     if (!row) continue;
     if (t.replident === 'f' && row.replident !== 'f') {
       await target.query(`ALTER TABLE ${qualify(t.schema, t.name)} REPLICA IDENTITY FULL`);
-    } else if (t.replident === 'i' && t.replidentIndex && row.replident_index !== t.replidentIndex) {
+    } else if (t.replident === 'i' && t.replidentIndex && row.replidentIndex !== t.replidentIndex) {
       try {
         await target.query(`ALTER TABLE ${qualify(t.schema, t.name)} REPLICA IDENTITY USING INDEX ${quoteIdent(t.replidentIndex)}`);
       } catch (e) {
-        if (row.has_pk) continue;
+        if (row.hasPk) continue;
         emit({ type: 'warn', message: `target table ${tableKey(t)}: cannot use index ${t.replidentIndex} as replica identity (${(e as Error).message}); using FULL` });
         await target.query(`ALTER TABLE ${qualify(t.schema, t.name)} REPLICA IDENTITY FULL`);
       }
@@ -339,11 +339,12 @@ export async function startReplication(config: Config, database: string, opts: S
     refuseUnsupportedVersions(source.version, target.version);
     // Only start makes it, so it is still the same when the subscription step below looks.
     const sub = await findSubscription(target, names.subscription);
+    const onTarget = await tableNames(target);
     if (!sub) {
       await refuseMissingPrivileges(source, target, plan.tables, !(await findPublication(source, names.publication)));
-      await refuseTargetRows(target, plan.tables);
+      await refuseTargetRows(target, plan.tables, onTarget);
     }
-    await refuseTablesMissingOnTarget(target, plan.tables, database);
+    await refuseTablesMissingOnTarget(plan.tables, onTarget, database);
     await applyIdentityPlan(source, plan, emit);
     await mirrorIdentityOnTarget(source, target, plan.tables, emit);
     faultPoint('after:start-identity');
@@ -366,7 +367,8 @@ export async function startReplication(config: Config, database: string, opts: S
         });
       }
       const published = await source.query<{ schema: string; name: string }>(sqlFile('start-published-tables'), [names.publication]);
-      const subscribed = new Set((await target.query<{ schema: string; name: string }>(sqlFile('start-subscribed-tables'), [names.subscription])).map(tableKey));
+      // The tables the subscription knows (pg_subscription_rel), as status lists them.
+      const subscribed = new Set((await target.query<{ schema: string; name: string }>(sqlFile('status-target-tables'), [names.subscription])).map(tableKey));
       const missing = published.filter((t) => !subscribed.has(tableKey(t)));
       if (missing.length > 0) {
         if (!sub.enabled) {

@@ -1,6 +1,7 @@
 -- Ordinary and partitioned tables of the current database by name, outside
--- the system schemas and pgshift's own: which of the source's tables the
--- target has (schema drift: a table created on the source after start).
+-- the system schemas and pgshift's own: the tables.sql filter without its
+-- per-table sizes and lookups, for "which of these tables does the target
+-- have" (start's refusals, schema drift: status runs it every 10 s).
 -- No parameters.
 -- One row per table: schema, name (unquoted)
 SELECT n.nspname AS schema, c.relname AS name
