@@ -66,6 +66,18 @@ export async function connectGrants(admin: Db, database: string): Promise<Grant[
   return admin.query<Grant & Record<string, unknown>>(sqlFile('fence-connect-grants'), [database]);
 }
 
+/** The GRANT that gives one recorded grantee CONNECT back: what pgshift runs, and what it tells people to run. */
+function grantConnectSql(database: string, g: Grant): string {
+  return `GRANT CONNECT ON DATABASE ${quoteIdent(database)} TO ${granteeSql(g)}${grantOptionSql(g)}`;
+}
+
+/** Puts default_transaction_read_only back to `before` (null: not set), or sets it 'on'. */
+function readOnlySql(database: string, before: string | null | 'on'): string {
+  return before === null
+    ? `ALTER DATABASE ${quoteIdent(database)} RESET default_transaction_read_only`
+    : `ALTER DATABASE ${quoteIdent(database)} SET default_transaction_read_only = ${onOffSql(before)}`;
+}
+
 /** Give CONNECT back to exactly the grantees recorded (the ones that exist on this cluster). */
 export async function grantBack(admin: Db, database: string, grants: Grant[]): Promise<string[]> {
   const missing: string[] = [];
@@ -77,7 +89,7 @@ export async function grantBack(admin: Db, database: string, grants: Grant[]): P
         continue;
       }
     }
-    await admin.query(`GRANT CONNECT ON DATABASE ${quoteIdent(database)} TO ${granteeSql(g)}${grantOptionSql(g)}`);
+    await admin.query(grantConnectSql(database, g));
   }
   return missing;
 }
@@ -89,8 +101,7 @@ async function revokeAll(admin: Db, database: string, grants: Grant[]): Promise<
 }
 
 async function setReadOnly(admin: Db, database: string, before: string | null | 'on'): Promise<void> {
-  if (before === null) await admin.query(`ALTER DATABASE ${quoteIdent(database)} RESET default_transaction_read_only`);
-  else await admin.query(`ALTER DATABASE ${quoteIdent(database)} SET default_transaction_read_only = ${onOffSql(before)}`);
+  await admin.query(readOnlySql(database, before));
 }
 
 /** Undo a fence on its own cluster from its record (used by undo, by rollback, and after a crash). */
@@ -110,14 +121,8 @@ export function bouncerNameOf(config: Config | undefined, database: string): str
  * as PgBouncer knows the database: pass the config when it may differ.
  */
 export function manualUnfenceSql(rec: FenceRecord, config?: Config): string[] {
-  if (rec.method === 'revoke') {
-    return rec.revoked.map((g) => `GRANT CONNECT ON DATABASE ${quoteIdent(rec.database)} TO ${granteeSql(g)}${grantOptionSql(g)};`);
-  }
-  if (rec.method === 'readonly') {
-    return [rec.readonlyBefore === null
-      ? `ALTER DATABASE ${quoteIdent(rec.database)} RESET default_transaction_read_only;`
-      : `ALTER DATABASE ${quoteIdent(rec.database)} SET default_transaction_read_only = ${onOffSql(rec.readonlyBefore)};`];
-  }
+  if (rec.method === 'revoke') return rec.revoked.map((g) => `${grantConnectSql(rec.database, g)};`);
+  if (rec.method === 'readonly') return [`${readOnlySql(rec.database, rec.readonlyBefore)};`];
   if (rec.method === 'pgbouncer') {
     // A finished run resumed PgBouncer (towards the other side): nothing is paused any more.
     if (rec.phase === 'done') return [];
@@ -153,7 +158,7 @@ const revoke: PauseMethodImpl = {
     if (missing.length) ctx.emit({ type: 'warn', message: `CONNECT not granted on the ${otherSide(ctx.side)} to roles that do not exist there: ${missing.join(', ')}` });
   },
   async undo(ctx) {
-    await grantBack(ctx.admin, ctx.database, ctx.record.revoked);
+    await undoRecordedFence(ctx.admin, ctx.record);
   },
 };
 
@@ -170,7 +175,7 @@ const readonly: PauseMethodImpl = {
     // The other side was never made read-only by this fence; nothing to give back there.
   },
   async undo(ctx) {
-    await setReadOnly(ctx.admin, ctx.database, ctx.record.readonlyBefore);
+    await undoRecordedFence(ctx.admin, ctx.record);
   },
 };
 
