@@ -135,7 +135,7 @@ export async function replicationBlocker(a: BlockerArgs): Promise<Blocker | unde
   // Tables still copying, or a missing slot or worker: the preflight says so in its own words.
   if (!state || state.not_ready.length > 0 || !health) return undefined;
   const probeMs = a.probeMs ?? DEFAULT_PROBE_MS;
-  const before = await a.from.maybeOne<{ confirmed_flush_lsn: string | null }>(sqlFile('switchover-slot'), [a.feedSlot]);
+  const before = await a.from.maybeOne<{ confirmed_flush_lsn: string | null }>(sqlFile('slot-confirmed'), [a.feedSlot]);
   try {
     await waitForApplied(a.from, a.to, a.feedSlot, performance.now() + probeMs);
   } catch (e) {

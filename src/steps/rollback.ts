@@ -16,5 +16,5 @@ import type { Config } from '../config/config.js';
 import { moveWrites, type MoveOptions, type MoveResult } from '../switchover/move-writes.js';
 
 export async function rollback(config: Config, database: string, opts: Omit<MoveOptions, 'reverse'> = {}): Promise<MoveResult> {
-  return moveWrites(config, database, 'rollback', { ...opts, reverse: false });
+  return moveWrites(config, database, 'rollback', opts);
 }

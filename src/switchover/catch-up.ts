@@ -51,7 +51,7 @@ export async function waitForApplied(publisher: Db, subscriber: Db, slot: string
   let lastNudge = performance.now();
   while (true) {
     polls++;
-    const row = await publisher.maybeOne<{ confirmed_flush_lsn: string | null }>(sqlFile('switchover-slot'), [slot]);
+    const row = await publisher.maybeOne<{ confirmed_flush_lsn: string | null }>(sqlFile('slot-confirmed'), [slot]);
     const confirmed = row?.confirmed_flush_lsn ?? null;
     if (confirmed && lsnGte(confirmed, lsn)) return { lsn, confirmed, polls };
     if (performance.now() > deadline) throw new CatchUpTimeout(lsn, confirmed);

@@ -338,8 +338,8 @@ export async function moveWrites(config: Config, database: string, direction: Di
         if (reverse) {
           await timeline.phase('reverse', async () => {
             // Prepared in preflight; only a run resumed after a crash may find it missing.
-            const sourceDb = direction === 'switchover' ? sess.fromDb : sess.toDb;
-            const targetDb = direction === 'switchover' ? sess.toDb : sess.fromDb;
+            // Only a switchover starts reverse replication: the source subscribes to the target.
+            const [sourceDb, targetDb] = [sess.fromDb, sess.toDb];
             if (!(await subscriptionState(sourceDb, names.reverseSubscription))) await prepareReverse(config, database, names, sourceDb, targetDb);
             await activateReverse(names, sourceDb, targetDb);
           });
