@@ -15,10 +15,10 @@ import { connect, type Db, type Side } from '../pg/connect.js';
 import { listTables, matchesPattern, replicatedTables, tableKey } from '../pg/catalog.js';
 import { qualify, quoteIdent } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
-import { PROVIDER_ADMIN_ROLES } from '../pg/provider.js';
+import { actsAsSuperuser, PROVIDER_ADMIN_ROLES, ROLES_OF_INTEREST } from '../pg/provider.js';
 import { findTool, type ClientTool } from '../pg/tools.js';
 import {
-  featuresOf, isSupportedSource, isSupportedTarget, SUPPORTED_SOURCE_MAJORS, SUPPORTED_TARGET_MAJORS, type ServerVersion,
+  featuresOf, isSupportedSource, isSupportedTarget, type ServerVersion,
 } from '../pg/version.js';
 import { switchoverPrivilegeGaps, type PrivilegeGap } from '../switchover/privileges.js';
 import { formatBytes } from '../util/duration.js';
@@ -26,6 +26,7 @@ import { capacityRows, type CapacityRow, type SideUsage } from './check-capacity
 import { NAME_PREFIX, namesFor } from './names.js';
 import { planReplicaIdentities } from './replica-identity.js';
 import { invalidationAdvice, invalidationText } from './replication-health.js';
+import { tablesNotOwned, versionProblems } from './preflight.js';
 
 export interface Finding {
   /** Stable identifier, e.g. "wal_level", "capacity.source.max_wal_senders", "no-primary-key". */
@@ -62,7 +63,6 @@ export interface CheckOptions {
   emit?: Emit;
 }
 
-const ROLES_OF_INTEREST = [...PROVIDER_ADMIN_ROLES, 'rds_replication', 'pg_create_subscription'];
 
 const SETTINGS = [
   'wal_level', 'max_replication_slots', 'max_wal_senders', 'max_worker_processes',
@@ -151,10 +151,7 @@ async function clusterFacts(db: Db): Promise<ClusterFacts> {
 }
 
 function versionFinding(s: ServerVersion, t: ServerVersion): Finding {
-  const problems: string[] = [];
-  if (!isSupportedSource(s.major)) problems.push(`source PostgreSQL ${s.major} is not supported (sources ${SUPPORTED_SOURCE_MAJORS.min}-${SUPPORTED_SOURCE_MAJORS.max})`);
-  if (!isSupportedTarget(t.major)) problems.push(`target PostgreSQL ${t.major} is not supported (targets ${SUPPORTED_TARGET_MAJORS.min}-${SUPPORTED_TARGET_MAJORS.max})`);
-  if (t.major < s.major) problems.push(`target major ${t.major} is older than source major ${s.major}: pgshift only moves to the same or a newer major version`);
+  const problems = versionProblems(s, t);
   const direction = `PostgreSQL ${s.text} -> ${t.text}`;
   if (problems.length) {
     return { id: 'version', severity: 'fail', side: 'both', title: `${direction}: ${problems.join('; ')}`, objects: [], fix: 'Use a source of PostgreSQL 12-17 and a target of 13-18, the target at least the source\'s major version.' };
@@ -319,8 +316,7 @@ function slotHealthFindings(src: ClusterFacts, tgt: ClusterFacts, database: stri
  */
 async function switchoverPrivilegeFindings(ctx: DatabaseContext, database: string): Promise<Finding[]> {
   const { config, src, tgt } = ctx;
-  const admins = (r: RoleFacts): boolean => r.rolsuper || PROVIDER_ADMIN_ROLES.some((p) => r.member_of.includes(p));
-  if (admins(src.role) && admins(tgt.role)) return [];
+  if (actsAsSuperuser(src.role) && actsAsSuperuser(tgt.role)) return [];
   const method = config.switchover.pause;
   const owner = await src.db.one<{ owner: string }>(sqlFile('schema-database'), [database]);
   const source = { side: 'source' as const, admin: src.db };
@@ -407,12 +403,8 @@ async function checkSourceDatabase(ctx: DatabaseContext, database: string): Prom
 
     // Privileges on this database, for a non-superuser source role.
     const role = src.role;
-    if (!role.rolsuper && !PROVIDER_ADMIN_ROLES.some((r) => role.member_of.includes(r))) {
-      const notOwned = tables.length
-        ? await db.query<{ schema: string; name: string }>(
-          'SELECT n.nspname AS schema, c.relname AS name FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ANY ($1::oid[]) AND NOT pg_catalog.pg_has_role(c.relowner, \'USAGE\') ORDER BY 1, 2',
-          [tables.map((t) => t.oid)])
-        : [];
+    if (!actsAsSuperuser(role)) {
+      const notOwned = await tablesNotOwned(db, tables);
       if (notOwned.length || !facts.can_create) {
         out.push({
           id: 'privileges.database', severity: 'fail', side: 'source', database,
@@ -484,26 +476,23 @@ export function missingExtensions(installed: string[], available: Set<string>): 
   return installed.filter((e) => !available.has(e)).sort();
 }
 
-async function checkTargetDatabase(ctx: DatabaseContext, database: string): Promise<{ finding: Finding; replicating: boolean }> {
+async function checkTargetDatabase(ctx: DatabaseContext, database: string): Promise<Finding> {
   const { config, tgt } = ctx;
   const sub = namesFor(database).subscription;
   const oid = tgt.databases.get(database);
   if (oid === undefined) {
-    return { replicating: false, finding: { id: 'target-database', severity: 'ok', side: 'target', database, title: `target database ${database} does not exist yet (pgshift schema creates it)`, objects: [] } };
+    return { id: 'target-database', severity: 'ok', side: 'target', database, title: `target database ${database} does not exist yet (pgshift schema creates it)`, objects: [] };
   }
   const subs = await tgt.db.query<{ subname: string; subenabled: boolean }>(
     'SELECT subname::text, subenabled FROM pg_catalog.pg_subscription WHERE subdbid = $1 AND subname = $2', [oid, sub]);
   if (subs.length) {
-    return {
-      replicating: true,
-      finding: { id: 'target-database', severity: 'ok', side: 'target', database, title: `target database ${database} is the one pgshift is replicating into (subscription ${sub}${subs[0]!.subenabled ? '' : ', disabled'})`, objects: [] },
-    };
+    return { id: 'target-database', severity: 'ok', side: 'target', database, title: `target database ${database} is the one pgshift is replicating into (subscription ${sub}${subs[0]!.subenabled ? '' : ', disabled'})`, objects: [] };
   }
   const db = await connect('target', config.target, { database, applicationName: 'pgshift check' });
   try {
     const tables = (await listTables(db)).filter((t) => !t.extension);
     if (tables.length === 0) {
-      return { replicating: false, finding: { id: 'target-database', severity: 'ok', side: 'target', database, title: `target database ${database} exists and holds no tables`, objects: [] } };
+      return { id: 'target-database', severity: 'ok', side: 'target', database, title: `target database ${database} exists and holds no tables`, objects: [] };
     }
     const withRows: string[] = [];
     for (const t of tables) {
@@ -518,24 +507,18 @@ async function checkTargetDatabase(ctx: DatabaseContext, database: string): Prom
     }
     if (withRows.length) {
       return {
-        replicating: false,
-        finding: {
-          id: 'target-database', severity: 'fail', side: 'target', database,
-          title: `target database ${database} already holds data (${tables.length} table${tables.length === 1 ? '' : 's'}, ${withRows.length >= 20 ? 'at least 20' : withRows.length} with rows): pgshift will not replicate into it`,
-          objects: withRows,
-          // sql-lint: safe (a message, not SQL)
-          fix: `Point target.conn at another server, or drop the target database if its data is not needed (DROP DATABASE ${quoteIdent(database)} on the target).`,
-        },
+        id: 'target-database', severity: 'fail', side: 'target', database,
+        title: `target database ${database} already holds data (${tables.length} table${tables.length === 1 ? '' : 's'}, ${withRows.length >= 20 ? 'at least 20' : withRows.length} with rows): pgshift will not replicate into it`,
+        objects: withRows,
+        // sql-lint: safe (a message, not SQL)
+        fix: `Point target.conn at another server, or drop the target database if its data is not needed (DROP DATABASE ${quoteIdent(database)} on the target).`,
       };
     }
     return {
-      replicating: false,
-      finding: {
-        id: 'target-database', severity: 'warn', side: 'target', database,
-        title: `target database ${database} already holds ${tables.length} empty table${tables.length === 1 ? '' : 's'}`,
-        objects: tables.map(tableKey),
-        fix: `If you provisioned this schema yourself: pgshift schema ${shellArg(database)} --existing checks that it is compatible. Otherwise drop the target database and let pgshift copy the schema.`,
-      },
+      id: 'target-database', severity: 'warn', side: 'target', database,
+      title: `target database ${database} already holds ${tables.length} empty table${tables.length === 1 ? '' : 's'}`,
+      objects: tables.map(tableKey),
+      fix: `If you provisioned this schema yourself: pgshift schema ${shellArg(database)} --existing checks that it is compatible. Otherwise drop the target database and let pgshift copy the schema.`,
     };
   } finally {
     await db.close();
@@ -585,7 +568,7 @@ export async function runCheck(config: Config, databases: string[], opts: CheckO
           continue;
         }
         findings.push(...await checkSourceDatabase(ctx, database));
-        findings.push((await checkTargetDatabase(ctx, database)).finding);
+        findings.push(await checkTargetDatabase(ctx, database));
         findings.push(...await switchoverPrivilegeFindings(ctx, database));
         findings.push(...slotHealthFindings(src, tgt, database));
         emit({ type: 'step', step: `check ${database}`, state: 'done', ms: Date.now() - t0 });

@@ -16,14 +16,20 @@ import { sqlFile } from '../pg/sql.js';
 import {
   featuresOf, isSupportedSource, isSupportedTarget, SUPPORTED_SOURCE_MAJORS, SUPPORTED_TARGET_MAJORS, type ServerVersion,
 } from '../pg/version.js';
-import { PROVIDER_ADMIN_ROLES } from '../pg/provider.js';
+import { actsAsSuperuser, ROLES_OF_INTEREST } from '../pg/provider.js';
 
-/** Sources and targets pgshift supports, and only upgrades or moves within a major version. */
-export function refuseUnsupportedVersions(source: ServerVersion, target: ServerVersion): void {
+/** What is wrong with this pair of versions (check reports it, the steps refuse on it); empty when supported. */
+export function versionProblems(source: ServerVersion, target: ServerVersion): string[] {
   const problems: string[] = [];
   if (!isSupportedSource(source.major)) problems.push(`source PostgreSQL ${source.major} is not supported (sources ${SUPPORTED_SOURCE_MAJORS.min}-${SUPPORTED_SOURCE_MAJORS.max})`);
   if (!isSupportedTarget(target.major)) problems.push(`target PostgreSQL ${target.major} is not supported (targets ${SUPPORTED_TARGET_MAJORS.min}-${SUPPORTED_TARGET_MAJORS.max})`);
   if (target.major < source.major) problems.push(`target major ${target.major} is older than source major ${source.major}: pgshift only moves to the same or a newer major version`);
+  return problems;
+}
+
+/** Sources and targets pgshift supports, and only upgrades or moves within a major version. */
+export function refuseUnsupportedVersions(source: ServerVersion, target: ServerVersion): void {
+  const problems = versionProblems(source, target);
   if (problems.length) {
     throw new ProblemError('unsupported_versions', `PostgreSQL ${source.major} -> ${target.major}: ${problems.join('; ')}`, {
       hint: `Use a source of PostgreSQL ${SUPPORTED_SOURCE_MAJORS.min}-${SUPPORTED_SOURCE_MAJORS.max} and a target of ${SUPPORTED_TARGET_MAJORS.min}-${SUPPORTED_TARGET_MAJORS.max}, the target at least the source's major version. Nothing was changed.`,
@@ -45,9 +51,17 @@ export async function refuseUnsupportedPair(config: Config, source: Db): Promise
 type RoleFacts = { rolname: string; rolsuper: boolean; rolreplication: boolean; member_of: string[] };
 
 async function roleFacts(db: Db): Promise<RoleFacts & { can_create: boolean }> {
-  const role = await db.one<RoleFacts>(sqlFile('check-role'), [[...PROVIDER_ADMIN_ROLES, 'rds_replication', 'pg_create_subscription']]);
+  const role = await db.one<RoleFacts>(sqlFile('check-role'), [ROLES_OF_INTEREST]);
   const { can_create } = await db.one<{ can_create: boolean }>("SELECT pg_catalog.has_database_privilege(current_database(), 'CREATE') AS can_create");
   return { ...role, can_create };
+}
+
+/** Of these tables, the ones the connecting role does not own (nor inherits the owner of): a publication needs the owner. */
+export async function tablesNotOwned(db: Db, tables: { oid: number }[]): Promise<{ schema: string; name: string }[]> {
+  if (tables.length === 0) return [];
+  return db.query<{ schema: string; name: string }>(
+    "SELECT n.nspname AS schema, c.relname AS name FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ANY ($1::oid[]) AND NOT pg_catalog.pg_has_role(c.relowner, 'USAGE') ORDER BY 1, 2",
+    [tables.map((t) => t.oid)]);
 }
 
 /**
@@ -60,7 +74,7 @@ export async function refuseMissingPrivileges(source: Db, target: Db, tables: { 
   const problems: string[] = [];
   const fixes: string[] = [];
   const s = await roleFacts(source);
-  if (!s.rolsuper && !PROVIDER_ADMIN_ROLES.some((r) => s.member_of.includes(r))) {
+  if (!actsAsSuperuser(s)) {
     if (!s.rolreplication && !s.member_of.includes('rds_replication')) {
       problems.push(`source role ${s.rolname} has no REPLICATION attribute (the subscription's slot needs it)`);
       fixes.push(`ALTER ROLE ${quoteIdent(s.rolname)} REPLICATION on the source`);
@@ -70,18 +84,14 @@ export async function refuseMissingPrivileges(source: Db, target: Db, tables: { 
       problems.push(`source role ${s.rolname} may not CREATE in database ${source.database} (CREATE PUBLICATION needs it)`);
       fixes.push(`GRANT CREATE ON DATABASE ${quoteIdent(source.database)} TO ${quoteIdent(s.rolname)} on the source`);
     }
-    const notOwned = tables.length
-      ? await source.query<{ schema: string; name: string }>(
-        "SELECT n.nspname AS schema, c.relname AS name FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ANY ($1::oid[]) AND NOT pg_catalog.pg_has_role(c.relowner, 'USAGE') ORDER BY 1, 2",
-        [tables.map((t) => t.oid)])
-      : [];
+    const notOwned = await tablesNotOwned(source, tables);
     if (notOwned.length) {
       problems.push(`source role ${s.rolname} does not own ${notOwned.length} table(s) to publish: ${notOwned.slice(0, 5).map(tableKey).join(', ')}${notOwned.length > 5 ? ', ...' : ''}`);
       fixes.push('make it (a member of) the owner of those tables');
     }
   }
   const t = await roleFacts(target);
-  if (!t.rolsuper && !PROVIDER_ADMIN_ROLES.some((r) => t.member_of.includes(r))) {
+  if (!actsAsSuperuser(t)) {
     const predefined = featuresOf(target.version).predefinedCreateSubscription;
     if (!predefined || !t.member_of.includes('pg_create_subscription')) {
       problems.push(`target role ${t.rolname} cannot create subscriptions (needs ${predefined ? 'a superuser or a member of pg_create_subscription' : `a superuser on PostgreSQL ${target.version.major}`})`);
