@@ -46,6 +46,11 @@ export async function slotHealth(db: Db, slot: string): Promise<SlotHealth | und
   };
 }
 
+/** The reason status reports: invalidation_reason (17+), or "conflicting" for a 16 slot with conflicting = true. */
+export function reportedReason(h: SlotHealth | undefined): string | null {
+  return h?.invalidationReason ?? (h?.conflicting ? 'conflicting' : null);
+}
+
 /** The slot can never stream again: PostgreSQL invalidated it. */
 export function slotInvalidated(h: SlotHealth | undefined): boolean {
   return Boolean(h && (h.walStatus === 'lost' || h.invalidationReason !== null || h.conflicting === true));

@@ -25,7 +25,7 @@ import { databaseConfig } from '../config/config.js';
 import { findPublication, findSlot, findSubscription, type SlotInfo, type SubscriptionInfo } from './subscription.js';
 import { describeLogError, lastReplicationError, type ReplicationLogError } from './apply-errors.js';
 import { driftProblems, findSchemaDrift, type SchemaDrift } from './drift.js';
-import { invalidationText, slotHealth, slotInvalidated, type SlotHealth } from './replication-health.js';
+import { invalidationText, reportedReason, slotHealth, slotInvalidated, type SlotHealth } from './replication-health.js';
 import { FenceWatch, fenceProblems, type FenceInfo } from '../switchover/fence-status.js';
 
 /** pg_subscription_rel.srsubstate, in words. */
@@ -238,7 +238,7 @@ export class StatusProbe {
       slotExists: Boolean(slot),
       active: slot ? slot.active : null,
       walStatus: slot?.walStatus ?? null,
-      invalidationReason: health?.invalidationReason ?? (health?.conflicting ? 'conflicting' : null),
+      invalidationReason: reportedReason(health),
     };
     if (!slot || !(slot.walStatus === 'lost' || slotInvalidated(health))) return { info };
     return {
@@ -396,7 +396,7 @@ export class StatusProbe {
         walStatus: slot?.walStatus ?? null,
         restartLsn: slot?.restartLsn ?? null,
         confirmedFlushLsn: slot?.confirmedFlushLsn ?? null,
-        invalidationReason: health?.invalidationReason ?? (health?.conflicting ? 'conflicting' : null),
+        invalidationReason: reportedReason(health),
         safeWalBytes: health?.safeWalSize ?? null,
       },
       reverse: reverse?.info ?? null,

@@ -62,7 +62,7 @@ export function hopeless(s: DatabaseStatus, database: string): ProblemError | un
     const conflicting = reason === 'conflicting';
     const why = invalidationText({ walStatus: s.slot.walStatus, conflicting, invalidationReason: conflicting ? null : reason, safeWalSize: null });
     return new ProblemError('slot_lost', `replication slot ${s.slot.name} is lost: ${why}; the target cannot receive the changes made since`, {
-      hint: `Run "pgshift cleanup ${database}" and "pgshift start ${database}" to copy again; ${invalidationAdvice(conflicting ? null : reason, 'source')} so it does not happen again.`,
+      hint: `Run "pgshift cleanup ${database}" and "pgshift start ${database}" to copy again; ${invalidationAdvice(reason, 'source')} so it does not happen again.`,
     });
   }
   return undefined;
