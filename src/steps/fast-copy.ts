@@ -47,9 +47,9 @@ import {
   applyIdentityPlan, createSubscription, mirrorIdentityOnTarget, planPublication, subscriptionOptions, syncPublication, waitInactive, warnStoredPassword,
   type NotCarriedTable,
 } from './start.js';
-import { createTargetDatabase, schemaIsApplied } from './schema.js';
+import { appliedOn, createTargetDatabase } from './schema.js';
 import { findPublication, findSlot, findSubscription, subscriptionConninfo } from './subscription.js';
-import { refuseMissingPrivileges, refuseTargetRows, refuseUnsupportedPair, refuseUnsupportedVersions } from './preflight.js';
+import { refuseMissingPrivileges, refuseTargetRows, refuseUnsupportedPair } from './preflight.js';
 
 export const DEFAULT_FAST_COPY_JOBS = 4;
 /** Tables larger than this are split into ranges of about this size. */
@@ -236,8 +236,7 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
 
     // 1. Replica identities and the publication, before the slot.
     const plan = await planPublication(source, dbConfig);
-    // Refusals before any change (a restart empties the tables it filled itself).
-    refuseUnsupportedVersions(source.version, target.version);
+    // Refusals before any change (a restart empties the tables it filled itself); the versions were checked first thing.
     await refuseMissingPrivileges(source, target, plan.tables, !(await findPublication(source, names.publication)));
     if (!report.restarted) await refuseTargetRows(target, plan.tables, await tableNames(target));
     report.notCarried = plan.notCarried;
@@ -261,7 +260,7 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
       await applyPreData(archive, target.version.major);
       report.schema.preData = 'applied';
       emit({ type: 'phase', phase: 'pre-data', state: 'done', ms: Date.now() - t0 });
-    } else if (report.restarted || (await schemaIsApplied(config, database))) {
+    } else if (report.restarted || (await appliedOn(source, target))) {
       report.schema.preData = 'present';
     } else {
       const shown = targetTables.slice(0, 5).map(tableKey).join(', ');
@@ -328,7 +327,7 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
     // 6. The subscription, on the slot, from its consistent point.
     const conn = subscriptionConninfo(config, database);
     warnStoredPassword(conn, emit);
-    const options = subscriptionOptions(source.version, target.version, names.slot, false).map((o) => (o === 'copy_data = true' ? 'copy_data = false' : o));
+    const options = subscriptionOptions(source.version, target.version, names.slot, false);
     await waitInactive(source, names.slot, opts.signal);
     await createSubscription(target, names.subscription, conn, names.publication, options, emit);
     report.subscription.options = options;

@@ -83,7 +83,8 @@ export async function schemaIsApplied(config: Config, database: string): Promise
     withDb('target', config.target, { database }, (target) => appliedOn(source, target)));
 }
 
-async function appliedOn(source: Db, target: Db): Promise<boolean> {
+/** Every schema object and column of the source is on the target (it may have more). */
+export async function appliedOn(source: Db, target: Db): Promise<boolean> {
   const fingerprint = async (db: Db): Promise<Set<string>> => {
     const objects = await db.query<{ kind: string; schema: string; name: string | null }>(sqlFile('schema-objects'));
     const cols = await readColumns(db);

@@ -159,11 +159,15 @@ export async function tablesReplicationCannotCarry(config: Config, database: str
   }
 }
 
-/** Subscription options for this pair of versions, as `key = value` SQL fragments. */
-export function subscriptionOptions(source: ServerVersion, target: ServerVersion, slot: string, createSlot = true): string[] {
+/**
+ * Subscription options for this pair of versions, as `key = value` SQL
+ * fragments. nativeCopy: the subscription makes its slot and copies the
+ * tables (start); false when fast copy made the slot and copied them.
+ */
+export function subscriptionOptions(source: ServerVersion, target: ServerVersion, slot: string, nativeCopy = true): string[] {
   const src = featuresOf(source);
   const tgt = featuresOf(target);
-  const opts = [`slot_name = ${quoteLiteral(slot)}`, `create_slot = ${createSlot}`, 'copy_data = true', 'enabled = true'];
+  const opts = [`slot_name = ${quoteLiteral(slot)}`, `create_slot = ${nativeCopy}`, `copy_data = ${nativeCopy}`, 'enabled = true'];
   // Stream large in-progress transactions instead of spilling them to disk on
   // the source; the publisher must speak protocol version 2 (14+) as well.
   if (tgt.subscriptionStreaming && src.subscriptionStreaming) opts.push('streaming = on');
