@@ -27,7 +27,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { selectDatabases, type Config } from '../config/config.js';
+import { databaseConfig, type Config } from '../config/config.js';
 import { silent, type Emit } from '../events.js';
 import { AbortedError, ProblemError, SafetyError, ToolError } from '../errors.js';
 import { connect, withDb, type Db } from '../pg/connect.js';
@@ -125,9 +125,9 @@ async function dropCreatedDatabase(config: Config, database: string): Promise<vo
   await withDb('target', config.target, {}, (db) => db.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)}`));
 }
 
-async function checkExtensions(source: Db, target: Db): Promise<SourceExtension[]> {
-  const exts = await source.query<SourceExtension>(sqlFile('schema-extensions'));
-  if (exts.length === 0) return exts;
+/** The source's extensions (schema-extensions.sql) must all be installable on the target. */
+async function checkExtensions(exts: SourceExtension[], target: Db): Promise<void> {
+  if (exts.length === 0) return;
   const avail = await target.query<{ name: string; available: boolean; default_version: string | null; versions: string[] }>(
     sqlFile('schema-extensions-available'), [exts.map((e) => e.name)]);
   const missing = avail.filter((a) => !a.available).map((a) => a.name);
@@ -137,7 +137,6 @@ async function checkExtensions(source: Db, target: Db): Promise<SourceExtension[
       details: { missing },
     });
   }
-  return exts;
 }
 
 /** The schema-only dump of the source database as SQL, minus what the target must not get. */
@@ -202,14 +201,15 @@ async function applyDump(config: Config, database: string, sql: string): Promise
 /** Apply the source schema to the target, or with `existing` check the target's (see the file header). */
 export async function applySchema(config: Config, database: string, opts: ApplySchemaOptions = {}): Promise<SchemaReport> {
   const emit = opts.emit ?? silent;
-  const dbConfig = selectDatabases(config, [database])[0]!;
+  const dbConfig = databaseConfig(config, database);
   const started = Date.now();
   const step = opts.existing ? 'schema-check' : 'schema';
   emit({ type: 'step', step, state: 'start', message: database });
   let created = false;
   try {
     const report = await withDb('source', config.source, { database }, async (source) => {
-      const extensions = (await source.query<SourceExtension>(sqlFile('schema-extensions'))).map((e) => `${e.name} ${e.version}`);
+      const sourceExtensions = await source.query<SourceExtension>(sqlFile('schema-extensions'));
+      const extensions = sourceExtensions.map((e) => `${e.name} ${e.version}`);
       const report: SchemaReport = { database, created: false, applied: false, extensions, alreadyDone: false };
       if (opts.existing) {
         if (!(await targetDatabaseExists(config, database))) {
@@ -243,7 +243,7 @@ export async function applySchema(config: Config, database: string, opts: ApplyS
             details: { tables: userTables.map(tableKey) },
           });
         }
-        await checkExtensions(source, target);
+        await checkExtensions(sourceExtensions, target);
         checkAbort(opts.signal);
         const targetMajor = target.version.major;
         // The source's bootstrap superuser owns its public schema (before 15) and is
