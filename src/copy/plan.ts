@@ -13,12 +13,9 @@ import { featuresOf } from '../pg/version.js';
 export interface CopyTable {
   schema: string;
   name: string;
-  oid: number;
   bytes: number;
   blocks: number;
-  estRows: number;
   intKey: string | null;
-  replident: string;
   columns: string[];
   format: 'binary' | 'text';
 }
@@ -57,7 +54,7 @@ async function columnsOf(db: Db, tables: { schema: string; name: string }[]): Pr
  */
 export async function planCopyTables(source: Db, target: Db, publishedOids: number[]): Promise<CopyTable[]> {
   if (publishedOids.length === 0) return [];
-  const leaves = await source.query<{ schema: string; name: string; oid: string; bytes: string; blocks: string; est_rows: number; int_key: string | null; replident: string }>(
+  const leaves = await source.query<{ schema: string; name: string; bytes: string; blocks: string; int_key: string | null }>(
     sqlFile('fastcopy-leaves'), [publishedOids]);
   const names = leaves.map((l) => ({ schema: l.schema, name: l.name }));
   const [srcCols, tgtCols] = await Promise.all([columnsOf(source, names), columnsOf(target, names)]);
@@ -80,12 +77,9 @@ export async function planCopyTables(source: Db, target: Db, publishedOids: numb
     return {
       schema: l.schema,
       name: l.name,
-      oid: Number(l.oid),
       bytes: Number(l.bytes),
       blocks: Number(l.blocks),
-      estRows: Number(l.est_rows),
       intKey: l.int_key,
-      replident: l.replident,
       columns: cols.map((c) => c.column),
       format: binary ? 'binary' : 'text',
     };

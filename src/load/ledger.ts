@@ -14,7 +14,6 @@ export class LedgerWriter {
   private fd: number;
   private dirty = false;
   private timer: NodeJS.Timeout;
-  count = 0;
 
   constructor(readonly path: string, runId: string) {
     this.fd = openSync(path, 'a', 0o600);
@@ -26,7 +25,6 @@ export class LedgerWriter {
 
   add(id: string): void {
     writeSync(this.fd, id + '\n');
-    this.count++;
     this.dirty = true;
   }
 

@@ -53,7 +53,6 @@ export interface ColumnInfo {
   /** format_type() on this side, schema-qualified. */
   type: string;
   keyPosition: number | null;
-  collatable: boolean;
 }
 
 /** A key range: lo inclusive, hi exclusive; null is unbounded. Values are key texts. */
@@ -82,7 +81,14 @@ export class TableQueries {
     readonly name: string,
     /** Columns compared, in the source's order. */
     readonly columns: string[],
-    /** Key columns in key order, with this side's types; empty for a key-less table. */
+    /**
+     * Key columns in key order, with this side's types; empty for a key-less
+     * table. A type is format_type() text, used in casts as it is: already
+     * valid SQL (quoted where needed, schema-qualified under search_path =
+     * pg_catalog), with its typmod, which the value's own column has (or the
+     * other side's, which a compatible target never makes narrower); without
+     * it char(10) or bit(5) would become their 1-wide defaults.
+     */
     readonly key: { name: string; type: string }[],
     readonly hash: RowHash = 'hashtextextended',
   ) {
@@ -120,7 +126,7 @@ export class TableQueries {
   }
 
   private boundSql(values: string[], firstParam: number): string {
-    return `(${this.key.map((k, i) => `$${firstParam + i}::${castTypeSql(k.type)}`).join(', ')})`;
+    return `(${this.key.map((k, i) => `$${firstParam + i}::${k.type}`).join(', ')})`;
   }
 
   /** WHERE clause (or '') for a range; parameters start at $firstParam. */
@@ -209,7 +215,7 @@ export class TableQueries {
     const alias = this.key.map((_, i) => `k${i + 1}`);
     const aliasSql = alias.join(', ');
     const unnestArgsSql = this.key.map((_, i) => `$${i + 1}::text[]`).join(', ');
-    const castsSql = this.key.map((k, i) => `u.${alias[i]}::${castTypeSql(k.type)}`).join(', ');
+    const castsSql = this.key.map((k, i) => `u.${alias[i]}::${k.type}`).join(', ');
     const valuesSql = `ARRAY[${this.columns.map((c) => `${quoteIdent(c)}::text`).join(', ')}]`;
     const params = this.key.map((_, i) => keys.map((k) => k[i]!));
     return {
@@ -221,17 +227,6 @@ export class TableQueries {
   count(): SqlText {
     return { text: `SELECT count(*)::int8 AS n FROM ${this.relationSql}`, params: [] };
   }
-}
-
-/**
- * A type name from format_type() used in a cast: already valid SQL (quoted
- * where needed, schema-qualified under search_path = pg_catalog). The typmod
- * is kept: the value came from a column of this type (or of the other side's,
- * which a compatible target never makes narrower), and dropping it would turn
- * char(10) or bit(5) into their 1-wide defaults.
- */
-export function castTypeSql(formatted: string): string {
-  return formatted;
 }
 
 /** Key texts as a record for reports: { id: "5" }. */

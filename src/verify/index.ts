@@ -14,7 +14,7 @@ import { countTable } from './count.js';
 import { compareRange, planRanges, FULL_DEFAULTS, type FullOptions } from './full.js';
 import { DifferenceLog } from './rows.js';
 import { sampleTable } from './sample.js';
-import { findLiveSlot, VerifyPair, type LiveSlot } from './session.js';
+import { findLiveSlot, VERIFY_ROUNDS, VerifyPair, type LiveSlot } from './session.js';
 import { loadShape, type TableShape } from './shape.js';
 import type { TableResult, VerifyMode, VerifyReport } from './report.js';
 
@@ -44,8 +44,6 @@ export interface VerifyOptions {
   signal?: AbortSignal;
 }
 
-/** Re-checks of a value that keeps changing on a live source (VerifyPair.rounds). */
-const VERIFY_ROUNDS = 4;
 
 export const VERIFY_DEFAULTS = { mode: 'full' as VerifyMode, jobs: 2, limit: 100, sampleSize: 100, catchUpTimeoutMs: 60_000 };
 

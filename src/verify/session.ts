@@ -12,6 +12,9 @@ import { ProblemError } from '../errors.js';
 import { sleep } from '../util/wait.js';
 import { SESSION_SETTINGS_SQL, type SqlText } from './canonical.js';
 
+/** Re-checks of a value that keeps changing on a live source before it is called unsettled. */
+export const VERIFY_ROUNDS = 4;
+
 export interface LiveSlot {
   /** The source slot whose confirmed_flush_lsn says what the target has applied. */
   slot: string;
@@ -76,7 +79,7 @@ export class VerifyPair {
   }
 
   /** Re-check rounds before a value that keeps changing on the source is called unsettled. */
-  readonly rounds = 4;
+  readonly rounds = VERIFY_ROUNDS;
 
   /**
    * Until the target has applied `lsn`. Two signals, whichever comes first:

@@ -11,16 +11,14 @@ export interface TableShape {
   info: TableInfo;
   columns: string[];
   keyColumns: string[];
-  /** A key column has a collation: its order (not its equality) may differ between the servers. */
-  collatableKey: boolean;
   source: TableQueries;
   target: TableQueries;
 }
 
 export async function columnsOf(db: Db, schema: string, name: string): Promise<ColumnInfo[]> {
-  const rows = await db.query<{ name: string; type: string; key_position: number | null; collatable: boolean }>(
+  const rows = await db.query<{ name: string; type: string; key_position: number | null }>(
     sqlFile('verify-columns'), [schema, name]);
-  return rows.map((r) => ({ name: r.name, type: r.type, keyPosition: r.key_position, collatable: r.collatable }));
+  return rows.map((r) => ({ name: r.name, type: r.type, keyPosition: r.key_position }));
 }
 
 /** The shape, or a problem that makes the table differ without looking at rows. */
@@ -37,7 +35,6 @@ export async function loadShape(source: Db, target: Db, info: TableInfo, hash: R
     info,
     columns,
     keyColumns,
-    collatableKey: srcKey.some((c) => c.collatable || tgtByName.get(c.name)!.collatable),
     source: new TableQueries(info.schema, info.name, columns, srcKey.map((c) => ({ name: c.name, type: c.type })), hash),
     target: new TableQueries(info.schema, info.name, columns, srcKey.map((c) => ({ name: c.name, type: tgtByName.get(c.name)!.type })), hash),
   };

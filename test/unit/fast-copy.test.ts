@@ -41,7 +41,7 @@ test('cutPoints gives ascending, distinct interior boundaries', () => {
 });
 
 test('COPY statements quote names and use binary only when planned', () => {
-  const table = { schema: 'My "S"', name: 'a;b', oid: 1, bytes: 0, blocks: 0, estRows: 0, intKey: null, replident: 'd', columns: ['x y', 'z'], format: 'binary' as const };
+  const table = { schema: 'My "S"', name: 'a;b', bytes: 0, blocks: 0, intKey: null, columns: ['x y', 'z'], format: 'binary' as const };
   assert.equal(copyOutSql({ table, part: 1, of: 1, estBytes: 0 }), 'COPY "My ""S"""."a;b" ("x y", "z") TO STDOUT (FORMAT binary)');
   assert.equal(copyOutSql({ table, part: 2, of: 3, estBytes: 0, whereSql: "ctid >= '(5,0)'::tid" }),
     'COPY (SELECT "x y", "z" FROM ONLY "My ""S"""."a;b" WHERE ctid >= \'(5,0)\'::tid) TO STDOUT (FORMAT binary)');

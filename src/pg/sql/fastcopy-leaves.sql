@@ -1,10 +1,9 @@
 -- Leaf tables the fast copy fills, for the published tables: a partitioned
 -- table stands for its leaf partitions, a plain table for itself.
 -- $1::oid[] : OIDs of the published tables (roots or plain tables)
--- Returns one row per leaf: schema, name, oid, bytes (main fork size),
--- blocks (main fork pages), est_rows (reltuples, -1 or 0 when never
--- analyzed), int_key (the column of a single-column smallint/integer/bigint
--- primary key, else NULL), replident.
+-- Returns one row per leaf: schema, name, bytes (main fork size), blocks
+-- (main fork pages), int_key (the column of a single-column
+-- smallint/integer/bigint primary key, else NULL).
 -- (pg_partition_tree returns no row for a table outside any partition tree.)
 WITH leaves AS (
   SELECT t.relid AS oid
@@ -15,16 +14,13 @@ WITH leaves AS (
 )
 SELECT n.nspname AS schema,
        c.relname AS name,
-       c.oid::int8 AS oid,
        pg_catalog.pg_relation_size(c.oid)::int8 AS bytes,
        (pg_catalog.pg_relation_size(c.oid) / pg_catalog.current_setting('block_size')::int8)::int8 AS blocks,
-       c.reltuples::float8 AS est_rows,
        (SELECT a.attname
           FROM pg_catalog.pg_index i
           JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
          WHERE i.indrelid = c.oid AND i.indisprimary AND i.indnatts = 1
-           AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)) AS int_key,
-       c.relreplident AS replident
+           AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)) AS int_key
   FROM leaves l
   JOIN pg_catalog.pg_class c ON c.oid = l.oid
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace

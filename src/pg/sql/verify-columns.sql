@@ -7,7 +7,6 @@
 --   key_position : 1-based position in the key, NULL for a non-key column. The key is the
 --                  replica identity index when REPLICA IDENTITY USING INDEX, else the primary key;
 --                  an index with expressions or a predicate is never used.
---   collatable   : the column has a collation (its order may differ between servers)
 WITH t AS (
   SELECT c.oid, c.relreplident
     FROM pg_catalog.pg_class c
@@ -24,8 +23,7 @@ WITH t AS (
 SELECT a.attname AS name,
        pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
        (SELECT o.n FROM k, unnest(k.indkey::int2[]) WITH ORDINALITY AS o(attnum, n)
-         WHERE o.attnum = a.attnum)::int AS key_position,
-       a.attcollation <> 0 AS collatable
+         WHERE o.attnum = a.attnum)::int AS key_position
   FROM pg_catalog.pg_attribute a, t
  WHERE a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped
  ORDER BY a.attnum;
