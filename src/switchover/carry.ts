@@ -5,7 +5,7 @@
 
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
-import type { Db } from '../pg/connect.js';
+import { withTransaction, type Db } from '../pg/connect.js';
 import { qualify, quoteIdentList } from '../pg/quote.js';
 
 export interface CarriedTable {
@@ -24,7 +24,7 @@ async function columns(db: Db, schema: string, name: string): Promise<string[]> 
   const rows = await db.query<{ attname: string }>(
     `SELECT a.attname FROM pg_catalog.pg_attribute a
       WHERE a.attrelid = pg_catalog.to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
-        AND COALESCE((to_jsonb(a) ->> 'attgenerated'), '') = ''
+        AND a.attgenerated = ''
       ORDER BY a.attnum`,
     [qualify(schema, name)],
   );
@@ -45,18 +45,14 @@ export async function copyTables(from: Db, to: Db, tables: { schema: string; nam
     const target = await columns(to, t.schema, t.name);
     const shared = cols.filter((c) => target.includes(c));
     const list = quoteIdentList(shared);
-    await to.query('BEGIN');
-    try {
+    const rows = await withTransaction(to, async () => {
       await to.query(`TRUNCATE ONLY ${qualify(t.schema, t.name)}`);
       const reader = from.client.query(copyTo(`COPY (SELECT ${list} FROM ONLY ${qualify(t.schema, t.name)}) TO STDOUT`)); // sql-lint: safe (list is quoteIdentList output)
       const writer = to.client.query(copyFrom(`COPY ${qualify(t.schema, t.name)} (${list}) FROM STDIN`)); // sql-lint: safe (list is quoteIdentList output)
       await pipeline(reader, writer);
-      await to.query('COMMIT');
-      out.push({ table: key, rows: Number(writer.rowCount ?? 0) });
-    } catch (e) {
-      await to.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    }
+      return Number(writer.rowCount ?? 0);
+    });
+    out.push({ table: key, rows });
   }
   return { tables: out, missing };
 }
@@ -66,17 +62,12 @@ export async function copyLargeObjects(from: Db, to: Db): Promise<number> {
   const src = await from.query<{ oid: string }>('SELECT oid::text AS oid FROM pg_catalog.pg_largeobject_metadata ORDER BY oid');
   const dst = await to.query<{ oid: string }>('SELECT oid::text AS oid FROM pg_catalog.pg_largeobject_metadata ORDER BY oid');
   if (src.length === 0 && dst.length === 0) return 0;
-  await to.query('BEGIN');
-  try {
+  await withTransaction(to, async () => {
     await to.query('SELECT pg_catalog.lo_unlink(oid) FROM pg_catalog.pg_largeobject_metadata');
     for (const { oid } of src) {
       const data = await from.one<{ data: Buffer }>('SELECT pg_catalog.lo_get($1::oid) AS data', [oid]);
       await to.query('SELECT pg_catalog.lo_from_bytea($1::oid, $2::bytea)', [oid, data.data]);
     }
-    await to.query('COMMIT');
-  } catch (e) {
-    await to.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  }
+  });
   return src.length;
 }
