@@ -8,8 +8,9 @@
 // again, the source row arrives.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Pair, qi, runCli, tableRows, waitFor } from '../helpers/harness.js';
-import { assertSourceUnfenced, refusedSwitchover, statusJson, streamingItems } from './faults-helpers.js';
+import { Pair, qi, runCli, waitFor } from '../helpers/harness.js';
+import { assertSourceUnfenced, converged, refusedSwitchover, streamingItems } from './faults-helpers.js';
+import { cliStatus, cliWait } from '../helpers/fault-scenario.js';
 
 let pair: Pair;
 before(async () => {
@@ -26,8 +27,8 @@ test('a conflicting row on a 14 target: the error loop is reported with its key,
   await pair.source.sql("INSERT INTO items VALUES (4242, 'from source')", [], db);
 
   const s = await waitFor(async () => {
-    const { r, s } = await statusJson(pair, cfg, db);
-    return r.code === 1 && s.problems.some((p) => /replication error in the target's log/.test(p)) ? s : undefined;
+    const { code, status: s } = await cliStatus({ cfg, db }, pair.env());
+    return code === 1 && s.problems.some((p) => /replication error in the target's log/.test(p)) ? s : undefined;
   }, { timeoutMs: 60_000, intervalMs: 300, what: "status to report the apply error from the target's log" });
   assert.equal(s.subscription.enabled, true, 'no disable_on_error before 15');
   assert.equal(s.errors.apply, null, 'no error counters before 15');
@@ -46,10 +47,9 @@ test('a conflicting row on a 14 target: the error loop is reported with its key,
 
   await pair.target.sql('DELETE FROM items WHERE id = 4242', [], db);
   await pair.target.sql(`ALTER SUBSCRIPTION ${qi(sub.subname)} ENABLE`, [], db);
-  const healed = await runCli(['-c', cfg, 'wait', db, '--timeout', '120s', '--interval', '300ms'], { env, timeoutMs: 150_000 });
-  assert.equal(healed.code, 0, healed.stderr);
-  await waitFor(async () => JSON.stringify(await tableRows(pair.target, db, 'public', 'items')) === JSON.stringify(await tableRows(pair.source, db, 'public', 'items')),
-    { timeoutMs: 60_000, what: 'every source row, 4242 included, on the target' });
+  await cliWait({ cfg, db }, env);
+  // Every source row, 4242 included, on the target.
+  await converged(pair, db, 'public', 'items');
   const got = await pair.target.sql<{ v: string }>('SELECT v FROM items WHERE id = 4242', [], db);
   assert.deepEqual(got.map((r) => r.v), ['from source']);
 });

@@ -8,9 +8,10 @@
 // the subscription, the source's row arrives and both sides hold the same rows.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Pair, runCli, tableRows, waitFor } from '../helpers/harness.js';
+import { Pair, runCli, waitFor } from '../helpers/harness.js';
 import { namesFor } from '../../src/steps/names.js';
-import { assertSourceUnfenced, refusedSwitchover, statusJson, streamingItems } from './faults-helpers.js';
+import { assertSourceUnfenced, converged, refusedSwitchover, streamingItems } from './faults-helpers.js';
+import { cliStatus, cliWait } from '../helpers/fault-scenario.js';
 
 let pair: Pair;
 before(async () => {
@@ -30,7 +31,7 @@ test('a conflicting row on a 15+ target: reported with its key while it loops, w
   await pair.source.sql("INSERT INTO items VALUES (4243, 'after the conflict')", [], db);
   // While the worker retries, status already names the row.
   await waitFor(async () => {
-    const { s: live } = await statusJson(pair, cfg, db);
+    const { status: live } = await cliStatus({ cfg, db }, pair.env());
     return live.subscription.enabled === true && (live.errors.apply ?? 0) >= 1 &&
       live.problems.some((p: string) => /replication error in the target's log.*Key \(id\)=\(4242\) already exists/.test(p));
   }, { timeoutMs: 60_000, what: 'status to report the failing apply with its key' });
@@ -43,8 +44,8 @@ test('a conflicting row on a 15+ target: reported with its key while it loops, w
   assert.match(stuck.stderr, /Nothing was skipped/);
   assert.equal((await pair.target.sql<{ subenabled: boolean }>('SELECT subenabled FROM pg_subscription WHERE subname = $1', [sub]))[0]!.subenabled, false);
 
-  const { r: st, s } = await statusJson(pair, cfg, db);
-  assert.equal(st.code, 1);
+  const { code: stCode, status: s } = await cliStatus({ cfg, db }, pair.env());
+  assert.equal(stCode, 1);
   assert.equal(s.phase, 'stopped');
   assert.equal(s.subscription.enabled, false);
   assert.ok((s.errors.apply ?? 0) >= 1, JSON.stringify(s.errors));
@@ -66,10 +67,9 @@ test('a conflicting row on a 15+ target: reported with its key while it loops, w
   // The user's fix: the target's row goes, the subscription resumes from the failed transaction.
   await pair.target.sql('DELETE FROM items WHERE id = 4242', [], db);
   await pair.target.sql(`ALTER SUBSCRIPTION ${sub} ENABLE`, [], db);
-  const healed = await runCli(['-c', cfg, 'wait', db, '--timeout', '120s', '--interval', '300ms'], { env, timeoutMs: 150_000 });
-  assert.equal(healed.code, 0, healed.stderr);
-  await waitFor(async () => JSON.stringify(await tableRows(pair.target, db, 'public', 'items')) === JSON.stringify(await tableRows(pair.source, db, 'public', 'items')),
-    { timeoutMs: 60_000, what: 'every source row, 4242 included, on the target' });
+  await cliWait({ cfg, db }, env);
+  // Every source row, 4242 included, on the target.
+  await converged(pair, db, 'public', 'items');
   const got = await pair.target.sql<{ v: string }>('SELECT v FROM items WHERE id = 4242', [], db);
   assert.deepEqual(got.map((r) => r.v), ['from source']);
 });

@@ -8,8 +8,9 @@
 // again) copies it and streams it. Both end with identical rows on both sides.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Pair, runCli, tableRows, waitFor } from '../helpers/harness.js';
-import { assertSourceUnfenced, refusedSwitchover, startAndWait, statusJson } from './faults-helpers.js';
+import { Pair, runCli, tableRows } from '../helpers/harness.js';
+import { assertSourceUnfenced, converged, refusedSwitchover } from './faults-helpers.js';
+import { cliStatus, cliWait, startStreaming } from '../helpers/fault-scenario.js';
 
 let pair: Pair;
 before(async () => {
@@ -30,29 +31,16 @@ async function replicating(prefix: string): Promise<{ db: string; cfg: string }>
   }
   await pair.source.sql("INSERT INTO app.items SELECT g, 'row ' || g FROM generate_series(1, 200) g", [], db);
   const cfg = await pair.writeConfig([db], 'switchover:\n  pause: revoke\n');
-  await startAndWait(pair, cfg, db);
+  await startStreaming({ cfg, db }, pair.env());
   return { db, cfg };
-}
-
-async function wait(cfg: string, db: string): Promise<void> {
-  const w = await runCli(['-c', cfg, 'wait', db, '--timeout', '120s', '--interval', '300ms'], { env: pair.env(), timeoutMs: 150_000 });
-  assert.equal(w.code, 0, w.stderr);
-}
-
-/** Every row of the table is the same on both sides (once the last changes are applied). */
-async function converged(db: string, table: string): Promise<void> {
-  await waitFor(async () => {
-    const [a, b] = await Promise.all([tableRows(pair.source, db, 'app', table), tableRows(pair.target, db, 'app', table)]);
-    return JSON.stringify(a) === JSON.stringify(b);
-  }, { timeoutMs: 60_000, what: `app.${table} to be identical on both sides` });
 }
 
 test('a column added on the source: drift reported before it breaks, switchover refused; added on the target, rows converge', async () => {
   const { db, cfg } = await replicating('ddl_col');
   await pair.source.sql('ALTER TABLE app.items ADD COLUMN note varchar(40)', [], db);
 
-  const { r: st, s } = await statusJson(pair, cfg, db);
-  assert.equal(st.code, 1);
+  const { code: stCode, status: s } = await cliStatus({ cfg, db }, pair.env());
+  assert.equal(stCode, 1);
   assert.deepEqual(s.drift!.newTables, []);
   assert.equal(s.drift!.columnMismatches.length, 1, JSON.stringify(s.drift));
   assert.deepEqual(
@@ -70,11 +58,11 @@ test('a column added on the source: drift reported before it breaks, switchover 
   await pair.target.sql('ALTER TABLE app.items ADD COLUMN note varchar(40)', [], db);
   await pair.source.sql("INSERT INTO app.items SELECT g, 'new ' || g, 'note ' || g FROM generate_series(2001, 2100) g", [], db);
   await pair.source.sql("UPDATE app.items SET note = 'updated' WHERE id <= 10", [], db);
-  await wait(cfg, db);
-  await converged(db, 'items');
-  const after = await statusJson(pair, cfg, db);
-  assert.equal(after.r.code, 0, after.s.problems.join('\n'));
-  assert.deepEqual(after.s.drift, { newTables: [], columnMismatches: [] });
+  await cliWait({ cfg, db }, pair.env());
+  await converged(pair, db, 'app', 'items');
+  const after = await cliStatus({ cfg, db }, pair.env());
+  assert.equal(after.code, 0, after.status.problems.join('\n'));
+  assert.deepEqual(after.status.drift, { newTables: [], columnMismatches: [] });
 });
 
 test('a table created on the source: reported as not replicated, switchover refused; created on the target and started again, it converges', async () => {
@@ -85,8 +73,8 @@ test('a table created on the source: reported as not replicated, switchover refu
   await pair.source.sql(`CREATE TABLE ${qtable} (id int PRIMARY KEY, payload jsonb)`, [], db);
   await pair.source.sql(`INSERT INTO ${qtable} SELECT g, jsonb_build_object('g', g) FROM generate_series(1, 300) g`, [], db);
 
-  const { r: st, s } = await statusJson(pair, cfg, db);
-  assert.equal(st.code, 1);
+  const { code: stCode, status: s } = await cliStatus({ cfg, db }, pair.env());
+  assert.equal(stCode, 1);
   assert.deepEqual(s.drift!.newTables, [{ schema: 'app', name: table, published: false, onTarget: false }]);
   assert.deepEqual(s.drift!.columnMismatches, []);
   assert.ok(s.problems.some((p: string) => p.includes(`not on the target and not replicated: app.${table}`) && p.includes(`pgshift start ${db}`)), s.problems.join('\n'));
@@ -96,17 +84,17 @@ test('a table created on the source: reported as not replicated, switchover refu
 
   // On the target, but not yet published: still drift, with the other next step.
   await pair.target.sql(`CREATE TABLE ${qtable} (id int PRIMARY KEY, payload jsonb)`, [], db);
-  const mid = await statusJson(pair, cfg, db);
-  assert.deepEqual(mid.s.drift!.newTables, [{ schema: 'app', name: table, published: false, onTarget: true }]);
-  assert.ok(mid.s.problems.some((p: string) => /not in the publication/.test(p)), mid.s.problems.join('\n'));
+  const mid = await cliStatus({ cfg, db }, pair.env());
+  assert.deepEqual(mid.status.drift!.newTables, [{ schema: 'app', name: table, published: false, onTarget: true }]);
+  assert.ok(mid.status.problems.some((p: string) => /not in the publication/.test(p)), mid.status.problems.join('\n'));
 
   const start = await runCli(['-c', cfg, 'start', db], { env });
   assert.equal(start.code, 0, start.stderr);
   await pair.source.sql(`INSERT INTO ${qtable} SELECT g, '{"late": true}' FROM generate_series(1001, 1050) g`, [], db);
-  await wait(cfg, db);
+  await cliWait({ cfg, db }, pair.env());
   assert.deepEqual(await tableRows(pair.target, db, 'app', table), await tableRows(pair.source, db, 'app', table));
-  await converged(db, 'items');
-  const after = await statusJson(pair, cfg, db);
-  assert.equal(after.r.code, 0, after.s.problems.join('\n'));
-  assert.deepEqual(after.s.drift, { newTables: [], columnMismatches: [] });
+  await converged(pair, db, 'app', 'items');
+  const after = await cliStatus({ cfg, db }, pair.env());
+  assert.equal(after.code, 0, after.status.problems.join('\n'));
+  assert.deepEqual(after.status.drift, { newTables: [], columnMismatches: [] });
 });

@@ -1,24 +1,8 @@
 // Shared steps of the faults-* tests (replication problems pgshift must
 // detect and refuse). Not a test file: importing it does nothing.
 import assert from 'node:assert/strict';
-import { Pair, runCli, type CliResult } from '../helpers/harness.js';
-import type { DatabaseStatus } from '../../src/steps/status.js';
-
-/** pgshift start, then pgshift wait until caught up, through the CLI. */
-export async function startAndWait(pair: Pair, cfg: string, db: string): Promise<void> {
-  const env = pair.env();
-  const start = await runCli(['-c', cfg, 'start', db], { env });
-  assert.equal(start.code, 0, start.stderr);
-  const wait = await runCli(['-c', cfg, 'wait', db, '--timeout', '120s', '--interval', '300ms'], { env, timeoutMs: 150_000 });
-  assert.equal(wait.code, 0, wait.stderr);
-}
-
-/** pgshift status --json for one database: the exit code and its document. */
-export async function statusJson(pair: Pair, cfg: string, db: string): Promise<{ r: CliResult; s: DatabaseStatus }> {
-  const r = await runCli(['-c', cfg, '--json', 'status', db], { env: pair.env() });
-  const s = (JSON.parse(r.stdout) as { databases: DatabaseStatus[] }).databases[0]!;
-  return { r, s };
-}
+import { Pair, runCli, tableRows, waitFor, type CliResult } from '../helpers/harness.js';
+import { startStreaming } from '../helpers/fault-scenario.js';
 
 /**
  * A refused switchover left the source as it was: no fence record, not
@@ -56,6 +40,14 @@ export async function streamingItems(pair: Pair, prefix: string): Promise<{ db: 
   for (const c of [pair.source, pair.target]) await c.sql('CREATE TABLE items (id bigint PRIMARY KEY, v text NOT NULL)', [], db);
   await pair.source.sql("INSERT INTO items SELECT g, 'row ' || g FROM generate_series(1, 200) g", [], db);
   const cfg = await pair.writeConfig([db], 'switchover:\n  pause: revoke\n');
-  await startAndWait(pair, cfg, db);
+  await startStreaming({ cfg, db }, pair.env());
   return { db, cfg, env: pair.env() };
+}
+
+/** Every row of schema.table is the same on both sides (once the last changes are applied). */
+export async function converged(pair: Pair, db: string, schema: string, table: string): Promise<void> {
+  await waitFor(async () => {
+    const [a, b] = await Promise.all([tableRows(pair.source, db, schema, table), tableRows(pair.target, db, schema, table)]);
+    return JSON.stringify(a) === JSON.stringify(b);
+  }, { timeoutMs: 60_000, what: `${schema}.${table} to be identical on both sides` });
 }

@@ -12,7 +12,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pair, runCli, waitFor } from '../helpers/harness.js';
 import { namesFor } from '../../src/steps/names.js';
-import { assertSourceUnfenced, refusedSwitchover, startAndWait, statusJson, streamingItems } from './faults-helpers.js';
+import { assertSourceUnfenced, refusedSwitchover, streamingItems } from './faults-helpers.js';
+import { cliStatus, startStreaming } from '../helpers/fault-scenario.js';
 
 let pair: Pair;
 before(async () => {
@@ -29,7 +30,7 @@ test('a lost slot: status and check report it, switchover refuses and leaves the
   for (const c of [pair.source, pair.target]) await c.sql('CREATE TABLE items (id bigint PRIMARY KEY, v text NOT NULL)', [], db);
   await pair.source.sql("INSERT INTO items SELECT g, 'row ' || g FROM generate_series(1, 100) g", [], db);
   const cfg = await pair.writeConfig([db], 'switchover:\n  pause: revoke\n');
-  await startAndWait(pair, cfg, db);
+  await startStreaming({ cfg, db }, pair.env());
   const env = pair.env();
   const { subscription: sub, slot } = namesFor(db);
 
@@ -47,8 +48,8 @@ test('a lost slot: status and check report it, switchover refuses and leaves the
     return r[0]?.wal_status === 'lost';
   }, { timeoutMs: 60_000, intervalMs: 100, what: "the slot's wal_status to become lost" });
 
-  const { r: st, s } = await statusJson(pair, cfg, db);
-  assert.equal(st.code, 1);
+  const { code: stCode, status: s } = await cliStatus({ cfg, db }, pair.env());
+  assert.equal(stCode, 1);
   assert.equal(s.slot.walStatus, 'lost');
   assert.equal(s.slot.invalidationReason, 'wal_removed');
   assert.ok(s.problems.some((p: string) => /slot .* is lost/.test(p)), s.problems.join('\n'));
@@ -80,10 +81,10 @@ test('after a switchover, a reverse slot left idle past idle_replication_slot_ti
   const sw = await runCli(['-c', cfg, '--yes', 'switchover', db, '--max-pause', '5s'], { env, timeoutMs: 90_000 });
   assert.equal(sw.code, 0, sw.stderr);
   const { reverseSubscription: rsub, reverseSlot: rslot } = namesFor(db);
-  const healthy = await statusJson(pair, cfg, db);
-  assert.deepEqual(healthy.s.problems, []);
-  assert.equal(healthy.s.reverse?.enabled, true);
-  assert.equal(healthy.s.reverse?.slotExists, true);
+  const healthy = await cliStatus({ cfg, db }, pair.env());
+  assert.deepEqual(healthy.status.problems, []);
+  assert.equal(healthy.status.reverse?.enabled, true);
+  assert.equal(healthy.status.reverse?.slotExists, true);
 
   // The rollback path goes idle: the reverse subscription on the source is disabled.
   await pair.source.sql(`ALTER SUBSCRIPTION ${rsub} DISABLE`, [], db);
@@ -98,8 +99,8 @@ test('after a switchover, a reverse slot left idle past idle_replication_slot_ti
     return r[0]?.reason === 'idle_timeout';
   }, { timeoutMs: 30_000, intervalMs: 300, what: 'the idle reverse slot to be invalidated' });
 
-  const { r: st, s } = await statusJson(pair, cfg, db);
-  assert.equal(st.code, 1);
+  const { code: stCode, status: s } = await cliStatus({ cfg, db }, pair.env());
+  assert.equal(stCode, 1);
   assert.equal(s.phase, 'switched over');
   assert.equal(s.reverse?.invalidationReason, 'idle_timeout');
   assert.equal(s.reverse?.walStatus, 'lost');

@@ -77,20 +77,20 @@ export async function holdBrake(target: EmbeddedCluster, db: string, key: number
 }
 
 /** `pgshift status --json` for one database: the exit code and the document. */
-export async function cliStatus(f: FaultDatabase, env: Record<string, string>): Promise<{ code: number | null; status: DatabaseStatus }> {
+export async function cliStatus(f: Pick<FaultDatabase, 'cfg' | 'db'>, env: Record<string, string>): Promise<{ code: number | null; status: DatabaseStatus }> {
   const r = await runCli(['-c', f.cfg, '--json', 'status', f.db], { env });
   assert.ok(r.stdout.trim().startsWith('{'), `status printed no JSON (exit ${r.code}): ${r.stderr}`);
   return { code: r.code, status: (JSON.parse(r.stdout) as { databases: DatabaseStatus[] }).databases[0]! };
 }
 
 /** `pgshift wait` until caught up; asserts success. */
-export async function cliWait(f: FaultDatabase, env: Record<string, string>, timeout = '120s'): Promise<void> {
+export async function cliWait(f: Pick<FaultDatabase, 'cfg' | 'db'>, env: Record<string, string>, timeout = '120s'): Promise<void> {
   const w = await runCli(['-c', f.cfg, 'wait', f.db, '--timeout', timeout, '--interval', '300ms'], { env, timeoutMs: 180_000 });
   assert.equal(w.code, 0, `pgshift wait failed (exit ${w.code}):\n${w.stderr}`);
 }
 
 /** pgshift start, then wait until streaming. */
-export async function startStreaming(f: FaultDatabase, env: Record<string, string>): Promise<void> {
+export async function startStreaming(f: Pick<FaultDatabase, 'cfg' | 'db'>, env: Record<string, string>): Promise<void> {
   const start = await runCli(['-c', f.cfg, 'start', f.db], { env });
   assert.equal(start.code, 0, start.stderr);
   await cliWait(f, env);
