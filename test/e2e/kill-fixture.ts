@@ -8,17 +8,14 @@
 import assert from 'node:assert/strict';
 import { before, after } from 'node:test';
 import pg from 'pg';
-import { Pair, runCli, startCli, waitFor, type CliResult } from '../helpers/harness.js';
+import { Pair, runCli, slotConfirmed, startCli, waitFor, type CliResult } from '../helpers/harness.js';
 import { loadConfig } from '../../src/config/config.js';
 import { namesFor } from '../../src/steps/names.js';
 import { startAndWait } from '../helpers/switchover-fixture.js';
 import type { EmbeddedCluster } from '../../src/embedded/cluster.js';
-import { lsnGte } from '../../src/pg/lsn.js';
 
 export const APP_PASSWORD = "app pw ' \\ @ %";
 
-export const SWITCHOVER_PHASES = ['preflight', 'pause', 'fence', 'catch-up', 'sequences', 'copy', 'commit', 'reverse', 'resume', 'cleanup-old'];
-export const ROLLBACK_PHASES = SWITCHOVER_PHASES.filter((p) => p !== 'reverse');
 /** Points after which the fence record says "committed" or later (the run must be finished, not undone). */
 export function isCommitted(point: string): boolean {
   const phase = point.replace(/^(before|after|fence):/, '');
@@ -71,10 +68,9 @@ export async function newLane(pair: Pair, method: Method, prefix = 'kill'): Prom
   return { db, cfg, method };
 }
 
-export type CliRun = CliResult;
 
 /** The CLI with PGSHIFT_FAULT set to `fault`; resolves with how it ended. */
-export function faultyCli(pair: Pair, args: string[], fault: string): Promise<CliRun> {
+export function faultyCli(pair: Pair, args: string[], fault: string): Promise<CliResult> {
   return startCli(args, { env: { ...pair.env(), PGSHIFT_FAULT: fault } }).done;
 }
 
@@ -222,15 +218,6 @@ export async function objects(pair: Pair, db: string): Promise<Objects> {
   };
 }
 
-/** Wait until a subscription's slot confirmed everything the publisher inserted so far (the insert position: commits are asynchronous on these clusters). */
-export async function waitApplied(publisher: EmbeddedCluster, db: string, slot: string): Promise<void> {
-  const [{ lsn }] = await publisher.sql<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn', [], db) as [{ lsn: string }];
-  await waitFor(async () => {
-    const r = await publisher.sql<{ f: string | null }>('SELECT confirmed_flush_lsn::text AS f FROM pg_replication_slots WHERE slot_name = $1', [slot]);
-    return r[0]?.f ? lsnGte(r[0].f, lsn) : false;
-  }, { timeoutMs: 60_000, intervalMs: 50, what: `slot ${slot} to confirm ${lsn}` });
-}
-
 /** The `status --json` document of the lane's database. */
 export async function statusOf(pair: Pair, lane: Pick<Lane, 'cfg' | 'db'>): Promise<{ code: number | null; s: Record<string, unknown> & { problems: string[]; fence: { source: FenceInfoJson | null; target: FenceInfoJson | null } } }> {
   const r = await runCli(['-c', lane.cfg, '--json', 'status', lane.db], { env: pair.env() });
@@ -340,7 +327,7 @@ export class KillChecks {
     assert.equal(await appCanWrite(source, lane.db), true, `${what}: "app" cannot write on the source`);
     await assertAckedOn(source, lane.db, acked, `the source (${what})`);
     await sequenceAhead(source, lane.db);
-    await waitApplied(source, lane.db, namesFor(lane.db).slot);
+    await slotConfirmed(source, namesFor(lane.db).slot, { timeoutMs: 60_000, intervalMs: 50 });
     await assertSameLedger(target, source, lane.db, what);
     const o = await objects(this.pair, lane.db);
     expectObjects(o, { forwardPub: 1, forwardSub: 1, forwardSlot: 1, reverseSubEnabled: 0, reverseSlot: 0, syncSlots: 0 }, what);
@@ -353,7 +340,7 @@ export class KillChecks {
     assert.equal((await fenceRow(source, lane.db))?.phase, 'done', `${what}: source fence record`);
     assert.equal(await fenceRow(target, lane.db), undefined, `${what}: fence record on the target`);
     // Writes made on the target so far (by an interrupted rollback's writers) travel back first.
-    await waitApplied(target, lane.db, namesFor(lane.db).reverseSlot);
+    await slotConfirmed(target, namesFor(lane.db).reverseSlot, { timeoutMs: 60_000, intervalMs: 50 });
     await assertSameLedger(target, source, lane.db, what);
     await assertAckedOn(target, lane.db, acked, `the target (${what})`);
     await sequenceAhead(target, lane.db);
@@ -361,7 +348,7 @@ export class KillChecks {
       { forwardPub: 1, forwardSub: 0, forwardSlot: 0, reversePub: 1, reverseSub: 1, reverseSubEnabled: 1, reverseSlot: 1, syncSlots: 0 }, what);
     assert.equal(await appCanWrite(target, lane.db), true, `${what}: "app" cannot write on the target`);
     assert.notEqual(await appCanWrite(source, lane.db), true, `${what}: "app" can still write on the source`);
-    await waitApplied(target, lane.db, namesFor(lane.db).reverseSlot);
+    await slotConfirmed(target, namesFor(lane.db).reverseSlot, { timeoutMs: 60_000, intervalMs: 50 });
     await assertSameLedger(source, target, lane.db, `${what}, reverse replication`);
   }
 

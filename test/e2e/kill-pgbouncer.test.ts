@@ -20,7 +20,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
-import { Pair, startCli, versionPairs, waitFor } from '../helpers/harness.js';
+import { Pair, slotConfirmed, startCli, versionPairs, waitFor } from '../helpers/harness.js';
 import { EmbeddedPgBouncer } from '../../src/embedded/pgbouncer.js';
 import { loadConfig } from '../../src/config/config.js';
 import { namesFor } from '../../src/steps/names.js';
@@ -28,7 +28,7 @@ import { BouncerConsole, readDatabaseEntry } from '../../src/switchover/pgbounce
 import { bouncerYaml, startAndWait } from '../helpers/switchover-fixture.js';
 import {
   APP_PASSWORD, NO_OBJECTS, assertAckedOn, assertSameLedger, cli, createAppRole, expectObjects, faultyCli, fenceRow,
-  isCommitted, isDone, ledgerDatabase, objects, sequenceAhead, statusOf, waitApplied,
+  isCommitted, isDone, ledgerDatabase, objects, sequenceAhead, statusOf,
 } from './kill-fixture.js';
 
 const [[FROM, TO]] = versionPairs([[14, 17]]) as [[number, number]];
@@ -255,7 +255,7 @@ async function replicating(lane: BouncerLane, w: BouncerWriters, what: string): 
   assert.equal(await fenceRow(target, lane.db), undefined, `${what}: fence record left on the target`);
   await assertAckedOn(source, lane.db, w.acked, `the source (${what})`);
   await sequenceAhead(source, lane.db);
-  await waitApplied(source, lane.db, namesFor(lane.db).slot);
+  await slotConfirmed(source, namesFor(lane.db).slot, { timeoutMs: 60_000, intervalMs: 50 });
   await assertSameLedger(target, source, lane.db, what);
   const o = await objects(pair, lane.db);
   expectObjects(o, { forwardPub: 1, forwardSub: 1, forwardSlot: 1, reverseSubEnabled: 0, reverseSlot: 0, syncSlots: 0 }, what);
@@ -276,7 +276,7 @@ async function switched(lane: BouncerLane, w: BouncerWriters, what: string): Pro
   // A row committed on the source after the fence would be on the source
   // only (forward replication stopped at the fence), or collide with the
   // target's own row of the same id when reverse replication brings it.
-  await waitApplied(target, lane.db, namesFor(lane.db).reverseSlot);
+  await slotConfirmed(target, namesFor(lane.db).reverseSlot, { timeoutMs: 60_000, intervalMs: 50 });
   await assertSameLedger(source, target, lane.db, what);
   expectObjects(await objects(pair, lane.db),
     { forwardPub: 1, forwardSub: 0, forwardSlot: 0, reversePub: 1, reverseSub: 1, reverseSubEnabled: 1, reverseSlot: 1, syncSlots: 0 }, what);

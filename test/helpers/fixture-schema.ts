@@ -10,7 +10,6 @@
 // gen_random_uuid(), no BEFORE row triggers on partitioned tables, no FKs
 // pointing at a partitioned table.
 
-import type pg from 'pg';
 import type { EmbeddedCluster } from '../../src/embedded/cluster.js';
 import { qualify, quoteIdent, quoteLiteral } from '../../src/pg/quote.js';
 
@@ -267,9 +266,6 @@ export async function fillFixture(cluster: EmbeddedCluster, db: string, rows: nu
     await c.end();
   }
 }
-
-/** A connected client, for tests that write to the fixture themselves. */
-export type FixtureClient = pg.Client;
 
 // The fill statements are separated by blank lines; each takes $1 (bound
 // parameters need the extended protocol, which runs one statement at a time).

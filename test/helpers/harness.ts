@@ -11,6 +11,7 @@ import { formatConninfo } from '../../src/config/conninfo.js';
 import { quoteIdent } from '../../src/pg/quote.js';
 
 export { waitFor, sleep } from '../../src/util/wait.js';
+import { waitFor } from '../../src/util/wait.js';
 
 // The CLI entry compiled alongside this file, so a build in another outDir tests itself.
 export const BIN = fileURLToPath(new URL('../../src/cli/entry.js', import.meta.url));
@@ -148,4 +149,18 @@ export async function tableRows(c: EmbeddedCluster, db: string, schema: string, 
 
 export function conninfoOf(c: EmbeddedCluster, db = 'postgres'): string {
   return formatConninfo(c.params(db));
+}
+
+/**
+ * Wait until a slot on `publisher` has confirmed everything inserted there so
+ * far: the WAL insert position (these clusters commit asynchronously, so a
+ * commit can be visible before it is written), or a position taken earlier.
+ */
+export async function slotConfirmed(publisher: EmbeddedCluster, slot: string, opts: { lsn?: string; timeoutMs?: number; intervalMs?: number } = {}): Promise<void> {
+  const lsn = opts.lsn ?? (await publisher.sql<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn'))[0]!.lsn;
+  await waitFor(async () => {
+    const [row] = await publisher.sql<{ ok: boolean }>(
+      'SELECT confirmed_flush_lsn >= $1::pg_lsn AS ok FROM pg_replication_slots WHERE slot_name = $2', [lsn, slot]);
+    return row?.ok === true;
+  }, { timeoutMs: opts.timeoutMs ?? 120_000, intervalMs: opts.intervalMs, what: `slot ${slot} to confirm ${lsn}` });
 }

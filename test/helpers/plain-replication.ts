@@ -7,6 +7,7 @@ import { quoteIdent, quoteLiteral } from '../../src/pg/quote.js';
 import { namesFor } from '../../src/steps/names.js';
 import type { EmbeddedCluster } from '../../src/embedded/cluster.js';
 import { waitFor } from '../../src/util/wait.js';
+import { slotConfirmed } from './harness.js';
 
 export interface Replicated {
   source: EmbeddedCluster;
@@ -39,13 +40,7 @@ export async function replicate(source: EmbeddedCluster, target: EmbeddedCluster
 
 /** The target has confirmed everything the source has written so far. */
 export async function caughtUp(r: Replicated): Promise<void> {
-  const slot = namesFor(r.db).slot;
-  const [{ lsn }] = (await r.source.sql<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn')) as [{ lsn: string }];
-  await waitFor(async () => {
-    const [row] = await r.source.sql<{ ok: boolean }>(
-      'SELECT confirmed_flush_lsn >= $1::pg_lsn AS ok FROM pg_replication_slots WHERE slot_name = $2', [lsn, slot]);
-    return row?.ok === true;
-  }, { timeoutMs: 120_000, what: `slot ${slot} to confirm ${lsn}` });
+  await slotConfirmed(r.source, namesFor(r.db).slot);
 }
 
 /** Stop applying changes (the slot stays, inactive), so the target can be changed by hand. */

@@ -8,10 +8,9 @@ import assert from 'node:assert/strict';
 import type pg from 'pg';
 import type { EmbeddedCluster } from '../../src/embedded/cluster.js';
 import { qualify, quoteIdent } from '../../src/pg/quote.js';
-import { lsnGte } from '../../src/pg/lsn.js';
 import { namesFor } from '../../src/steps/names.js';
 import { createFixtureSchema, fillFixture, FIXTURE_SCHEMAS, FIXTURE_TABLES, HOSTILE } from './fixture-schema.js';
-import { runCli, tableRows, waitFor, type CliResult, type Pair } from './harness.js';
+import { runCli, slotConfirmed, tableRows, waitFor, type CliResult, type Pair } from './harness.js';
 
 export interface Load {
   /** Stop writing; resolves with the number of committed transactions. */
@@ -119,10 +118,9 @@ export async function waitForCatchUp(source: EmbeddedCluster, target: EmbeddedCl
     const states = await target.sql<{ n: string }>(
       `SELECT count(*) AS n FROM pg_subscription_rel sr JOIN pg_subscription s ON s.oid = sr.srsubid
         WHERE s.subname = $1 AND sr.srsubstate <> 'r'`, [names.subscription], db);
-    if (Number(states[0]!.n) !== 0) return false;
-    const slot = await source.sql<{ f: string | null }>('SELECT confirmed_flush_lsn::text AS f FROM pg_replication_slots WHERE slot_name = $1', [names.slot]);
-    return slot[0]?.f ? lsnGte(slot[0].f, lsn) : false;
-  }, { timeoutMs, intervalMs: 250, what: `target of ${db} to apply everything up to ${lsn}` });
+    return Number(states[0]!.n) === 0;
+  }, { timeoutMs, intervalMs: 250, what: `every table of ${db} to be ready` });
+  await slotConfirmed(source, names.slot, { lsn, timeoutMs, intervalMs: 250 });
 }
 
 /** Every fixture table (roots and partitions) has the same rows on both sides, and some rows. */
