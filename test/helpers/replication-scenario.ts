@@ -128,7 +128,13 @@ export async function assertSameRows(source: EmbeddedCluster, target: EmbeddedCl
   for (const t of FIXTURE_TABLES) {
     const [a, b] = await Promise.all([tableRows(source, db, t.schema, t.name), tableRows(target, db, t.schema, t.name)]);
     assert.ok(a.length > 0, `${t.schema}.${t.name} has no rows on the source: the test proves nothing`);
-    assert.equal(b.length, a.length, `${t.schema}.${t.name}: ${a.length} rows on the source, ${b.length} on the target`);
+    if (b.length !== a.length) {
+      // Name the rows, so a failure can be explained, not just counted.
+      const onTarget = new Set(b);
+      const onSource = new Set(a);
+      const only = (rows: string[], other: Set<string>): string => rows.filter((r) => !other.has(r)).slice(0, 5).join(' | ');
+      assert.fail(`${t.schema}.${t.name}: ${a.length} rows on the source, ${b.length} on the target; only on the source: ${only(a, onTarget)}; only on the target: ${only(b, onSource)}`);
+    }
     assert.deepEqual(b, a, `${t.schema}.${t.name}: rows differ`);
   }
 }
