@@ -41,6 +41,11 @@ export interface ClusterOptions {
    */
   fresh?: boolean;
   /**
+   * Start from a copy of this data directory (a stopped cluster of the same
+   * major version, e.g. a corpus built once per run) instead of the template.
+   */
+  dataFrom?: string;
+  /**
    * TLS only: a throwaway CA and server certificate (for 127.0.0.1 and
    * localhost) are made in the cluster's directory, ssl = on, and pg_hba.conf
    * accepts TCP connections (replication ones too) only over TLS. The CA is
@@ -293,7 +298,9 @@ export class EmbeddedCluster implements Resource {
     sweepStale();
     const dir = mkdtempSync(join(base, `c-${process.pid}-${opts.name ? opts.name.replace(/[^a-z0-9]/gi, '') + '-' : ''}`));
     if (runAs) chownSync(dir, runAs.uid, runAs.gid);
-    if (opts.fresh) {
+    if (opts.dataFrom) {
+      execFileSync('cp', ['-a', opts.dataFrom, join(dir, 'data')]);
+    } else if (opts.fresh) {
       await initdb(bins, runAs, dir, join(dir, 'data'));
     } else {
       const tmpl = await template(bins, runAs, base);
