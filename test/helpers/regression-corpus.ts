@@ -8,7 +8,8 @@
 // Built once per run: the first test file to ask builds it and keeps the
 // stopped data directory; the others copy it (corpusCluster). Without the
 // suite's regress.so, some 20 of its 217 tests fail; the database is still
-// the one the rest of the suite leaves.
+// the one the rest of the suite leaves. On a loaded machine more of them fail
+// (their plans and timings differ), with the same objects left behind.
 
 import { execFile } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
@@ -104,7 +105,7 @@ async function buildCorpus(suite: string, dest: string): Promise<void> {
       // anything else (it could not connect, no database) is a broken build.
       const summary = existsSync(join(out, 'regression.out')) ? readFileSync(join(out, 'regression.out'), 'utf8') : '';
       const failed = (summary.match(/FAILED/g) ?? []).length;
-      if ((e as { code?: number }).code !== 1 || failed > 60) {
+      if ((e as { code?: number }).code !== 1 || failed > 120) {
         throw new Error(`pg_regress could not build the corpus (${failed} tests failed): ${(e as Error).message}\n${summary.slice(-2000)}`, { cause: e });
       }
     }
