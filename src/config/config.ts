@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseDocument, isMap, isScalar, LineCounter, type Node as YamlNode, type Document } from 'yaml';
 import { ConfigError } from '../errors.js';
-import { parseConninfo, ConninfoSyntaxError, type ConnParams } from './conninfo.js';
+import { parseLibpqConninfo, resolveConninfo, unsupportedForPgshift, ConninfoSyntaxError, type ConnParams } from './conninfo.js';
 import { parseDuration } from '../util/duration.js';
 
 export type PauseMethod = 'pgbouncer' | 'revoke' | 'readonly' | 'command';
@@ -121,11 +121,31 @@ function unknownKeys(ctx: Ctx, o: Record<string, unknown>, path: string, allowed
 
 function conn(ctx: Ctx, text: string, path: string): ConnParams {
   try {
-    return parseConninfo(text);
+    return parseLibpqConninfo(text);
   } catch (e) {
     if (e instanceof ConninfoSyntaxError) ctx.fail(path, `not a valid libpq connection string: ${e.message}`);
     throw e;
   }
+}
+
+/**
+ * A connection pgshift itself opens: resolved as libpq would (service file,
+ * PG* environment, defaults) against the environment the config is loaded
+ * with, so a missing service or a multi-host list is a config error before
+ * any connection is made.
+ */
+function ownConn(ctx: Ctx, text: string, path: string): ConnParams {
+  const params = conn(ctx, text, path);
+  let resolved: ConnParams;
+  try {
+    resolved = resolveConninfo(params, { env: ctx.env });
+  } catch (e) {
+    if (e instanceof ConninfoSyntaxError) ctx.fail(path, e.message);
+    throw e;
+  }
+  const unsupported = unsupportedForPgshift(resolved);
+  if (unsupported) ctx.fail(path, unsupported);
+  return resolved;
 }
 
 function endpoint(ctx: Ctx, raw: unknown, side: 'source' | 'target'): EndpointConfig {
@@ -133,9 +153,10 @@ function endpoint(ctx: Ctx, raw: unknown, side: 'source' | 'target'): EndpointCo
   const peerKey = side === 'source' ? 'conn_from_target' : 'conn_from_source';
   unknownKeys(ctx, o, side, ['conn', 'password', 'system_identifier', peerKey]);
   const connText = str(ctx, o, 'conn', side, true, 'a libpq connection string, e.g. "host=db1 port=5432 user=postgres"')!;
-  const params = conn(ctx, connText, `${side}.conn`);
+  const params = ownConn(ctx, connText, `${side}.conn`);
   // An unset variable in `password` means "no password here": PGPASSFILE or
   // trust may still apply, and a failed login names the variable to set.
+  // A password from the conn string, its service or PGPASSWORD comes next.
   let password = passwordValue(ctx, o.password, `${side}.password`);
   if (params.password !== undefined) {
     password ??= params.password;
@@ -199,7 +220,7 @@ function switchover(ctx: Ctx, raw: unknown): SwitchoverConfig {
   const pb = obj(ctx, o.pgbouncer, 'switchover.pgbouncer', pause === 'pgbouncer');
   if (pb) {
     unknownKeys(ctx, pb, 'switchover.pgbouncer', ['admin', 'password', 'config', 'database']);
-    const admin = conn(ctx, str(ctx, pb, 'admin', 'switchover.pgbouncer', true, 'a connection string to the PgBouncer admin console')!, 'switchover.pgbouncer.admin');
+    const admin = ownConn(ctx, str(ctx, pb, 'admin', 'switchover.pgbouncer', true, 'a connection string to the PgBouncer admin console')!, 'switchover.pgbouncer.admin');
     let adminPassword = passwordValue(ctx, pb.password, 'switchover.pgbouncer.password');
     if (admin.password !== undefined) {
       adminPassword ??= admin.password;
