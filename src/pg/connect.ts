@@ -267,6 +267,7 @@ function connectFailure(e: unknown, side: Side, label: string, db: string, param
       /timeout|terminated unexpectedly/i.test(err.message)) {
     return new ConnectionError('unreachable', `${what}: cannot connect: ${code || err.message}`, {
       hint: 'Check host and port, that the server is running, and that listen_addresses and the firewall allow this machine.',
+      cause: e,
     });
   }
   if (code === '53300') {

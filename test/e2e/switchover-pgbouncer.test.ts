@@ -85,7 +85,7 @@ test('budget exceeded (apply blocked on the target): exit 3, source writable aga
   // the apply is blocked right after it: pgshift stops itself there
   // (PGSHIFT_FAULT=stop:after:preflight) until the lock is held and a row waits.
   // --no-reverse: preparing the reverse publication would itself wait for the lock.
-  const run = startCli(['-c', cfgPath, 'switchover', db, '--max-pause', '800ms', '--no-reverse'], { env: { ...pair.env(), PGSHIFT_FAULT: 'stop:after:preflight' }, timeoutMs: 60_000 });
+  const run = startCli(['-c', cfgPath, '--yes', 'switchover', db, '--max-pause', '800ms', '--no-reverse'], { env: { ...pair.env(), PGSHIFT_FAULT: 'stop:after:preflight' }, timeoutMs: 60_000 });
   await waitFor(async () => isStopped(run.child.pid!), { timeoutMs: 30_000, what: 'switchover to stop after preflight' });
   const lock = await pair.target.client(db);
   await lock.query('BEGIN');

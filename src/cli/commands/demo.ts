@@ -41,12 +41,12 @@ export const command: Command = {
   usage: 'demo [--from 13] [--to 17] [--scale N] [--clients N] [--keep]',
   summary: 'the whole flow on two embedded clusters under a write load, with a timeline',
   positionals: false,
-  options: {
-    from: { type: 'string' },
-    to: { type: 'string' },
-    scale: { type: 'string' },
-    clients: { type: 'string' },
-    keep: { type: 'boolean' },
+  flags: {
+    from: { type: 'string', value: 'MAJOR', description: 'PostgreSQL major version of the source cluster', default: '13' },
+    to: { type: 'string', value: 'MAJOR', description: 'PostgreSQL major version of the target cluster', default: '17' },
+    scale: { type: 'string', value: 'N', description: 'sample data size; 1 is about 300,000 rows', default: '1' },
+    clients: { type: 'string', value: 'N', description: 'write-load clients during the flow', default: '4' },
+    keep: { type: 'boolean', description: 'leave the clusters (and PgBouncer) running and print how to connect' },
   },
   async run(ctx) {
     const r = await runDemo({
