@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
 import { flagInt } from '../command.js';
 import { runDemo, type DemoResult } from '../../embedded/demo.js';
+import { ensureServerBinaries } from '../../embedded/binaries.js';
 import { EXIT } from '../../errors.js';
 import { formatDuration } from '../../util/duration.js';
 import type { Output } from '../output.js';
@@ -49,9 +50,13 @@ export const command: Command = {
     keep: { type: 'boolean', description: 'leave the clusters (and PgBouncer) running and print how to connect' },
   },
   async run(ctx) {
+    const from = flagInt(ctx, 'from', 12) ?? 13;
+    const to = flagInt(ctx, 'to', 13) ?? 17;
+    // An installed pgshift brings no server binaries: the first demo installs the two it needs.
+    await ensureServerBinaries([from, to], { emit: (e) => ctx.out.event(e), signal: ctx.signal });
     const r = await runDemo({
-      from: flagInt(ctx, 'from', 12),
-      to: flagInt(ctx, 'to', 13),
+      from,
+      to,
       scale: flagInt(ctx, 'scale', 1),
       clients: flagInt(ctx, 'clients', 1),
       keep: ctx.flags.keep === true,
