@@ -140,7 +140,8 @@ function tlsOption(params: ConnParams, mode: string): SslOption {
  * allow tries plain text first and TLS when the server rejects that; require
  * and stronger never fall back.
  */
-export function sslAttempts(params: ConnParams): SslOption[] {
+export function sslAttempts(raw: ConnParams): SslOption[] {
+  const params = resolvedParams(raw, 'connection');
   const mode = sslMode(params);
   if (mode === 'disable') return [false];
   if (mode === 'allow') return [false, tlsOption(params, mode)];
