@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { Output, type Verbosity } from './output.js';
 import { configLoader, flagLines, parseOptions, type Command, type CommandContext, type Flags } from './command.js';
 import { COMMANDS } from './commands/index.js';
-import { EXIT, InternalError, PgshiftError, SqlError, UsageError, type ExitCode } from '../errors.js';
+import { ConnectionError, EXIT, InternalError, PgshiftError, SqlError, UsageError, type ExitCode } from '../errors.js';
 
 export function version(): string {
   try {
@@ -121,6 +121,28 @@ export function splitGlobal(argv: string[]): { global: Global; command?: string;
   return { global, command: first, rest: rest.slice(1) };
 }
 
+const NETWORK_CODES = ['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN'];
+
+/**
+ * What an error that is not one of pgshift's own means for the user: a
+ * connection that broke in the middle of a command (a server restarted or
+ * failed over, the network dropped) is "cannot connect", not a bug; anything
+ * else is an internal error.
+ */
+export function errorFor(e: unknown): PgshiftError {
+  if (e instanceof PgshiftError) return e;
+  const err = e as { code?: unknown; message?: unknown } | undefined;
+  const message = e instanceof Error ? e.message : String(e);
+  if ((typeof err?.code === 'string' && NETWORK_CODES.includes(err.code)) ||
+      /Connection terminated|Client has encountered a connection error|server closed the connection|terminating connection due to administrator command/i.test(String(err?.message ?? ''))) {
+    return new ConnectionError('connection_lost', `a connection to a server broke during the command: ${message}`, {
+      hint: 'A server restarted or failed over, or the network dropped. Check both servers, then run the same command again: pgshift continues or undoes what it was doing.',
+      cause: e,
+    });
+  }
+  return new InternalError(message, { cause: e });
+}
+
 function printError(out: Output, e: PgshiftError, verbose: boolean): void {
   if (out.json) {
     out.writeJson({ ok: false, ...e.toJSON(), ...(e instanceof InternalError ? { version: version() } : {}) });
@@ -226,14 +248,10 @@ export async function run(argv: string[], io: { stdout?: NodeJS.WritableStream; 
     }
   } catch (e) {
     out.endLive();
-    if (e instanceof PgshiftError) {
-      printError(out, e, verbose);
-      return e.exitCode;
-    }
-    const internal = new InternalError(e instanceof Error ? e.message : String(e), { cause: e });
-    printError(out, internal, verbose);
-    if ((verbose || process.env.PGSHIFT_DEBUG) && e instanceof Error && e.stack && out.json) out.line(e.stack);
-    return internal.exitCode;
+    const err = errorFor(e);
+    printError(out, err, verbose);
+    if (err instanceof InternalError && (verbose || process.env.PGSHIFT_DEBUG) && e instanceof Error && e.stack && out.json) out.line(e.stack);
+    return err.exitCode;
   }
 }
 

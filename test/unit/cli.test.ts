@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/harness.js';
 import { COMMANDS } from '../../src/cli/commands/index.js';
-import { EXIT_CODES, GLOBAL_FLAGS, run, splitGlobal } from '../../src/cli/main.js';
+import { EXIT_CODES, GLOBAL_FLAGS, errorFor, run, splitGlobal } from '../../src/cli/main.js';
 import { Writable } from 'node:stream';
 import { parseDuration } from '../../src/util/duration.js';
 import { EXIT } from '../../src/errors.js';
@@ -162,4 +162,15 @@ test('an unknown command or flag is exit 2 with a hint', async () => {
   assert.equal(r.code, EXIT.usage);
   assert.match(r.stderr, /verify: Unknown option '--mood'/);
   assert.match(r.stderr, /hint: Run "pgshift help verify"/);
+});
+
+test('an error that is not pgshift\'s: a broken connection is exit 4 with what to do, anything else exit 5 asking for a report', () => {
+  const lost = errorFor(new Error('Connection terminated unexpectedly'));
+  assert.equal(lost.exitCode, EXIT.connect);
+  assert.equal(lost.code, 'connection_lost');
+  assert.match(lost.hint!, /run the same command again/);
+  assert.equal(errorFor(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })).exitCode, EXIT.connect);
+  const bug = errorFor(new TypeError("Cannot read properties of undefined (reading 'x')"));
+  assert.equal(bug.exitCode, EXIT.internal);
+  assert.match(bug.hint!, /bug in pgshift.*pgshift --version/);
 });
