@@ -63,7 +63,7 @@ async function scenario(pair: Pair, kind: 'pgbouncer' | 'revoke'): Promise<Figur
   const bench = pgbench(['-n', '-b', 'tpcb-like', '-M', 'simple', '-c', '8', '-j', '2', '-T', String(DURATION), '--log', `--log-prefix=${prefix}`],
     conn, kind === 'revoke' ? 'bench' : pair.source.password, pair.dir);
   await waitFor(async () => (await pair.source.sql<{ n: number }>('SELECT count(*)::int AS n FROM pgbench_history', [], db))[0]!.n > 2000, { timeoutMs: 60_000, what: 'load' });
-  const r = await runCli(['-c', cfgPath, '--json', 'switchover', db], { env: pair.env() });
+  const r = await runCli(['-c', cfgPath, '--json', '--yes', 'switchover', db], { env: pair.env() });
   if (r.code !== 0) throw new Error(`switchover failed: ${r.stderr}`);
   const doc = JSON.parse(r.stdout) as { pauseMs: number; timeline: { phases: { phase: string; ms: number; inPause: boolean }[] } };
   const res = await bench;

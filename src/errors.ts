@@ -7,6 +7,10 @@ export const EXIT = {
   problem: 1,
   usage: 2,
   safety: 3,
+  /** A server could not be reached or refused the login. */
+  connect: 4,
+  /** A bug in pgshift. */
+  internal: 5,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -78,7 +82,7 @@ export class ProblemError extends PgshiftError {
 /** A connection could not be made: unreachable, auth failure, no such database. */
 export class ConnectionError extends PgshiftError {
   constructor(code: string, message: string, opts: ErrorOptions = {}) {
-    super(code, message, EXIT.problem, opts);
+    super(code, message, EXIT.connect, opts);
   }
 }
 
@@ -127,8 +131,8 @@ export class SqlError extends PgshiftError {
 /** A bug in pgshift. */
 export class InternalError extends PgshiftError {
   constructor(message: string, opts: ErrorOptions = {}) {
-    super('internal', message, EXIT.problem, {
-      hint: 'This is a bug in pgshift; please report it with the command you ran and this message.',
+    super('internal', message, EXIT.internal, {
+      hint: 'This is a bug in pgshift; please report it with the command you ran, this message and "pgshift --version".',
       ...opts,
     });
   }

@@ -1,15 +1,16 @@
-// The entry point: global flags, dispatch to a command, render errors, and
-// the only place that sets the process's exit code.
+// The entry point: global flags (anywhere on the line), dispatch to a
+// command, help and version on stdout, errors rendered on stderr, and the
+// only place that sets the process's exit code.
 
 import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline/promises';
 import { readFileSync } from 'node:fs';
-import { Output } from './output.js';
-import { configLoader, type Command, type CommandContext } from './command.js';
+import { Output, type Verbosity } from './output.js';
+import { configLoader, flagLines, parseOptions, type Command, type CommandContext, type Flags } from './command.js';
 import { COMMANDS } from './commands/index.js';
-import { EXIT, InternalError, PgshiftError, SqlError, UsageError, type ExitCode } from '../errors.js';
+import { ConnectionError, EXIT, InternalError, PgshiftError, SqlError, UsageError, type ExitCode } from '../errors.js';
 
-function version(): string {
+export function version(): string {
   try {
     const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
     return pkg.version;
@@ -18,49 +19,133 @@ function version(): string {
   }
 }
 
+/** Flags every command takes, before or after the command name. */
+export const GLOBAL_FLAGS: Flags = {
+  config: { type: 'string', short: 'c', value: 'FILE', description: 'the config file', default: '$PGSHIFT_CONFIG, else pgshift.yml' },
+  json: { type: 'boolean', description: 'one JSON document on stdout (progress events as NDJSON on stderr)' },
+  yes: { type: 'boolean', short: 'y', description: 'answer yes to confirmations (needed without a terminal)' },
+  quiet: { type: 'boolean', short: 'q', description: 'only warnings, errors and results' },
+  verbose: { type: 'boolean', short: 'v', description: 'more detail: error causes and stack traces' },
+  help: { type: 'boolean', short: 'h', description: 'help (pgshift help COMMAND for one command)' },
+  version: { type: 'boolean', short: 'V', description: 'print the version' },
+};
+
+export const EXIT_CODES: [number, string][] = [
+  [EXIT.ok, 'success'],
+  [EXIT.problem, 'a check, verify or operation found a problem (the message says which)'],
+  [EXIT.usage, 'bad usage or bad config'],
+  [EXIT.safety, 'a safety refusal: wrong cluster, target not empty, unsupported direction, budget exceeded and undone'],
+  [EXIT.connect, 'cannot connect: a server unreachable, a login refused, TLS not accepted'],
+  [EXIT.internal, 'internal error: a bug in pgshift (please report it with the version)'],
+];
+
 function helpText(): string {
-  const lines = [
-    'pgshift - near-zero-downtime PostgreSQL upgrades and moves with logical replication',
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    `pgshift ${version()} - near-zero-downtime PostgreSQL upgrades and moves with logical replication`,
     '',
-    'usage: pgshift [-c pgshift.yml] [--json] [--yes] <command> [args]',
+    'usage: pgshift [global options] <command> [arguments] [options]',
     '',
     'commands:',
-    ...COMMANDS.map((c) => `  ${c.usage.padEnd(58)} ${c.summary}`),
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'global options:',
-    '  -c, --config FILE   config file (default: pgshift.yml, or $PGSHIFT_CONFIG)',
-    '  --json              machine-readable output on stdout',
-    '  --yes               answer yes to confirmations',
-    '  -h, --help          this help; pgshift <command> --help for one command',
+    'global options (anywhere on the line):',
+    ...flagLines(GLOBAL_FLAGS),
     '',
-    'exit codes: 0 ok; 1 a problem was found; 2 bad usage or config; 3 safety refusal',
-  ];
+    'exit codes:',
+    ...EXIT_CODES.map(([code, what]) => `  ${code}  ${what}`),
+    '',
+    'pgshift help COMMAND (or pgshift COMMAND --help) shows every option of a command.',
+  ].join('\n');
+}
+
+function commandHelp(c: Command): string {
+  const lines = [`usage: pgshift ${c.usage}`, '', `${c.summary[0]!.toUpperCase()}${c.summary.slice(1)}.`];
+  if (c.args?.length) {
+    const w = Math.max(...c.args.map(([a]) => a.length));
+    lines.push('', 'arguments:', ...c.args.map(([a, d]) => `  ${a.padEnd(w)}  ${d}`));
+  }
+  if (c.flags && Object.keys(c.flags).length) lines.push('', 'options:', ...flagLines(c.flags));
+  lines.push('', 'global options:', ...flagLines(GLOBAL_FLAGS));
   return lines.join('\n');
 }
 
-/** Split argv into global flags, the command name and the command's own argv. */
-function splitGlobal(argv: string[]): { global: { config?: string; json: boolean; yes: boolean; help: boolean; version: boolean }; command?: string; rest: string[] } {
-  const global = { config: undefined as string | undefined, json: false, yes: false, help: false, version: false };
+interface Global {
+  config?: string;
+  json: boolean;
+  yes: boolean;
+  quiet: boolean;
+  verbose: boolean;
+  help: boolean;
+  version: boolean;
+}
+
+/**
+ * Take the global flags out of argv wherever they are (up to a "--", after
+ * which everything belongs to the command: exec's CMD and its arguments).
+ * What remains is the command name and the command's own argv.
+ */
+export function splitGlobal(argv: string[]): { global: Global; command?: string; rest: string[] } {
+  const global: Global = { json: false, yes: false, quiet: false, verbose: false, help: false, version: false };
+  const rest: string[] = [];
+  const byName = new Map<string, string>();
+  for (const [name, f] of Object.entries(GLOBAL_FLAGS)) {
+    byName.set(`--${name}`, name);
+    if (f.short) byName.set(`-${f.short}`, name);
+  }
   let i = 0;
   for (; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '-c' || a === '--config') {
-      const v = argv[++i];
+    if (a === '--') break;
+    const eq = a.startsWith('--') ? a.indexOf('=') : -1;
+    const name = byName.get(eq > 0 ? a.slice(0, eq) : a);
+    if (name === undefined) {
+      rest.push(a);
+      continue;
+    }
+    if (name === 'config') {
+      const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
       if (v === undefined) throw new UsageError(`${a} needs a file name`);
       global.config = v;
-    } else if (a.startsWith('--config=')) global.config = a.slice('--config='.length);
-    else if (a === '--json') global.json = true;
-    else if (a === '--yes' || a === '-y') global.yes = true;
-    else if (a === '--help' || a === '-h') global.help = true;
-    else if (a === '--version') global.version = true;
-    else break;
+    } else {
+      if (eq > 0) throw new UsageError(`${a.slice(0, eq)} takes no value`);
+      (global as unknown as Record<string, boolean>)[name] = true;
+    }
   }
-  return { global, command: argv[i], rest: argv.slice(i + 1) };
+  rest.push(...argv.slice(i));
+  // The command is the first argument; anything before it must have been a global flag.
+  const first = rest[0];
+  if (first !== undefined && first.startsWith('-') && first !== '--') {
+    throw new UsageError(`unknown option "${first}" before the command (options of a command go after its name)`);
+  }
+  return { global, command: first, rest: rest.slice(1) };
 }
 
-function printError(out: Output, e: PgshiftError): void {
+const NETWORK_CODES = ['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN'];
+
+/**
+ * What an error that is not one of pgshift's own means for the user: a
+ * connection that broke in the middle of a command (a server restarted or
+ * failed over, the network dropped) is "cannot connect", not a bug; anything
+ * else is an internal error.
+ */
+export function errorFor(e: unknown): PgshiftError {
+  if (e instanceof PgshiftError) return e;
+  const err = e as { code?: unknown; message?: unknown } | undefined;
+  const message = e instanceof Error ? e.message : String(e);
+  if ((typeof err?.code === 'string' && NETWORK_CODES.includes(err.code)) ||
+      /Connection terminated|Client has encountered a connection error|server closed the connection|terminating connection due to administrator command/i.test(String(err?.message ?? ''))) {
+    return new ConnectionError('connection_lost', `a connection to a server broke during the command: ${message}`, {
+      hint: 'A server restarted or failed over, or the network dropped. Check both servers, then run the same command again: pgshift continues or undoes what it was doing.',
+      cause: e,
+    });
+  }
+  return new InternalError(message, { cause: e });
+}
+
+function printError(out: Output, e: PgshiftError, verbose: boolean): void {
   if (out.json) {
-    out.writeJson({ ok: false, ...e.toJSON() });
+    out.writeJson({ ok: false, ...e.toJSON(), ...(e instanceof InternalError ? { version: version() } : {}) });
     return;
   }
   out.line(out.paint('error: ', 'red') + e.message);
@@ -79,36 +164,53 @@ function printError(out: Output, e: PgshiftError): void {
     if (e.serverHint) out.line(`  server hint: ${e.serverHint}`);
   }
   if (e.hint) out.line(out.paint('hint: ', 'cyan') + e.hint);
+  if (e instanceof InternalError) out.line(`pgshift ${version()}, node ${process.version}, ${process.platform}-${process.arch}`);
+  if (verbose) {
+    for (let c = (e as Error).cause; c; c = (c as Error).cause) {
+      out.line(`caused by: ${c instanceof Error ? (c.stack ?? c.message) : String(c)}`);
+    }
+  }
 }
 
 export async function run(argv: string[], io: { stdout?: NodeJS.WritableStream; stderr?: NodeJS.WritableStream } = {}): Promise<ExitCode> {
   let out = new Output({ json: argv.includes('--json'), ...io });
+  let verbose = argv.includes('--verbose') || argv.includes('-v');
   try {
     const { global, command: name, rest } = splitGlobal(argv);
-    out = new Output({ json: global.json, ...io });
+    verbose = global.verbose;
+    if (global.quiet && global.verbose) throw new UsageError('--quiet and --verbose exclude each other');
+    const verbosity: Verbosity = global.quiet ? 'quiet' : global.verbose ? 'verbose' : 'normal';
+    out = new Output({ json: global.json, verbosity, ...io });
     if (global.version) {
-      out.line(`pgshift ${version()}`);
+      out.print(`pgshift ${version()}`);
       return EXIT.ok;
     }
-    if (!name || name === 'help') {
+    if (name === undefined || name === 'help') {
+      if (name === 'help' && rest[0] !== undefined) {
+        const c = COMMANDS.find((x) => x.name === rest[0]);
+        if (!c) throw new UsageError(`unknown command "${rest[0]}"`);
+        out.print(commandHelp(c));
+        return EXIT.ok;
+      }
+      if (name === 'help' || global.help) {
+        out.print(helpText());
+        return EXIT.ok;
+      }
       out.line(helpText());
-      return name || global.help ? EXIT.ok : EXIT.usage;
+      return EXIT.usage;
     }
     const command: Command | undefined = COMMANDS.find((c) => c.name === name);
     if (!command) throw new UsageError(`unknown command "${name}"`);
-    if (global.help || rest.includes('--help') || rest.includes('-h')) {
-      out.line(`usage: pgshift ${command.usage}\n\n${command.summary}`);
+    if (global.help) {
+      out.print(commandHelp(command));
       return EXIT.ok;
     }
     let parsed: ReturnType<typeof parseArgs>;
     try {
-      parsed = parseArgs({ args: rest, options: { ...(command.options ?? {}), json: { type: 'boolean' }, yes: { type: 'boolean' } }, allowPositionals: command.positionals !== false, strict: true });
+      parsed = parseArgs({ args: rest, options: parseOptions(command.flags), allowPositionals: command.positionals !== false, strict: true });
     } catch (e) {
-      throw new UsageError(`${name}: ${(e as Error).message}`);
+      throw new UsageError(`${name}: ${(e as Error).message}`, { hint: `Run "pgshift help ${name}" for its options.` });
     }
-    const json = global.json || parsed.values.json === true;
-    const yes = global.yes || parsed.values.yes === true;
-    if (json !== global.json) out = new Output({ json, ...io });
     const controller = new AbortController();
     const onSignal = (): void => controller.abort();
     process.once('SIGINT', onSignal);
@@ -118,13 +220,13 @@ export async function run(argv: string[], io: { stdout?: NodeJS.WritableStream; 
       out,
       args: parsed.positionals,
       flags: parsed.values as CommandContext['flags'],
-      json,
-      yes,
+      json: global.json,
+      yes: global.yes,
       configPath,
       config: configLoader(configPath, out),
       signal: controller.signal,
       confirm: async (question) => {
-        if (yes) return true;
+        if (global.yes) return true;
         if (!process.stdin.isTTY || !(process.stderr as NodeJS.WriteStream).isTTY) {
           throw new UsageError(`${question} Refusing without a terminal; pass --yes to confirm.`);
         }
@@ -146,14 +248,10 @@ export async function run(argv: string[], io: { stdout?: NodeJS.WritableStream; 
     }
   } catch (e) {
     out.endLive();
-    if (e instanceof PgshiftError) {
-      printError(out, e);
-      return e.exitCode;
-    }
-    const internal = new InternalError(e instanceof Error ? e.message : String(e), { cause: e });
-    printError(out, internal);
-    if (process.env.PGSHIFT_DEBUG && e instanceof Error && e.stack) out.line(e.stack);
-    return internal.exitCode;
+    const err = errorFor(e);
+    printError(out, err, verbose);
+    if (err instanceof InternalError && (verbose || process.env.PGSHIFT_DEBUG) && e instanceof Error && e.stack && out.json) out.line(e.stack);
+    return err.exitCode;
   }
 }
 

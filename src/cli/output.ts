@@ -1,13 +1,24 @@
 // Rendering: human output on stderr (colour only on a TTY, NO_COLOR
 // respected); with --json, one JSON document on stdout (NDJSON documents
-// with --watch) and the progress events as NDJSON on stderr.
+// with --watch) and the progress events as NDJSON on stderr, each carrying
+// JSON_FORMAT_VERSION. Help and --version go to stdout.
 // Every line passes through a redactor that masks any secret pgshift knows.
 
 import type { PgshiftEvent, Severity } from '../events.js';
 import { formatBytes, formatDuration } from '../util/duration.js';
 
+/**
+ * The version of every --json document's shape. Within a version fields are
+ * only added; a field renamed, removed or changing meaning bumps it.
+ */
+export const JSON_FORMAT_VERSION = 1;
+
+/** quiet: warnings, failures and results only; verbose: also error causes and stacks. */
+export type Verbosity = 'quiet' | 'normal' | 'verbose';
+
 export interface OutputOptions {
   json: boolean;
+  verbosity?: Verbosity;
   stdout?: NodeJS.WriteStream | NodeJS.WritableStream;
   stderr?: NodeJS.WriteStream | NodeJS.WritableStream;
 }
@@ -16,6 +27,7 @@ export class Output {
   readonly json: boolean;
   readonly color: boolean;
   readonly tty: boolean;
+  readonly verbosity: Verbosity;
   private secrets: string[] = [];
   private readonly out: NodeJS.WritableStream;
   private readonly err: NodeJS.WritableStream;
@@ -24,6 +36,7 @@ export class Output {
 
   constructor(opts: OutputOptions) {
     this.json = opts.json;
+    this.verbosity = opts.verbosity ?? 'normal';
     this.out = opts.stdout ?? process.stdout;
     this.err = opts.stderr ?? process.stderr;
     this.tty = Boolean((this.err as NodeJS.WriteStream).isTTY);
@@ -59,9 +72,15 @@ export class Output {
     this.err.write(this.redact(text) + '\n');
   }
 
-  /** The one JSON document (or an NDJSON line) on stdout. */
+  /** Text that is the command's answer (help, version), on stdout. */
+  print(text: string): void {
+    this.out.write(this.redact(text) + '\n');
+  }
+
+  /** The one JSON document (or an NDJSON line) on stdout, with its format version first. */
   writeJson(value: unknown): void {
-    this.out.write(this.redact(JSON.stringify(value, jsonReplacer)) + '\n');
+    const doc = value !== null && typeof value === 'object' && !Array.isArray(value) ? { formatVersion: JSON_FORMAT_VERSION, ...value } : value;
+    this.out.write(this.redact(JSON.stringify(doc, jsonReplacer)) + '\n');
   }
 
   paint(text: string, style: 'red' | 'green' | 'yellow' | 'dim' | 'bold' | 'cyan'): string {
@@ -78,7 +97,7 @@ export class Output {
 
   /** Live progress: a bar rewritten in place on a TTY, a line every few seconds otherwise. */
   progress(key: string, text: string, fraction?: number): void {
-    if (this.json) return;
+    if (this.json || this.verbosity === 'quiet') return;
     if (this.tty) {
       const width = 24;
       const bar = fraction === undefined ? '' : '[' + '#'.repeat(Math.round(fraction * width)).padEnd(width, '.') + '] ';
@@ -96,9 +115,11 @@ export class Output {
   event(e: PgshiftEvent): void {
     if (this.json) {
       // stdout carries exactly one JSON document; events go to stderr as NDJSON.
-      this.err.write(this.redact(JSON.stringify({ event: e.type, ...e, time: new Date().toISOString() }, jsonReplacer)) + '\n');
+      this.err.write(this.redact(JSON.stringify({ formatVersion: JSON_FORMAT_VERSION, event: e.type, ...e, time: new Date().toISOString() }, jsonReplacer)) + '\n');
       return;
     }
+    // --quiet keeps what needs attention: warnings and failures.
+    if (this.verbosity === 'quiet' && e.type !== 'warn' && !(e.type === 'step' && e.state === 'fail') && !(e.type === 'phase' && e.state === 'fail')) return;
     switch (e.type) {
       case 'step':
         if (e.state === 'start') this.line(this.paint(`==> ${e.step}`, 'bold') + (e.message ? ` ${e.message}` : ''));

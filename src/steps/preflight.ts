@@ -31,7 +31,8 @@ export function versionProblems(source: ServerVersion, target: ServerVersion): s
 export function refuseUnsupportedVersions(source: ServerVersion, target: ServerVersion): void {
   const problems = versionProblems(source, target);
   if (problems.length) {
-    throw new ProblemError('unsupported_versions', `PostgreSQL ${source.major} -> ${target.major}: ${problems.join('; ')}`, {
+    // A refusal like the others (wrong cluster, non-empty target): exit 3.
+    throw new SafetyError('unsupported_versions', `PostgreSQL ${source.major} -> ${target.major}: ${problems.join('; ')}`, {
       hint: `Use a source of PostgreSQL ${SUPPORTED_SOURCE_MAJORS.min}-${SUPPORTED_SOURCE_MAJORS.max} and a target of ${SUPPORTED_TARGET_MAJORS.min}-${SUPPORTED_TARGET_MAJORS.max}, the target at least the source's major version. Nothing was changed.`,
       details: { source: source.major, target: target.major },
     });

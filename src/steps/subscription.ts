@@ -5,7 +5,7 @@
 // instead of creating duplicates.
 
 import type { Config, EndpointConfig } from '../config/config.js';
-import { formatConninfo, type ConnParams } from '../config/conninfo.js';
+import { formatConninfo, pgpassFor, type ConnParams } from '../config/conninfo.js';
 import type { Db } from '../pg/connect.js';
 import { quoteLiteral } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
@@ -53,9 +53,18 @@ export function peerConninfo(endpoint: EndpointConfig, database: string): Subscr
   return { conninfo, literal: quoteLiteral(conninfo), password: params.password, hasPassword: params.password !== undefined, shown };
 }
 
-/** How the target server reaches the source (the forward subscription). */
+/**
+ * How the target server reaches the source (the forward subscription). The
+ * source's conn is already resolved (service, PG* environment, defaults), so
+ * the server gets what pgshift itself connects with; a password pgshift finds
+ * in its password file for this database counts as configured (the server
+ * cannot read pgshift's file).
+ */
 export function subscriptionConninfo(config: Config, database: string): SubscriptionConninfo {
-  return peerConninfo(config.source, database);
+  const source = config.source;
+  if (source.password !== undefined) return peerConninfo(source, database);
+  const fromFile = pgpassFor(source.conn, database).password;
+  return peerConninfo(fromFile === undefined ? source : { ...source, password: fromFile }, database);
 }
 
 export interface PublicationInfo {

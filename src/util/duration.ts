@@ -1,14 +1,20 @@
-// Durations as people write them in configs and flags: "500ms", "5s", "2m",
-// "1h", "1m30s", or a bare number of seconds.
+// Durations as people write them in configs and flags: PostgreSQL's time
+// units ("us", "ms", "s", "min", "h", "d", as in postgresql.conf), "m" for
+// minutes, combinations such as "1h30min" or "1m30s", an optional space
+// before a unit ("10 min"), or a bare number of seconds.
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, min: 60_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** The units parseDuration accepts, for messages. */
+export const DURATION_UNITS = ['us', 'ms', 's', 'min', 'h', 'd'];
 
 /** Milliseconds, or undefined when the text is not a duration. */
 export function parseDuration(text: string | number): number | undefined {
   if (typeof text === 'number') return Number.isFinite(text) && text >= 0 ? text * 1000 : undefined;
   const s = text.trim();
   if (/^\d+(\.\d+)?$/.test(s)) return Number(s) * 1000;
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
+  // Longest unit names first, so "min" and "ms" are not read as "m".
+  const re = /(\d+(?:\.\d+)?)\s*(min|ms|us|s|m|h|d)\s*/gy;
   let total = 0;
   let matched = 0;
   let m: RegExpExecArray | null;

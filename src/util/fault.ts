@@ -12,12 +12,14 @@
 //
 // SIGKILL, not an exception: nothing may run after the point (no finally, no
 // exit handler), exactly as when the machine or an operator kills pgshift.
-// "error:<point>" throws an Error there instead, for the paths where pgshift
+// "error:<point>" throws an error there instead, for the paths where pgshift
 // sees its own failure and must say how to undo what it left. "stop:<point>"
 // stops the process (SIGSTOP) until the test sends SIGCONT: the test changes
 // the clusters at exactly that point (e.g. blocks the apply after preflight).
 // Without the variable this is one property read and a comparison; never set
 // it outside tests.
+
+import { ProblemError } from '../errors.js';
 
 const points: ReadonlySet<string> | undefined = process.env.PGSHIFT_FAULT
   ? new Set(process.env.PGSHIFT_FAULT.split(',').map((p) => p.trim()).filter(Boolean))
@@ -26,6 +28,7 @@ const points: ReadonlySet<string> | undefined = process.env.PGSHIFT_FAULT
 export function faultPoint(name: string): void {
   if (!points) return;
   if (points.has(name)) process.kill(process.pid, 'SIGKILL');
-  if (points.has(`error:${name}`)) throw new Error(`injected fault at ${name} (PGSHIFT_FAULT)`);
+  // A failure pgshift notices (exit 1), not a bug in it (exit 5, "internal error").
+  if (points.has(`error:${name}`)) throw new ProblemError('injected_fault', `injected fault at ${name} (PGSHIFT_FAULT)`);
   if (points.has(`stop:${name}`)) process.kill(process.pid, 'SIGSTOP');
 }

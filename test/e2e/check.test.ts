@@ -337,7 +337,7 @@ PAIRS.forEach(([from, to], pairIndex) => {
 
           const wrongPw = "wr'ong \\@% pw";
           const p = await runCli(['-c', good, 'check'], { env: { ...env, PGSHIFT_SOURCE_PASSWORD: wrongPw } });
-          assert.equal(p.code, 1, p.stderr);
+          assert.equal(p.code, 4, p.stderr); // cannot connect
           assert.match(p.stderr, /source .*password authentication failed/);
           assert.match(p.stderr, /hint: /);
           assert.ok(!p.stderr.includes(wrongPw) && !p.stdout.includes(wrongPw), 'password printed');
@@ -345,7 +345,7 @@ PAIRS.forEach(([from, to], pairIndex) => {
           const down = join(dir, 'down.yml');
           writeFileSync(down, (await import('node:fs')).readFileSync(good, 'utf8').replace(/port='?\d+'?/, "port='1'"));
           const u = await runCli(['-c', down, 'check'], { env });
-          assert.equal(u.code, 1, u.stderr);
+          assert.equal(u.code, 4, u.stderr); // cannot connect
           assert.match(u.stderr, /source .*cannot connect/);
           assert.match(u.stderr, /hint: Check host and port/);
 

@@ -47,11 +47,11 @@ test('init refuses when source and target are the same cluster', async () => {
 test('init: wrong password and unreachable host are clear errors with no file written', async () => {
   const out = join(pair.dir, 'bad.yml');
   const bad = await runCli(['init', '--source', pair.source.uri('postgres', 'postgres', "wr'ong \\@%"), '--target', pair.target.uri(), '-o', out]);
-  assert.equal(bad.code, 1, bad.stderr);
+  assert.equal(bad.code, 4, bad.stderr);
   assert.match(bad.stderr, /source .*password authentication failed/);
   assert.ok(!bad.stderr.includes("wr'ong"));
   const down = await runCli(['init', '--source', 'host=127.0.0.1 port=1 user=postgres connect_timeout=3', '--target', pair.target.uri(), '-o', out]);
-  assert.equal(down.code, 1, down.stderr);
+  assert.equal(down.code, 4, down.stderr);
   assert.match(down.stderr, /source .*cannot connect: ECONNREFUSED/);
   assert.ok(!existsSync(out));
 });

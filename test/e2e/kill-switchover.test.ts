@@ -100,7 +100,7 @@ for (const [i, plan] of lanes.entries()) {
 
 test(`switchover ${FROM}->${TO}: errors pgshift sees while the source is fenced say how to undo it`, async () => {
   const lane = await newLane(pair, 'revoke', 'killerr');
-  const run = (fault: string) => faultyCli(pair, ['-c', lane.cfg, 'switchover', lane.db], fault);
+  const run = (fault: string) => faultyCli(pair, ['-c', lane.cfg, '--yes', 'switchover', lane.db], fault);
 
   // A failure inside the pause window is undone at once: writes back on the source.
   let w = await check.writersOn('source', lane.db);

@@ -92,10 +92,10 @@ describe('refusals before any change', () => {
     const older17 = new RegExp(`target major ${OLD} is older than source major ${NEW}`);
     await refused(cfg, ['check'], env, { code: 1, message: older17 });
     await refused(cfg, ['run', db], env, { code: 1, message: older17, errorCode: 'check_failed' });
-    await refused(cfg, ['start', db], env, { code: 1, message: older17, errorCode: 'unsupported_versions' });
-    await refused(cfg, ['schema', db], env, { code: 1, message: older17, errorCode: 'unsupported_versions' });
-    await refused(cfg, ['roles'], env, { code: 1, message: older17, errorCode: 'unsupported_versions' });
-    await refused(cfg, ['start', db, '--copy', 'fast'], env, { code: 1, message: older17, errorCode: 'unsupported_versions' });
+    await refused(cfg, ['start', db], env, { code: 3, message: older17, errorCode: 'unsupported_versions' });
+    await refused(cfg, ['schema', db], env, { code: 3, message: older17, errorCode: 'unsupported_versions' });
+    await refused(cfg, ['roles'], env, { code: 3, message: older17, errorCode: 'unsupported_versions' });
+    await refused(cfg, ['start', db, '--copy', 'fast'], env, { code: 3, message: older17, errorCode: 'unsupported_versions' });
     await refused(cfg, ['switchover', db, '--pause', 'revoke'], env, { code: 1, message: /no forward subscription/, errorCode: 'switchover_preflight' });
     assert.deepEqual(await snapshots(newer, older), before, 'a refused command changed a cluster');
   });

@@ -41,7 +41,7 @@ test(`pgbouncer switchover ${FROM}->${TO} under pgbench: zero failed transaction
   const bench = pgbench(['-n', '-M', 'simple', '-c', '8', '-j', '2', '-T', '14', '-f', script], { host: '127.0.0.1', port: b.port, user: 'postgres', dbname: db }, pair.source.password);
   // Switch over once the load is clearly running.
   await waitFor(async () => (await pair.source.sql<{ n: number }>('SELECT count(*)::int AS n FROM ledger', [], db))[0]!.n > 200, { timeoutMs: 30_000, what: 'load to start' });
-  const r = await runCli(['-c', cfgPath, '--json', 'switchover', db], { env: pair.env() });
+  const r = await runCli(['-c', cfgPath, '--json', '--yes', 'switchover', db], { env: pair.env() });
   assert.equal(r.code, 0, r.stderr + r.stdout);
   console.log(r.stdout);
   const doc = JSON.parse(r.stdout) as { outcome: string; pauseMs: number; timeline: { phases: { phase: string }[] } };
@@ -74,7 +74,7 @@ test(`pgbouncer switchover ${FROM}->${TO} under pgbench: zero failed transaction
     return s!.n === t!.n;
   }, { timeoutMs: 30_000, what: 'reverse replication to carry the target writes to the source' });
 
-  const again = await runCli(['-c', cfgPath, '--json', 'switchover', db], { env: pair.env() });
+  const again = await runCli(['-c', cfgPath, '--json', '--yes', 'switchover', db], { env: pair.env() });
   assert.equal(again.code, 0, again.stderr);
   assert.equal(JSON.parse(again.stdout).outcome, 'already-done');
 });
@@ -85,7 +85,7 @@ test('budget exceeded (apply blocked on the target): exit 3, source writable aga
   // the apply is blocked right after it: pgshift stops itself there
   // (PGSHIFT_FAULT=stop:after:preflight) until the lock is held and a row waits.
   // --no-reverse: preparing the reverse publication would itself wait for the lock.
-  const run = startCli(['-c', cfgPath, 'switchover', db, '--max-pause', '800ms', '--no-reverse'], { env: { ...pair.env(), PGSHIFT_FAULT: 'stop:after:preflight' }, timeoutMs: 60_000 });
+  const run = startCli(['-c', cfgPath, '--yes', 'switchover', db, '--max-pause', '800ms', '--no-reverse'], { env: { ...pair.env(), PGSHIFT_FAULT: 'stop:after:preflight' }, timeoutMs: 60_000 });
   await waitFor(async () => isStopped(run.child.pid!), { timeoutMs: 30_000, what: 'switchover to stop after preflight' });
   const lock = await pair.target.client(db);
   await lock.query('BEGIN');

@@ -88,7 +88,7 @@ function startWriters(n: number): { acked: Set<string>; cutOff: () => number; do
 test(`revoke switchover ${FROM}->${TO}: clients cut off, every acknowledged write on the target, nothing committed on the source after the fence`, async () => {
   const writers = startWriters(4);
   await waitFor(async () => writers.acked.size > 300, { timeoutMs: 30_000, what: 'writers to start' });
-  const r = await runCli(['-c', cfgPath, '--json', 'switchover', db], { env: pair.env() });
+  const r = await runCli(['-c', cfgPath, '--json', '--yes', 'switchover', db], { env: pair.env() });
   assert.equal(r.code, 0, r.stderr + r.stdout);
   await writers.done;
   assert.equal(writers.cutOff(), 4, 'every writer was cut off');

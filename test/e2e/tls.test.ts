@@ -137,13 +137,13 @@ test('sslmode=disable against a TLS-only server: a clear error naming the fix, n
   const before = await snapshots(source, target);
   for (const args of [['check'], ['run', db], ['schema', db], ['start', db], ['roles'], ['switchover', db, '--pause', 'revoke']]) {
     const r = await runCli(['-c', cfg, '--yes', ...args], { env: env() });
-    assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.code, 4, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, /source .*requires TLS.*sslmode=disable.*no encryption/, args.join(' '));
     assert.match(r.stderr, /hint: Set sslmode=verify-full \(or verify-ca\) and sslrootcert=/, args.join(' '));
     assert.ok(!r.stderr.includes(source.password), 'password printed');
   }
   const j = await runCli(['-c', cfg, '--json', 'check'], { env: env() });
-  assert.equal(j.code, 1);
+  assert.equal(j.code, 4); // cannot connect
   assert.equal((JSON.parse(j.stdout) as { code: string }).code, 'tls_required');
   assert.deepEqual(await snapshots(source, target), before, 'a refused command changed a cluster');
 });

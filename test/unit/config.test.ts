@@ -85,7 +85,7 @@ test('a password in conn is moved out of the connection parameters', () => {
 test('conninfo: key=value with quotes and escapes, URIs with percent-encoding', () => {
   assert.deepEqual(parseConninfo("host=a port=5 password='it\\'s a \\\\ pw' dbname = x"), { host: 'a', port: '5', password: "it's a \\ pw", dbname: 'x' });
   assert.deepEqual(parseConninfo('postgresql://u%40x:p%25w@[::1]:6543/my%20db?sslmode=require&application_name=a+b'), {
-    user: 'u@x', password: 'p%w', host: '::1', port: '6543', dbname: 'my db', sslmode: 'require', application_name: 'a b',
+    user: 'u@x', password: 'p%w', host: '::1', port: '6543', dbname: 'my db', sslmode: 'require', application_name: 'a+b', // libpq decodes %XX only
   });
   const round = { host: 'h', password: "' \\ @ % x" };
   assert.deepEqual(parseConninfo(formatConninfo(round)), round);

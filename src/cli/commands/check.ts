@@ -1,4 +1,4 @@
-import type { Command } from '../command.js';
+import { type Command } from '../command.js';
 import type { Output } from '../output.js';
 import { runCheck, type CheckReport, type Finding } from '../../steps/check.js';
 import { EXIT } from '../../errors.js';
@@ -48,6 +48,7 @@ export const command: Command = {
   name: 'check',
   usage: 'check [DB...]',
   summary: 'readiness report; exit 1 on a blocking finding',
+  args: [['DB...', 'databases to check (default: every database in the config)']],
   async run(ctx) {
     const config = ctx.config();
     const report = await runCheck(config, ctx.args, { emit: ctx.json ? (e) => ctx.out.event(e) : undefined });

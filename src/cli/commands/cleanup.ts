@@ -1,5 +1,5 @@
 import type { Command } from '../command.js';
-import { oneDatabase } from '../command.js';
+import { DB_ARG, oneDatabase } from '../command.js';
 import { cleanup } from '../../steps/cleanup.js';
 import { EXIT } from '../../errors.js';
 
@@ -7,6 +7,7 @@ export const command: Command = {
   name: 'cleanup',
   usage: 'cleanup DB',
   summary: 'drop every publication, subscription and slot pgshift made, on both sides',
+  args: [DB_ARG],
   async run(ctx) {
     const database = oneDatabase(ctx, 'cleanup');
     const config = ctx.config();

@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
 import { flagInt } from '../command.js';
 import { runDemo, type DemoResult } from '../../embedded/demo.js';
+import { ensureServerBinaries } from '../../embedded/binaries.js';
 import { EXIT } from '../../errors.js';
 import { formatDuration } from '../../util/duration.js';
 import type { Output } from '../output.js';
@@ -41,17 +42,21 @@ export const command: Command = {
   usage: 'demo [--from 13] [--to 17] [--scale N] [--clients N] [--keep]',
   summary: 'the whole flow on two embedded clusters under a write load, with a timeline',
   positionals: false,
-  options: {
-    from: { type: 'string' },
-    to: { type: 'string' },
-    scale: { type: 'string' },
-    clients: { type: 'string' },
-    keep: { type: 'boolean' },
+  flags: {
+    from: { type: 'string', value: 'MAJOR', description: 'PostgreSQL major version of the source cluster', default: '13' },
+    to: { type: 'string', value: 'MAJOR', description: 'PostgreSQL major version of the target cluster', default: '17' },
+    scale: { type: 'string', value: 'N', description: 'sample data size; 1 is about 300,000 rows', default: '1' },
+    clients: { type: 'string', value: 'N', description: 'write-load clients during the flow', default: '4' },
+    keep: { type: 'boolean', description: 'leave the clusters (and PgBouncer) running and print how to connect' },
   },
   async run(ctx) {
+    const from = flagInt(ctx, 'from', 12) ?? 13;
+    const to = flagInt(ctx, 'to', 13) ?? 17;
+    // An installed pgshift brings no server binaries: the first demo installs the two it needs.
+    await ensureServerBinaries([from, to], { emit: (e) => ctx.out.event(e), signal: ctx.signal });
     const r = await runDemo({
-      from: flagInt(ctx, 'from', 12),
-      to: flagInt(ctx, 'to', 13),
+      from,
+      to,
       scale: flagInt(ctx, 'scale', 1),
       clients: flagInt(ctx, 'clients', 1),
       keep: ctx.flags.keep === true,

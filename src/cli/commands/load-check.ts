@@ -1,5 +1,5 @@
 import type { Command } from '../command.js';
-import { flagInt, flagString, oneDatabase } from '../command.js';
+import { DB_ARG, flagInt, flagString, oneDatabase } from '../command.js';
 import { EXIT, UsageError } from '../../errors.js';
 import { checkLedger } from '../../load/index.js';
 
@@ -7,9 +7,10 @@ export const command: Command = {
   name: 'load-check',
   usage: 'load-check DB --ledger FILE [--limit N]',
   summary: 'every acknowledged write of a load run is on the target, exactly once',
-  options: {
-    ledger: { type: 'string' },
-    limit: { type: 'string' },
+  args: [DB_ARG],
+  flags: {
+    ledger: { type: 'string', value: 'FILE', description: 'the ledger "pgshift load --ledger FILE" wrote (required)' },
+    limit: { type: 'string', value: 'N', description: 'how many missing or duplicated ids to list', default: '20' },
   },
   async run(ctx) {
     const database = oneDatabase(ctx, 'load-check');

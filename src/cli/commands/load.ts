@@ -1,7 +1,7 @@
 import type { Command } from '../command.js';
-import { flagDuration, flagInt, flagString, oneDatabase } from '../command.js';
+import { DB_ARG, flagDuration, flagInt, flagString, oneDatabase } from '../command.js';
 import { EXIT, UsageError } from '../../errors.js';
-import { parseConninfo, ConninfoSyntaxError } from '../../config/conninfo.js';
+import { parseLibpqConninfo, ConninfoSyntaxError, type ConnParams } from '../../config/conninfo.js';
 import { runLoad } from '../../load/index.js';
 import { formatDuration } from '../../util/duration.js';
 
@@ -9,20 +9,21 @@ export const command: Command = {
   name: 'load',
   usage: 'load DB [--clients N] [--duration D] [--ledger FILE] [--via CONN]',
   summary: 'ledgered write load on the source (or through PgBouncer with --via)',
-  options: {
-    clients: { type: 'string' },
-    duration: { type: 'string' },
-    ledger: { type: 'string' },
-    via: { type: 'string' },
+  args: [DB_ARG],
+  flags: {
+    clients: { type: 'string', value: 'N', description: 'concurrent clients', default: '4' },
+    duration: { type: 'string', value: 'D', description: 'how long to run (500ms, 30s, 10min, 2h, 1d)', default: 'until interrupted' },
+    ledger: { type: 'string', value: 'FILE', description: 'record every acknowledged write here, for load-check' },
+    via: { type: 'string', value: 'CONN', description: 'connect through this libpq string (PgBouncer) instead of source.conn' },
   },
   async run(ctx) {
     const database = oneDatabase(ctx, 'load');
     const config = ctx.config();
     const viaText = flagString(ctx, 'via');
-    let via: { conn: ReturnType<typeof parseConninfo> } | undefined;
+    let via: { conn: ConnParams } | undefined;
     if (viaText !== undefined) {
       try {
-        via = { conn: parseConninfo(viaText) };
+        via = { conn: parseLibpqConninfo(viaText) };
       } catch (e) {
         if (e instanceof ConninfoSyntaxError) throw new UsageError(`--via: not a valid libpq connection string: ${e.message}`);
         throw e;

@@ -7,9 +7,9 @@ export const command: Command = {
   usage: 'roles [--no-passwords] [--managed]',
   summary: 'copy roles, password hashes and memberships to the target',
   positionals: false,
-  options: {
-    'no-passwords': { type: 'boolean' },
-    managed: { type: 'boolean' },
+  flags: {
+    'no-passwords': { type: 'boolean', description: 'create the roles without their password hashes' },
+    managed: { type: 'boolean', description: 'a managed target (RDS, Cloud SQL, Azure): leave out SUPERUSER, REPLICATION and BYPASSRLS' },
   },
   async run(ctx) {
     const config = ctx.config();

@@ -1,5 +1,5 @@
 import type { Command } from '../command.js';
-import { flagDuration, flagString, oneDatabase } from '../command.js';
+import { DB_ARG, flagDuration, flagString, oneDatabase } from '../command.js';
 import { rollback } from '../../steps/rollback.js';
 import { EXIT, UsageError } from '../../errors.js';
 import { PAUSE_METHODS, type PauseMethod } from '../../config/config.js';
@@ -9,9 +9,10 @@ export const command: Command = {
   name: 'rollback',
   usage: 'rollback DB [--pause M] [--max-pause D]',
   summary: 'move writes back to the source through reverse replication',
-  options: {
-    pause: { type: 'string' },
-    'max-pause': { type: 'string' },
+  args: [DB_ARG],
+  flags: {
+    pause: { type: 'string', value: 'METHOD', description: 'how writes are paused: pgbouncer, revoke, readonly or command', default: 'switchover.pause in the config, else revoke' },
+    'max-pause': { type: 'string', value: 'D', description: 'give the writes back to the target if catching up takes longer', default: 'switchover.max_pause in the config, else 5s' },
   },
   async run(ctx) {
     const database = oneDatabase(ctx, 'rollback');

@@ -1,5 +1,5 @@
 import type { Command } from '../command.js';
-import { flagDuration, oneDatabase } from '../command.js';
+import { DB_ARG, flagDuration, oneDatabase } from '../command.js';
 import { EXIT } from '../../errors.js';
 import { runPipeline } from '../../steps/run.js';
 import { formatBytes } from '../../util/duration.js';
@@ -9,11 +9,12 @@ export const command: Command = {
   name: 'run',
   usage: 'run DB [--timeout D] [--max-lag BYTES] [--no-passwords] [--managed]',
   summary: 'check, roles, schema, start, wait; resumable (re-run after any interruption)',
-  options: {
-    timeout: { type: 'string' },
-    'max-lag': { type: 'string' },
-    'no-passwords': { type: 'boolean' },
-    managed: { type: 'boolean' },
+  args: [DB_ARG],
+  flags: {
+    timeout: { type: 'string', value: 'D', description: 'how long the wait step may take', default: '24h' },
+    'max-lag': { type: 'string', value: 'BYTES', description: 'lag the wait step accepts as caught up (512kB, 16MB)', default: '1MB' },
+    'no-passwords': { type: 'boolean', description: 'roles step: create the roles without their password hashes' },
+    managed: { type: 'boolean', description: 'roles step: leave out SUPERUSER, REPLICATION and BYPASSRLS (managed targets)' },
   },
   async run(ctx) {
     const database = oneDatabase(ctx, 'run');

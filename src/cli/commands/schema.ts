@@ -1,5 +1,5 @@
 import type { Command, CommandContext } from '../command.js';
-import { oneDatabase } from '../command.js';
+import { DB_ARG, oneDatabase } from '../command.js';
 import { applySchema } from '../../steps/schema.js';
 import type { CompatReport } from '../../steps/schema-compat.js';
 import { EXIT, PgshiftError } from '../../errors.js';
@@ -18,8 +18,9 @@ export const command: Command = {
   name: 'schema',
   usage: 'schema DB [--existing]',
   summary: 'copy the schema (extensions included), or check a pre-provisioned one with --existing',
-  options: {
-    existing: { type: 'boolean' },
+  args: [DB_ARG],
+  flags: {
+    existing: { type: 'boolean', description: 'apply nothing: check a schema you provisioned on the target for compatibility' },
   },
   async run(ctx) {
     const database = oneDatabase(ctx, 'schema');

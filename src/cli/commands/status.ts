@@ -30,7 +30,12 @@ export const command: Command = {
   name: 'status',
   usage: 'status [DB...] [--watch] [--interval D] [--count N]',
   summary: 'per-table sync state, lag, slot health, errors (exit 1 when something needs attention)',
-  options: { watch: { type: 'boolean' }, interval: { type: 'string' }, count: { type: 'string' } },
+  args: [['DB...', 'databases to show (default: every database in the config)']],
+  flags: {
+    watch: { type: 'boolean', description: 'keep looking (redrawn on a terminal; NDJSON with --json)' },
+    interval: { type: 'string', value: 'D', description: 'time between looks with --watch', default: '2s' },
+    count: { type: 'string', value: 'N', description: 'stop --watch after N looks', default: 'until interrupted' },
+  },
   async run(ctx) {
     const config = ctx.config();
     const dbs = selectDatabases(config, ctx.args);

@@ -1,5 +1,5 @@
 import type { Command, CommandContext } from '../command.js';
-import { flagDuration, flagString, oneDatabase } from '../command.js';
+import { DB_ARG, flagDuration, flagString, oneDatabase } from '../command.js';
 import { switchover } from '../../steps/switchover.js';
 import { EXIT, UsageError } from '../../errors.js';
 import { PAUSE_METHODS, type PauseMethod } from '../../config/config.js';
@@ -42,10 +42,11 @@ export const command: Command = {
   name: 'switchover',
   usage: 'switchover DB [--pause M] [--max-pause D] [--no-reverse]',
   summary: 'move writes to the target (sub-second pause, reversible)',
-  options: {
-    pause: { type: 'string' },
-    'max-pause': { type: 'string' },
-    'no-reverse': { type: 'boolean' },
+  args: [DB_ARG],
+  flags: {
+    pause: { type: 'string', value: 'METHOD', description: 'how writes are paused: pgbouncer, revoke, readonly or command', default: 'switchover.pause in the config, else revoke' },
+    'max-pause': { type: 'string', value: 'D', description: 'give the writes back to the source if catching up takes longer', default: 'switchover.max_pause in the config, else 5s' },
+    'no-reverse': { type: 'boolean', description: 'no reverse replication target -> source afterwards (a rollback would lose writes)' },
   },
   async run(ctx) {
     const database = oneDatabase(ctx, 'switchover');
@@ -54,6 +55,7 @@ export const command: Command = {
       throw new UsageError(`--pause: expected one of ${PAUSE_METHODS.join(', ')}, found "${pause}"`);
     }
     const config = ctx.config();
+    if (!(await ctx.confirm(`Move writes for ${database} to the target? Writes pause while the target catches up.`))) return EXIT.problem;
     const r = await switchover(config, database, {
       pause: pause as PauseMethod | undefined,
       maxPauseMs: flagDuration(ctx, 'max-pause'),

@@ -1,5 +1,5 @@
 import type { Command } from '../command.js';
-import { flagInt, flagString, oneDatabase } from '../command.js';
+import { DB_ARG, flagInt, flagString, oneDatabase } from '../command.js';
 import { EXIT, UsageError } from '../../errors.js';
 import { splitTableList, verifyDatabase, type VerifyMode, type VerifyReport } from '../../verify/index.js';
 import { formatKey } from '../../verify/canonical.js';
@@ -11,14 +11,15 @@ const MODES: VerifyMode[] = ['count', 'sample', 'full'];
 
 export const command: Command = {
   name: 'verify',
-  usage: 'verify DB [--mode count|sample|full] [--tables T,...] [--jobs N] [--limit N]',
+  usage: 'verify DB [--mode count|sample|full] [--tables T,...] [--jobs N] [--limit N] [--sample-size N]',
   summary: 'compare data on both sides; exit 1 naming tables and keys that differ',
-  options: {
-    mode: { type: 'string' },
-    tables: { type: 'string' },
-    jobs: { type: 'string' },
-    limit: { type: 'string' },
-    'sample-size': { type: 'string' },
+  args: [DB_ARG],
+  flags: {
+    mode: { type: 'string', value: 'count|sample|full', description: 'exact counts, sampled rows, or every row by key-range hashes', default: 'full' },
+    tables: { type: 'string', value: 'T,...', description: 'only these schema.table names (comma-separated; "a.b"."c" for names with dots)', default: 'every replicated table' },
+    jobs: { type: 'string', value: 'N', description: 'tables compared at once', default: '2' },
+    limit: { type: 'string', value: 'N', description: 'differing keys listed per table (0: none)', default: '100' },
+    'sample-size': { type: 'string', value: 'N', description: 'rows per table with --mode sample', default: '100' },
   },
   async run(ctx) {
     const database = oneDatabase(ctx, 'verify');

@@ -1,5 +1,5 @@
 import type { Command, CommandContext } from '../command.js';
-import { flagDuration, flagString, oneDatabase } from '../command.js';
+import { DB_ARG, flagDuration, flagString, oneDatabase } from '../command.js';
 import { EXIT, UsageError } from '../../errors.js';
 import { DEFAULT_MAX_LAG_BYTES, waitForSync } from '../../steps/wait.js';
 import { formatBytes, formatDuration } from '../../util/duration.js';
@@ -26,7 +26,12 @@ export const command: Command = {
   name: 'wait',
   usage: 'wait DB [--timeout D] [--max-lag BYTES]',
   summary: 'until every table is ready and lag is small; exit 1 with the reason otherwise',
-  options: { timeout: { type: 'string' }, 'max-lag': { type: 'string' }, interval: { type: 'string' } },
+  args: [DB_ARG],
+  flags: {
+    timeout: { type: 'string', value: 'D', description: 'give up (exit 1) after this long', default: '24h' },
+    'max-lag': { type: 'string', value: 'BYTES', description: 'lag accepted as caught up (0, 65536, 512kB, 16MB)', default: '1MB' },
+    interval: { type: 'string', value: 'D', description: 'time between looks', default: '1s' },
+  },
   async run(ctx) {
     const database = oneDatabase(ctx, 'wait');
     const maxLagBytes = flagBytes(ctx, 'max-lag') ?? DEFAULT_MAX_LAG_BYTES;
