@@ -168,17 +168,33 @@ async function dumpSchema(config: Config, source: Db, database: string, targetMa
 }
 
 /**
- * Session settings a newer pg_dump writes at the top of its script that an
- * older target does not know (pg_dump 17 writes transaction_timeout).
+ * Make a newer pg_dump's script fit the target:
+ *   - session settings it writes at the top that an older target does not
+ *     know (pg_dump 17 writes transaction_timeout);
+ *   - the column option pg_attver, which Debian's PostgreSQL 15.20 server
+ *     keeps on every column for itself: its own pg_dump leaves it out, a
+ *     newer pg_dump writes it (ALTER COLUMN ... SET (pg_attver=N)), and every
+ *     other server refuses it ("unrecognized parameter").
  */
 export function adaptForTarget(sql: string, targetMajor: number): string {
   const unknownBefore: Record<string, number> = { transaction_timeout: 17 };
-  return sql.split('\n').filter((line) => {
+  const out: string[] = [];
+  for (const line of sql.split('\n')) {
     const m = /^SET (\w+) = .*;$/.exec(line);
-    if (!m) return true;
-    const since = unknownBefore[m[1]!];
-    return since === undefined || targetMajor >= since;
-  }).join('\n');
+    if (m) {
+      const since = unknownBefore[m[1]!];
+      if (since === undefined || targetMajor >= since) out.push(line);
+      continue;
+    }
+    const opt = /^(ALTER (?:FOREIGN )?TABLE .* ALTER COLUMN .* SET \()(.*)(\);)$/.exec(line);
+    if (opt && /\bpg_attver=/.test(opt[2]!)) {
+      const kept = opt[2]!.split(', ').filter((o) => !o.startsWith('pg_attver='));
+      if (kept.length > 0) out.push(`${opt[1]}${kept.join(', ')}${opt[3]}`);
+      continue;
+    }
+    out.push(line);
+  }
+  return out.join('\n');
 }
 
 async function applyDump(config: Config, database: string, sql: string): Promise<void> {
