@@ -47,7 +47,7 @@ import {
   applyIdentityPlan, createSubscription, mirrorIdentityOnTarget, planPublication, subscriptionOptions, syncPublication, waitInactive, warnStoredPassword,
   type NotCarriedTable,
 } from './start.js';
-import { appliedOn, createTargetDatabase } from './schema.js';
+import { appliedOn, createTargetDatabase, dropCreatedDatabase } from './schema.js';
 import { findPublication, findSlot, findSubscription, subscriptionConninfo } from './subscription.js';
 import { refuseMissingPrivileges, refuseTargetRows, refuseUnsupportedPair } from './preflight.js';
 
@@ -208,11 +208,11 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
   let archive: SchemaArchive | undefined;
   let copyTables: CopyTable[] = [];
   let filling = false;
+  let createdDb = false;
   try {
     await refuseUnsupportedPair(config, source);
-    if (await createTargetDatabase(config, source, database, emit)) {
-      emit({ type: 'info', message: `created database "${database}" on the target` });
-    }
+    createdDb = await createTargetDatabase(config, source, database, emit);
+    if (createdDb) emit({ type: 'info', message: `created database "${database}" on the target` });
     target = await connect('target', config.target, { database });
     const sub = await findSubscription(target, names.subscription);
     if (sub) {
@@ -339,11 +339,12 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
   } catch (e) {
     emit({ type: 'step', step: 'fast-copy', state: 'fail', message: (e as Error).message });
     // Undo what this run started, so a failure leaves no slot retaining WAL.
+    let failure = e;
     if (snap) {
       await snap.close();
       const undo: string[] = [];
       try {
-        if (filling && target) await truncate(target, copyTables);
+        if (filling && target && !createdDb) await truncate(target, copyTables);
       } catch (u) {
         undo.push(`emptying the copied tables on the target failed: ${(u as Error).message}`);
       }
@@ -353,10 +354,20 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
         undo.push(`dropping slot ${names.slot} on the source failed: ${(u as Error).message}`);
       }
       if (undo.length > 0 && e instanceof PgshiftError) {
-        throw new ProblemError(e.code, `${e.message}; and undoing it: ${undo.join('; ')}`, { cause: e, hint: `Run start again: it drops a leftover slot and empties the tables before copying. ${e.hint ?? ''}`.trim() });
+        failure = new ProblemError(e.code, `${e.message}; and undoing it: ${undo.join('; ')}`, { cause: e, hint: `Run start again: it drops a leftover slot and empties the tables before copying. ${e.hint ?? ''}`.trim() });
       }
     }
-    throw e;
+    // A database this run created holds nothing a next run keeps (the copy
+    // starts again without its snapshot): drop it, so a failed start leaves
+    // the target as it found it.
+    if (createdDb) {
+      await target?.close();
+      target = undefined;
+      await dropCreatedDatabase(config, database).catch((dropErr: unknown) => {
+        emit({ type: 'warn', message: `could not drop the database "${database}" this run created on the target: ${(dropErr as Error).message}; drop it by hand before running start again` });
+      });
+    }
+    throw failure;
   } finally {
     archive?.remove();
     await snap?.close();

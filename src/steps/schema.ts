@@ -34,7 +34,7 @@ import { connect, withDb, type Db } from '../pg/connect.js';
 import { listTables, replicatedTables, tableKey } from '../pg/catalog.js';
 import { quoteIdent, quoteLiteral } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
-import { findTool, runTool } from '../pg/tools.js';
+import { findTool, runPsqlScript, runTool } from '../pg/tools.js';
 import { featuresOf } from '../pg/version.js';
 import { checkCompatibility, readColumns, type CompatReport } from './schema-compat.js';
 import { refuseUnsupportedPair } from './preflight.js';
@@ -121,7 +121,8 @@ export async function createTargetDatabase(config: Config, source: Db, database:
   });
 }
 
-async function dropCreatedDatabase(config: Config, database: string): Promise<void> {
+/** Drop a target database this run created (its undo); nobody else knows it yet. */
+export async function dropCreatedDatabase(config: Config, database: string): Promise<void> {
   await withDb('target', config.target, {}, (db) => db.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)}`));
 }
 
@@ -198,20 +199,33 @@ export function adaptForTarget(sql: string, targetMajor: number): string {
 }
 
 async function applyDump(config: Config, database: string, sql: string): Promise<void> {
-  const psql = await findTool('psql');
-  const conn = { ...config.target.conn, dbname: database };
   try {
-    await runTool(psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-f', '-'], conn, config.target.password ?? config.target.conn.password, { input: sql });
+    await runPsqlScript({ ...config.target.conn, dbname: database }, config.target.password ?? config.target.conn.password, sql);
   } catch (e) {
-    const message = (e as Error).message;
-    const missingRole = /ERROR: +role ".*" does not exist/.test(message);
-    throw new ProblemError('schema_apply_failed', `applying the source schema to the target database "${database}" failed: ${message}`, {
-      cause: e,
-      hint: missingRole
-        ? `Objects are owned by or granted to roles the target lacks: run "pgshift roles" first, then re-run "pgshift schema ${database}". The target was left as it was.`
-        : `The target was left as it was (the schema is applied in one transaction). Fix the cause named above on the target, then re-run "pgshift schema ${database}".`,
+    throw applyFailed(e, {
+      code: 'schema_apply_failed', database, what: `applying the source schema to the target database "${database}"`,
+      rerun: `"pgshift schema ${database}"`, state: 'The target was left as it was (the schema is applied in one transaction).',
     });
   }
+}
+
+/**
+ * The error for a failed psql apply: psql's own ERROR line with its detail
+ * and the archive entry it failed in (runPsqlScript), and advice that says
+ * on which side the fix belongs (a role the target lacks: run roles).
+ */
+export function applyFailed(e: unknown, opts: { code: string; database: string; what: string; rerun: string; state: string }): unknown {
+  const { what, rerun, state } = opts;
+  if (!(e instanceof ToolError) || e.code !== 'tool_failed') return e;
+  const missingRole = /ERROR: +role ".*" does not exist/.test(e.message);
+  const entry = e.details?.entry as string | undefined;
+  return new ProblemError(opts.code, `${what} failed${entry ? ` at ${entry}` : ''}: ${e.message}`, {
+    cause: e,
+    details: e.details,
+    hint: missingRole
+      ? `Objects are owned by or granted to roles the target lacks: run "pgshift roles" first, then re-run ${rerun}. ${state}`
+      : `${state} If the target lacks something the object needs (an extension package, a library, a role), add it on the target; if the target cannot take the object as the source has it, change it on the source. Then re-run ${rerun}.`,
+  });
 }
 
 /** Apply the source schema to the target, or with `existing` check the target's (see the file header). */
