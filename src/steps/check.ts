@@ -25,6 +25,7 @@ import { formatBytes } from '../util/duration.js';
 import { capacityRows, type CapacityRow, type SideUsage } from './check-capacity.js';
 import { NAME_PREFIX, namesFor } from './names.js';
 import { planReplicaIdentities } from './replica-identity.js';
+import { restoreProblems } from './check-restore.js';
 import { invalidationAdvice, invalidationText } from './replication-health.js';
 import { tablesNotOwned, versionProblems } from './preflight.js';
 
@@ -453,6 +454,9 @@ async function checkSourceDatabase(ctx: DatabaseContext, database: string): Prom
         fix: 'Keep the same partitions on the target (pgshift schema does); re-partitioning during the migration is not possible from this version.',
       });
     }
+
+    // Objects the target cannot restore as the source has them (check-restore.ts).
+    for (const p of await restoreProblems(db, ctx.tgt.db)) out.push({ ...p, side: 'source', database });
 
     const missing = missingExtensions(facts.extensions.map((e) => e.name), ctx.targetExtensions);
     if (missing.length) {

@@ -47,7 +47,8 @@ import {
   applyIdentityPlan, createSubscription, mirrorIdentityOnTarget, planPublication, subscriptionOptions, syncPublication, waitInactive, warnStoredPassword,
   type NotCarriedTable,
 } from './start.js';
-import { appliedOn, createTargetDatabase, dropCreatedDatabase } from './schema.js';
+import { appliedOn, createTargetDatabase, dropCreatedDatabase, schemaIsApplied } from './schema.js';
+import { refuseUnrestorable } from './check-restore.js';
 import { findPublication, findSlot, findSubscription, subscriptionConninfo } from './subscription.js';
 import { refuseMissingPrivileges, refuseTargetRows, refuseUnsupportedPair } from './preflight.js';
 
@@ -211,6 +212,7 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
   let createdDb = false;
   try {
     await refuseUnsupportedPair(config, source);
+    if (!(await schemaIsApplied(config, database))) await refuseUnrestorable(config, source, database);
     createdDb = await createTargetDatabase(config, source, database, emit);
     if (createdDb) emit({ type: 'info', message: `created database "${database}" on the target` });
     target = await connect('target', config.target, { database });

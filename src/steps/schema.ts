@@ -38,6 +38,7 @@ import { findTool, runPsqlScript, runTool } from '../pg/tools.js';
 import { featuresOf } from '../pg/version.js';
 import { checkCompatibility, readColumns, type CompatReport } from './schema-compat.js';
 import { refuseUnsupportedPair } from './preflight.js';
+import { refuseUnrestorable, restoreFixFor } from './check-restore.js';
 
 export interface SchemaReport {
   database: string;
@@ -212,19 +213,24 @@ async function applyDump(config: Config, database: string, sql: string): Promise
 /**
  * The error for a failed psql apply: psql's own ERROR line with its detail
  * and the archive entry it failed in (runPsqlScript), and advice that says
- * on which side the fix belongs (a role the target lacks: run roles).
+ * on which side the fix belongs (a role the target lacks: run roles; an
+ * object the target cannot restore as the source has it: change it on the
+ * source).
  */
 export function applyFailed(e: unknown, opts: { code: string; database: string; what: string; rerun: string; state: string }): unknown {
-  const { what, rerun, state } = opts;
+  const { database, what, rerun, state } = opts;
   if (!(e instanceof ToolError) || e.code !== 'tool_failed') return e;
   const missingRole = /ERROR: +role ".*" does not exist/.test(e.message);
+  const onSource = restoreFixFor(e.message, database);
   const entry = e.details?.entry as string | undefined;
   return new ProblemError(opts.code, `${what} failed${entry ? ` at ${entry}` : ''}: ${e.message}`, {
     cause: e,
     details: e.details,
     hint: missingRole
       ? `Objects are owned by or granted to roles the target lacks: run "pgshift roles" first, then re-run ${rerun}. ${state}`
-      : `${state} If the target lacks something the object needs (an extension package, a library, a role), add it on the target; if the target cannot take the object as the source has it, change it on the source. Then re-run ${rerun}.`,
+      : onSource
+        ? `${onSource} Then re-run ${rerun}. ${state}`
+        : `${state} If the target lacks something the object needs (an extension package, a library, a role), add it on the target; if the target cannot take the object as the source has it, change it on the source. Then re-run ${rerun}.`,
   });
 }
 
@@ -255,6 +261,7 @@ export async function applySchema(config: Config, database: string, opts: ApplyS
 
       checkAbort(opts.signal);
       await refuseUnsupportedPair(config, source);
+      if (!(await schemaIsApplied(config, database))) await refuseUnrestorable(config, source, database);
       created = await createTargetDatabase(config, source, database, emit);
       report.created = created;
       if (created) emit({ type: 'info', message: `created database "${database}" on the target` });

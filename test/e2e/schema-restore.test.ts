@@ -14,6 +14,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pair, runCli, qi, type CliResult } from '../helpers/harness.js';
 import { databaseExists } from '../helpers/schema-catalog.js';
+import type { CheckReport } from '../../src/steps/check.js';
 
 let pair: Pair;
 before(async () => {
@@ -60,4 +61,56 @@ test('a psql apply that fails early in a large script says what psql said, and d
     await pair.source.dropDatabase(db);
     await pair.source.sql(`DROP ROLE ${qi(role)}`);
   }
+});
+
+test('check foresees what the target cannot restore, schema refuses it before creating anything, and the fix on the source works', async () => {
+  const db = await pair.freshDatabase('restore');
+  await pair.source.sql(`
+    CREATE TABLE docs (id int PRIMARY KEY, body text COMPRESSION lz4);
+    INSERT INTO docs SELECT g, repeat(md5(g::text), 200) FROM generate_series(1, 50) g;
+    CREATE TABLE gparent (a int, b int);
+    CREATE TABLE gchild (a int, b int GENERATED ALWAYS AS (a * 2) STORED) INHERITS (gparent);
+    CREATE FUNCTION stamp() RETURNS trigger AS '/usr/lib/postgresql/15/lib/autoinc.so', 'autoinc' LANGUAGE C;
+  `, [], db);
+  const config = await pair.writeConfig([db]);
+
+  const c = await runCli(['-c', config, '--json', 'check', db], { env: pair.env() });
+  assert.equal(c.code, 1, c.stderr);
+  const report = JSON.parse(c.stdout) as CheckReport;
+  const fails = report.findings.filter((f) => f.severity === 'fail');
+  assert.deepEqual(fails.map((f) => f.id).sort(), ['restore.c-library', 'restore.generated-child', 'restore.lz4']);
+  const byId = Object.fromEntries(fails.map((f) => [f.id, f]));
+  assert.deepEqual(byId['restore.lz4']!.objects, ['public.docs.body']);
+  assert.deepEqual(byId['restore.generated-child']!.objects, ['public.gchild.b (parent public.gparent)']);
+  assert.deepEqual(byId['restore.c-library']!.objects, ['public.stamp(): /usr/lib/postgresql/15/lib/autoinc.so']);
+  for (const f of fails) {
+    assert.equal(f.side, 'source');
+    assert.match(f.fix ?? '', /^On the source/, f.id);
+  }
+
+  const s = await runCli(['-c', config, 'schema', db], { env: pair.env() });
+  assert.equal(s.code, 1, s.stderr);
+  noCrash(s);
+  assert.match(s.stderr, /the target cannot restore the schema/);
+  assert.match(s.stderr, /hint: Nothing was created on the target\. On the source/);
+  assert.doesNotMatch(s.stderr, /Fix the cause named above on the target/);
+  assert.equal(await databaseExists(pair.target, db), false);
+
+  // The fixes check advised, on the source; the data stays.
+  await pair.source.sql(`
+    ALTER TABLE docs ALTER COLUMN body SET COMPRESSION pglz;
+    BEGIN;
+    ALTER TABLE gchild NO INHERIT gparent;
+    ALTER TABLE gchild ALTER COLUMN b DROP EXPRESSION;
+    ALTER TABLE gchild INHERIT gparent;
+    COMMIT;
+    CREATE OR REPLACE FUNCTION stamp() RETURNS trigger AS '$libdir/autoinc', 'autoinc' LANGUAGE C;
+  `, [], db);
+  const again = await runCli(['-c', config, '--json', 'check', db], { env: pair.env() });
+  assert.equal(again.code, 0, again.stderr);
+  const ok = await runCli(['-c', config, 'schema', db], { env: pair.env() });
+  assert.equal(ok.code, 0, ok.stderr);
+  const [{ n }] = await pair.target.sql<{ n: number }>(
+    "SELECT count(*)::int AS n FROM pg_proc WHERE proname = 'stamp' AND probin = '$libdir/autoinc'", [], db) as [{ n: number }];
+  assert.equal(n, 1);
 });

@@ -1,8 +1,10 @@
 // What a failed client tool says: its own error lines (not a Node stack
-// trace) and the archive entry psql stopped in.
+// trace), the archive entry psql stopped in, and on which side the fix of a
+// restore refusal belongs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { childErrorLines, psqlFailedEntry } from '../../src/pg/tools.js';
+import { restoreFixFor } from '../../src/steps/check-restore.js';
 
 test('childErrorLines keeps psql\'s ERROR line and what explains it, not the noise before it', () => {
   const stderr = [
@@ -40,4 +42,19 @@ test('psqlFailedEntry names the dump entry the failing line belongs to', () => {
   assert.equal(psqlFailedEntry(script, ['psql:<stdin>:11: ERROR:  role "app_owner" does not exist']), 'SCHEMA app');
   assert.equal(psqlFailedEntry(script, ['psql:<stdin>:1: ERROR:  x']), undefined);
   assert.equal(psqlFailedEntry(script, ['something else']), undefined);
+});
+
+test('restoreFixFor puts the fix of a restore refusal on the source, and says nothing of other errors', () => {
+  for (const m of [
+    'ERROR:  compression method lz4 not supported',
+    'ERROR:  child column "b" specifies generation expression',
+    'ERROR:  incompatible library "/usr/lib/postgresql/15/lib/refint.so": version mismatch',
+    'ERROR:  could not access file "$libdir/nosuch": No such file or directory',
+  ]) {
+    const fix = restoreFixFor(m, 'app');
+    assert.ok(fix, m);
+    assert.match(fix, /on the source/, m);
+    assert.match(fix, /pgshift check app/, m);
+  }
+  assert.equal(restoreFixFor('ERROR:  role "x" does not exist', 'app'), undefined);
 });
