@@ -26,6 +26,7 @@ import { capacityRows, type CapacityRow, type SideUsage } from './check-capacity
 import { NAME_PREFIX, namesFor } from './names.js';
 import { planReplicaIdentities } from './replica-identity.js';
 import { restoreProblems } from './check-restore.js';
+import { checkLabel, notValidChecks } from './deferred-constraints.js';
 import { invalidationAdvice, invalidationText } from './replication-health.js';
 import { tablesNotOwned, versionProblems } from './preflight.js';
 
@@ -452,6 +453,16 @@ async function checkSourceDatabase(ctx: DatabaseContext, database: string): Prom
         title: `${partitioned.length} partitioned table${partitioned.length === 1 ? '' : 's'} on PostgreSQL ${src.version.major}: each leaf partition is published on its own (publish_via_partition_root needs 13)`,
         objects: partitioned.map(tableKey),
         fix: 'Keep the same partitions on the target (pgshift schema does); re-partitioning during the migration is not possible from this version.',
+      });
+    }
+
+    const notValid = await notValidChecks(db);
+    if (notValid.length) {
+      out.push({
+        id: 'not-valid-checks', severity: 'warn', side: 'source', database,
+        title: `${notValid.length} NOT VALID CHECK constraint${notValid.length === 1 ? '' : 's'}: rows on the source may violate ${notValid.length === 1 ? 'it' : 'them'}, so the initial copy would fail on the target; pgshift schema leaves ${notValid.length === 1 ? 'it' : 'them'} out and pgshift wait adds ${notValid.length === 1 ? 'it' : 'them'} (NOT VALID) once every table is copied; switchover waits for that`,
+        objects: notValid.map(checkLabel),
+        fix: 'Nothing to do. With a target schema you provisioned (schema --existing), create them on the target only after the initial copy. To make them valid: fix the violating rows on the source, then ALTER TABLE ... VALIDATE CONSTRAINT.',
       });
     }
 

@@ -39,6 +39,7 @@ import { featuresOf } from '../pg/version.js';
 import { checkCompatibility, readColumns, type CompatReport } from './schema-compat.js';
 import { refuseUnsupportedPair } from './preflight.js';
 import { refuseUnrestorable, restoreFixFor } from './check-restore.js';
+import { checkLabel, deferralSql, notValidChecks } from './deferred-constraints.js';
 
 export interface SchemaReport {
   database: string;
@@ -52,6 +53,8 @@ export interface SchemaReport {
   alreadyDone: boolean;
   /** With `existing`: the compatibility check's findings. */
   compatibility?: CompatReport;
+  /** NOT VALID CHECK constraints left out until the initial copy is done (deferred-constraints.ts). */
+  deferredChecks?: string[];
 }
 
 export interface ApplySchemaOptions {
@@ -290,9 +293,15 @@ export async function applySchema(config: Config, database: string, opts: ApplyS
         const bootstrap = (await source.one<{ name: string }>('SELECT rolname AS name FROM pg_catalog.pg_roles WHERE oid = 10')).name;
         await target.close();
         const sql = await dumpSchema(config, source, database, targetMajor, targetSuper ? undefined : bootstrap);
+        // NOT VALID CHECK constraints would reject the source's old rows during the initial copy.
+        const deferred = await notValidChecks(source);
         checkAbort(opts.signal);
-        await applyDump(config, database, sql);
+        await applyDump(config, database, sql + deferralSql(deferred));
         report.applied = true;
+        if (deferred.length > 0) {
+          report.deferredChecks = deferred.map(checkLabel);
+          emit({ type: 'info', message: `${deferred.length} NOT VALID CHECK constraint(s) wait for the initial copy (rows on the source may violate them); "pgshift wait ${database}" adds them once every table is ready: ${report.deferredChecks.join(', ')}` });
+        }
         return report;
       } finally {
         await target.close();
