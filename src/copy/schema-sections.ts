@@ -110,10 +110,13 @@ export class SchemaArchive {
   }
 }
 
-/** Pre-data, minus COMMENT ON EXTENSION (only the extension's owner may set it; see schema.ts). */
-export async function applyPreData(archive: SchemaArchive, targetMajor: number): Promise<void> {
+/**
+ * Pre-data, minus COMMENT ON EXTENSION (only the extension's owner may set it; see schema.ts),
+ * plus `extraSql` in the same transaction (a created database's own properties).
+ */
+export async function applyPreData(archive: SchemaArchive, targetMajor: number, extraSql = ''): Promise<void> {
   const entries = (await archive.toc('pre-data')).filter((e) => !/^\d+; \d+ \d+ COMMENT - EXTENSION /.test(e.line));
-  await archive.applyOnTarget(await archive.sqlFor(entries, targetMajor), 'schema (pre-data part)');
+  await archive.applyOnTarget(await archive.sqlFor(entries, targetMajor) + extraSql, 'schema (pre-data part)');
 }
 
 /** One statement of the post-data build, with what it makes (for resumption) and where. */

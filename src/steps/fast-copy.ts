@@ -49,6 +49,7 @@ import {
 } from './start.js';
 import { appliedOn, createTargetDatabase, dropCreatedDatabase, schemaIsApplied } from './schema.js';
 import { refuseUnrestorable } from './check-restore.js';
+import { planDatabaseProperties, readDatabaseProperties } from './database-properties.js';
 import { findPublication, findSlot, findSubscription, subscriptionConninfo } from './subscription.js';
 import { refuseMissingPrivileges, refuseTargetRows, refuseUnsupportedPair } from './preflight.js';
 
@@ -259,7 +260,14 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
     if (targetTables.length === 0) {
       emit({ type: 'phase', phase: 'pre-data', state: 'start', message: 'tables, types, sequences (no indexes yet)' });
       const t0 = Date.now();
-      await applyPreData(archive, target.version.major);
+      // A database this run created gets the source database's own properties with its schema.
+      let propertiesSql = '';
+      if (createdDb) {
+        const plan = await planDatabaseProperties((await readDatabaseProperties(source, database))!, database, target);
+        propertiesSql = plan.sql;
+        for (const w of plan.skipped) emit({ type: 'warn', message: `database "${database}" on the target will not get this property of the source's: ${w}` });
+      }
+      await applyPreData(archive, target.version.major, propertiesSql);
       report.schema.preData = 'applied';
       emit({ type: 'phase', phase: 'pre-data', state: 'done', ms: Date.now() - t0 });
     } else if (report.restarted || (await appliedOn(source, target))) {

@@ -40,6 +40,7 @@ import { checkCompatibility, readColumns, type CompatReport } from './schema-com
 import { refuseUnsupportedPair } from './preflight.js';
 import { refuseUnrestorable, restoreFixFor } from './check-restore.js';
 import { checkLabel, deferralSql, notValidChecks } from './deferred-constraints.js';
+import { compareDatabaseProperties, planDatabaseProperties, readDatabaseProperties } from './database-properties.js';
 
 export interface SchemaReport {
   database: string;
@@ -55,6 +56,17 @@ export interface SchemaReport {
   compatibility?: CompatReport;
   /** NOT VALID CHECK constraints left out until the initial copy is done (deferred-constraints.ts). */
   deferredChecks?: string[];
+  /** Properties of the source database (settings, privileges) the created target database did not get, with their SQL. */
+  skippedDatabaseProperties?: string[];
+  /** How a target database this run did not create differs from the source's (owner, settings, privileges, comment). */
+  databaseDifferences?: string[];
+}
+
+/** A database pgshift did not create is the user's: its differences are reported, not overwritten. */
+function reportDatabaseDifferences(report: SchemaReport, differences: string[], database: string, emit: Emit): void {
+  if (differences.length === 0) return;
+  report.databaseDifferences = differences;
+  emit({ type: 'warn', message: `the target database "${database}" was not created by this run and differs from the source's (pgshift leaves it as it is; change it yourself if it should match): ${differences.join('; ')}` });
 }
 
 export interface ApplySchemaOptions {
@@ -258,7 +270,10 @@ export async function applySchema(config: Config, database: string, opts: ApplyS
         }
         const all = await listTables(source);
         const replicated = replicatedTables(all, dbConfig.exclude, featuresOf(source.version).publishViaPartitionRoot);
-        report.compatibility = await withDb('target', config.target, { database }, (target) => checkCompatibility(source, target, replicated, emit));
+        report.compatibility = await withDb('target', config.target, { database }, async (target) => {
+          reportDatabaseDifferences(report, compareDatabaseProperties((await readDatabaseProperties(source, database))!, (await readDatabaseProperties(target, database))!), database, emit);
+          return checkCompatibility(source, target, replicated, emit);
+        });
         return report;
       }
 
@@ -271,6 +286,18 @@ export async function applySchema(config: Config, database: string, opts: ApplyS
 
       const target = await connect('target', config.target, { database });
       try {
+        const sourceProps = (await readDatabaseProperties(source, database))!;
+        let propertiesSql = '';
+        if (created) {
+          const plan = await planDatabaseProperties(sourceProps, database, target);
+          propertiesSql = plan.sql;
+          if (plan.skipped.length) {
+            report.skippedDatabaseProperties = plan.skipped;
+            for (const w of plan.skipped) emit({ type: 'warn', message: `database "${database}" on the target will not get this property of the source's: ${w}` });
+          }
+        } else {
+          reportDatabaseDifferences(report, compareDatabaseProperties(sourceProps, (await readDatabaseProperties(target, database))!), database, emit);
+        }
         if (!created && (await appliedOn(source, target))) {
           report.alreadyDone = true;
           return report;
@@ -296,7 +323,7 @@ export async function applySchema(config: Config, database: string, opts: ApplyS
         // NOT VALID CHECK constraints would reject the source's old rows during the initial copy.
         const deferred = await notValidChecks(source);
         checkAbort(opts.signal);
-        await applyDump(config, database, sql + deferralSql(deferred));
+        await applyDump(config, database, sql + deferralSql(deferred) + propertiesSql);
         report.applied = true;
         if (deferred.length > 0) {
           report.deferredChecks = deferred.map(checkLabel);

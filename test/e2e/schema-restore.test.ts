@@ -5,6 +5,11 @@
 //     are still unwritten surfaces psql's own ERROR line and the entry it
 //     failed in, never a Node stack trace (EPIPE), and the database the run
 //     created is dropped again (schema and fast copy alike);
+//   - the database's own properties (settings, per-role settings in it,
+//     privileges, comment, owner, connection limit) reach a database schema
+//     creates, minus what the target cannot take (said, with its SQL); a
+//     database schema did not create gets its differences reported, not
+//     overwritten;
 //   - check foresees what the restore refuses (lz4 columns, generated
 //     columns of inheritance children, C functions whose library the target
 //     cannot load) as FAILs naming the objects and the fix on the source;
@@ -113,4 +118,84 @@ test('check foresees what the target cannot restore, schema refuses it before cr
   const [{ n }] = await pair.target.sql<{ n: number }>(
     "SELECT count(*)::int AS n FROM pg_proc WHERE proname = 'stamp' AND probin = '$libdir/autoinc'", [], db) as [{ n: number }];
   assert.equal(n, 1);
+});
+
+/** Per-database settings (role name or "-" for all), privileges, comment, owner and connection limit, independently of pgshift. */
+async function databaseProperties(c: typeof pair.source, db: string): Promise<{ settings: string[]; acl: string; comment: string | null; owner: string; connlimit: number }> {
+  const settings = await c.sql<{ s: string }>(
+    `SELECT coalesce(r.rolname, '-') || ': ' || x AS s FROM pg_db_role_setting s LEFT JOIN pg_roles r ON r.oid = s.setrole, unnest(s.setconfig) x
+      WHERE s.setdatabase = (SELECT oid FROM pg_database WHERE datname = $1) ORDER BY 1`, [db]);
+  const [d] = await c.sql<{ acl: string; comment: string | null; owner: string; connlimit: number }>(
+    `SELECT (SELECT string_agg(a::text, ' ' ORDER BY a::text) FROM unnest(datacl) a) AS acl, shobj_description(oid, 'pg_database') AS comment, pg_get_userbyid(datdba) AS owner, datconnlimit AS connlimit
+       FROM pg_database WHERE datname = $1`, [db]);
+  return { settings: settings.map((x) => x.s), ...d! };
+}
+
+test('schema gives the database it creates the source database\'s settings, privileges, comment and owner; says what it cannot; reports differences of one it did not create', async () => {
+  const db = await pair.freshDatabase('props');
+  const app = `app ${process.pid}`;
+  const ghost = `ghost ${process.pid}`;
+  await pair.source.sql(`CREATE ROLE ${qi(app)} LOGIN`);
+  try {
+    await pair.source.sql(`
+      ALTER DATABASE ${qi(db)} OWNER TO ${qi(app)};
+      ALTER DATABASE ${qi(db)} SET work_mem = '12MB';
+      ALTER DATABASE ${qi(db)} SET search_path = app, "My Schema", public;
+      ALTER DATABASE ${qi(db)} SET myapp.flag = 'it''s on';
+      ALTER DATABASE ${qi(db)} SET force_parallel_mode = off;
+      ALTER ROLE ${qi(app)} IN DATABASE ${qi(db)} SET statement_timeout = '5s';
+      REVOKE ALL ON DATABASE ${qi(db)} FROM PUBLIC;
+      GRANT CONNECT ON DATABASE ${qi(db)} TO PUBLIC;
+      GRANT CREATE ON DATABASE ${qi(db)} TO ${qi(app)} WITH GRANT OPTION;
+      COMMENT ON DATABASE ${qi(db)} IS 'the shop''s database';
+      ALTER DATABASE ${qi(db)} CONNECTION LIMIT 40;
+    `);
+    await pair.source.sql('CREATE TABLE items (id int PRIMARY KEY)', [], db);
+    const config = await pair.writeConfig([db]);
+    const roles = await runCli(['-c', config, 'roles'], { env: pair.env() });
+    assert.equal(roles.code, 0, roles.stderr);
+    // A role created after "pgshift roles": the target lacks it.
+    await pair.source.sql(`CREATE ROLE ${qi(ghost)}; ALTER ROLE ${qi(ghost)} IN DATABASE ${qi(db)} SET work_mem = '1MB'`);
+
+    const r = await runCli(['-c', config, '--json', 'schema', db], { env: pair.env() });
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as { skippedDatabaseProperties: string[] };
+    assert.equal(report.skippedDatabaseProperties.length, 2, r.stdout);
+    assert.match(report.skippedDatabaseProperties.join('\n'), new RegExp(`role "${ghost}" does not exist on the target \\(run "pgshift roles" first\\): ALTER ROLE`));
+    assert.match(report.skippedDatabaseProperties.join('\n'), /no setting "force_parallel_mode"/);
+    assert.match(r.stderr, new RegExp(`"warn".*role \\\\"${ghost}\\\\" does not exist on the target`), 'said as a warning');
+
+    const [src, tgt] = await Promise.all([databaseProperties(pair.source, db), databaseProperties(pair.target, db)]);
+    const carried = src.settings.filter((x) => !x.includes('force_parallel_mode') && !x.startsWith(`${ghost}:`));
+    assert.equal(carried.length, 4, src.settings.join('\n'));
+    assert.deepEqual(tgt.settings, carried);
+    assert.equal(tgt.acl, src.acl);
+    assert.equal(tgt.comment, "the shop's database");
+    assert.equal(tgt.owner, app);
+    assert.equal(tgt.connlimit, 40);
+    // The settings apply to new sessions on the target, as on the source.
+    const [shown] = await pair.target.sql<{ sp: string }>("SELECT current_setting('search_path') AS sp", [], db);
+    assert.equal(shown!.sp, 'app, "My Schema", public');
+
+    // A database schema did not create is the user's: differences are reported, nothing is changed.
+    await pair.target.sql(`ALTER DATABASE ${qi(db)} SET work_mem = '64MB'; COMMENT ON DATABASE ${qi(db)} IS NULL`);
+    const before = await databaseProperties(pair.target, db);
+    const again = await runCli(['-c', config, '--json', 'schema', db], { env: pair.env() });
+    assert.equal(again.code, 0, again.stderr);
+    const second = JSON.parse(again.stdout) as { alreadyDone: boolean; databaseDifferences: string[] };
+    assert.equal(second.alreadyDone, true);
+    assert.ok(second.databaseDifferences.includes('settings only on the source: work_mem=12MB, force_parallel_mode=off, work_mem=1MB (role ' + ghost + ')'), second.databaseDifferences.join('\n'));
+    assert.ok(second.databaseDifferences.includes('settings only on the target: work_mem=64MB'), second.databaseDifferences.join('\n'));
+    assert.ok(second.databaseDifferences.some((d) => d.startsWith('comment: "the shop\'s database" on the source, none on the target')), second.databaseDifferences.join('\n'));
+    assert.match(again.stderr, /differs from the source's \(pgshift leaves it as it is/);
+    assert.deepEqual(await databaseProperties(pair.target, db), before);
+    const existing = await runCli(['-c', config, '--json', 'schema', db, '--existing'], { env: pair.env() });
+    assert.equal(existing.code, 0, existing.stderr);
+    assert.deepEqual((JSON.parse(existing.stdout) as { databaseDifferences: string[] }).databaseDifferences, second.databaseDifferences);
+  } finally {
+    await pair.source.dropDatabase(db);
+    await pair.target.dropDatabase(db);
+    await pair.source.sql(`DROP ROLE IF EXISTS ${qi(ghost)}; DROP ROLE ${qi(app)}`);
+    await pair.target.sql(`DROP ROLE IF EXISTS ${qi(app)}`);
+  }
 });
