@@ -1,20 +1,27 @@
 // Step "schema": make the target database and its schema match the source's.
 //
-// What it does: creates the database on the target if it is missing (owner,
-// encoding and locale like the source's, from template0), checks that every
-// extension the source uses can be installed on the target, then applies
-// `pg_dump --schema-only --no-publications --no-subscriptions` of the source
-// to the target with `psql --single-transaction -v ON_ERROR_STOP=1`. The dump
-// creates the extensions itself (CREATE EXTENSION IF NOT EXISTS, in dependency
-// order, inside the same transaction); COMMENT ON EXTENSION entries are left
-// out (only an extension's owner may set them, which a managed service's
-// admin role is not) by filtering pg_dump's table of contents with pg_restore.
+// What it does: refuses objects the target cannot restore as the source has
+// them (check-restore.ts), creates the database on the target if it is
+// missing (owner, encoding and locale like the source's, from template0),
+// checks that every extension the source uses can be installed on the
+// target, then applies `pg_dump --schema-only --no-publications
+// --no-subscriptions` of the source to the target with psql
+// (runPsqlScript: ON_ERROR_STOP, one transaction). The dump creates the
+// extensions itself (CREATE EXTENSION IF NOT EXISTS, in dependency order,
+// inside the same transaction); COMMENT ON EXTENSION entries are left out
+// (only an extension's owner may set them, which a managed service's admin
+// role is not) by filtering pg_dump's table of contents with pg_restore.
+// In the same transaction: NOT VALID CHECK constraints are taken out again
+// and recorded until the initial copy is done (deferred-constraints.ts),
+// and a database this run created gets the source database's own settings,
+// privileges and comment (database-properties.ts).
 //
 // One unit: the apply is one transaction, so a failure leaves an existing
 // database as it was; a database this run created is dropped again.
 //
 // With `existing`, nothing is applied: the target schema the user provisioned
-// is checked for compatibility instead (schema-compat.ts).
+// is checked for compatibility instead (schema-compat.ts), and how the
+// database differs from the source's is reported.
 //
 // Needs: pg_dump/pg_restore at least as new as the source, psql; a target role
 // that may create databases (when the database is missing) and the objects.
