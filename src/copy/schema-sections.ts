@@ -23,12 +23,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../config/config.js';
-import { ProblemError } from '../errors.js';
 import { connect, type Db } from '../pg/connect.js';
 import { qualify, quoteIdent } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
-import { findTool, runTool } from '../pg/tools.js';
-import { adaptForTarget } from '../steps/schema.js';
+import { findTool, runPsqlScript, runTool } from '../pg/tools.js';
+import { adaptForTarget, applyFailed } from '../steps/schema.js';
 
 export interface TocEntry {
   id: number;
@@ -96,17 +95,12 @@ export class SchemaArchive {
 
   /** Run SQL on the target database in one transaction, stopping at the first error. */
   async applyOnTarget(sql: string, what: string): Promise<void> {
-    const psql = await findTool('psql');
     try {
-      await runTool(psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-f', '-'],
-        { ...this.config.target.conn, dbname: this.database }, this.config.target.password ?? this.config.target.conn.password, { input: sql });
+      await runPsqlScript({ ...this.config.target.conn, dbname: this.database }, this.config.target.password ?? this.config.target.conn.password, sql);
     } catch (e) {
-      const message = (e as Error).message;
-      throw new ProblemError('fast_copy_schema_failed', `applying the ${what} to the target database "${this.database}" failed: ${message}`, {
-        cause: e,
-        hint: /role ".*" does not exist/.test(message)
-          ? `Objects are owned by or granted to roles the target lacks: run "pgshift roles" first, then run start again.`
-          : 'Fix the cause named above on the target, then run start again (it resumes).',
+      throw applyFailed(e, {
+        code: 'fast_copy_schema_failed', database: this.database, what: `applying the ${what} to the target database "${this.database}"`,
+        rerun: `"pgshift start ${this.database} --copy fast" (it resumes)`, state: `Nothing of the ${what} was applied (one transaction).`,
       });
     }
   }
@@ -116,10 +110,13 @@ export class SchemaArchive {
   }
 }
 
-/** Pre-data, minus COMMENT ON EXTENSION (only the extension's owner may set it; see schema.ts). */
-export async function applyPreData(archive: SchemaArchive, targetMajor: number): Promise<void> {
+/**
+ * Pre-data, minus COMMENT ON EXTENSION (only the extension's owner may set it; see schema.ts),
+ * plus `extraSql` in the same transaction (a created database's own properties).
+ */
+export async function applyPreData(archive: SchemaArchive, targetMajor: number, extraSql = ''): Promise<void> {
   const entries = (await archive.toc('pre-data')).filter((e) => !/^\d+; \d+ \d+ COMMENT - EXTENSION /.test(e.line));
-  await archive.applyOnTarget(await archive.sqlFor(entries, targetMajor), 'schema (pre-data part)');
+  await archive.applyOnTarget(await archive.sqlFor(entries, targetMajor) + extraSql, 'schema (pre-data part)');
 }
 
 /** One statement of the post-data build, with what it makes (for resumption) and where. */

@@ -58,6 +58,12 @@ export interface Features {
   grantSetParameter: boolean;
   /** createrole_self_grant: a CREATEROLE role may take SET/INHERIT on the roles it creates */
   createroleSelfGrant: boolean;
+  /** generated columns; pg_attribute.attgenerated */
+  generatedColumns: boolean;
+  /** per-column compression (SET COMPRESSION, lz4); pg_attribute.attcompression */
+  columnCompression: boolean;
+  /** an inheritance child or partition may not generate a column its parent does not */
+  childGenerationMustMatchParent: boolean;
 }
 
 export function featuresOf(v: ServerVersion | number): Features {
@@ -82,6 +88,9 @@ export function featuresOf(v: ServerVersion | number): Features {
     tidRangeScan: major >= 14,
     grantSetParameter: major >= 15,
     createroleSelfGrant: major >= 16,
+    generatedColumns: major >= 12,
+    columnCompression: major >= 14,
+    childGenerationMustMatchParent: major >= 16,
   };
 }
 

@@ -15,7 +15,7 @@ export interface ReplicationLogError {
   message: string;
   /** The DETAIL that followed it (for a unique violation: the conflicting key), or null. */
   detail: string | null;
-  /** The replication target relation named in the CONTEXT line (14+), or null. */
+  /** The relation named in the CONTEXT line: the replication target relation (14+) or the table a COPY fills; or null. */
   relation: string | null;
   /** The log line's timestamp as the server wrote it (log_line_prefix %m/%t), or null. */
   at: string | null;
@@ -67,7 +67,8 @@ export async function lastReplicationError(target: Db, sub: { name: string; oid:
   const after = followers(lines, found.i, found.pid);
   const detail = after.find((x) => /DETAIL:/.test(x))?.replace(/^.*?DETAIL:\s*/, '').trim() ?? null;
   const context = after.find((x) => /CONTEXT:/.test(x)) ?? '';
-  const relation = /replication target relation "([^"]+)"/.exec(context)?.[1] ?? null;
+  // An apply error names "replication target relation"; a table sync (initial copy) error is a COPY's: "COPY t, line 1".
+  const relation = /replication target relation "([^"]+)"/.exec(context)?.[1] ?? /CONTEXT:\s+COPY ([^,]+), line \d+/.exec(context)?.[1] ?? null;
   const at = TIMESTAMP.exec(line)?.[1] ?? null;
   let recent = false;
   if (at) {

@@ -8,7 +8,7 @@
 // Strictly read-only on both clusters: it creates, alters and drops nothing,
 // so it can run any number of times, at any point of a migration.
 
-import { selectDatabases, type Config } from '../config/config.js';
+import { databaseConfig, selectDatabases, type Config } from '../config/config.js';
 import { PgshiftError } from '../errors.js';
 import type { Emit, Severity } from '../events.js';
 import { connect, type Db, type Side } from '../pg/connect.js';
@@ -25,6 +25,9 @@ import { formatBytes } from '../util/duration.js';
 import { capacityRows, type CapacityRow, type SideUsage } from './check-capacity.js';
 import { NAME_PREFIX, namesFor } from './names.js';
 import { planReplicaIdentities } from './replica-identity.js';
+import { planPublication } from './start.js';
+import { restoreProblems } from './check-restore.js';
+import { checkLabel, notValidChecks } from './deferred-constraints.js';
 import { invalidationAdvice, invalidationText } from './replication-health.js';
 import { tablesNotOwned, versionProblems } from './preflight.js';
 
@@ -369,7 +372,7 @@ async function checkSourceDatabase(ctx: DatabaseContext, database: string): Prom
     const all = await listTables(db);
     const user = all.filter((t) => !t.extension && !exclude.some((p) => matchesPattern(t, p)));
     const tables = replicatedTables(all, exclude, feats.publishViaPartitionRoot);
-    const facts = await db.one<{ large_objects: string; materialized_views: { schema: string; name: string }[]; extensions: { name: string; version: string }[]; can_create: boolean }>(sqlFile('check-database'));
+    const facts = await db.one<{ large_objects: string; lo_columns: string[]; materialized_views: { schema: string; name: string }[]; extensions: { name: string; version: string }[]; can_create: boolean }>(sqlFile('check-database'));
 
     // A typo in an exclude pattern would replicate the table it meant to leave out.
     const unmatched = exclude.filter((p) => !all.some((t) => matchesPattern(t, p)));
@@ -387,11 +390,17 @@ async function checkSourceDatabase(ctx: DatabaseContext, database: string): Prom
     const kept = plans.filter((p) => p.action === 'keep');
     const planned = plans.filter((p) => p.action === 'use-index' || p.action === 'full');
     const cannot = plans.filter((p) => p.action === 'cannot');
+    // What start will publish, as start plans it: without the tables replication cannot carry.
+    const publication = await planPublication(db, databaseConfig(config, database));
+    const published = publication.tables.length;
+    const carriedLeaves = plans.length - cannot.length;
+    const notCarried = publication.notCarried.length;
     out.push({
-      id: 'tables', severity: tables.length ? 'ok' : 'warn', side: 'source', database,
-      title: tables.length
-        ? `${tables.length} table${tables.length === 1 ? '' : 's'} to replicate; ${kept.length} of ${plans.length} with a usable replica identity already`
-        : 'no tables to replicate in this database',
+      id: 'tables', severity: published ? 'ok' : 'warn', side: 'source', database,
+      title: (published
+        ? `${published} table${published === 1 ? '' : 's'} to replicate (${kept.length} of ${carriedLeaves} tables and partitions with a usable replica identity already)`
+        : 'no tables to replicate in this database') +
+        (notCarried ? `; ${notCarried} more not replicated: pgshift switchover copies ${notCarried === 1 ? 'it' : 'them'} while writes are paused (listed below)` : ''),
       objects: [],
     });
     if (planned.length) {
@@ -432,19 +441,24 @@ async function checkSourceDatabase(ctx: DatabaseContext, database: string): Prom
 
     const largeObjects = Number(facts.large_objects);
     if (largeObjects > 0) {
+      const cols = facts.lo_columns;
       out.push({
         id: 'large-objects', severity: 'warn', side: 'source', database,
-        title: `${largeObjects} large object${largeObjects === 1 ? '' : 's'}: not carried by logical replication; pgshift copies ${largeObjects === 1 ? 'it' : 'them'} at switchover (longer pause)`,
-        objects: [], fix: 'Nothing to do; to shorten the pause, move large objects into bytea columns.',
+        title: `${largeObjects} large object${largeObjects === 1 ? '' : 's'}: not carried by logical replication; pgshift copies ${largeObjects === 1 ? 'it' : 'them'} at switchover, with ${largeObjects === 1 ? 'its' : 'their'} OIDs (longer pause); ` +
+          (cols.length
+            ? `${cols.length} column${cols.length === 1 ? '' : 's'} of type oid or lo can refer to ${largeObjects === 1 ? 'it' : 'them'} (listed; their values replicate as they are)`
+            : 'no column of type oid or lo refers to them (unreferenced, or referred to some other way)'),
+        objects: cols,
+        fix: 'Nothing to do; to shorten the pause, move large objects into bytea columns.',
       });
     }
     const unlogged = user.filter((t) => t.persistence === 'u');
     if (unlogged.length) {
       out.push({
         id: 'unlogged-tables', severity: 'warn', side: 'source', database,
-        title: `${unlogged.length} unlogged table${unlogged.length === 1 ? '' : 's'}: not replicated (created empty on the target)`,
+        title: `${unlogged.length} unlogged table${unlogged.length === 1 ? '' : 's'}: not replicated (their changes are not in the WAL); pgshift switchover copies ${unlogged.length === 1 ? 'it' : 'them'} while writes are paused`,
         objects: unlogged.map(tableKey),
-        fix: `If their data matters: ALTER TABLE ... SET LOGGED on the source before starting, or copy them yourself after switchover.`,
+        fix: 'Nothing to do; a large one lengthens the pause. To replicate one continuously instead: ALTER TABLE ... SET LOGGED on the source before pgshift start (it rewrites the table, and its writes are WAL-logged from then on).',
       });
     }
     if (facts.materialized_views.length) {
@@ -464,6 +478,19 @@ async function checkSourceDatabase(ctx: DatabaseContext, database: string): Prom
         fix: 'Keep the same partitions on the target (pgshift schema does); re-partitioning during the migration is not possible from this version.',
       });
     }
+
+    const notValid = await notValidChecks(db);
+    if (notValid.length) {
+      out.push({
+        id: 'not-valid-checks', severity: 'warn', side: 'source', database,
+        title: `${notValid.length} NOT VALID CHECK constraint${notValid.length === 1 ? '' : 's'}: rows on the source may violate ${notValid.length === 1 ? 'it' : 'them'}, so the initial copy would fail on the target; pgshift schema leaves ${notValid.length === 1 ? 'it' : 'them'} out and pgshift wait adds ${notValid.length === 1 ? 'it' : 'them'} (NOT VALID) once every table is copied; switchover waits for that`,
+        objects: notValid.map(checkLabel),
+        fix: 'Nothing to do. With a target schema you provisioned (schema --existing), create them on the target only after the initial copy. To make them valid: fix the violating rows on the source, then ALTER TABLE ... VALIDATE CONSTRAINT.',
+      });
+    }
+
+    // Objects the target cannot restore as the source has them (check-restore.ts).
+    for (const p of await restoreProblems(db, ctx.tgt.db)) out.push({ ...p, side: 'source', database });
 
     const missing = missingExtensions(facts.extensions.map((e) => e.name), ctx.targetExtensions);
     if (missing.length) {

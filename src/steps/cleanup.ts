@@ -2,12 +2,13 @@
 // pgshift made for a database, on both sides (forward and reverse objects,
 // and the table-sync slots PostgreSQL made for our subscriptions), and
 // pgshift's switchover bookkeeping (lifting a fence a switchover or rollback
-// killed before its point of no return left). When one side cannot be reached, the
+// killed before its point of no return left), and the record of NOT VALID
+// CHECK constraints schema deferred (added now: no copy can run any more). When one side cannot be reached, the
 // other is still cleaned: a subscription whose slot lives on the unreachable
 // side is disabled and detached from its slot (slot_name = NONE) before it is
 // dropped, and the report lists exactly what is left there, with the SQL
 // to remove it later.
-// Needs: nothing (it only removes). Idempotent: it looks for each object by
+// Needs: nothing (it removes, and adds only the deferred constraints). Idempotent: it looks for each object by
 // its deterministic name and drops what it finds.
 
 import type { Config } from '../config/config.js';
@@ -24,6 +25,7 @@ import { maintenanceDb } from '../switchover/move-writes.js';
 import { deleteFence, readFence } from '../switchover/state.js';
 import { manualUnfenceSql, PAUSE_IMPLS } from '../switchover/pause.js';
 import { unfenceHint } from '../switchover/fence-status.js';
+import { addDeferredChecks, checkLabel, pendingDeferred } from './deferred-constraints.js';
 
 export interface LeftBehind {
   side: Side;
@@ -165,6 +167,17 @@ export async function cleanup(config: Config, database: string, opts: { emit?: E
       }
       await deleteFence(c.admin, database);
       result.dropped.push({ side, object: 'switchover bookkeeping (pgshift.switchover_fence row)' });
+    }
+  }
+  // NOT VALID CHECK constraints schema left out until the initial copy
+  // (deferred-constraints.ts): with the subscription gone no copy can run, so
+  // they are added now and their record goes.
+  if (tgt.db && (await pendingDeferred(tgt.db)).length > 0) {
+    if (src.db) {
+      const added = await addDeferredChecks(src.db, tgt.db, emit);
+      result.dropped.push({ side: 'target', object: `record of deferred NOT VALID CHECK constraints (pgshift.deferred_constraints)${added.length ? `; added: ${added.map(checkLabel).join(', ')}` : ''}` });
+    } else {
+      leftOn.target.objects.push('pgshift.deferred_constraints (NOT VALID CHECK constraints still to add: their definitions are read from the source)');
     }
   }
   for (const side of ['source', 'target'] as Side[]) {

@@ -47,7 +47,9 @@ import {
   applyIdentityPlan, createSubscription, mirrorIdentityOnTarget, planPublication, subscriptionOptions, syncPublication, waitInactive, warnStoredPassword,
   type NotCarriedTable,
 } from './start.js';
-import { appliedOn, createTargetDatabase } from './schema.js';
+import { appliedOn, createTargetDatabase, dropCreatedDatabase, schemaIsApplied } from './schema.js';
+import { refuseUnrestorable } from './check-restore.js';
+import { planDatabaseProperties, readDatabaseProperties } from './database-properties.js';
 import { findPublication, findSlot, findSubscription, subscriptionConninfo } from './subscription.js';
 import { refuseMissingPrivileges, refuseTargetRows, refuseUnsupportedPair } from './preflight.js';
 
@@ -208,11 +210,12 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
   let archive: SchemaArchive | undefined;
   let copyTables: CopyTable[] = [];
   let filling = false;
+  let createdDb = false;
   try {
     await refuseUnsupportedPair(config, source);
-    if (await createTargetDatabase(config, source, database, emit)) {
-      emit({ type: 'info', message: `created database "${database}" on the target` });
-    }
+    if (!(await schemaIsApplied(config, database))) await refuseUnrestorable(config, source, database);
+    createdDb = await createTargetDatabase(config, source, database, emit);
+    if (createdDb) emit({ type: 'info', message: `created database "${database}" on the target` });
     target = await connect('target', config.target, { database });
     const sub = await findSubscription(target, names.subscription);
     if (sub) {
@@ -257,7 +260,14 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
     if (targetTables.length === 0) {
       emit({ type: 'phase', phase: 'pre-data', state: 'start', message: 'tables, types, sequences (no indexes yet)' });
       const t0 = Date.now();
-      await applyPreData(archive, target.version.major);
+      // A database this run created gets the source database's own properties with its schema.
+      let propertiesSql = '';
+      if (createdDb) {
+        const plan = await planDatabaseProperties((await readDatabaseProperties(source, database))!, database, target);
+        propertiesSql = plan.sql;
+        for (const w of plan.skipped) emit({ type: 'warn', message: `database "${database}" on the target will not get this property of the source's: ${w}` });
+      }
+      await applyPreData(archive, target.version.major, propertiesSql);
       report.schema.preData = 'applied';
       emit({ type: 'phase', phase: 'pre-data', state: 'done', ms: Date.now() - t0 });
     } else if (report.restarted || (await appliedOn(source, target))) {
@@ -339,11 +349,12 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
   } catch (e) {
     emit({ type: 'step', step: 'fast-copy', state: 'fail', message: (e as Error).message });
     // Undo what this run started, so a failure leaves no slot retaining WAL.
+    let failure = e;
     if (snap) {
       await snap.close();
       const undo: string[] = [];
       try {
-        if (filling && target) await truncate(target, copyTables);
+        if (filling && target && !createdDb) await truncate(target, copyTables);
       } catch (u) {
         undo.push(`emptying the copied tables on the target failed: ${(u as Error).message}`);
       }
@@ -353,10 +364,20 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
         undo.push(`dropping slot ${names.slot} on the source failed: ${(u as Error).message}`);
       }
       if (undo.length > 0 && e instanceof PgshiftError) {
-        throw new ProblemError(e.code, `${e.message}; and undoing it: ${undo.join('; ')}`, { cause: e, hint: `Run start again: it drops a leftover slot and empties the tables before copying. ${e.hint ?? ''}`.trim() });
+        failure = new ProblemError(e.code, `${e.message}; and undoing it: ${undo.join('; ')}`, { cause: e, hint: `Run start again: it drops a leftover slot and empties the tables before copying. ${e.hint ?? ''}`.trim() });
       }
     }
-    throw e;
+    // A database this run created holds nothing a next run keeps (the copy
+    // starts again without its snapshot): drop it, so a failed start leaves
+    // the target as it found it.
+    if (createdDb) {
+      await target?.close();
+      target = undefined;
+      await dropCreatedDatabase(config, database).catch((dropErr: unknown) => {
+        emit({ type: 'warn', message: `could not drop the database "${database}" this run created on the target: ${(dropErr as Error).message}; drop it by hand before running start again` });
+      });
+    }
+    throw failure;
   } finally {
     archive?.remove();
     await snap?.close();

@@ -140,15 +140,20 @@ export function splitSettingList(value: string): string[] {
   return items;
 }
 
-/** ALTER ROLE ... SET for one "name=value" entry of pg_roles.rolconfig. */
-export function roleSettingSql(role: string, entry: string): string {
+/** One stored "name=value" setting (rolconfig, setconfig) as `name TO value` SQL. */
+export function settingAssignmentSql(entry: string): string {
   const eq = entry.indexOf('=');
   const name = eq < 0 ? entry : entry.slice(0, eq);
   const value = eq < 0 ? '' : entry.slice(eq + 1);
   const valueSql = LIST_QUOTE_SETTINGS.has(name.toLowerCase())
     ? splitSettingList(value).map(quoteLiteral).join(', ')
     : quoteLiteral(value);
-  return `ALTER ROLE ${quoteIdent(role)} SET ${quoteIdent(name)} TO ${valueSql}`;
+  return `${quoteIdent(name)} TO ${valueSql}`;
+}
+
+/** ALTER ROLE ... SET for one "name=value" entry of pg_roles.rolconfig. */
+export function roleSettingSql(role: string, entry: string): string {
+  return `ALTER ROLE ${quoteIdent(role)} SET ${settingAssignmentSql(entry)}`;
 }
 
 /** CREATE ROLE with every attribute spelled out (defaults differ between versions of nothing, but explicit reads better). */

@@ -1,20 +1,27 @@
 // Step "schema": make the target database and its schema match the source's.
 //
-// What it does: creates the database on the target if it is missing (owner,
-// encoding and locale like the source's, from template0), checks that every
-// extension the source uses can be installed on the target, then applies
-// `pg_dump --schema-only --no-publications --no-subscriptions` of the source
-// to the target with `psql --single-transaction -v ON_ERROR_STOP=1`. The dump
-// creates the extensions itself (CREATE EXTENSION IF NOT EXISTS, in dependency
-// order, inside the same transaction); COMMENT ON EXTENSION entries are left
-// out (only an extension's owner may set them, which a managed service's
-// admin role is not) by filtering pg_dump's table of contents with pg_restore.
+// What it does: refuses objects the target cannot restore as the source has
+// them (check-restore.ts), creates the database on the target if it is
+// missing (owner, encoding and locale like the source's, from template0),
+// checks that every extension the source uses can be installed on the
+// target, then applies `pg_dump --schema-only --no-publications
+// --no-subscriptions` of the source to the target with psql
+// (runPsqlScript: ON_ERROR_STOP, one transaction). The dump creates the
+// extensions itself (CREATE EXTENSION IF NOT EXISTS, in dependency order,
+// inside the same transaction); COMMENT ON EXTENSION entries are left out
+// (only an extension's owner may set them, which a managed service's admin
+// role is not) by filtering pg_dump's table of contents with pg_restore.
+// In the same transaction: NOT VALID CHECK constraints are taken out again
+// and recorded until the initial copy is done (deferred-constraints.ts),
+// and a database this run created gets the source database's own settings,
+// privileges and comment (database-properties.ts).
 //
 // One unit: the apply is one transaction, so a failure leaves an existing
 // database as it was; a database this run created is dropped again.
 //
 // With `existing`, nothing is applied: the target schema the user provisioned
-// is checked for compatibility instead (schema-compat.ts).
+// is checked for compatibility instead (schema-compat.ts), and how the
+// database differs from the source's is reported.
 //
 // Needs: pg_dump/pg_restore at least as new as the source, psql; a target role
 // that may create databases (when the database is missing) and the objects.
@@ -34,10 +41,13 @@ import { connect, withDb, type Db } from '../pg/connect.js';
 import { listTables, replicatedTables, tableKey } from '../pg/catalog.js';
 import { quoteIdent, quoteLiteral } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
-import { findTool, runTool } from '../pg/tools.js';
+import { findTool, runPsqlScript, runTool } from '../pg/tools.js';
 import { featuresOf } from '../pg/version.js';
 import { checkCompatibility, readColumns, type CompatReport } from './schema-compat.js';
 import { refuseUnsupportedPair } from './preflight.js';
+import { refuseUnrestorable, restoreFixFor } from './check-restore.js';
+import { checkLabel, deferralSql, notValidChecks } from './deferred-constraints.js';
+import { compareDatabaseProperties, planDatabaseProperties, readDatabaseProperties } from './database-properties.js';
 
 export interface SchemaReport {
   database: string;
@@ -51,6 +61,19 @@ export interface SchemaReport {
   alreadyDone: boolean;
   /** With `existing`: the compatibility check's findings. */
   compatibility?: CompatReport;
+  /** NOT VALID CHECK constraints left out until the initial copy is done (deferred-constraints.ts). */
+  deferredChecks?: string[];
+  /** Properties of the source database (settings, privileges) the created target database did not get, with their SQL. */
+  skippedDatabaseProperties?: string[];
+  /** How a target database this run did not create differs from the source's (owner, settings, privileges, comment). */
+  databaseDifferences?: string[];
+}
+
+/** A database pgshift did not create is the user's: its differences are reported, not overwritten. */
+function reportDatabaseDifferences(report: SchemaReport, differences: string[], database: string, emit: Emit): void {
+  if (differences.length === 0) return;
+  report.databaseDifferences = differences;
+  emit({ type: 'warn', message: `the target database "${database}" was not created by this run and differs from the source's (pgshift leaves it as it is; change it yourself if it should match): ${differences.join('; ')}` });
 }
 
 export interface ApplySchemaOptions {
@@ -121,7 +144,8 @@ export async function createTargetDatabase(config: Config, source: Db, database:
   });
 }
 
-async function dropCreatedDatabase(config: Config, database: string): Promise<void> {
+/** Drop a target database this run created (its undo); nobody else knows it yet. */
+export async function dropCreatedDatabase(config: Config, database: string): Promise<void> {
   await withDb('target', config.target, {}, (db) => db.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)}`));
 }
 
@@ -168,34 +192,68 @@ async function dumpSchema(config: Config, source: Db, database: string, targetMa
 }
 
 /**
- * Session settings a newer pg_dump writes at the top of its script that an
- * older target does not know (pg_dump 17 writes transaction_timeout).
+ * Make a newer pg_dump's script fit the target:
+ *   - session settings it writes at the top that an older target does not
+ *     know (pg_dump 17 writes transaction_timeout);
+ *   - the column option pg_attver, which Debian's PostgreSQL 15.20 server
+ *     keeps on every column for itself: its own pg_dump leaves it out, a
+ *     newer pg_dump writes it (ALTER COLUMN ... SET (pg_attver=N)), and every
+ *     other server refuses it ("unrecognized parameter").
  */
 export function adaptForTarget(sql: string, targetMajor: number): string {
   const unknownBefore: Record<string, number> = { transaction_timeout: 17 };
-  return sql.split('\n').filter((line) => {
+  const out: string[] = [];
+  for (const line of sql.split('\n')) {
     const m = /^SET (\w+) = .*;$/.exec(line);
-    if (!m) return true;
-    const since = unknownBefore[m[1]!];
-    return since === undefined || targetMajor >= since;
-  }).join('\n');
+    if (m) {
+      const since = unknownBefore[m[1]!];
+      if (since === undefined || targetMajor >= since) out.push(line);
+      continue;
+    }
+    const opt = /^(ALTER (?:FOREIGN )?TABLE .* ALTER COLUMN .* SET \()(.*)(\);)$/.exec(line);
+    if (opt && /\bpg_attver=/.test(opt[2]!)) {
+      const kept = opt[2]!.split(', ').filter((o) => !o.startsWith('pg_attver='));
+      if (kept.length > 0) out.push(`${opt[1]}${kept.join(', ')}${opt[3]}`);
+      continue;
+    }
+    out.push(line);
+  }
+  return out.join('\n');
 }
 
 async function applyDump(config: Config, database: string, sql: string): Promise<void> {
-  const psql = await findTool('psql');
-  const conn = { ...config.target.conn, dbname: database };
   try {
-    await runTool(psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-f', '-'], conn, config.target.password ?? config.target.conn.password, { input: sql });
+    await runPsqlScript({ ...config.target.conn, dbname: database }, config.target.password ?? config.target.conn.password, sql);
   } catch (e) {
-    const message = (e as Error).message;
-    const missingRole = /ERROR: +role ".*" does not exist/.test(message);
-    throw new ProblemError('schema_apply_failed', `applying the source schema to the target database "${database}" failed: ${message}`, {
-      cause: e,
-      hint: missingRole
-        ? `Objects are owned by or granted to roles the target lacks: run "pgshift roles" first, then re-run "pgshift schema ${database}". The target was left as it was.`
-        : `The target was left as it was (the schema is applied in one transaction). Fix the cause named above on the target, then re-run "pgshift schema ${database}".`,
+    throw applyFailed(e, {
+      code: 'schema_apply_failed', database, what: `applying the source schema to the target database "${database}"`,
+      rerun: `"pgshift schema ${database}"`, state: 'The target was left as it was (the schema is applied in one transaction).',
     });
   }
+}
+
+/**
+ * The error for a failed psql apply: psql's own ERROR line with its detail
+ * and the archive entry it failed in (runPsqlScript), and advice that says
+ * on which side the fix belongs (a role the target lacks: run roles; an
+ * object the target cannot restore as the source has it: change it on the
+ * source).
+ */
+export function applyFailed(e: unknown, opts: { code: string; database: string; what: string; rerun: string; state: string }): unknown {
+  const { database, what, rerun, state } = opts;
+  if (!(e instanceof ToolError) || e.code !== 'tool_failed') return e;
+  const missingRole = /ERROR: +role ".*" does not exist/.test(e.message);
+  const onSource = restoreFixFor(e.message, database);
+  const entry = e.details?.entry as string | undefined;
+  return new ProblemError(opts.code, `${what} failed${entry ? ` at ${entry}` : ''}: ${e.message}`, {
+    cause: e,
+    details: e.details,
+    hint: missingRole
+      ? `Objects are owned by or granted to roles the target lacks: run "pgshift roles" first, then re-run ${rerun}. ${state}`
+      : onSource
+        ? `${onSource} Then re-run ${rerun}. ${state}`
+        : `${state} If the target lacks something the object needs (an extension package, a library, a role), add it on the target; if the target cannot take the object as the source has it, change it on the source. Then re-run ${rerun}.`,
+  });
 }
 
 /** Apply the source schema to the target, or with `existing` check the target's (see the file header). */
@@ -219,18 +277,34 @@ export async function applySchema(config: Config, database: string, opts: ApplyS
         }
         const all = await listTables(source);
         const replicated = replicatedTables(all, dbConfig.exclude, featuresOf(source.version).publishViaPartitionRoot);
-        report.compatibility = await withDb('target', config.target, { database }, (target) => checkCompatibility(source, target, replicated, emit));
+        report.compatibility = await withDb('target', config.target, { database }, async (target) => {
+          reportDatabaseDifferences(report, compareDatabaseProperties((await readDatabaseProperties(source, database))!, (await readDatabaseProperties(target, database))!), database, emit);
+          return checkCompatibility(source, target, replicated, emit);
+        });
         return report;
       }
 
       checkAbort(opts.signal);
       await refuseUnsupportedPair(config, source);
+      if (!(await schemaIsApplied(config, database))) await refuseUnrestorable(config, source, database);
       created = await createTargetDatabase(config, source, database, emit);
       report.created = created;
       if (created) emit({ type: 'info', message: `created database "${database}" on the target` });
 
       const target = await connect('target', config.target, { database });
       try {
+        const sourceProps = (await readDatabaseProperties(source, database))!;
+        let propertiesSql = '';
+        if (created) {
+          const plan = await planDatabaseProperties(sourceProps, database, target);
+          propertiesSql = plan.sql;
+          if (plan.skipped.length) {
+            report.skippedDatabaseProperties = plan.skipped;
+            for (const w of plan.skipped) emit({ type: 'warn', message: `database "${database}" on the target will not get this property of the source's: ${w}` });
+          }
+        } else {
+          reportDatabaseDifferences(report, compareDatabaseProperties(sourceProps, (await readDatabaseProperties(target, database))!), database, emit);
+        }
         if (!created && (await appliedOn(source, target))) {
           report.alreadyDone = true;
           return report;
@@ -253,9 +327,15 @@ export async function applySchema(config: Config, database: string, opts: ApplyS
         const bootstrap = (await source.one<{ name: string }>('SELECT rolname AS name FROM pg_catalog.pg_roles WHERE oid = 10')).name;
         await target.close();
         const sql = await dumpSchema(config, source, database, targetMajor, targetSuper ? undefined : bootstrap);
+        // NOT VALID CHECK constraints would reject the source's old rows during the initial copy.
+        const deferred = await notValidChecks(source);
         checkAbort(opts.signal);
-        await applyDump(config, database, sql);
+        await applyDump(config, database, sql + deferralSql(deferred) + propertiesSql);
         report.applied = true;
+        if (deferred.length > 0) {
+          report.deferredChecks = deferred.map(checkLabel);
+          emit({ type: 'info', message: `${deferred.length} NOT VALID CHECK constraint(s) wait for the initial copy (rows on the source may violate them); "pgshift wait ${database}" adds them once every table is ready: ${report.deferredChecks.join(', ')}` });
+        }
         return report;
       } finally {
         await target.close();

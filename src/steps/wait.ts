@@ -5,9 +5,12 @@
 // early, with the reason, on what will not heal by waiting: no subscription,
 // a disabled subscription, a missing or lost slot, or an error loop (error
 // counters rising, 15+; the same worker restarting again and again, before
-// 15). An error loop on a table (a conflicting row) is stopped: wait
-// disables the subscription, the one change it makes (see below); restarts
-// and network cuts are ridden out.
+// 15), told apart as an initial copy (table sync) or a change (apply) the
+// target rejects. An error loop is stopped: wait disables the subscription
+// (see below); restarts and network cuts are ridden out.
+// Once caught up, it adds the NOT VALID CHECK constraints schema deferred
+// until the initial copy was done (deferred-constraints.ts). Those are its
+// only changes.
 // Needs: "pgshift start DB". Safe to run any number of times.
 
 import type { Config } from '../config/config.js';
@@ -19,6 +22,7 @@ import { sleep } from '../util/wait.js';
 import { quoteIdent } from '../pg/quote.js';
 import { StatusProbe, type DatabaseStatus } from './status.js';
 import { invalidationAdvice, invalidationText } from './replication-health.js';
+import { addDeferredChecksFor } from './deferred-constraints.js';
 
 export const DEFAULT_WAIT_TIMEOUT_MS = 24 * 3_600_000;
 export const DEFAULT_MAX_LAG_BYTES = 1024 * 1024;
@@ -68,18 +72,30 @@ export function hopeless(s: DatabaseStatus, database: string): ProblemError | un
   return undefined;
 }
 
+/** An error loop: which kind of worker fails, and how it showed. */
+interface Loop {
+  /** sync: a table's initial copy (table sync worker); apply: a change streamed after it. */
+  kind: 'sync' | 'apply';
+  text: string;
+  /** The table, when the failing worker is a table sync worker seen by pid (before 15). */
+  table?: string;
+}
+
 /** Tracks error counters and worker restarts across looks to tell a loop from a blip. */
 class LoopDetector {
-  private baseline?: number;
+  private baseline?: { apply: number; sync: number };
   private pidsByWorker = new Map<string, Set<number>>();
 
-  /** A description of the loop, or undefined. */
-  see(s: DatabaseStatus): string | undefined {
+  see(s: DatabaseStatus): Loop | undefined {
     if (s.errors.apply !== null || s.errors.sync !== null) {
-      const count = (s.errors.apply ?? 0) + (s.errors.sync ?? 0);
-      this.baseline ??= count;
-      if (count - this.baseline >= ERROR_LOOP_THRESHOLD) {
-        return `the subscription's error count rose from ${this.baseline} to ${count} while waiting${s.errors.last ? `; last error: ${s.errors.last}` : ''}`;
+      const now = { apply: s.errors.apply ?? 0, sync: s.errors.sync ?? 0 };
+      this.baseline ??= now;
+      const last = s.errors.last ? `; last error: ${s.errors.last}` : '';
+      if (now.sync - this.baseline.sync >= ERROR_LOOP_THRESHOLD) {
+        return { kind: 'sync', text: `the subscription's table sync error count rose from ${this.baseline.sync} to ${now.sync} while waiting${last}` };
+      }
+      if (now.apply - this.baseline.apply >= ERROR_LOOP_THRESHOLD) {
+        return { kind: 'apply', text: `the subscription's apply error count rose from ${this.baseline.apply} to ${now.apply} while waiting${last}` };
       }
       return undefined;
     }
@@ -90,11 +106,37 @@ class LoopDetector {
       pids.add(w.pid);
       this.pidsByWorker.set(key, pids);
       if (pids.size > ERROR_LOOP_THRESHOLD + 1) {
-        return `the ${w.table ? `table sync worker for ${w.table}` : 'apply worker'} restarted ${pids.size - 1} times while waiting (an error loop; see the target's server log)`;
+        return w.table
+          ? { kind: 'sync', table: w.table, text: `the table sync worker for ${w.table} restarted ${pids.size - 1} times while waiting (an error loop; see the target's server log)` }
+          : { kind: 'apply', text: `the apply worker restarted ${pids.size - 1} times while waiting (an error loop; see the target's server log)` };
       }
     }
     return undefined;
   }
+}
+
+/**
+ * The error for a loop wait stopped, with advice for its real cause: an
+ * initial copy the target refuses (its rows meet a constraint, trigger or
+ * key on the target that the source's do not) or a streamed change it
+ * refuses (usually a row already on the target).
+ */
+export function stuckError(database: string, s: DatabaseStatus, loop: Loop): ProblemError {
+  const subSql = quoteIdent(s.subscription.name);
+  const where = s.errors.lastRelation ?? loop.table;
+  const detail = s.errors.lastDetail ? ` (${s.errors.lastDetail}${where ? ` on ${where}` : ''})` : where ? ` (on ${where})` : '';
+  const enable = `then run ALTER SUBSCRIPTION ${subSql} ENABLE on the target and wait again`;
+  const log = s.errors.last ? '' : ' The target\'s server log has the ERROR with the table and the row (pgshift could not read it).';
+  if (loop.kind === 'sync') {
+    return new ProblemError('sync_error_loop', `the initial copy of a table of "${database}" keeps failing on the target${detail}: ${loop.text}. pgshift disabled subscription ${s.subscription.name} so it stops copying it again and again`, {
+      // sql-lint: safe (advice for people; the name in the SQL is quoted)
+      hint: `The target refuses rows the source holds: a constraint, trigger or index on the target that they do not meet (a NOT VALID CHECK constraint on the source is one: older rows may violate it; "pgshift schema" adds those only after the copy, a target schema you provisioned may have them already), or a row already on the target with the same key. Fix it on the target (drop or relax that object until the copy is done, or remove the conflicting row), ${enable}: the table's copy starts over, nothing is skipped.${log}`,
+    });
+  }
+  return new ProblemError('apply_conflict', `replication of "${database}" is stuck on a change the target rejects${detail}: ${loop.text}. pgshift disabled subscription ${s.subscription.name} so it stops retrying`, {
+    // sql-lint: safe (advice for people; the name in the SQL is quoted)
+    hint: `Fix the cause on the target (${s.errors.lastDetail ? 'for a duplicate key: delete or change the target\'s row named above' : 'often a row already on the target with the key of the change'}), ${enable}. Nothing was skipped: the rejected change is applied when the subscription is enabled.${log}`,
+  });
 }
 
 export function isCaughtUp(s: DatabaseStatus, maxLagBytes: number): boolean {
@@ -157,24 +199,22 @@ export async function waitForSync(config: Config, database: string, opts: WaitOp
         const fatal = hopeless(last, database);
         if (fatal) throw fatal;
         const loop = loops.see(last);
-        if (loop && (last.errors.lastRelation !== null || last.errors.lastDetail !== null || last.errors.apply !== null)) {
-          // An apply error that repeats on a table is a data conflict (a row
-          // already on the target): it never heals by itself. Stop the
-          // worker rather than let it fail every few seconds; re-enabling
-          // resumes from the failed transaction, so nothing is skipped.
-          // On 15+ the loop is seen in apply_error_count, which a failed
-          // connection does not raise (only errors while applying do). A
-          // pre-15 worker restarting without a table or DETAIL (the key) in
-          // its logged error may be failing to connect, which heals: that
-          // only fails the wait.
+        if (loop && (last.errors.lastRelation !== null || last.errors.lastDetail !== null || last.errors.apply !== null || loop.table !== undefined)) {
+          // An error that repeats on a table never heals by itself: a row the
+          // target refuses (a conflicting key, a constraint the source's rows
+          // do not meet). Stop the workers rather than let them fail every few
+          // seconds (a failing initial copy starts its table over each time);
+          // re-enabling resumes where they stopped, so nothing is skipped.
+          // On 15+ the loop is seen in the error counters, which a failed
+          // connection does not raise (only errors while copying or applying
+          // do). A pre-15 apply worker restarting without a table or DETAIL
+          // (the key) in its logged error may be failing to connect, which
+          // heals: that only fails the wait.
           await probe.disableSubscription();
-          const detail = last.errors.lastDetail ? ` (${last.errors.lastDetail}${last.errors.lastRelation ? ` on ${last.errors.lastRelation}` : ''})` : '';
-          throw new ProblemError('apply_conflict', `replication of "${database}" is stuck on a change the target rejects${detail}: ${loop}. pgshift disabled subscription ${last.subscription.name} so it stops retrying`, {
-            hint: `Fix the cause on the target (for a duplicate key: delete or change the target's row named above), then run ALTER SUBSCRIPTION ${quoteIdent(last.subscription.name)} ENABLE on the target and wait again. Nothing was skipped: the rejected change is applied when the subscription is enabled.`,
-          });
+          throw stuckError(database, last, loop);
         }
         if (loop) {
-          throw new ProblemError('apply_error_loop', `replication of "${database}" is failing: ${loop}`, {
+          throw new ProblemError('apply_error_loop', `replication of "${database}" is failing: ${loop.text}`, {
             hint: `Find the error in the target's server log, fix its cause (often a row on the target that conflicts with one from the source), and run wait again. "pgshift status ${database}" shows the counters.`,
           });
         }
@@ -184,6 +224,8 @@ export async function waitForSync(config: Config, database: string, opts: WaitOp
         } else if (!candidate || !steady(candidate.status, last)) {
           candidate = { status: last, at: Date.now() };
         } else if (Date.now() - candidate.at >= CONFIRM_MS) {
+          // Every table is ready: no initial copy can meet these constraints any more.
+          await addDeferredChecksFor(config, database, emit);
           return { status: last, ms: Date.now() - started };
         }
       }

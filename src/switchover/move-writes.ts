@@ -26,6 +26,7 @@ import { namesFor, type MigrationNames } from '../steps/names.js';
 import { planPublication } from '../steps/start.js';
 import { databaseConfig } from '../config/config.js';
 import { replicationBlocker } from '../steps/replication-health.js';
+import { checkLabel, pendingDeferred } from '../steps/deferred-constraints.js';
 import { Timeline } from './timeline.js';
 import { PAUSE_IMPLS, PauseTimeout, undoRecordedFence, type FenceContext, type PauseMethodImpl } from './pause.js';
 import { FenceNotProven, describeSession, proveFence } from './fence.js';
@@ -119,6 +120,10 @@ async function preflight(config: Config, database: string, dir: Direction, s: Si
   if (blocker) refuse(blocker.message, blocker.hint);
   if (!sub!.enabled) refuse(`the ${what} subscription ${s.feed} is disabled`, `Enable it (ALTER SUBSCRIPTION ${quoteIdent(s.feed)} ENABLE) and let it catch up, then retry.`);
   if (sub!.not_ready.length) refuse(`${sub!.not_ready.length} table(s) are not ready yet: ${sub!.not_ready.slice(0, 5).join(', ')}`, `Wait for the initial copy: pgshift wait ${database}`);
+  if (dir === 'switchover') {
+    const deferred = await pendingDeferred(sess.toDb);
+    if (deferred.length) refuse(`${deferred.length} NOT VALID CHECK constraint(s) of the source are not on the target yet (left out until the initial copy was done): ${deferred.slice(0, 5).map(checkLabel).join(', ')}`, `Run "pgshift wait ${database}": it adds them now that every table is ready.`);
+  }
   if (!sub!.worker_pid) refuse(`the apply worker of ${s.feed} is not running (an apply error loop?)`, `Look at the ${s.to} server log and "pgshift status ${database}".`);
   const slot = await sess.fromDb.maybeOne<{ active: boolean; lag_bytes: string; wal_status: string | null }>(sqlFile('switchover-slot'), [s.feedSlot]);
   if (!slot) refuse(`the slot ${s.feedSlot} is missing on the ${s.from}`, `Replication is broken; "pgshift status ${database}" shows what is left.`);

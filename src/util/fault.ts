@@ -8,7 +8,8 @@
 // Point names: "before:<phase>" / "after:<phase>" for every switchover and
 // rollback phase (src/switchover/timeline.ts), "fence:<phase>" once the fence
 // record reached that phase (src/switchover/state.ts), "after:<step>" for the
-// steps of `run` and "after:start-<part>" inside start.
+// steps of `run`, "after:start-<part>" inside start, and
+// "after:deferred-check" after each deferred constraint wait adds.
 //
 // SIGKILL, not an exception: nothing may run after the point (no finally, no
 // exit handler), exactly as when the machine or an operator kills pgshift.

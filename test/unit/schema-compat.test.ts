@@ -62,3 +62,16 @@ test('adaptForTarget drops session settings an older target does not know', () =
   assert.equal(adaptForTarget(dump, 16), "SET statement_timeout = 0;\nCREATE TABLE t ();");
   assert.equal(adaptForTarget(dump, 17), dump);
 });
+
+test('adaptForTarget drops the pg_attver column option a newer pg_dump copies from Debian 15.20, keeping the others', () => {
+  const dump = [
+    'ALTER TABLE ONLY public.t ALTER COLUMN a SET (pg_attver=166280840);',
+    'ALTER TABLE ONLY public.t ALTER COLUMN b SET (n_distinct=-1, pg_attver=166280840);',
+    'ALTER TABLE ONLY public.t ALTER COLUMN c SET (n_distinct=100);',
+    'ALTER FOREIGN TABLE ONLY public.f ALTER COLUMN a SET (pg_attver=1);',
+  ].join('\n');
+  assert.equal(adaptForTarget(dump, 17), [
+    'ALTER TABLE ONLY public.t ALTER COLUMN b SET (n_distinct=-1);',
+    'ALTER TABLE ONLY public.t ALTER COLUMN c SET (n_distinct=100);',
+  ].join('\n'));
+});

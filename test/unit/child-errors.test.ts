@@ -1,0 +1,60 @@
+// What a failed client tool says: its own error lines (not a Node stack
+// trace), the archive entry psql stopped in, and on which side the fix of a
+// restore refusal belongs.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { childErrorLines, psqlFailedEntry } from '../../src/pg/tools.js';
+import { restoreFixFor } from '../../src/steps/check-restore.js';
+
+test('childErrorLines keeps psql\'s ERROR line and what explains it, not the noise before it', () => {
+  const stderr = [
+    'psql:<stdin>:12: WARNING:  something harmless',
+    'psql:<stdin>:988: ERROR:  incompatible library "/usr/lib/postgresql/15/lib/autoinc.so": version mismatch',
+    'DETAIL:  Server is version 17, library is version 15.',
+    'HINT:  Rebuild it.',
+    '',
+  ].join('\n');
+  assert.deepEqual(childErrorLines(stderr), [
+    'psql:<stdin>:988: ERROR:  incompatible library "/usr/lib/postgresql/15/lib/autoinc.so": version mismatch',
+    'DETAIL:  Server is version 17, library is version 15.',
+    'HINT:  Rebuild it.',
+  ]);
+  assert.deepEqual(childErrorLines('pg_dump: error: query failed: ERROR:  permission denied for table t\npg_dump: detail: Query was: LOCK TABLE t\n'),
+    ['pg_dump: error: query failed: ERROR:  permission denied for table t', 'pg_dump: detail: Query was: LOCK TABLE t']);
+  assert.deepEqual(childErrorLines('just some\noutput\n'), ['just some', 'output']);
+});
+
+test('psqlFailedEntry names the dump entry the failing line belongs to', () => {
+  const script = [
+    'BEGIN;',
+    '--',
+    '-- Name: autoinc(); Type: FUNCTION; Schema: public; Owner: postgres',
+    '--',
+    '',
+    'CREATE FUNCTION public.autoinc() RETURNS trigger',
+    "    AS '/x/autoinc.so', 'autoinc' LANGUAGE c;",
+    '--',
+    '-- Name: app; Type: SCHEMA; Schema: -; Owner: app_owner',
+    '--',
+    'CREATE SCHEMA app;',
+  ].join('\n');
+  assert.equal(psqlFailedEntry(script, ['psql:<stdin>:7: ERROR:  incompatible library']), 'FUNCTION public.autoinc()');
+  assert.equal(psqlFailedEntry(script, ['psql:<stdin>:11: ERROR:  role "app_owner" does not exist']), 'SCHEMA app');
+  assert.equal(psqlFailedEntry(script, ['psql:<stdin>:1: ERROR:  x']), undefined);
+  assert.equal(psqlFailedEntry(script, ['something else']), undefined);
+});
+
+test('restoreFixFor puts the fix of a restore refusal on the source, and says nothing of other errors', () => {
+  for (const m of [
+    'ERROR:  compression method lz4 not supported',
+    'ERROR:  child column "b" specifies generation expression',
+    'ERROR:  incompatible library "/usr/lib/postgresql/15/lib/refint.so": version mismatch',
+    'ERROR:  could not access file "$libdir/nosuch": No such file or directory',
+  ]) {
+    const fix = restoreFixFor(m, 'app');
+    assert.ok(fix, m);
+    assert.match(fix, /on the source/, m);
+    assert.match(fix, /pgshift check app/, m);
+  }
+  assert.equal(restoreFixFor('ERROR:  role "x" does not exist', 'app'), undefined);
+});
