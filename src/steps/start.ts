@@ -28,7 +28,7 @@ import { silent } from '../events.js';
 import { connect, type Db } from '../pg/connect.js';
 import { listTables, matchesPattern, replicatedTables, tableKey, tableNames, type TableInfo } from '../pg/catalog.js';
 import { qualify, quoteIdent, quoteLiteral } from '../pg/quote.js';
-import { sqlFile } from '../pg/sql.js';
+import { sqlFile, sqlFor } from '../pg/sql.js';
 import { runSecretStatement } from '../pg/secret-statement.js';
 import { featuresOf, type ServerVersion } from '../pg/version.js';
 import { sleep } from '../util/wait.js';
@@ -96,7 +96,7 @@ export async function planPublication(source: Db, dbConfig: DatabaseConfig): Pro
   const byOid = new Map(candidates.map((t) => [t.oid, t]));
   const rootOf = new Map<number, number>();
   if (leafPlans.length > 0) {
-    const rows = await source.query<{ oid: string; root: string }>(sqlFile('start-partition-roots'), [leafPlans.map((p) => p.table.oid)]);
+    const rows = await source.query<{ oid: string; root: string }>(sqlFor('start-partition-roots', source.version), [leafPlans.map((p) => p.table.oid)]);
     for (const r of rows) rootOf.set(Number(r.oid), Number(r.root));
   }
   const droppedRoots = new Set<number>();
