@@ -16,7 +16,8 @@
 // With `existing`, nothing is applied: the target schema the user provisioned
 // is checked for compatibility instead (schema-compat.ts).
 //
-// Needs: pg_dump/pg_restore at least as new as the source, psql; a target role
+// Needs: pg_dump/pg_restore at least as new as the source, and psql, of one
+// installation (dumpTools in src/pg/tools.ts says which and why); a target role
 // that may create databases (when the database is missing) and the objects.
 //
 // Idempotent: the step is done when every user schema, type and table column
@@ -34,7 +35,7 @@ import { connect, withDb, type Db } from '../pg/connect.js';
 import { listTables, replicatedTables, tableKey } from '../pg/catalog.js';
 import { quoteIdent, quoteLiteral } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
-import { findTool, runTool } from '../pg/tools.js';
+import { dumpTools, runTool, type DumpTools, type FoundTool } from '../pg/tools.js';
 import { featuresOf } from '../pg/version.js';
 import { checkCompatibility, readColumns, type CompatReport } from './schema-compat.js';
 import { refuseUnsupportedPair } from './preflight.js';
@@ -140,9 +141,8 @@ async function checkExtensions(exts: SourceExtension[], target: Db): Promise<voi
 }
 
 /** The schema-only dump of the source database as SQL, minus what the target must not get. */
-async function dumpSchema(config: Config, source: Db, database: string, targetMajor: number, skipPublicOwner?: string): Promise<string> {
-  const pgDump = await findTool('pg_dump', source.version.major);
-  const pgRestore = await findTool('pg_restore', source.version.major);
+async function dumpSchema(config: Config, tools: DumpTools, database: string, targetMajor: number, skipPublicOwner?: string): Promise<string> {
+  const { pgDump, pgRestore } = tools;
   const dir = mkdtempSync(join(tmpdir(), 'pgshift-schema-'));
   try {
     const archive = join(dir, 'schema.dump');
@@ -181,8 +181,7 @@ export function adaptForTarget(sql: string, targetMajor: number): string {
   }).join('\n');
 }
 
-async function applyDump(config: Config, database: string, sql: string): Promise<void> {
-  const psql = await findTool('psql');
+async function applyDump(config: Config, database: string, sql: string, psql: FoundTool): Promise<void> {
   const conn = { ...config.target.conn, dbname: database };
   try {
     await runTool(psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-f', '-'], conn, config.target.password ?? config.target.conn.password, { input: sql });
@@ -252,9 +251,10 @@ export async function applySchema(config: Config, database: string, opts: ApplyS
         const targetSuper = (await target.one<{ su: boolean }>('SELECT rolsuper AS su FROM pg_catalog.pg_roles WHERE rolname = current_user')).su;
         const bootstrap = (await source.one<{ name: string }>('SELECT rolname AS name FROM pg_catalog.pg_roles WHERE oid = 10')).name;
         await target.close();
-        const sql = await dumpSchema(config, source, database, targetMajor, targetSuper ? undefined : bootstrap);
+        const tools = await dumpTools(source.version.major, targetMajor);
+        const sql = await dumpSchema(config, tools, database, targetMajor, targetSuper ? undefined : bootstrap);
         checkAbort(opts.signal);
-        await applyDump(config, database, sql);
+        await applyDump(config, database, sql, tools.psql);
         report.applied = true;
         return report;
       } finally {
