@@ -2,6 +2,7 @@ import type { Command } from '../command.js';
 import { flagInt } from '../command.js';
 import { runDemo, type DemoResult } from '../../embedded/demo.js';
 import { EXIT } from '../../errors.js';
+import { SUPPORTED_SOURCE_MAJORS, SUPPORTED_TARGET_MAJORS } from '../../pg/version.js';
 import { formatDuration } from '../../util/duration.js';
 import type { Output } from '../output.js';
 
@@ -50,8 +51,8 @@ export const command: Command = {
   },
   async run(ctx) {
     const r = await runDemo({
-      from: flagInt(ctx, 'from', 12),
-      to: flagInt(ctx, 'to', 13),
+      from: flagInt(ctx, 'from', SUPPORTED_SOURCE_MAJORS.min),
+      to: flagInt(ctx, 'to', SUPPORTED_TARGET_MAJORS.min),
       scale: flagInt(ctx, 'scale', 1),
       clients: flagInt(ctx, 'clients', 1),
       keep: ctx.flags.keep === true,
