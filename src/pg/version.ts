@@ -67,6 +67,12 @@ export interface Features {
   subscriptionStreamingParallel: boolean;
   /** subscription option binary */
   subscriptionBinary: boolean;
+  /**
+   * 16+: a binary subscription copies its tables in binary too, which fails
+   * on a type without binary send/receive (before, only changes travelled in
+   * binary, and such types as text)
+   */
+  binaryInitialSync: boolean;
   /** subscription option disable_on_error; pg_stat_subscription_stats */
   disableOnError: boolean;
   subscriptionStats: boolean;
@@ -115,6 +121,7 @@ export function featuresOf(v: ServerVersion | number): Features {
     subscriptionStreaming: major >= 14,
     subscriptionStreamingParallel: major >= 16,
     subscriptionBinary: major >= 14,
+    binaryInitialSync: major >= 16,
     disableOnError: major >= 15,
     subscriptionStats: major >= 15,
     originNone: major >= 16,
