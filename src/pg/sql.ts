@@ -28,6 +28,7 @@ const VARIANTS: Record<string, (f: Features) => string> = {
   'fastcopy-leaves': (f) => (f.partitionTreeFunctions ? 'fastcopy-leaves' : 'fastcopy-leaves-10'),
   'schema-columns': (f) => (f.generatedColumns ? 'schema-columns' : 'schema-columns-10'),
   'fastcopy-columns': (f) => (f.generatedColumns ? 'fastcopy-columns' : 'fastcopy-columns-10'),
+  'carry-columns': (f) => (f.generatedColumns ? 'carry-columns' : 'carry-columns-10'),
   'roles-members': (f) => (f.grantRoleOptions ? 'roles-members-16' : 'roles-members'),
   'secret-settings': (f) => (f.grantSetParameter ? 'secret-settings-15' : 'secret-settings'),
 };
