@@ -1,6 +1,7 @@
 // The rich schema every replication-path test migrates (issue 3, "Done when"):
 // identity and serial columns, a stored generated column, enums, domains,
-// composite types, arrays, jsonb, bytea with TOASTed (out-of-line,
+// composite types, arrays, jsonb, float8 (0.1 prints differently on 11 and
+// 12+ unless verify sees to it), bytea with TOASTed (out-of-line,
 // incompressible) values, a partitioned table, FKs with ON DELETE CASCADE,
 // deferrable constraints, triggers, a PK-less table with a unique index, a
 // PK-less table with duplicate rows, and mixed-case / quoted names (spaces,
@@ -82,6 +83,7 @@ CREATE TABLE app.customers (
   address app.address,
   tags text[] NOT NULL DEFAULT '{}',
   profile jsonb,
+  score double precision,
   created_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz
 );
@@ -209,12 +211,13 @@ function fillSql(): string {
   // Incompressible 8 kB bytea (md5 hex decoded) every 10th row forces out-of-line TOAST storage.
   return `
 WITH tag AS (SELECT md5(random()::text || clock_timestamp()::text) AS t)
-INSERT INTO app.customers (email, name, address, tags, profile)
+INSERT INTO app.customers (email, name, address, tags, profile, score)
 SELECT 'user' || i || '.' || tag.t || '@example.com',
        'Customer ' || i || CASE WHEN i % 7 = 0 THEN ' ünï "q" ''s' ELSE '' END,
        CASE WHEN i % 5 = 0 THEN NULL ELSE ROW('Street ' || i, 'City ' || (i % 13), lpad((i % 99999)::text, 5, '0'))::app.address END,
        ARRAY['t' || (i % 3), 'tag with space', 'q"uote'],
-       jsonb_build_object('i', i, 'nested', jsonb_build_object('a', ARRAY[i, i + 1]), 'ok', i % 2 = 0)
+       jsonb_build_object('i', i, 'nested', jsonb_build_object('a', ARRAY[i, i + 1]), 'ok', i % 2 = 0),
+       (i % 10) / 10.0
   FROM generate_series(1, $1::int) i, tag;
 
 INSERT INTO app.orders (customer_id, status, status_history, quantity, unit_price, scores)
