@@ -116,12 +116,14 @@ async function postfixOperators(source: Db, target: Db): Promise<LegacyProblem[]
 }
 
 async function removedRoutines(source: Db, target: Db): Promise<LegacyProblem[]> {
-  const uses = await source.query<{ object: string; kind: string; signature: string }>(sqlFile('legacy-builtin-routines'));
+  type Use = { object: string; kind: string; signature: string; exact: boolean; name: string; args: (string | null)[] };
+  const uses = await source.query<Use>(sqlFile('legacy-builtin-routines'));
   if (uses.length === 0) return [];
-  const distinct = [...new Map(uses.map((u) => [`${u.kind} ${u.signature}`, u])).values()];
-  const missing = new Set((await target.query<{ kind: string; signature: string }>(sqlFile('legacy-missing-routines'),
-    [distinct.map((u) => u.kind), distinct.map((u) => u.signature)])).map((r) => `${r.kind} ${r.signature}`));
-  const bad = uses.filter((u) => missing.has(`${u.kind} ${u.signature}`));
+  const distinct = [...new Map(uses.map((u) => [`${u.kind} ${u.signature} ${u.exact}`, u])).values()]
+    .map(({ kind, signature, exact, name, args }) => ({ kind, signature, exact, name, args }));
+  const missing = new Set((await target.query<{ kind: string; signature: string; exact: boolean }>(sqlFile('legacy-missing-routines'), [JSON.stringify(distinct)]))
+    .map((r) => `${r.kind} ${r.signature} ${r.exact}`));
+  const bad = uses.filter((u) => missing.has(`${u.kind} ${u.signature} ${u.exact}`));
   if (bad.length === 0) return [];
   const objects = [...new Set(bad.map((u) => u.object))];
   const hints = [...new Set(bad.flatMap((u) => ROUTINE_REPLACEMENTS.filter(([re]) => re.test(u.signature)).map(([, h]) => h)))];

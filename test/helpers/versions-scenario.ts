@@ -132,9 +132,14 @@ export async function versionsRun(pair: Pair, opts: VersionsRunOptions): Promise
     const sa = (JSON.parse(after.stdout) as { databases: { phase: string; problems: string[] }[] }).databases[0]!;
     assert.equal(sa.phase, 'switched over');
     assert.deepEqual(sa.problems, []);
+    // No way back for a change the reverse replication applies on the source
+    // (the old source cannot filter by origin before 16): the forward
+    // subscription and its slot are gone.
+    const names = namesFor(db);
+    assert.equal((await target.sql('SELECT 1 FROM pg_subscription WHERE subname = $1', [names.subscription], db)).length, 0);
+    assert.equal((await source.sql('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [names.slot])).length, 0);
     await opts.afterSwitchover?.(pair, db);
 
-    const names = namesFor(db);
     if (opts.rollback) {
       const beforeRollback = ledgerAcks(ledger);
       await waitFor(async () => ledgerAcks(ledger) > beforeRollback + 20, { timeoutMs: 60_000, what: 'writes on the target before the rollback' });

@@ -5,16 +5,20 @@
 -- anyelement) as an aggregate's state function: 14) makes the object fail
 -- to restore. Read from the stored expression trees of views and rules,
 -- column defaults, CHECK constraints, index expressions and predicates,
--- trigger conditions and policies, and from the support functions of user
--- aggregates, operators and casts. (The bodies of SQL and PL functions are
--- text, not checked: pg_dump restores them unchecked, and they fail when
--- called.)
+-- trigger conditions and policies (pg_dump writes those as text, which the
+-- target resolves by name and argument types again), and from the support
+-- functions of user aggregates, operators and casts (pg_dump names those by
+-- their exact signature). (The bodies of SQL and PL functions are text, not
+-- checked: pg_dump restores them unchecked, and they fail when called.)
 -- No parameters.
 -- One row per (object, routine):
 --   object    : kind and qualified name as pg_identify_object gives them, e.g. "view public.v"
 --   kind      : 'function' or 'operator'
 --   signature : regprocedure / regoperator text, unqualified (pg_catalog is
 --               always on the search path), e.g. "numeric_fac(bigint)", "!(bigint,NONE)"
+--   exact     : named by its exact signature (true), or resolved again from text (false)
+--   name      : the function's or operator's name
+--   args      : argument types (format_type); for an operator [left, right], NULL for none
 WITH trees (classid, objid, objsubid, owner_class, owner, tree) AS (
   -- A view's (or materialized view's) query is its _RETURN rule.
   SELECT 'pg_catalog.pg_class'::regclass::oid, r.ev_class, 0, 'pg_catalog.pg_class'::regclass::oid, r.ev_class, r.ev_action::text
@@ -68,7 +72,18 @@ refs (classid, objid, objsubid, owner_class, owner, kind, ref) AS (
 SELECT DISTINCT (o.type || ' ' || o.identity) AS object,
        r.kind,
        CASE r.kind WHEN 'function' THEN r.ref::pg_catalog.regprocedure::text
-                   ELSE r.ref::pg_catalog.regoperator::text END AS signature
+                   ELSE r.ref::pg_catalog.regoperator::text END AS signature,
+       r.classid IN ('pg_catalog.pg_proc'::regclass, 'pg_catalog.pg_operator'::regclass, 'pg_catalog.pg_cast'::regclass) AS exact,
+       CASE r.kind WHEN 'function' THEN (SELECT p.proname::text FROM pg_catalog.pg_proc p WHERE p.oid = r.ref)
+                   ELSE (SELECT p.oprname::text FROM pg_catalog.pg_operator p WHERE p.oid = r.ref) END AS name,
+       CASE r.kind
+         WHEN 'function' THEN ARRAY(SELECT pg_catalog.format_type(a.t, NULL)
+                                      FROM pg_catalog.pg_proc p, unnest(p.proargtypes::oid[]) WITH ORDINALITY AS a(t, n)
+                                     WHERE p.oid = r.ref ORDER BY a.n)
+         ELSE (SELECT ARRAY[CASE WHEN p.oprleft = 0 THEN NULL ELSE pg_catalog.format_type(p.oprleft, NULL) END,
+                            CASE WHEN p.oprright = 0 THEN NULL ELSE pg_catalog.format_type(p.oprright, NULL) END]
+                 FROM pg_catalog.pg_operator p WHERE p.oid = r.ref)
+       END AS args
   FROM refs r
   CROSS JOIN LATERAL pg_catalog.pg_identify_object(r.classid, r.objid, r.objsubid) AS o
  WHERE r.objid >= 16384
