@@ -6,7 +6,7 @@
 
 import type { Db } from '../pg/connect.js';
 import { qualify, quoteIdent, quoteLiteral } from '../pg/quote.js';
-import { sqlFile } from '../pg/sql.js';
+import { sqlFor } from '../pg/sql.js';
 import { ProblemError } from '../errors.js';
 import { featuresOf } from '../pg/version.js';
 
@@ -35,7 +35,7 @@ export interface CopyRange {
 type ColumnRow = { schema: string; name: string; column: string; type: string; binary_ok: boolean };
 
 async function columnsOf(db: Db, tables: { schema: string; name: string }[]): Promise<Map<string, ColumnRow[]>> {
-  const rows = await db.query<ColumnRow>(sqlFile('fastcopy-columns'), [tables.map((t) => t.schema), tables.map((t) => t.name)]);
+  const rows = await db.query<ColumnRow>(sqlFor('fastcopy-columns', db.version), [tables.map((t) => t.schema), tables.map((t) => t.name)]);
   const out = new Map<string, ColumnRow[]>();
   for (const r of rows) {
     const k = JSON.stringify([r.schema, r.name]);
@@ -55,7 +55,7 @@ async function columnsOf(db: Db, tables: { schema: string; name: string }[]): Pr
 export async function planCopyTables(source: Db, target: Db, publishedOids: number[]): Promise<CopyTable[]> {
   if (publishedOids.length === 0) return [];
   const leaves = await source.query<{ schema: string; name: string; bytes: string; blocks: string; int_key: string | null }>(
-    sqlFile('fastcopy-leaves'), [publishedOids]);
+    sqlFor('fastcopy-leaves', source.version), [publishedOids]);
   const names = leaves.map((l) => ({ schema: l.schema, name: l.name }));
   const [srcCols, tgtCols] = await Promise.all([columnsOf(source, names), columnsOf(target, names)]);
   return leaves.map((l) => {

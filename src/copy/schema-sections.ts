@@ -26,7 +26,7 @@ import type { Config } from '../config/config.js';
 import { connect, type Db } from '../pg/connect.js';
 import { qualify, quoteIdent } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
-import { findTool, runPsqlScript, runTool } from '../pg/tools.js';
+import { runPsqlScript, runTool, type DumpTools } from '../pg/tools.js';
 import { adaptForTarget, applyFailed } from '../steps/schema.js';
 
 export interface TocEntry {
@@ -59,10 +59,11 @@ export function parseToc(text: string): TocEntry[] {
 
 /** A schema-only archive of the source database, in a temporary directory. */
 export class SchemaArchive {
-  private constructor(readonly dir: string, readonly file: string, private readonly config: Config, private readonly database: string) {}
+  private constructor(readonly dir: string, readonly file: string, private readonly config: Config, private readonly database: string, private readonly tools: DumpTools) {}
 
-  static async dump(config: Config, database: string, sourceMajor: number, snapshot?: string): Promise<SchemaArchive> {
-    const pgDump = await findTool('pg_dump', sourceMajor);
+  /** pg_dump of `tools` (see dumpTools: the rest of the archive's work is done with the same installation). */
+  static async dump(config: Config, database: string, tools: DumpTools, snapshot?: string): Promise<SchemaArchive> {
+    const pgDump = tools.pgDump;
     const dir = mkdtempSync(join(tmpdir(), 'pgshift-fastcopy-'));
     const file = join(dir, 'schema.dump');
     try {
@@ -74,18 +75,18 @@ export class SchemaArchive {
       rmSync(dir, { recursive: true, force: true });
       throw e;
     }
-    return new SchemaArchive(dir, file, config, database);
+    return new SchemaArchive(dir, file, config, database, tools);
   }
 
   async toc(section: 'pre-data' | 'post-data'): Promise<TocEntry[]> {
-    const pgRestore = await findTool('pg_restore');
+    const pgRestore = this.tools.pgRestore;
     const r = await runTool(pgRestore, ['--list', `--section=${section}`, this.file], {}, undefined);
     return parseToc(r.stdout);
   }
 
   /** The SQL pg_restore writes for these entries, adapted to the target's version. */
   async sqlFor(entries: TocEntry[], targetMajor: number): Promise<string> {
-    const pgRestore = await findTool('pg_restore');
+    const pgRestore = this.tools.pgRestore;
     const list = join(this.dir, `list-${entries[0]?.id ?? 0}-${entries.length}.txt`);
     const out = join(this.dir, `out-${entries[0]?.id ?? 0}-${entries.length}.sql`);
     writeFileSync(list, entries.map((e) => e.line).join('\n') + '\n');
@@ -96,7 +97,7 @@ export class SchemaArchive {
   /** Run SQL on the target database in one transaction, stopping at the first error. */
   async applyOnTarget(sql: string, what: string): Promise<void> {
     try {
-      await runPsqlScript({ ...this.config.target.conn, dbname: this.database }, this.config.target.password ?? this.config.target.conn.password, sql);
+      await runPsqlScript(this.tools.psql, { ...this.config.target.conn, dbname: this.database }, this.config.target.password ?? this.config.target.conn.password, sql);
     } catch (e) {
       throw applyFailed(e, {
         code: 'fast_copy_schema_failed', database: this.database, what: `applying the ${what} to the target database "${this.database}"`,

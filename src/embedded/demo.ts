@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { EmbeddedCluster, startClusters, unregisterResource } from './cluster.js';
+import { findBinaries } from './binaries.js';
 import { EmbeddedPgBouncer, PGBOUNCER_BIN } from './pgbouncer.js';
 import { createSampleApp } from './sample-app.js';
 import { parseConfig, type Config } from '../config/config.js';
@@ -21,6 +22,9 @@ import { startLoad, checkLedger, type LoadReport, type LoadCheckReport } from '.
 import type { VerifyReport } from '../verify/index.js';
 import type { MoveResult } from '../switchover/move-writes.js';
 import { ProblemError } from '../errors.js';
+import { dumpTools } from '../pg/tools.js';
+import { versionFromNum } from '../pg/version.js';
+import { refuseUnsupportedVersions } from '../steps/preflight.js';
 import { waitFor } from '../util/wait.js';
 
 export interface DemoOptions {
@@ -80,6 +84,13 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
       throw e;
     }
   };
+
+  // What would stop the flow half-way is refused before anything starts:
+  // the pair of versions, their server binaries, a pg_dump for the source.
+  refuseUnsupportedVersions(versionFromNum(from * 10000), versionFromNum(to * 10000));
+  findBinaries(from);
+  findBinaries(to);
+  await dumpTools(from, to);
 
   const dir = mkdtempSync(join(tmpdir(), 'pgshift-demo-'));
   let clusters: EmbeddedCluster[] = [];

@@ -53,7 +53,8 @@ CREATE TABLE events (
 
 CREATE FUNCTION touch_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN NEW.updated_at := now(); RETURN NEW; END $$;
-CREATE TRIGGER orders_touch BEFORE UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION touch_updated_at();
+-- EXECUTE PROCEDURE: the spelling every version takes (EXECUTE FUNCTION is 11+).
+CREATE TRIGGER orders_touch BEFORE UPDATE ON orders FOR EACH ROW EXECUTE PROCEDURE touch_updated_at();
 
 CREATE MATERIALIZED VIEW daily_revenue AS
   SELECT date_trunc('day', placed_at) AS day, sum(total) AS revenue FROM orders GROUP BY 1;

@@ -13,8 +13,7 @@
 import { SqlError, wrapSqlError } from '../errors.js';
 import type { Emit } from '../events.js';
 import type { Db } from './connect.js';
-import { sqlFile } from './sql.js';
-import { featuresOf } from './version.js';
+import { sqlFor } from './sql.js';
 
 /** Settings that would put the statement's text anywhere, with the value that stops it. */
 const QUIET: readonly (readonly [name: string, value: string])[] = [
@@ -66,8 +65,7 @@ export interface QuietSession {
  * until the end of the current transaction).
  */
 export async function quietSession(db: Db, opts: { local?: boolean } = {}): Promise<QuietSession> {
-  const file = featuresOf(db.version).grantSetParameter ? 'secret-settings-15' : 'secret-settings';
-  const rows = await db.query<{ name: string; setting: string; may_set: boolean }>(sqlFile(file), [QUIET.map(([n]) => n)]);
+  const rows = await db.query<{ name: string; setting: string; may_set: boolean }>(sqlFor('secret-settings', db.version), [QUIET.map(([n]) => n)]);
   const changed: { name: string; setting: string; value: string }[] = [];
   const exposedBy: QuietSession['exposedBy'] = [];
   for (const [name, value] of QUIET) {

@@ -1,7 +1,9 @@
-// The PostgreSQL client programs pgshift runs (pg_dump, pg_dumpall, psql,
-// pgbench): found on PATH or in /usr/lib/postgresql/<v>/bin, with their major
-// version checked against the server they will talk to. Connection
-// parameters, the password included, go through the environment, never argv.
+// The PostgreSQL client programs pgshift runs (pg_dump, pg_restore, psql,
+// pgbench): found in PGSHIFT_PG_BINDIR, in the directories PostgreSQL's
+// packages install to (/usr/lib/postgresql/NN/bin, /usr/pgsql-NN/bin,
+// Homebrew's postgresql@NN) or on PATH, and chosen for the pair of servers
+// they work between (dumpTools). Connection parameters, the password
+// included, go through the environment, never argv.
 
 import { execFile, spawn, type SpawnOptions } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
@@ -18,19 +20,47 @@ export type ClientTool = 'pg_dump' | 'pg_dumpall' | 'psql' | 'pgbench' | 'pg_res
 export interface FoundTool {
   path: string;
   major: number;
+  minor: number;
   version: string;
 }
 
-function candidates(tool: ClientTool): string[] {
+/**
+ * Where PostgreSQL installs its client programs, by major version: Debian and
+ * Ubuntu (postgresql-client-NN), the PGDG packages of RHEL-family systems
+ * (postgresqlNN), Homebrew on Apple silicon and on Intel (postgresql@NN).
+ */
+const VERSIONED_DIRS: { base: string; match: RegExp; bin: (entry: string) => string }[] = [
+  { base: '/usr/lib/postgresql', match: /^\d+$/, bin: (e) => join('/usr/lib/postgresql', e, 'bin') },
+  { base: '/usr', match: /^pgsql-\d+$/, bin: (e) => join('/usr', e, 'bin') },
+  { base: '/opt/homebrew/opt', match: /^postgresql@\d+$/, bin: (e) => join('/opt/homebrew/opt', e, 'bin') },
+  { base: '/usr/local/opt', match: /^postgresql@\d+$/, bin: (e) => join('/usr/local/opt', e, 'bin') },
+];
+
+/**
+ * Directories that may hold PostgreSQL client programs, in search order:
+ * PGSHIFT_PG_BINDIR alone when set (the user's choice, nothing else), else
+ * the versioned installation directories (newest major first), then PATH.
+ */
+function searchDirs(): string[] {
+  if (process.env.PGSHIFT_PG_BINDIR) return [process.env.PGSHIFT_PG_BINDIR];
   const out: string[] = [];
-  if (process.env.PGSHIFT_PG_BINDIR) out.push(join(process.env.PGSHIFT_PG_BINDIR, tool));
-  const base = '/usr/lib/postgresql';
-  if (existsSync(base)) {
-    const versions = readdirSync(base).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
-    for (const v of versions) out.push(join(base, v, 'bin', tool));
+  for (const d of VERSIONED_DIRS) {
+    if (!existsSync(d.base)) continue;
+    let entries: string[];
+    try {
+      entries = readdirSync(d.base).filter((e) => d.match.test(e));
+    } catch {
+      continue;
+    }
+    const major = (e: string): number => Number(/(\d+)$/.exec(e)![1]);
+    for (const e of entries.sort((a, b) => major(b) - major(a))) out.push(d.bin(e));
   }
-  for (const dir of (process.env.PATH ?? '').split(':')) if (dir) out.push(join(dir, tool));
-  return out.filter((p, i) => out.indexOf(p) === i && existsSync(p));
+  for (const dir of (process.env.PATH ?? '').split(':')) if (dir) out.push(dir);
+  return out.filter((p, i) => out.indexOf(p) === i);
+}
+
+function candidates(tool: ClientTool): string[] {
+  return searchDirs().map((d) => join(d, tool)).filter((p) => existsSync(p));
 }
 
 async function versionOf(path: string): Promise<FoundTool | undefined> {
@@ -38,15 +68,25 @@ async function versionOf(path: string): Promise<FoundTool | undefined> {
     const { stdout } = await execFileP(path, ['--version']);
     const m = /(\d+)(?:\.(\d+))?/.exec(stdout.replace(/^[^)]*\)/, ''));
     if (!m) return undefined;
-    return { path, major: Number(m[1]), version: stdout.trim() };
+    return { path, major: Number(m[1]), minor: Number(m[2] ?? 0), version: stdout.trim() };
   } catch {
     return undefined;
   }
 }
 
 /**
+ * How to install the client programs of a major version, per platform. (No
+ * repository host names: the distribution's packages, or the PostgreSQL
+ * project's own repositories, PGDG, as each platform documents them.)
+ */
+export function installHint(major?: number): string {
+  const nn = major === undefined ? 'NN' : String(major);
+  return `Install PostgreSQL's client programs of major ${major === undefined ? 'NN' : `${major} or newer`}: Debian/Ubuntu: apt-get install postgresql-client-${nn} (from the PostgreSQL project's apt repository, PGDG, when the distribution has no such version); RHEL, Rocky, Alma, Fedora: dnf install postgresql${nn} (PGDG yum repository); macOS: brew install postgresql@${nn}. Or set PGSHIFT_PG_BINDIR to a directory holding pg_dump, pg_restore and psql of that version.`;
+}
+
+/**
  * The newest installed copy of a client tool. With `minMajor`, refuses one
- * older than that (pg_dump must be at least the source server's major).
+ * older than that. (pg_dump, pg_restore and psql come from dumpTools.)
  */
 export async function findTool(tool: ClientTool, minMajor?: number): Promise<FoundTool> {
   const found: FoundTool[] = [];
@@ -56,12 +96,80 @@ export async function findTool(tool: ClientTool, minMajor?: number): Promise<Fou
   }
   found.sort((a, b) => b.major - a.major);
   const best = found[0];
-  const install = 'Install the PostgreSQL client package: apt-get install -y postgresql-client (or postgresql-client-NN for a newer major from apt.postgresql.org), or set PGSHIFT_PG_BINDIR.';
-  if (!best) throw new ToolError('tool_missing', `${tool} not found`, { hint: install });
+  if (!best) throw new ToolError('tool_missing', `${tool} not found`, { hint: installHint(minMajor) });
   if (minMajor !== undefined && best.major < minMajor) {
-    throw new ToolError('tool_too_old', `${tool} is version ${best.major} (${best.path}) but the server is version ${minMajor}; ${tool} must be at least as new as the server`, { hint: install });
+    throw new ToolError('tool_too_old', `${tool} is version ${best.major} (${best.path}) but the server is version ${minMajor}; ${tool} must be at least as new as the server`, { hint: installHint(minMajor) });
   }
   return best;
+}
+
+/** The programs that copy a schema: one installation's pg_dump, pg_restore and psql. */
+export interface DumpTools {
+  pgDump: FoundTool;
+  pgRestore: FoundTool;
+  psql: FoundTool;
+  /** Why these, in a sentence (check shows it). */
+  reason: string;
+}
+
+/**
+ * Choose the pg_dump, pg_restore and psql that copy the schema from a source
+ * of `sourceMajor` to a target of `targetMajor`. The rule:
+ *   1. pg_dump must be at least the source's major (an older one refuses a
+ *      newer server);
+ *   2. of those, the target's own major when installed (its script is made
+ *      for that server); else the newest one not newer than the target
+ *      (pg_dump's output is meant to load into the same or a newer server);
+ *      else the oldest one newer than the target (its script may hold what
+ *      the target does not know: the schema step removes the settings it
+ *      knows of, such as transaction_timeout from 17);
+ *   3. pg_restore and psql from the same installation as that pg_dump: its
+ *      archive needs a pg_restore at least as new, and its script may hold
+ *      psql meta-commands an older psql does not know (\restrict, which
+ *      pg_dump 18 and the 17.6 / 16.10 / 15.14 / 14.19 / 13.22 minors write).
+ * PGSHIFT_PG_BINDIR, when set, is the only installation considered.
+ */
+export async function dumpTools(sourceMajor: number, targetMajor: number): Promise<DumpTools> {
+  type Install = { dir: string; pgDump: FoundTool; pgRestore?: FoundTool; psql?: FoundTool };
+  const installs: Install[] = [];
+  for (const dir of searchDirs()) {
+    const dumpPath = join(dir, 'pg_dump');
+    if (!existsSync(dumpPath)) continue;
+    const pgDump = await versionOf(dumpPath);
+    if (!pgDump) continue;
+    const sibling = async (t: ClientTool): Promise<FoundTool | undefined> => {
+      const v = existsSync(join(dir, t)) ? await versionOf(join(dir, t)) : undefined;
+      // A wrapper or a stray copy of another version is not this installation's.
+      return v && v.major === pgDump.major && v.minor >= pgDump.minor ? v : undefined;
+    };
+    installs.push({ dir, pgDump, pgRestore: await sibling('pg_restore'), psql: await sibling('psql') });
+  }
+  const where = process.env.PGSHIFT_PG_BINDIR ? `PGSHIFT_PG_BINDIR (${process.env.PGSHIFT_PG_BINDIR})` : 'the installation directories and PATH';
+  const complete = installs.filter((i) => i.pgRestore && i.psql);
+  if (installs.length === 0) throw new ToolError('tool_missing', `pg_dump not found in ${where}`, { hint: installHint(Math.max(sourceMajor, targetMajor)) });
+  const usable = complete.filter((i) => i.pgDump.major >= sourceMajor);
+  if (usable.length === 0) {
+    const newest = [...installs].sort((a, b) => b.pgDump.major - a.pgDump.major)[0]!;
+    if (newest.pgDump.major >= sourceMajor) {
+      throw new ToolError('tool_missing', `pg_dump ${newest.pgDump.major} (${newest.pgDump.path}) has no pg_restore and psql of the same version beside it in ${newest.dir}`, {
+        hint: `pgshift runs pg_dump, pg_restore and psql of one installation (psql must know what that pg_dump writes). ${installHint(newest.pgDump.major)}`,
+      });
+    }
+    throw new ToolError('tool_too_old', `pg_dump is version ${newest.pgDump.major} (${newest.pgDump.path}) but the source server is version ${sourceMajor}; pg_dump must be at least as new as the source`, { hint: installHint(Math.max(sourceMajor, targetMajor)) });
+  }
+  // Of several installations of one major, the first in search order.
+  const first = (list: Install[], major: number | undefined): Install | undefined => list.find((i) => i.pgDump.major === major);
+  const majors = usable.map((i) => i.pgDump.major);
+  const exact = first(usable, targetMajor);
+  const older = first(usable, Math.max(...majors.filter((m) => m < targetMajor)));
+  const newer = first(usable, Math.min(...majors.filter((m) => m > targetMajor)));
+  const pick = exact ?? older ?? newer!;
+  const reason = exact
+    ? `the target's major version (${targetMajor})`
+    : older
+      ? `the newest installed that is at least the source's major (${sourceMajor}) and not newer than the target's (${targetMajor}); none of ${targetMajor} is installed`
+      : `the oldest installed that is at least the source's major (${sourceMajor}); none of ${targetMajor} or older is installed, so its script is adapted to the older target`;
+  return { pgDump: pick.pgDump, pgRestore: pick.pgRestore!, psql: pick.psql!, reason: `${reason}, from ${pick.dir}` };
 }
 
 export interface RunToolResult {
@@ -154,8 +262,7 @@ export function psqlFailedEntry(script: string, errorLines: string[]): string | 
  * server rolls the transaction back. A failure is a ToolError whose details
  * carry psql's error lines and the archive entry it failed in (entry).
  */
-export async function runPsqlScript(conn: ConnParams, password: string | undefined, sql: string): Promise<void> {
-  const psql = await findTool('psql');
+export async function runPsqlScript(psql: FoundTool, conn: ConnParams, password: string | undefined, sql: string): Promise<void> {
   const script = `BEGIN;\n${sql}\nCOMMIT;\n`;
   try {
     await runTool(psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', '-'], conn, password, { input: script });

@@ -16,9 +16,9 @@ import { listTables, matchesPattern, replicatedTables, tableKey } from '../pg/ca
 import { qualify, quoteIdent } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
 import { actsAsSuperuser, PROVIDER_ADMIN_ROLES, ROLES_OF_INTEREST } from '../pg/provider.js';
-import { findTool, type ClientTool } from '../pg/tools.js';
+import { dumpTools, type FoundTool } from '../pg/tools.js';
 import {
-  featuresOf, isSupportedSource, isSupportedTarget, type ServerVersion,
+  featuresOf, isSupportedSource, isSupportedTarget, SUPPORTED_SOURCE_MAJORS, SUPPORTED_TARGET_MAJORS, type ServerVersion,
 } from '../pg/version.js';
 import { switchoverPrivilegeGaps, type PrivilegeGap } from '../switchover/privileges.js';
 import { formatBytes } from '../util/duration.js';
@@ -28,6 +28,7 @@ import { planReplicaIdentities } from './replica-identity.js';
 import { planPublication } from './start.js';
 import { restoreProblems } from './check-restore.js';
 import { checkLabel, notValidChecks } from './deferred-constraints.js';
+import { legacyProblems } from './check-legacy.js';
 import { invalidationAdvice, invalidationText } from './replication-health.js';
 import { tablesNotOwned, versionProblems } from './preflight.js';
 
@@ -157,10 +158,22 @@ function versionFinding(s: ServerVersion, t: ServerVersion): Finding {
   const problems = versionProblems(s, t);
   const direction = `PostgreSQL ${s.text} -> ${t.text}`;
   if (problems.length) {
-    return { id: 'version', severity: 'fail', side: 'both', title: `${direction}: ${problems.join('; ')}`, objects: [], fix: 'Use a source of PostgreSQL 12-17 and a target of 13-18, the target at least the source\'s major version.' };
+    return { id: 'version', severity: 'fail', side: 'both', title: `${direction}: ${problems.join('; ')}`, objects: [], fix: `Use a source of PostgreSQL ${SUPPORTED_SOURCE_MAJORS.min}-${SUPPORTED_SOURCE_MAJORS.max} and a target of ${SUPPORTED_TARGET_MAJORS.min}-${SUPPORTED_TARGET_MAJORS.max}, the target at least the source's major version.` };
   }
   const kind = t.major === s.major ? 'same major version (a move)' : 'major version upgrade';
   return { id: 'version', severity: 'ok', side: 'both', title: `${direction}: ${kind}`, objects: [] };
+}
+
+/** PostgreSQL 10 neither publishes TRUNCATE nor, as the reverse subscriber, applies it. */
+function truncateFindings(s: ServerVersion, reverse: boolean): Finding[] {
+  if (featuresOf(s).replicatesTruncate) return [];
+  return [{
+    id: 'truncate', severity: 'warn', side: 'source',
+    // sql-lint: safe (a message, not SQL)
+    title: `PostgreSQL ${s.major} does not replicate TRUNCATE: a table truncated on the source during the migration keeps its rows on the target${reverse ? ', and after a switchover a TRUNCATE on the target does not reach the source by the reverse replication' : ''}`,
+    objects: [],
+    fix: 'Use DELETE instead of TRUNCATE until the migration is finished; pgshift verify finds a table that differs.',
+  }];
 }
 
 function walLevelFindings(s: ClusterFacts, t: ClusterFacts, reverse: boolean): Finding[] {
@@ -340,18 +353,20 @@ async function switchoverPrivilegeFindings(ctx: DatabaseContext, database: strin
     : { id, severity: 'ok', side: 'both', database, title: `the roles have what a ${what} needs`, objects: [] }));
 }
 
-async function toolFindings(sourceMajor: number): Promise<Finding[]> {
-  const out: Finding[] = [];
-  for (const tool of ['pg_dump', 'pg_dumpall'] as ClientTool[]) {
-    try {
-      const found = await findTool(tool, sourceMajor);
-      out.push({ id: `tool.${tool}`, severity: 'ok', side: 'source', title: `${tool} ${found.major} (${found.path}) is new enough for source ${sourceMajor}`, objects: [] });
-    } catch (e) {
-      if (!(e instanceof PgshiftError)) throw e;
-      out.push({ id: `tool.${tool}`, severity: 'fail', side: 'source', title: e.message, objects: [], fix: e.hint });
-    }
+/** Which pg_dump, pg_restore and psql the schema copy will run, and why (dumpTools). */
+async function toolFindings(sourceMajor: number, targetMajor: number): Promise<Finding[]> {
+  try {
+    const t = await dumpTools(sourceMajor, targetMajor);
+    const tool = (f: FoundTool): string => `${f.path} (${f.major}.${f.minor})`;
+    return [{
+      id: 'tools', severity: 'ok', side: 'both',
+      title: `pg_dump ${t.pgDump.major}.${t.pgDump.minor} copies the schema: ${t.reason}`,
+      objects: [`pg_dump ${tool(t.pgDump)}`, `pg_restore ${tool(t.pgRestore)}`, `psql ${tool(t.psql)}`],
+    }];
+  } catch (e) {
+    if (!(e instanceof PgshiftError)) throw e;
+    return [{ id: 'tools', severity: 'fail', side: 'both', title: e.message, objects: [], fix: e.hint }];
   }
-  return out;
 }
 
 interface DatabaseContext {
@@ -503,6 +518,9 @@ async function checkSourceDatabase(ctx: DatabaseContext, database: string): Prom
     } else if (facts.extensions.length) {
       out.push({ id: 'extensions', severity: 'ok', side: 'target', database, title: `all ${facts.extensions.length} source extension${facts.extensions.length === 1 ? ' is' : 's are'} available on the target`, objects: [] });
     }
+
+    // Objects the target's version cannot restore as an older source has them (check-legacy.ts).
+    for (const { short: _, ...p } of await legacyProblems(db, ctx.tgt.db)) out.push({ ...p, side: 'source', database });
   } finally {
     await db.close();
   }
@@ -585,8 +603,9 @@ export async function runCheck(config: Config, databases: string[], opts: CheckO
     if (supported) {
       const reverse = config.switchover.reverse;
       findings.push(...walLevelFindings(src, tgt, reverse));
+      findings.push(...truncateFindings(src.version, reverse));
       findings.push(...privilegeFindings(src, tgt));
-      findings.push(...await toolFindings(src.version.major));
+      findings.push(...await toolFindings(src.version.major, tgt.version.major));
 
       const targetExtensions = new Set((await tgtDb.query<{ name: string }>('SELECT name::text FROM pg_catalog.pg_available_extensions')).map((r) => r.name));
       const ctx: DatabaseContext = { config, src, tgt, targetExtensions };

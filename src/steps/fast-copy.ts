@@ -37,6 +37,7 @@ import { silent } from '../events.js';
 import { connect, type Db } from '../pg/connect.js';
 import { listTables, tableKey, tableNames, type TableInfo } from '../pg/catalog.js';
 import { qualify } from '../pg/quote.js';
+import { dumpTools } from '../pg/tools.js';
 import { formatBytes, formatDuration } from '../util/duration.js';
 import { createSnapshotSlot, type SnapshotSlot } from '../copy/snapshot-slot.js';
 import { planCopyTables, partsFor, splitTable, type CopyRange, type CopyTable } from '../copy/plan.js';
@@ -223,6 +224,8 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
       emit({ type: 'step', step: 'fast-copy', state: 'skip', message: `subscription ${names.subscription} exists: the initial copy is done (or native start ran)` });
       return report;
     }
+    // Before the slot: a missing or too old pg_dump is refused while nothing is made.
+    const tools = await dumpTools(source.version.major, target.version.major);
 
     const leftover = await findSlot(source, names.slot);
     if (leftover) {
@@ -255,7 +258,7 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
     emit({ type: 'phase', phase: 'slot', state: 'done', message: `slot ${names.slot} at ${snap.consistentPoint}, snapshot ${snap.snapshot}` });
 
     // 3. Pre-data.
-    archive = await SchemaArchive.dump(config, database, source.version.major, snap.snapshot);
+    archive = await SchemaArchive.dump(config, database, tools, snap.snapshot);
     const targetTables = (await listTables(target)).filter((t: TableInfo) => !t.extension);
     if (targetTables.length === 0) {
       emit({ type: 'phase', phase: 'pre-data', state: 'start', message: 'tables, types, sequences (no indexes yet)' });

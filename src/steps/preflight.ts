@@ -17,6 +17,7 @@ import {
   featuresOf, isSupportedSource, isSupportedTarget, SUPPORTED_SOURCE_MAJORS, SUPPORTED_TARGET_MAJORS, type ServerVersion,
 } from '../pg/version.js';
 import { actsAsSuperuser, ROLES_OF_INTEREST } from '../pg/provider.js';
+import { refuseLegacyObjects } from './check-legacy.js';
 
 /** What is wrong with this pair of versions (check reports it, the steps refuse on it); empty when supported. */
 export function versionProblems(source: ServerVersion, target: ServerVersion): string[] {
@@ -39,11 +40,16 @@ export function refuseUnsupportedVersions(source: ServerVersion, target: ServerV
   }
 }
 
-/** The versions check for steps that hold only a source connection: asks the target's maintenance database. */
+/**
+ * The versions check, and the objects of the source database the target's
+ * version cannot restore (check-legacy.ts), for the steps that copy the
+ * schema and hold only a source connection: asks the target's maintenance database.
+ */
 export async function refuseUnsupportedPair(config: Config, source: Db): Promise<void> {
   const target = await connect('target', config.target, { applicationName: 'pgshift preflight' });
   try {
     refuseUnsupportedVersions(source.version, target.version);
+    await refuseLegacyObjects(source, target);
   } finally {
     await target.close();
   }

@@ -18,7 +18,7 @@
 import type { Db } from '../pg/connect.js';
 import { listTables, tableKey, type TableInfo } from '../pg/catalog.js';
 import { qualify, quoteIdent } from '../pg/quote.js';
-import { sqlFile } from '../pg/sql.js';
+import { sqlFor } from '../pg/sql.js';
 
 export interface ReplicaIdentityPlan {
   table: TableInfo;
@@ -90,7 +90,7 @@ export async function leafTables(db: Db, tables: TableInfo[]): Promise<TableInfo
 export async function planReplicaIdentities(db: Db, tables: TableInfo[]): Promise<ReplicaIdentityPlan[]> {
   const leaves = await leafTables(db, tables);
   if (leaves.length === 0) return [];
-  const rows = await db.query<FactsRow>(sqlFile('replica-identity'), [leaves.map((t) => t.oid)]);
+  const rows = await db.query<FactsRow>(sqlFor('replica-identity', db.version), [leaves.map((t) => t.oid)]);
   const facts = new Map(rows.map((r) => [Number(r.oid), r]));
   const plans: ReplicaIdentityPlan[] = [];
   for (const table of leaves) {

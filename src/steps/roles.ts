@@ -22,7 +22,7 @@ import { silent, type Emit } from '../events.js';
 import { SqlError } from '../errors.js';
 import { withDb, withTransaction, type Db } from '../pg/connect.js';
 import { quoteIdent, quoteLiteral } from '../pg/quote.js';
-import { sqlFile } from '../pg/sql.js';
+import { sqlFile, sqlFor } from '../pg/sql.js';
 import { quietSession, warnExposure } from '../pg/secret-statement.js';
 import { featuresOf, type ServerVersion } from '../pg/version.js';
 import { refuseUnsupportedVersions } from './preflight.js';
@@ -285,7 +285,7 @@ async function readSourceRoles(db: Db, wantPasswords: boolean, emit: Emit): Prom
       emit({ type: 'warn', message: 'the source role cannot read pg_authid, so password hashes cannot be copied; login roles are created without a password (set them on the target, or connect to the source as a superuser)' });
     }
   }
-  const memberships = await db.query<Record<string, unknown>>(sqlFile(featuresOf(db.version).grantRoleOptions ? 'roles-members-16' : 'roles-members'));
+  const memberships = await db.query<Record<string, unknown>>(sqlFor('roles-members', db.version));
   return {
     roles,
     memberships: memberships.map((m) => ({

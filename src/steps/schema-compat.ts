@@ -20,7 +20,7 @@
 
 import { silent, type Emit } from '../events.js';
 import type { Db } from '../pg/connect.js';
-import { sqlFile } from '../pg/sql.js';
+import { sqlFile, sqlFor } from '../pg/sql.js';
 import { tableKey } from '../pg/catalog.js';
 
 export type CompatVerdict = 'same' | 'compatible' | 'warn' | 'incompatible';
@@ -63,7 +63,7 @@ export interface ColumnInfo {
 }
 
 export async function readColumns(db: Db): Promise<ColumnInfo[]> {
-  const rows = await db.query<Record<string, unknown>>(sqlFile('schema-columns'));
+  const rows = await db.query<Record<string, unknown>>(sqlFor('schema-columns', db.version));
   return rows.map((r) => ({
     schema: r.schema as string,
     table: r.table as string,

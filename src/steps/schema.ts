@@ -23,7 +23,8 @@
 // is checked for compatibility instead (schema-compat.ts), and how the
 // database differs from the source's is reported.
 //
-// Needs: pg_dump/pg_restore at least as new as the source, psql; a target role
+// Needs: pg_dump/pg_restore at least as new as the source, and psql, of one
+// installation (dumpTools in src/pg/tools.ts says which and why); a target role
 // that may create databases (when the database is missing) and the objects.
 //
 // Idempotent: the step is done when every user schema, type and table column
@@ -41,7 +42,7 @@ import { connect, withDb, type Db } from '../pg/connect.js';
 import { listTables, replicatedTables, tableKey } from '../pg/catalog.js';
 import { quoteIdent, quoteLiteral } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
-import { findTool, runPsqlScript, runTool } from '../pg/tools.js';
+import { dumpTools, runPsqlScript, runTool, type DumpTools, type FoundTool } from '../pg/tools.js';
 import { featuresOf } from '../pg/version.js';
 import { checkCompatibility, readColumns, type CompatReport } from './schema-compat.js';
 import { refuseUnsupportedPair } from './preflight.js';
@@ -164,9 +165,8 @@ async function checkExtensions(exts: SourceExtension[], target: Db): Promise<voi
 }
 
 /** The schema-only dump of the source database as SQL, minus what the target must not get. */
-async function dumpSchema(config: Config, source: Db, database: string, targetMajor: number, skipPublicOwner?: string): Promise<string> {
-  const pgDump = await findTool('pg_dump', source.version.major);
-  const pgRestore = await findTool('pg_restore', source.version.major);
+async function dumpSchema(config: Config, tools: DumpTools, database: string, targetMajor: number, skipPublicOwner?: string): Promise<string> {
+  const { pgDump, pgRestore } = tools;
   const dir = mkdtempSync(join(tmpdir(), 'pgshift-schema-'));
   try {
     const archive = join(dir, 'schema.dump');
@@ -221,9 +221,9 @@ export function adaptForTarget(sql: string, targetMajor: number): string {
   return out.join('\n');
 }
 
-async function applyDump(config: Config, database: string, sql: string): Promise<void> {
+async function applyDump(config: Config, database: string, sql: string, psql: FoundTool): Promise<void> {
   try {
-    await runPsqlScript({ ...config.target.conn, dbname: database }, config.target.password ?? config.target.conn.password, sql);
+    await runPsqlScript(psql, { ...config.target.conn, dbname: database }, config.target.password ?? config.target.conn.password, sql);
   } catch (e) {
     throw applyFailed(e, {
       code: 'schema_apply_failed', database, what: `applying the source schema to the target database "${database}"`,
@@ -326,11 +326,12 @@ export async function applySchema(config: Config, database: string, opts: ApplyS
         const targetSuper = (await target.one<{ su: boolean }>('SELECT rolsuper AS su FROM pg_catalog.pg_roles WHERE rolname = current_user')).su;
         const bootstrap = (await source.one<{ name: string }>('SELECT rolname AS name FROM pg_catalog.pg_roles WHERE oid = 10')).name;
         await target.close();
-        const sql = await dumpSchema(config, source, database, targetMajor, targetSuper ? undefined : bootstrap);
+        const tools = await dumpTools(source.version.major, targetMajor);
+        const sql = await dumpSchema(config, tools, database, targetMajor, targetSuper ? undefined : bootstrap);
         // NOT VALID CHECK constraints would reject the source's old rows during the initial copy.
         const deferred = await notValidChecks(source);
         checkAbort(opts.signal);
-        await applyDump(config, database, sql + deferralSql(deferred) + propertiesSql);
+        await applyDump(config, database, sql + deferralSql(deferred) + propertiesSql, tools.psql);
         report.applied = true;
         if (deferred.length > 0) {
           report.deferredChecks = deferred.map(checkLabel);

@@ -28,7 +28,7 @@ import { silent } from '../events.js';
 import { connect, type Db } from '../pg/connect.js';
 import { listTables, matchesPattern, replicatedTables, tableKey, tableNames, type TableInfo } from '../pg/catalog.js';
 import { qualify, quoteIdent, quoteLiteral } from '../pg/quote.js';
-import { sqlFile } from '../pg/sql.js';
+import { sqlFile, sqlFor } from '../pg/sql.js';
 import { runSecretStatement } from '../pg/secret-statement.js';
 import { featuresOf, type ServerVersion } from '../pg/version.js';
 import { sleep } from '../util/wait.js';
@@ -96,7 +96,7 @@ export async function planPublication(source: Db, dbConfig: DatabaseConfig): Pro
   const byOid = new Map(candidates.map((t) => [t.oid, t]));
   const rootOf = new Map<number, number>();
   if (leafPlans.length > 0) {
-    const rows = await source.query<{ oid: string; root: string }>(sqlFile('start-partition-roots'), [leafPlans.map((p) => p.table.oid)]);
+    const rows = await source.query<{ oid: string; root: string }>(sqlFor('start-partition-roots', source.version), [leafPlans.map((p) => p.table.oid)]);
     for (const r of rows) rootOf.set(Number(r.oid), Number(r.root));
   }
   const droppedRoots = new Set<number>();
@@ -164,7 +164,7 @@ export async function tablesReplicationCannotCarry(config: Config, database: str
  * fragments. nativeCopy: the subscription makes its slot and copies the
  * tables (start); false when fast copy made the slot and copied them.
  */
-export function subscriptionOptions(source: ServerVersion, target: ServerVersion, slot: string, nativeCopy = true): string[] {
+export function subscriptionOptions(source: ServerVersion, target: ServerVersion, slot: string, nativeCopy = true, binaryOk = true): string[] {
   const src = featuresOf(source);
   const tgt = featuresOf(target);
   const opts = [`slot_name = ${quoteLiteral(slot)}`, `create_slot = ${nativeCopy}`, `copy_data = ${nativeCopy}`, 'enabled = true'];
@@ -180,8 +180,19 @@ export function subscriptionOptions(source: ServerVersion, target: ServerVersion
   // Binary transfer only within one major version: across versions (and with
   // a drifted target schema, e.g. int -> bigint) binary input can reject what
   // text input accepts.
-  if (tgt.subscriptionBinary && src.subscriptionBinary && source.major === target.major) opts.push('binary = true');
+  // binaryOk: false when a column type has no binary I/O and the copy would be binary (textOnlyTypes).
+  if (binaryOk && tgt.subscriptionBinary && src.subscriptionBinary && source.major === target.major) opts.push('binary = true');
   return opts;
+}
+
+/**
+ * Column types of the published tables without binary send/receive, when
+ * they matter: a binary subscription (same major, 14+) on a 16+ target
+ * copies the tables in binary, and fails on those.
+ */
+export async function textOnlyTypes(source: Db, target: Db, tables: TableInfo[]): Promise<{ type: string; used_by: string }[]> {
+  if (source.version.major !== target.version.major || !featuresOf(target.version).binaryInitialSync || tables.length === 0) return [];
+  return source.query<{ type: string; used_by: string }>(sqlFile('start-text-only-types'), [tables.map((t) => t.oid)]);
 }
 
 /** Give the target the source's replica identities (the apply worker finds rows by them). */
@@ -407,7 +418,11 @@ export async function startReplication(config: Config, database: string, opts: S
         emit({ type: 'warn', message: `dropped replication slot ${names.slot} left on the source by an interrupted start` });
       }
       warnStoredPassword(conn, emit);
-      options = subscriptionOptions(source.version, target.version, names.slot);
+      const textOnly = await textOnlyTypes(source, target, plan.tables);
+      if (textOnly.length) {
+        emit({ type: 'info', message: `binary transfer left off: ${textOnly.map((t) => `${t.type} (${t.used_by})`).join(', ')} ${textOnly.length === 1 ? 'has' : 'have'} no binary send/receive, and PostgreSQL ${target.version.major} would copy the tables in binary` });
+      }
+      options = subscriptionOptions(source.version, target.version, names.slot, true, textOnly.length === 0);
       checkAborted(opts.signal);
       emit({ type: 'info', message: `creating subscription ${names.subscription} on the target (initial copy: native copy_data)` });
       await createSubscription(target, names.subscription, conn, names.publication, options, emit);

@@ -17,7 +17,7 @@ import type { Config } from '../config/config.js';
 import { PgshiftError } from '../errors.js';
 import { connect, type Db } from '../pg/connect.js';
 import { lsnDiff } from '../pg/lsn.js';
-import { sqlFile } from '../pg/sql.js';
+import { sqlFile, sqlFor } from '../pg/sql.js';
 import { featuresOf } from '../pg/version.js';
 import { quoteIdent } from '../pg/quote.js';
 import { namesFor } from './names.js';
@@ -256,8 +256,8 @@ export class StatusProbe {
     // One connection runs one query at a time.
     const pub = await findPublication(source, names.publication);
     const slot = await findSlot(source, names.slot);
-    const src = await source.one<{ lsn: string; walsender_pid: number | null; walsender_state: string | null; replay_lag_s: number | null; reply_age_s: number | null }>(sqlFile('status-source'), [names.subscription]);
-    const sourceTables = pub ? await source.query<{ schema: string; name: string; bytes: string }>(sqlFile('status-source-tables'), [names.publication]) : [];
+    const src = await source.one<{ lsn: string; walsender_pid: number | null; walsender_state: string | null; replay_lag_s: number | null; reply_age_s: number | null }>(sqlFor('status-source', source.version), [names.subscription]);
+    const sourceTables = pub ? await source.query<{ schema: string; name: string; bytes: string }>(sqlFor('status-source-tables', source.version), [names.publication]) : [];
     const sourceBytes = new Map(sourceTables.map((t) => [`${t.schema}\u0000${t.name}`, Number(t.bytes)]));
 
     let sub: SubscriptionInfo | undefined;

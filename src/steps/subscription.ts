@@ -9,6 +9,7 @@ import { formatConninfo, pgpassFor, type ConnParams } from '../config/conninfo.j
 import type { Db } from '../pg/connect.js';
 import { quoteLiteral } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
+import { featuresOf } from '../pg/version.js';
 
 export interface SubscriptionConninfo {
   /** The libpq string, password included when there is one. Never print it. */
@@ -76,7 +77,7 @@ export interface PublicationInfo {
 }
 
 export async function findPublication(source: Db, name: string): Promise<PublicationInfo | undefined> {
-  const viaRootSql = source.version.major >= 13 ? 'p.pubviaroot' : 'false';
+  const viaRootSql = featuresOf(source.version).publishViaPartitionRoot ? 'p.pubviaroot' : 'false';
   const row = await source.maybeOne<{ pubname: string; puballtables: boolean; viaroot: boolean; oids: string[] }>(
     `SELECT p.pubname, p.puballtables, ${viaRootSql} AS viaroot,
             ARRAY(SELECT r.prrelid::int8 FROM pg_catalog.pg_publication_rel r WHERE r.prpubid = p.oid ORDER BY 1) AS oids
@@ -127,7 +128,7 @@ export interface SlotInfo {
 }
 
 export async function findSlot(source: Db, name: string): Promise<SlotInfo | undefined> {
-  const walStatusSql = source.version.major >= 13 ? 'wal_status' : 'NULL::text';
+  const walStatusSql = featuresOf(source.version).slotWalStatus ? 'wal_status' : 'NULL::text';
   const row = await source.maybeOne<{
     slot_name: string; plugin: string | null; slot_type: string; database: string | null; active: boolean;
     active_pid: number | null; restart_lsn: string | null; confirmed_flush_lsn: string | null; wal_status: string | null;

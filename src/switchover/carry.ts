@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { withTransaction, type Db } from '../pg/connect.js';
 import { qualify, quoteIdentList } from '../pg/quote.js';
+import { sqlFor } from '../pg/sql.js';
 
 export interface CarriedTable {
   table: string;
@@ -21,13 +22,7 @@ export interface CarryResult {
 }
 
 async function columns(db: Db, schema: string, name: string): Promise<string[]> {
-  const rows = await db.query<{ attname: string }>(
-    `SELECT a.attname FROM pg_catalog.pg_attribute a
-      WHERE a.attrelid = pg_catalog.to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
-        AND a.attgenerated = ''
-      ORDER BY a.attnum`,
-    [qualify(schema, name)],
-  );
+  const rows = await db.query<{ attname: string }>(sqlFor('carry-columns', db.version), [qualify(schema, name)]);
   return rows.map((r) => r.attname);
 }
 

@@ -47,7 +47,10 @@ export async function prepareReverse(config: Config, database: string, names: Mi
   const list = tables.map((t) => qualify(t.schema, t.name)).join(', ');
   const pub = await target.maybeOne('SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = $1', [names.reversePublication]);
   if (!pub) {
-    await target.query(`CREATE PUBLICATION ${quoteIdent(names.reversePublication)}${tables.length ? ` FOR TABLE ${list}` : ''}`); // sql-lint: safe (list is qualify() output)
+    // A PostgreSQL 10 subscriber stops at a TRUNCATE message ("invalid logical
+    // replication message type"), over and over: publish none to it.
+    const withSql = featuresOf(source.version).replicatesTruncate ? '' : " WITH (publish = 'insert, update, delete')";
+    await target.query(`CREATE PUBLICATION ${quoteIdent(names.reversePublication)}${tables.length ? ` FOR TABLE ${list}` : ''}${withSql}`); // sql-lint: safe (list is qualify() output, withSql a constant)
   } else if (tables.length) {
     await target.query(`ALTER PUBLICATION ${quoteIdent(names.reversePublication)} SET TABLE ${list}`); // sql-lint: safe (list is qualify() output)
   }

@@ -5,30 +5,36 @@
 // is documented in docs/verify-load.md ("Canonical form").
 
 import { qualify, quoteIdent, quoteIdentList } from '../pg/quote.js';
+import { featuresOf, type ServerVersion } from '../pg/version.js';
 
 /**
  * Session settings for every verify connection, on both sides.
  * - TimeZone/DateStyle/IntervalStyle fix the text of date/time types.
- * - extra_float_digits=3: from PostgreSQL 12 any value > 0 prints the shortest
- *   text that reads back exactly (11 and older printed %.17g, so 11 would differ).
+ * - extra_float_digits: from PostgreSQL 12 any value > 0 prints the shortest
+ *   text that reads back exactly; 11 and older printed %.17g with 3. Both
+ *   print %.15g (%.6g for float4) with 0, so a pair with a side older than
+ *   12 compares floats to 15 significant digits, others exactly.
  * - bytea_output=hex, lc_monetary=C: the defaults, but a role or database may override them.
  * - search_path=pg_catalog: format_type() then qualifies every user type, and
  *   nothing the user defines can shadow the functions used here.
- * - jit=off: JIT compilation costs more than it saves on range-sized queries.
+ * - jit=off (11+): JIT compilation costs more than it saves on range-sized queries.
  * - read only: verify never writes.
  */
-export const SESSION_SETTINGS_SQL = [
-  "SET TimeZone = 'UTC'",
-  "SET DateStyle = 'ISO, YMD'",
-  "SET IntervalStyle = 'postgres'",
-  'SET extra_float_digits = 3',
-  "SET bytea_output = 'hex'",
-  "SET lc_monetary = 'C'",
-  'SET search_path = pg_catalog',
-  'SET jit = off',
-  'SET statement_timeout = 0',
-  'SET default_transaction_read_only = on',
-].join('; ');
+export function sessionSettingsSql(side: ServerVersion, other: ServerVersion): string {
+  const floatDigitsSql = featuresOf(side).shortestFloatText && featuresOf(other).shortestFloatText ? '3' : '0';
+  return [
+    "SET TimeZone = 'UTC'",
+    "SET DateStyle = 'ISO, YMD'",
+    "SET IntervalStyle = 'postgres'",
+    `SET extra_float_digits = ${floatDigitsSql}`,
+    "SET bytea_output = 'hex'",
+    "SET lc_monetary = 'C'",
+    'SET search_path = pg_catalog',
+    ...(featuresOf(side).jit ? ['SET jit = off'] : []),
+    'SET statement_timeout = 0',
+    'SET default_transaction_read_only = on',
+  ].join('; ');
+}
 
 /**
  * How a row's canonical text becomes 64 bits:
@@ -41,11 +47,15 @@ export const SESSION_SETTINGS_SQL = [
  */
 export type RowHash = 'hashtextextended' | 'md5' | 'md5-utf8';
 
-export const ROW_HASH_PROBE_SQL = "SELECT current_setting('server_encoding') AS encoding, hashtextextended('pgshift verify probe: ü 表 ' || repeat('x', 100), 0)::text AS probe";
+/** The server encoding, and hashtextextended of a probe string (NULL on 10, which has no hashtextextended). */
+export function rowHashProbeSql(v: ServerVersion): string {
+  const probeSql = featuresOf(v).hashTextExtended ? "hashtextextended('pgshift verify probe: ü 表 ' || repeat('x', 100), 0)::text" : 'NULL::text';
+  return `SELECT current_setting('server_encoding') AS encoding, ${probeSql} AS probe`;
+}
 
-export function chooseRowHash(source: { encoding: string; probe: string }, target: { encoding: string; probe: string }): RowHash {
+export function chooseRowHash(source: { encoding: string; probe: string | null }, target: { encoding: string; probe: string | null }): RowHash {
   if (source.encoding !== target.encoding) return 'md5-utf8';
-  return source.probe === target.probe ? 'hashtextextended' : 'md5';
+  return source.probe !== null && source.probe === target.probe ? 'hashtextextended' : 'md5';
 }
 
 export interface ColumnInfo {

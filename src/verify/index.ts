@@ -9,7 +9,7 @@ import { listTables, matchesPattern, replicatedTables, tableKey, type TableInfo 
 import { namesFor } from '../steps/names.js';
 import { AbortedError, UsageError } from '../errors.js';
 import { silent, type Emit } from '../events.js';
-import { chooseRowHash, ROW_HASH_PROBE_SQL, type KeyRange, type RowHash } from './canonical.js';
+import { chooseRowHash, rowHashProbeSql, type KeyRange, type RowHash } from './canonical.js';
 import { countTable } from './count.js';
 import { compareRange, planRanges, FULL_DEFAULTS, type FullOptions } from './full.js';
 import { DifferenceLog } from './rows.js';
@@ -116,8 +116,8 @@ export async function verifyDatabase(opts: VerifyOptions): Promise<VerifyReport>
     }
 
     const [srcProbe, tgtProbe] = await Promise.all([
-      first.source.one<{ encoding: string; probe: string }>(ROW_HASH_PROBE_SQL),
-      first.target.one<{ encoding: string; probe: string }>(ROW_HASH_PROBE_SQL),
+      first.source.one<{ encoding: string; probe: string | null }>(rowHashProbeSql(first.source.version)),
+      first.target.one<{ encoding: string; probe: string | null }>(rowHashProbeSql(first.target.version)),
     ]);
     const rowHash = opts.rowHash ?? chooseRowHash(srcProbe, tgtProbe);
 

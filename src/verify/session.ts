@@ -10,7 +10,7 @@ import { connect, type Db, type QueryResultRow } from '../pg/connect.js';
 import { lsnGte } from '../pg/lsn.js';
 import { ProblemError } from '../errors.js';
 import { sleep } from '../util/wait.js';
-import { SESSION_SETTINGS_SQL, type SqlText } from './canonical.js';
+import { sessionSettingsSql, type SqlText } from './canonical.js';
 
 /** Re-checks of a value that keeps changing on a live source before it is called unsettled. */
 export const VERIFY_ROUNDS = 4;
@@ -37,7 +37,10 @@ export class VerifyPair {
     }
     const pair = new VerifyPair(s.value, t.value, live);
     try {
-      await Promise.all([s.value.query(SESSION_SETTINGS_SQL), t.value.query(SESSION_SETTINGS_SQL)]);
+      await Promise.all([
+        s.value.query(sessionSettingsSql(s.value.version, t.value.version)),
+        t.value.query(sessionSettingsSql(t.value.version, s.value.version)),
+      ]);
     } catch (e) {
       await pair.close();
       throw e;

@@ -1,3 +1,6 @@
+// The version matrix's 15 -> 17 (versions-scenario.ts: run, verify,
+// switchover, reverse replication, cleanup under write load), sharing the
+// clusters of:
 // start / wait / status on 15 -> 17 with the schema put on the target by the
 // test itself (the roles and schema steps are tested on their own): the
 // fixture schema replicates under write load, every table's rows end up
@@ -17,6 +20,7 @@ import { namesFor } from '../../src/steps/names.js';
 import { tablesReplicationCannotCarry } from '../../src/steps/start.js';
 import { createFixtureSchema, fillFixture } from '../helpers/fixture-schema.js';
 import { assertSameRows, assertStatusShape, objectCounts, startLoad, waitForCatchUp } from '../helpers/replication-scenario.js';
+import { versionsRun } from '../helpers/versions-scenario.js';
 
 const [[FROM, TO]] = versionPairs([[15, 17]]) as [[number, number]];
 let pair: Pair;
@@ -137,4 +141,8 @@ databases:
   for (const t of ['plain', 'plog', 'plog_a', 'plog_b']) {
     assert.deepEqual(await tableRows(pair.target, db, 'public', t), await tableRows(pair.source, db, 'public', t), t);
   }
+});
+
+test(`${FROM} -> ${TO} under write load: check, run, verify, switchover, reverse replication, cleanup`, async () => {
+  await versionsRun(pair, { prefix: `v${FROM}_${TO}` });
 });

@@ -9,6 +9,7 @@ import type pg from 'pg';
 import type { EmbeddedCluster } from '../../src/embedded/cluster.js';
 import { qualify, quoteIdent } from '../../src/pg/quote.js';
 import { namesFor } from '../../src/steps/names.js';
+import { featuresOf } from '../../src/pg/version.js';
 import { createFixtureSchema, fillFixture, FIXTURE_SCHEMAS, FIXTURE_TABLES, HOSTILE } from './fixture-schema.js';
 import { runCli, slotConfirmed, tableRows, waitFor, type CliResult, type Pair } from './harness.js';
 
@@ -20,7 +21,7 @@ export interface Load {
 const H = FIXTURE_SCHEMAS.hostile;
 
 /** One write transaction of a random kind, on the fixture tables. */
-async function writeOnce(c: pg.Client, i: number): Promise<void> {
+async function writeOnce(c: pg.Client, i: number, crossPartitionUpdate: boolean): Promise<void> {
   const kind = i % 9;
   await c.query('BEGIN');
   try {
@@ -50,9 +51,17 @@ async function writeOnce(c: pg.Client, i: number): Promise<void> {
         // from 1,000,000 minutes, which would land in the default partition),
         // so the move below cannot drain events_2024 over a long load.
         await c.query(`INSERT INTO app.events (created_at, kind, payload) VALUES (timestamptz '2024-03-01 00:00+00' + ($1::int % 400000) * interval '1 minute', 'load', '{"l":1}')`, [i]);
-        // Moves a row to another partition.
-        await c.query(`UPDATE app.events SET created_at = created_at - interval '1 year', kind = 'moved'
-          WHERE (id, created_at) = (SELECT id, created_at FROM app.events WHERE created_at >= '2024-01-01' AND created_at < '2025-01-01' ORDER BY random() LIMIT 1)`);
+        // Moves a row to another partition (PostgreSQL 10 cannot UPDATE a row
+        // out of its partition: there it is a DELETE and an INSERT).
+        if (crossPartitionUpdate) {
+          await c.query(`UPDATE app.events SET created_at = created_at - interval '1 year', kind = 'moved'
+            WHERE (id, created_at) = (SELECT id, created_at FROM app.events WHERE created_at >= '2024-01-01' AND created_at < '2025-01-01' ORDER BY random() LIMIT 1)`);
+        } else {
+          await c.query(`WITH gone AS (DELETE FROM app.events
+              WHERE (id, created_at) = (SELECT id, created_at FROM app.events WHERE created_at >= '2024-01-01' AND created_at < '2025-01-01' ORDER BY random() LIMIT 1)
+              RETURNING id, created_at, payload)
+            INSERT INTO app.events (id, created_at, kind, payload) SELECT id, created_at - interval '1 year', 'moved', payload FROM gone`);
+        }
         break;
       case 5:
         await c.query(`UPDATE app.no_pk_unique SET value = coalesce(value, 0) + 1, note = 'upd ' || $1::int
@@ -90,10 +99,11 @@ export async function startLoad(cluster: EmbeddedCluster, db: string, clients = 
   let stopping = false;
   let committed = 0;
   const conns = await Promise.all(Array.from({ length: clients }, () => cluster.client(db)));
+  const crossPartitionUpdate = featuresOf(cluster.major).partitionedIndexes;
   const loops = conns.map(async (c, n) => {
     let i = n * 1_000_000;
     while (!stopping) {
-      await writeOnce(c, i++);
+      await writeOnce(c, i++, crossPartitionUpdate);
       committed++;
     }
   });

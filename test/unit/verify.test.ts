@@ -2,7 +2,8 @@
 // numbering, hash choice), the --tables splitter, and ledger line parsing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TableQueries, chooseRowHash, formatKey, keyRecord } from '../../src/verify/canonical.js';
+import { TableQueries, chooseRowHash, formatKey, keyRecord, rowHashProbeSql, sessionSettingsSql } from '../../src/verify/canonical.js';
+import { versionFromNum } from '../../src/pg/version.js';
 import { splitTableList } from '../../src/verify/index.js';
 import { parseLedgerLine } from '../../src/load/ledger.js';
 import { PgshiftError } from '../../src/errors.js';
@@ -26,6 +27,18 @@ test('range hash sums a 64-bit row hash; md5 fallbacks when the servers disagree
   assert.equal(chooseRowHash({ encoding: 'UTF8', probe: '1' }, { encoding: 'UTF8', probe: '1' }), 'hashtextextended');
   assert.equal(chooseRowHash({ encoding: 'UTF8', probe: '1' }, { encoding: 'UTF8', probe: '2' }), 'md5');
   assert.equal(chooseRowHash({ encoding: 'LATIN1', probe: '1' }, { encoding: 'UTF8', probe: '1' }), 'md5-utf8');
+  // PostgreSQL 10 has no hashtextextended: its probe is NULL, and md5 is used.
+  assert.match(rowHashProbeSql(versionFromNum(100023)), /NULL::text AS probe/);
+  assert.equal(chooseRowHash({ encoding: 'UTF8', probe: null }, { encoding: 'UTF8', probe: null }), 'md5');
+});
+
+test('session settings: exact floats between 12+ servers, 15 digits with a 10/11 side; jit only where it exists', () => {
+  const [v10, v11, v12, v18] = [100023, 110022, 120022, 180004].map((n) => versionFromNum(n)) as [ReturnType<typeof versionFromNum>, ReturnType<typeof versionFromNum>, ReturnType<typeof versionFromNum>, ReturnType<typeof versionFromNum>];
+  assert.match(sessionSettingsSql(v12, v18), /extra_float_digits = 3/);
+  assert.match(sessionSettingsSql(v18, v11), /extra_float_digits = 0/);
+  assert.match(sessionSettingsSql(v11, v18), /extra_float_digits = 0/);
+  assert.doesNotMatch(sessionSettingsSql(v10, v18), /jit/);
+  assert.match(sessionSettingsSql(v18, v10), /SET jit = off/);
 });
 
 test('rows are fetched by key equality with one text array per key column', () => {

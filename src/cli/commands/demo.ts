@@ -3,6 +3,7 @@ import { flagInt } from '../command.js';
 import { runDemo, type DemoResult } from '../../embedded/demo.js';
 import { ensureServerBinaries } from '../../embedded/binaries.js';
 import { EXIT } from '../../errors.js';
+import { SUPPORTED_SOURCE_MAJORS, SUPPORTED_TARGET_MAJORS } from '../../pg/version.js';
 import { formatDuration } from '../../util/duration.js';
 import type { Output } from '../output.js';
 
@@ -50,8 +51,8 @@ export const command: Command = {
     keep: { type: 'boolean', description: 'leave the clusters (and PgBouncer) running and print how to connect' },
   },
   async run(ctx) {
-    const from = flagInt(ctx, 'from', 12) ?? 13;
-    const to = flagInt(ctx, 'to', 13) ?? 17;
+    const from = flagInt(ctx, 'from', SUPPORTED_SOURCE_MAJORS.min) ?? 13;
+    const to = flagInt(ctx, 'to', SUPPORTED_TARGET_MAJORS.min) ?? 17;
     // An installed pgshift brings no server binaries: the first demo installs the two it needs.
     await ensureServerBinaries([from, to], { emit: (e) => ctx.out.event(e), signal: ctx.signal });
     const r = await runDemo({

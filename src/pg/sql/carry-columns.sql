@@ -1,0 +1,9 @@
+-- The stored columns of one table a switchover copies (generated columns are
+-- computed by the receiving side), in column order.
+-- $1::text : the table, qualified and quoted (qualify())
+-- One row per column: attname
+SELECT a.attname
+  FROM pg_catalog.pg_attribute a
+ WHERE a.attrelid = pg_catalog.to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
+   AND a.attgenerated = ''
+ ORDER BY a.attnum;

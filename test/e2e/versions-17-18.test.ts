@@ -1,0 +1,17 @@
+// The version matrix (README "Versions"): pgshift run, verify, switchover, cleanup
+// for 17 -> 18 under write load (versions-scenario.ts).
+import { test, before, after } from 'node:test';
+import { Pair } from '../helpers/harness.js';
+import { versionsRun } from '../helpers/versions-scenario.js';
+
+let pair: Pair;
+before(async () => {
+  pair = await Pair.start(17, 18);
+});
+after(async () => {
+  await pair?.stop();
+});
+
+test('17 -> 18 under write load: check, run, verify, switchover, reverse replication, cleanup', async () => {
+  await versionsRun(pair, { prefix: 'v17_18' });
+});
