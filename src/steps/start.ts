@@ -210,10 +210,23 @@ export async function mirrorIdentityOnTarget(source: Db, target: Db, tables: Tab
   }
 }
 
+/**
+ * A publication's FOR TABLE / SET TABLE list: ONLY before every table.
+ * Without it PostgreSQL adds each table's inheritance children as well,
+ * including children pgshift left out (no usable replica identity), and from
+ * then on every UPDATE and DELETE touching them fails on the publisher ("does
+ * not have a replica identity and publishes updates"). Partitions are not
+ * affected: a partitioned table publishes its partitions whatever ONLY says
+ * (13+), and on 12 the leaves are listed themselves.
+ */
+export function publicationTablesSql(tables: { schema: string; name: string }[]): string {
+  return tables.map((t) => `ONLY ${qualify(t.schema, t.name)}`).join(', ');
+}
+
 /** Create the publication, or make an existing one hold exactly the planned tables. */
 export async function syncPublication(source: Db, name: string, plan: PublicationPlan, emit: Emit): Promise<'created' | 'updated' | 'unchanged'> {
   const existing: PublicationInfo | undefined = await findPublication(source, name);
-  const listSql = plan.tables.map((t) => qualify(t.schema, t.name)).join(', ');
+  const listSql = publicationTablesSql(plan.tables);
   const withSql = plan.viaRoot ? ' WITH (publish_via_partition_root = true)' : '';
   if (!existing) {
     const forSql = plan.tables.length > 0 ? ` FOR TABLE ${listSql}` : '';
@@ -235,7 +248,7 @@ export async function syncPublication(source: Db, name: string, plan: Publicatio
       const names = await source.query<{ schema: string; name: string }>(
         'SELECT n.nspname AS schema, c.relname AS name FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ANY($1::oid[])',
         [existing.tableOids]);
-      await source.query(`ALTER PUBLICATION ${quoteIdent(name)} DROP TABLE ${names.map((t) => qualify(t.schema, t.name)).join(', ')}`);
+      await source.query(`ALTER PUBLICATION ${quoteIdent(name)} DROP TABLE ${publicationTablesSql(names)}`);
     }
     emit({ type: 'info', message: `publication ${name}: table list updated (${have.length} -> ${want.length} tables)` });
     changed = true;

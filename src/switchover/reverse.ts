@@ -15,12 +15,12 @@ import type { Config } from '../config/config.js';
 import { peerConninfo } from '../steps/subscription.js';
 import type { Db } from '../pg/connect.js';
 import { listTables, tableKey } from '../pg/catalog.js';
-import { qualify, quoteIdent, quoteLiteral } from '../pg/quote.js';
+import { quoteIdent, quoteLiteral } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
 import type { Emit } from '../events.js';
 import { featuresOf } from '../pg/version.js';
 import { sleep } from '../util/wait.js';
-import { createSubscription, planPublication } from '../steps/start.js';
+import { createSubscription, planPublication, publicationTablesSql } from '../steps/start.js';
 import { databaseConfig } from '../config/config.js';
 import type { MigrationNames } from '../steps/names.js';
 
@@ -44,12 +44,12 @@ export async function reverseTables(config: Config, database: string, source: Db
 
 export async function prepareReverse(config: Config, database: string, names: MigrationNames, source: Db, target: Db, emit?: Emit): Promise<{ tables: number }> {
   const tables = await reverseTables(config, database, source, target);
-  const list = tables.map((t) => qualify(t.schema, t.name)).join(', ');
+  const listSql = publicationTablesSql(tables);
   const pub = await target.maybeOne('SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = $1', [names.reversePublication]);
   if (!pub) {
-    await target.query(`CREATE PUBLICATION ${quoteIdent(names.reversePublication)}${tables.length ? ` FOR TABLE ${list}` : ''}`); // sql-lint: safe (list is qualify() output)
+    await target.query(`CREATE PUBLICATION ${quoteIdent(names.reversePublication)}${tables.length ? ` FOR TABLE ${listSql}` : ''}`);
   } else if (tables.length) {
-    await target.query(`ALTER PUBLICATION ${quoteIdent(names.reversePublication)} SET TABLE ${list}`); // sql-lint: safe (list is qualify() output)
+    await target.query(`ALTER PUBLICATION ${quoteIdent(names.reversePublication)} SET TABLE ${listSql}`);
   }
   const sub = await subscriptionState(source, names.reverseSubscription);
   if (!sub) {
