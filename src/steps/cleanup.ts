@@ -2,7 +2,8 @@
 // pgshift made for a database, on both sides (forward and reverse objects,
 // and the table-sync slots PostgreSQL made for our subscriptions), and
 // pgshift's switchover bookkeeping (lifting a fence a switchover or rollback
-// killed before its point of no return left). When one side cannot be reached, the
+// killed before its point of no return left); then put back the replica
+// identities pgshift set on each side (identity-record.ts). When one side cannot be reached, the
 // other is still cleaned: a subscription whose slot lives on the unreachable
 // side is disabled and detached from its slot (slot_name = NONE) before it is
 // dropped, and the report lists exactly what is left there, with the SQL
@@ -24,6 +25,7 @@ import { maintenanceDb } from '../switchover/move-writes.js';
 import { deleteFence, readFence } from '../switchover/state.js';
 import { manualUnfenceSql, PAUSE_IMPLS } from '../switchover/pause.js';
 import { unfenceHint } from '../switchover/fence-status.js';
+import { restoreReplicaIdentities, type RestoredIdentities } from './identity-record.js';
 
 export interface LeftBehind {
   side: Side;
@@ -44,6 +46,8 @@ export interface CleanupResult {
    * A fence whose run stopped before that point is lifted (listed in dropped).
    */
   fences: { side: Side; method: string; sql: string[] }[];
+  /** Replica identities pgshift had set, put back per side (identity-record.ts); tables left as they are, and why. */
+  identities: RestoredIdentities[];
 }
 
 async function tryConnect(config: Config, side: Side, database: string): Promise<{ db?: Db; admin?: Db; error?: string }> {
@@ -72,7 +76,7 @@ export async function cleanup(config: Config, database: string, opts: { emit?: E
   databaseConfig(config, database);
   const emit = opts.emit ?? silent;
   const names = namesFor(database);
-  const result: CleanupResult = { database, dropped: [], left: [], fences: [] };
+  const result: CleanupResult = { database, dropped: [], left: [], fences: [], identities: [] };
   const [src, tgt] = await Promise.all([tryConnect(config, 'source', database), tryConnect(config, 'target', database)]);
   const conns: Record<Side, typeof src> = { source: src, target: tgt };
   const other = (s: Side): Side => (s === 'source' ? 'target' : 'source');
@@ -120,7 +124,9 @@ export async function cleanup(config: Config, database: string, opts: { emit?: E
         `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name IN (${quoteLiteral(slot)}) OR slot_name LIKE ${quoteLiteral('pg\\_%\\_sync\\_%')} AND NOT active;`,
         `ALTER SUBSCRIPTION ${quoteIdent(plan[side].sub)} DISABLE; ALTER SUBSCRIPTION ${quoteIdent(plan[side].sub)} SET (slot_name = NONE); DROP SUBSCRIPTION ${quoteIdent(plan[side].sub)};`,
         `DELETE FROM pgshift.switchover_fence WHERE database = ${quoteLiteral(database)};  -- in the maintenance database, if the table exists`,
+        `-- and run "pgshift cleanup ${database}" again once the ${side} is back: it puts back the replica identities pgshift set there (recorded in pgshift.replica_identity of its maintenance database)`,
       );
+      l.objects.push(`replica identities pgshift set on tables of ${database}, if any (recorded in pgshift.replica_identity of the maintenance database)`);
       result.left.push({ side, reason: c.error ?? 'unreachable', objects: [...new Set(l.objects)], database, sql: l.sql });
       continue;
     }
@@ -165,6 +171,12 @@ export async function cleanup(config: Config, database: string, opts: { emit?: E
       }
       await deleteFence(c.admin, database);
       result.dropped.push({ side, object: 'switchover bookkeeping (pgshift.switchover_fence row)' });
+    }
+    // Last on this side: its publication is gone, so no table goes back to an identity it cannot publish with.
+    const ids = await restoreReplicaIdentities(c.admin, c.db);
+    if (ids.restored.length > 0 || ids.kept.length > 0) {
+      result.identities.push(ids);
+      emit({ type: 'info', message: `replica identity of ${ids.restored.length} table(s) on the ${side} put back as it was before pgshift` });
     }
   }
   for (const side of ['source', 'target'] as Side[]) {

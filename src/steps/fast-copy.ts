@@ -44,9 +44,10 @@ import { copyRanges, openSnapshotSession, type RangeDone } from '../copy/pipe.js
 import { applyPreData, buildPostData, SchemaArchive, type PostDataReport } from '../copy/schema-sections.js';
 import { namesFor } from './names.js';
 import {
-  applyIdentityPlan, createSubscription, mirrorIdentityOnTarget, planPublication, subscriptionOptions, syncPublication, waitInactive, warnStoredPassword,
+  applyIdentityPlan, createSubscription, mirrorIdentityOnTarget, planChangesIdentities, planPublication, subscriptionOptions, syncPublication, waitInactive, warnStoredPassword,
   type NotCarriedTable,
 } from './start.js';
+import { IdentityChanges, refuseUnrecordable } from './identity-record.js';
 import { appliedOn, createTargetDatabase } from './schema.js';
 import { findPublication, findSlot, findSubscription, subscriptionConninfo } from './subscription.js';
 import { refuseMissingPrivileges, refuseTargetRows, refuseUnsupportedPair } from './preflight.js';
@@ -208,6 +209,8 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
   let archive: SchemaArchive | undefined;
   let copyTables: CopyTable[] = [];
   let filling = false;
+  let sourceChanges: IdentityChanges | undefined;
+  let targetChanges: IdentityChanges | undefined;
   try {
     await refuseUnsupportedPair(config, source);
     if (await createTargetDatabase(config, source, database, emit)) {
@@ -240,7 +243,11 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
     await refuseMissingPrivileges(source, target, plan.tables, !(await findPublication(source, names.publication)));
     if (!report.restarted) await refuseTargetRows(target, plan.tables, await tableNames(target));
     report.notCarried = plan.notCarried;
-    await applyIdentityPlan(source, plan, emit);
+    if (planChangesIdentities(plan)) {
+      for (const side of ['source', 'target'] as const) await refuseUnrecordable(config, side, database);
+    }
+    sourceChanges = new IdentityChanges(config, 'source', source);
+    await applyIdentityPlan(sourceChanges, plan, emit);
     await syncPublication(source, names.publication, plan, emit);
     report.publication.tables = plan.tables.length;
     checkAborted(opts.signal);
@@ -321,7 +328,8 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
       onStep: (label, ms) => emit({ type: 'info', message: `built ${label} in ${formatDuration(ms)}` }),
     });
     emit({ type: 'phase', phase: 'post-data', state: 'done', ms: report.schema.postData.ms });
-    await mirrorIdentityOnTarget(source, target, plan.tables, emit);
+    targetChanges = new IdentityChanges(config, 'target', target);
+    await mirrorIdentityOnTarget(source, target, plan.tables, emit, targetChanges);
     checkAborted(opts.signal);
 
     // 6. The subscription, on the slot, from its consistent point.
@@ -360,6 +368,7 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
   } finally {
     archive?.remove();
     await snap?.close();
+    await Promise.all([sourceChanges?.close(), targetChanges?.close()]);
     await target?.close();
     await source.close();
   }

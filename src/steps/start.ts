@@ -36,6 +36,7 @@ import { faultPoint } from '../util/fault.js';
 import { namesFor } from './names.js';
 import { refuseMissingPrivileges, refuseTablesMissingOnTarget, refuseTargetRows, refuseUnsupportedVersions } from './preflight.js';
 import { applyReplicaIdentity, leafTables, planReplicaIdentities, type ReplicaIdentityPlan } from './replica-identity.js';
+import { IdentityChanges, refuseUnrecordable } from './identity-record.js';
 import { findPublication, findSlot, findSubscription, subscriptionConninfo, type PublicationInfo, type SubscriptionConninfo } from './subscription.js';
 
 export type CopyMode = 'native' | 'fast';
@@ -130,11 +131,16 @@ export async function planPublication(source: Db, dbConfig: DatabaseConfig): Pro
   return { viaRoot, tables, identities, notCarried };
 }
 
-/** Set the planned replica identities on the source, and say which tables are not carried. */
-export async function applyIdentityPlan(source: Db, plan: PublicationPlan, emit: Emit): Promise<void> {
+/** Does the plan change any identity (so the record in the maintenance database is needed)? */
+export function planChangesIdentities(plan: PublicationPlan): boolean {
+  return plan.identities.some((p) => p.action === 'use-index' || p.action === 'full');
+}
+
+/** Set the planned replica identities on the source (each recorded first), and say which tables are not carried. */
+export async function applyIdentityPlan(changes: IdentityChanges, plan: PublicationPlan, emit: Emit): Promise<void> {
   for (const p of plan.identities) {
     if (p.action === 'use-index' || p.action === 'full') {
-      await applyReplicaIdentity(source, p);
+      await applyReplicaIdentity(changes, p);
       emit({ type: 'info', message: `replica identity ${p.action === 'full' ? 'FULL' : `USING INDEX ${p.index}`} on ${tableKey(p.table)}: ${p.reason}` });
     }
   }
@@ -184,8 +190,8 @@ export function subscriptionOptions(source: ServerVersion, target: ServerVersion
   return opts;
 }
 
-/** Give the target the source's replica identities (the apply worker finds rows by them). */
-export async function mirrorIdentityOnTarget(source: Db, target: Db, tables: TableInfo[], emit: Emit): Promise<void> {
+/** Give the target the source's replica identities (the apply worker finds rows by them); each change recorded first. */
+export async function mirrorIdentityOnTarget(source: Db, target: Db, tables: TableInfo[], emit: Emit, changes: IdentityChanges): Promise<void> {
   // Read the source's identities as they are now (after this run's ALTERs, or a previous run's).
   const now = new Map((await listTables(source)).map((t) => [t.oid, t]));
   const onTarget = new Map((await listTables(target)).map((t) => [tableKey(t), t]));
@@ -197,14 +203,14 @@ export async function mirrorIdentityOnTarget(source: Db, target: Db, tables: Tab
     const row = onTarget.get(tableKey(t));
     if (!row) continue;
     if (t.replident === 'f' && row.replident !== 'f') {
-      await target.query(`ALTER TABLE ${qualify(t.schema, t.name)} REPLICA IDENTITY FULL`);
+      await changes.set(t, { kind: 'full' });
     } else if (t.replident === 'i' && t.replidentIndex && row.replidentIndex !== t.replidentIndex) {
       try {
-        await target.query(`ALTER TABLE ${qualify(t.schema, t.name)} REPLICA IDENTITY USING INDEX ${quoteIdent(t.replidentIndex)}`);
+        await changes.set(t, { kind: 'index', index: t.replidentIndex });
       } catch (e) {
         if (row.hasPk) continue;
         emit({ type: 'warn', message: `target table ${tableKey(t)}: cannot use index ${t.replidentIndex} as replica identity (${(e as Error).message}); using FULL` });
-        await target.query(`ALTER TABLE ${qualify(t.schema, t.name)} REPLICA IDENTITY FULL`);
+        await changes.set(t, { kind: 'full' });
       }
     }
   }
@@ -362,8 +368,17 @@ export async function startReplication(config: Config, database: string, opts: S
       await refuseTargetRows(target, plan.tables, onTarget);
     }
     await refuseTablesMissingOnTarget(plan.tables, onTarget, database);
-    await applyIdentityPlan(source, plan, emit);
-    await mirrorIdentityOnTarget(source, target, plan.tables, emit);
+    if (planChangesIdentities(plan)) {
+      for (const side of ['source', 'target'] as const) await refuseUnrecordable(config, side, database);
+    }
+    const sourceChanges = new IdentityChanges(config, 'source', source);
+    const targetChanges = new IdentityChanges(config, 'target', target);
+    try {
+      await applyIdentityPlan(sourceChanges, plan, emit);
+      await mirrorIdentityOnTarget(source, target, plan.tables, emit, targetChanges);
+    } finally {
+      await Promise.all([sourceChanges.close(), targetChanges.close()]);
+    }
     faultPoint('after:start-identity');
     checkAborted(opts.signal);
 
