@@ -439,9 +439,9 @@ async function checkSourceDatabase(ctx: DatabaseContext, database: string): Prom
     if (facts.materialized_views.length) {
       out.push({
         id: 'materialized-views', severity: 'warn', side: 'source', database,
-        title: `${facts.materialized_views.length} materialized view${facts.materialized_views.length === 1 ? '' : 's'}: not replicated; pgshift refreshes ${facts.materialized_views.length === 1 ? 'it' : 'them'} on the target after switchover`,
+        title: `${facts.materialized_views.length} materialized view${facts.materialized_views.length === 1 ? '' : 's'}: not replicated; the switchover populates ${facts.materialized_views.length === 1 ? 'it' : 'them'} on the target before it pauses writes and refreshes ${facts.materialized_views.length === 1 ? 'it' : 'them'} after`,
         objects: facts.materialized_views.map(tableKey),
-        fix: 'Nothing to do; a large view makes the refresh after switchover take a while.',
+        fix: 'Nothing to do; a large view makes the switchover take longer (not the write pause); a unique index on it lets the refresh after the switchover run CONCURRENTLY, without blocking readers.',
       });
     }
     const partitioned = user.filter((t) => t.relkind === 'p');
