@@ -192,6 +192,7 @@ async function afterResume(sess: Session, s: Sides, warnings: string[]): Promise
 
 /** Refresh, on the side now taking writes, the materialized views the other side had populated (matviews.ts). */
 async function refreshAfterResume(sess: Session, s: Sides, timeline: Timeline, emit: Emit, warnings: string[]): Promise<MatviewRefresh[]> {
+  if ((await viewsToCarry(sess.fromDb, sess.toDb)).length === 0) return [];
   const refreshed = await timeline.phase('refresh-views', () => refreshViews(sess.fromDb, sess.toDb, emit), (r) => viewsSummary(r, 'refreshed'));
   for (const f of refreshed.filter((r) => r.error)) {
     warnings.push(`materialized view ${f.view} on the ${s.to} could not be refreshed: ${f.error}; it keeps ${f.concurrently ? 'its contents from before the switchover' : 'the contents it had'}: REFRESH MATERIALIZED VIEW it once the cause is fixed`);
@@ -272,7 +273,9 @@ export async function moveWrites(config: Config, database: string, direction: Di
     }
 
     // --- before the pause: the views the side taking over must serve populated (matviews.ts) ---
-    populated = await timeline.phase('populate-views', () => populateViews(sess.fromDb, sess.toDb, emit), (r) => viewsSummary(r, 'populated'));
+    if ((await viewsToCarry(sess.fromDb, sess.toDb)).length > 0) {
+      populated = await timeline.phase('populate-views', () => populateViews(sess.fromDb, sess.toDb, emit), (r) => viewsSummary(r, 'populated'));
+    }
     const unpopulated = populated.filter((r) => r.error);
     if (unpopulated.length) {
       // sql-lint: safe (an error message, not SQL)
