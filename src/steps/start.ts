@@ -27,7 +27,7 @@ import type { Emit } from '../events.js';
 import { silent } from '../events.js';
 import { connect, type Db } from '../pg/connect.js';
 import { listTables, matchesPattern, replicatedTables, tableKey, tableNames, type TableInfo } from '../pg/catalog.js';
-import { qualify, quoteIdent, quoteLiteral } from '../pg/quote.js';
+import { qualify, quoteIdent, quoteIdentList, quoteLiteral } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
 import { runSecretStatement } from '../pg/secret-statement.js';
 import { featuresOf, type ServerVersion } from '../pg/version.js';
@@ -225,8 +225,10 @@ export async function mirrorIdentityOnTarget(source: Db, target: Db, tables: Tab
  * affected: a partitioned table publishes its partitions whatever ONLY says
  * (13+), and on 12 the leaves are listed themselves.
  */
-export function publicationTablesSql(tables: { schema: string; name: string }[]): string {
-  return tables.map((t) => `ONLY ${qualify(t.schema, t.name)}`).join(', ');
+export function publicationTablesSql(tables: { schema: string; name: string; columns?: string[] | null }[]): string {
+  // A column list (15+ publishers) publishes only those columns: the reverse publication's way
+  // of leaving out columns a drifted target has and the source lacks (src/switchover/reverse.ts).
+  return tables.map((t) => `ONLY ${qualify(t.schema, t.name)}${t.columns ? ` (${quoteIdentList(t.columns)})` : ''}`).join(', ');
 }
 
 /** Create the publication, or make an existing one hold exactly the planned tables. */

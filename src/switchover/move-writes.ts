@@ -32,7 +32,7 @@ import { FenceNotProven, describeSession, proveFence } from './fence.js';
 import { CatchUpTimeout, waitForApplied } from './catch-up.js';
 import { syncSequences, type SequenceSync } from './sequences.js';
 import { copyLargeObjects, copyTables, type CarriedTable } from './carry.js';
-import { activateReverse, dropSubscription, prepareReverse, stopSubscription, subscriptionState } from './reverse.js';
+import { activateReverse, dropSubscription, planReverse, prepareReverse, reverseRefusal, stopSubscription, subscriptionState, verifyReverse, type ReverseVerification } from './reverse.js';
 import { populateViews, refreshViews, viewsToCarry, type MatviewRefresh } from './matviews.js';
 import { deleteFence, maintenanceDb, readFence, setFencePhase, writeFence, type Direction, type FenceRecord } from './state.js';
 import { unfenceHint } from './fence-status.js';
@@ -72,6 +72,14 @@ export interface MoveResult {
    * (dependency order, CONCURRENTLY where a unique index allows), each timed.
    */
   views: { populated: MatviewRefresh[]; refreshed: MatviewRefresh[] };
+  /**
+   * Switchover with reverse replication: the rollback path was proven working
+   * after the resume (every published column exists on the source, and the
+   * source confirmed a mark written on the target); false with the reason in
+   * reverseProblem. Absent when not checked (no reverse, or an earlier run finished).
+   */
+  reverseVerified?: boolean;
+  reverseProblem?: string;
 }
 
 interface Sides {
@@ -225,12 +233,15 @@ export async function moveWrites(config: Config, database: string, direction: Di
   await sess.open(config, database, s);
   let populated: MatviewRefresh[] = [];
   let refreshed: MatviewRefresh[] = [];
+  let reverseCheck: ReverseVerification | undefined;
   try {
     let rec = await readFence(sess.fromAdmin, database);
     const ctxFor = (r: FenceRecord): FenceContext => ({ config, database, side: s.from, admin: sess.fromAdmin, otherAdmin: sess.toAdmin, record: r, emit });
     const result = (outcome: MoveResult['outcome'], extra: Partial<MoveResult> = {}): MoveResult => ({
       database, direction, method: rec?.method ?? method, outcome, timeline: timeline.toJSON(), pauseMs: timeline.pauseMs, reverse, warnings,
-      views: { populated, refreshed }, ...extra,
+      views: { populated, refreshed },
+      ...(reverseCheck ? { reverseVerified: reverseCheck.verified, ...(reverseCheck.problem ? { reverseProblem: reverseCheck.problem } : {}) } : {}),
+      ...extra,
     });
 
     // --- what an earlier run left behind ---
@@ -272,6 +283,12 @@ export async function moveWrites(config: Config, database: string, direction: Di
       });
     }
 
+    // --- reverse replication must be able to carry every table to the source (reverse.ts) ---
+    const reversePlan = reverse ? await planReverse(config, database, sess.fromDb, sess.toDb) : undefined;
+    const refusal = reversePlan ? reverseRefusal(reversePlan) : undefined;
+    if (refusal) throw new ProblemError('reverse_impossible', `${direction} ${database}: ${refusal.message}`, { hint: refusal.hint });
+    for (const n of reversePlan?.narrowedOut ?? []) warn(`${n.schema}.${n.name} is not carried by reverse replication: ${n.reason}`);
+
     // --- before the pause: the views the side taking over must serve populated (matviews.ts) ---
     if ((await viewsToCarry(sess.fromDb, sess.toDb)).length > 0) {
       populated = await timeline.phase('populate-views', () => populateViews(sess.fromDb, sess.toDb, emit), (r) => viewsSummary(r, 'populated'));
@@ -287,9 +304,13 @@ export async function moveWrites(config: Config, database: string, direction: Di
     // --- preflight ---
     await timeline.phase('preflight', async () => {
       await preflight(config, database, direction, s, sess, { maxLagBytes: opts.maxLagBytes ?? 64 * 1024 * 1024, method, reverse, names }, warnings);
-      if (reverse) await prepareReverse(config, database, names, sess.fromDb, sess.toDb);
+      if (reverse) await prepareReverse(config, database, names, sess.fromDb, sess.toDb, emit, reversePlan);
     });
-    const notCarried = (await planPublication(sess.fromDb, databaseConfig(config, database))).notCarried;
+    // What replication into the "to" side does not carry, copied while writes are paused: for a
+    // rollback, what the reverse publication leaves out (planned as prepareReverse did).
+    const notCarried = direction === 'switchover'
+      ? (await planPublication(sess.fromDb, databaseConfig(config, database))).notCarried
+      : (await planReverse(config, database, sess.toDb, sess.fromDb)).notCarried;
     const ownPids = await ownPidsOf(sess);
     // Connections are made before the pause: a revoke fence could refuse new ones.
     rec = { database, direction, method, phase: 'pausing', revoked: [], readonlyBefore: null, startedAt: '' };
@@ -396,6 +417,19 @@ export async function moveWrites(config: Config, database: string, direction: Di
       }
       await timeline.phase('cleanup-old', () => afterResume(sess, s, warnings));
       refreshed = await refreshAfterResume(sess, s, timeline, emit, warnings);
+      if (reverse) {
+        // The rollback path is ready only once proven (reverse.ts verifyReverse).
+        reverseCheck = await timeline.phase('verify-reverse', async () => {
+          try {
+            return await verifyReverse(names, sess.fromDb, sess.toDb);
+          } catch (e) {
+            return { verified: false, problem: `checking it failed: ${(e as Error).message}` };
+          }
+        }, (v) => (v.verified ? `the source applied the target's changes up to ${v.confirmed}` : 'NOT working'));
+        if (!reverseCheck.verified) {
+          warn(`reverse replication target -> source is not working: ${reverseCheck.problem}. A rollback cannot carry the target's writes until this is fixed ("pgshift status ${database}" shows it; pgshift rollback refuses meanwhile).`);
+        }
+      }
     }
   } finally {
     await sess.close();
