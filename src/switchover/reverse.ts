@@ -32,7 +32,7 @@ import { performance } from 'node:perf_hooks';
 import type { Config } from '../config/config.js';
 import { peerConninfo } from '../steps/subscription.js';
 import type { Db } from '../pg/connect.js';
-import { listTables, tableKey } from '../pg/catalog.js';
+import { listTables, tableKey, tableNames } from '../pg/catalog.js';
 import { quoteIdent, quoteLiteral } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
 import type { Emit } from '../events.js';
@@ -216,18 +216,21 @@ export async function dropSubscription(db: Db, name: string): Promise<boolean> {
  */
 export async function reverseColumnProblems(source: Db, target: Db, publication: string): Promise<string[]> {
   const file = featuresOf(target.version).publicationColumnLists ? 'reverse-published-columns-15' : 'reverse-published-columns';
-  const published = await target.query<{ schema: string; name: string; columns: string[] }>(sqlFile(file), [publication]);
+  const published = await target.query<{ schema: string; name: string; columns: string[] | null }>(sqlFile(file), [publication]);
   if (published.length === 0) return [];
   const theirs = await replicatedColumns(source);
+  // A table without columns has none to list: only the table list says whether it exists.
+  const tables = await tableNames(source);
   const out: string[] = [];
   for (const t of published) {
     const key = tableKey(t);
-    const have = theirs.get(key);
+    const have = theirs.get(key) ?? (tables.has(key) ? [] : undefined);
     if (!have) {
       out.push(`${key} is published by the target but the source has no such table`);
       continue;
     }
-    const missing = t.columns.filter((c) => !have.includes(c));
+    // attnames is NULL for a table without columns.
+    const missing = (t.columns ?? []).filter((c) => !have.includes(c));
     if (missing.length) out.push(`${key}: the target publishes column(s) ${missing.join(', ')}, which the source lacks`);
   }
   return out;

@@ -58,6 +58,8 @@ async function value(c: EmbeddedCluster, db: string, sql: string): Promise<strin
 
 test(`drifted target ${FROM}->${TO}: reverse replication carries what the source can take, the rollback path is verified, status shows it and a broken reverse stream`, async () => {
   const { db, cli } = await drifted(pair, 'django');
+  const check = await cli(['check', db]);
+  assert.match(check.stderr, /1 table\(s\) on the target have columns the source lacks and a replica identity that needs them: .*a rollback copies them/);
   const sw = await cli(['--json', 'switchover', db]);
   assert.equal(sw.code, 0, sw.stderr);
 
@@ -106,6 +108,10 @@ test(`drifted target ${FROM}->${TO}: reverse replication carries what the source
 test(`a target before 15 (${OLD_FROM}->${OLD_TO}) cannot leave columns out: reverse replication is refused before the switchover, --no-reverse goes through`, async () => {
   oldPair = await Pair.start(OLD_FROM, OLD_TO);
   const { db, cli } = await drifted(oldPair, 'django14');
+  // check says so before the switchover, with the choice.
+  const check = await cli(['check', db]);
+  assert.match(check.stderr, /warn +target +2 table\(s\) on the target have columns the source lacks, which reverse replication \(the rollback path\) cannot leave out: the switchover refuses reverse replication/);
+  assert.match(check.stderr, /fix: Switch over without reverse replication \(--no-reverse/);
   const refused = await cli(['switchover', db]);
   assert.equal(refused.code, 1, refused.stderr);
   assert.match(refused.stderr, new RegExp(`reverse replication \\(target -> source, the rollback path\\) cannot carry 2 table\\(s\\) with columns the source lacks: public\\.audit \\(extra: the target is PostgreSQL ${OLD_TO}.*public\\.shop_customer \\(tier, created_at`));
