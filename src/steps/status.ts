@@ -261,12 +261,15 @@ export class StatusProbe {
     };
     const problems: string[] = [];
     const noRollback = 'a rollback cannot carry the target\'s writes until this is fixed (pgshift rollback refuses)';
-    if (slot && (slot.walStatus === 'lost' || slotInvalidated(health))) {
+    const lost = Boolean(slot && (slot.walStatus === 'lost' || slotInvalidated(health)));
+    if (lost) {
       problems.push(`reverse replication slot ${names.reverseSlot} on the target is lost: ${health ? invalidationText(health) : 'the target removed WAL it still needed'}; the source can no longer receive the target's writes, so a rollback is not possible (pgshift rollback refuses). The target keeps the writes; when the source is no longer needed: pgshift cleanup ${this.database}`);
     }
     if (broken.length > 0) {
       problems.push(`reverse replication target -> source is broken: ${broken.slice(0, 5).join('; ')}${broken.length > 5 ? '; ...' : ''}; the source's apply worker stops at the first change that carries such a column, and ${noRollback}. Give the source those columns (nullable or with a default) so it can take them`);
     }
+    // A lost slot says it all: enabling or restarting the subscription cannot bring it back.
+    if (lost) return { info, problems };
     if (sub && !sub.enabled) {
       // sql-lint: safe (advice for the user; the name in the SQL is quoted)
       problems.push(`reverse subscription ${names.reverseSubscription} on the source is disabled: the target's writes do not reach the source, and ${noRollback}; once the cause is fixed: ALTER SUBSCRIPTION ${quoteIdent(names.reverseSubscription)} ENABLE on the source`);
@@ -392,6 +395,16 @@ export class StatusProbe {
     this.lastCounts = { apply: errors.apply ?? 0, sync: errors.sync ?? 0 };
     if (erring && errors.apply) problems.push(`${errors.apply} apply error(s) since the subscription was created, the last one recent: see the target's server log`);
     if (erring && errors.sync) problems.push(`${errors.sync} table sync error(s) since the subscription was created, the last one recent: see the target's server log`);
+    // A table published without a usable identity refuses the application's UPDATE and DELETE
+    // (a partition created after start is published through its root without one).
+    const unsafe = async (db: Db, publication: string, where: string, fix: string): Promise<void> => {
+      const rows = await db.query<{ schema: string; name: string }>(sqlFile('published-without-identity'), [publication]);
+      if (rows.length === 0) return;
+      // sql-lint: safe (a message for the user, not SQL)
+      problems.push(`UPDATE and DELETE fail on the ${where} for ${rows.length} table(s) publication ${publication} publishes without a usable replica identity: ${rows.slice(0, 5).map((r) => `${r.schema}.${r.name}`).join(', ')}${rows.length > 5 ? ', ...' : ''} (a partition created after the publication?); ${fix}`);
+    };
+    if (pub) await unsafe(source, names.publication, 'source', `run "pgshift start ${this.database}" again: it gives them one`);
+    if (switchedOver && target) await unsafe(target, names.reversePublication, 'target (the new primary)', 'give each a primary key or ALTER TABLE ... REPLICA IDENTITY FULL on the target');
     if (pub && sub) {
       const subscribed = new Set(tables.map((t) => `${t.schema}\u0000${t.name}`));
       const missing = sourceTables.filter((t) => !subscribed.has(`${t.schema}\u0000${t.name}`));

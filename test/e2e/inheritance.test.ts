@@ -104,3 +104,32 @@ for (const [i, [from, to]] of PAIRS.entries()) {
     assert.equal((await cli(['cleanup', db])).code, 0);
   });
 }
+
+test('a partition created after start, published through its key-less root without an identity: status names it, start again gives it one', async () => {
+  const i = PAIRS.findIndex(([from]) => from >= 13);
+  if (i < 0) return;
+  const pair = pairs[i]!;
+  const db = await pair.freshDatabase('newpart', { onTarget: true });
+  const ddl = `CREATE TABLE events (at date NOT NULL, v text) PARTITION BY RANGE (at);
+    CREATE TABLE events_1 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2024-02-01');`;
+  for (const c of [pair.source, pair.target]) await c.sql(ddl, [], db);
+  await pair.source.sql("INSERT INTO events VALUES ('2024-01-05', 'a')", [], db);
+  const cfg = await pair.writeConfig([db]);
+  const cli = (args: string[]) => runCli(['-c', cfg, '--yes', ...args], { env: pair.env(), timeoutMs: 180_000 });
+  assert.equal((await cli(['start', db])).code, 0);
+  assert.equal((await cli(['wait', db, '--timeout', '2m'])).code, 0);
+
+  // The application adds next month's partition (pg_partman would): it has no identity of its own.
+  const next = "CREATE TABLE events_2 PARTITION OF events FOR VALUES FROM ('2024-02-01') TO ('2024-03-01')";
+  for (const c of [pair.source, pair.target]) await c.sql(next, [], db);
+  await pair.source.sql("INSERT INTO events VALUES ('2024-02-05', 'b')", [], db);
+  const st = await cli(['status', db]);
+  assert.equal(st.code, 1, st.stderr);
+  assert.match(st.stderr, new RegExp(`UPDATE and DELETE fail on the source for 1 table\\(s\\) publication pgshift_${db} publishes without a usable replica identity: public\\.events_2 .*pgshift start ${db}" again`));
+
+  assert.equal((await cli(['start', db])).code, 0);
+  await pair.source.sql("UPDATE events SET v = 'b2' WHERE at = '2024-02-05'", [], db);
+  const again = await cli(['status', db]);
+  assert.doesNotMatch(again.stderr, /UPDATE and DELETE fail/);
+  assert.equal((await cli(['cleanup', db])).code, 0);
+});
