@@ -174,10 +174,8 @@ export async function cleanup(config: Config, database: string, opts: { emit?: E
     }
     // Last on this side: its publication is gone, so no table goes back to an identity it cannot publish with.
     const ids = await restoreReplicaIdentities(c.admin, c.db);
-    if (ids.restored.length > 0 || ids.kept.length > 0) {
-      result.identities.push(ids);
-      emit({ type: 'info', message: `replica identity of ${ids.restored.length} table(s) on the ${side} put back as it was before pgshift` });
-    }
+    // Reported with the result (the CLI groups them: there may be hundreds).
+    if (ids.restored.length > 0 || ids.kept.length > 0) result.identities.push(ids);
   }
   for (const side of ['source', 'target'] as Side[]) {
     const l = leftOn[side];
