@@ -98,10 +98,12 @@ function ledgerLoad(pair: Pair, db: string, clients: number): { stop(): Promise<
       await c.end();
     }
   });
+  // Held until stop(): a client that fails must fail the iteration, not crash the process unhandled.
+  const settled = Promise.allSettled(loops);
   return {
     async stop() {
       stopping = true;
-      await Promise.all(loops);
+      for (const r of await settled) if (r.status === 'rejected') throw r.reason;
       return committed;
     },
   };
@@ -256,6 +258,8 @@ function chaos(pair: Pair, db: string): { stop(): Promise<{ pauses: number; term
   };
 }
 
+const CRASH = /was terminated by signal|terminating any other active server processes|all server processes terminated; reinitializing/;
+
 interface Stats { iterations: number; byPoint: Record<string, number>; failures: number }
 
 async function iteration(pair: Pair, point: string, stats: Stats): Promise<boolean> {
@@ -310,6 +314,9 @@ async function iteration(pair: Pair, point: string, stats: Stats): Promise<boole
   // find: with this load every such row exists on the source, so each line is
   // a change the target missed, even when a later DELETE hid it.
   const missed = missedRows(pair.target, namesFor(db).subscription);
+  // A server that crashed and restarted (a backend killed by a signal) is not the scenario under test.
+  const crashes = [...logLines(pair.source, CRASH), ...logLines(pair.target, CRASH)];
+  if (crashes.length > 0) throw new Error(`a server crashed and restarted:\n${crashes.slice(0, 10).join('\n')}`);
   const counts = await objectCounts(pair.source, pair.target, db);
   stats.iterations++;
   stats.byPoint[point] = (stats.byPoint[point] ?? 0) + 1;
@@ -357,7 +364,12 @@ async function main(): Promise<void> {
     await Promise.all(Array.from({ length: LANES }, async () => {
       while (!failed && Date.now() < DEADLINE && next < MAX_ITERATIONS) {
         const point = POINTS[next++ % POINTS.length]!;
-        if (!(await iteration(pair, point, stats))) failed = true;
+        try {
+          if (!(await iteration(pair, point, stats))) failed = true;
+        } catch (e) {
+          console.log(`ERROR at ${point}: ${(e as Error).stack ?? String(e)}`);
+          failed = true;
+        }
       }
     }));
   } finally {
