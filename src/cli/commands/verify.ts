@@ -7,6 +7,31 @@ import { formatDuration } from '../../util/duration.js';
 import type { Output } from '../output.js';
 import { databaseConfig } from '../../config/config.js';
 import { tablesReplicationCannotCarry } from '../../steps/start.js';
+import { connect } from '../../pg/connect.js';
+import { namesFor } from '../../steps/names.js';
+import { planReverse } from '../../switchover/reverse.js';
+import type { Config } from '../../config/config.js';
+
+/**
+ * After a switchover (the reverse slot exists on the target): the target
+ * tables reverse replication does not carry, which a rollback copies.
+ * Before it: none.
+ */
+async function tablesReverseCannotCarry(config: Config, database: string): Promise<{ schema: string; name: string }[]> {
+  const target = await connect('target', config.target, { database });
+  try {
+    const slot = await target.maybeOne("SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1 AND database = current_database()", [namesFor(database).reverseSlot]);
+    if (!slot) return [];
+    const source = await connect('source', config.source, { database });
+    try {
+      return (await planReverse(config, database, source, target)).notCarried;
+    } finally {
+      await source.close();
+    }
+  } finally {
+    await target.close();
+  }
+}
 
 const MODES: VerifyMode[] = ['count', 'sample', 'full'];
 
@@ -35,6 +60,7 @@ export const command: Command = {
       database,
       exclude: db.exclude,
       copiedAtSwitchover: await tablesReplicationCannotCarry(config, database),
+      copiedAtRollback: await tablesReverseCannotCarry(config, database),
       mode,
       tables: tablesFlag === undefined ? undefined : splitTableList(tablesFlag),
       jobs: flagInt(ctx, 'jobs'),
