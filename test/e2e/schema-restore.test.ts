@@ -236,3 +236,20 @@ test('check warns, naming each inheritance child, that the restore puts its colu
     assert.deepEqual(cols, order, `${table}: the restored order is the one check foresaw`);
   }
 });
+
+test('the application\'s publications reach the target with their tables and options (a CDC consumer finds them on the new primary)', async () => {
+  const db = await pair.freshDatabase('pubs');
+  await pair.source.sql(`
+    CREATE TABLE orders (id int PRIMARY KEY, v text);
+    CREATE TABLE audit (id int PRIMARY KEY);
+    CREATE PUBLICATION "cdc feed" FOR TABLE orders WITH (publish = 'insert');
+  `, [], db);
+  const config = await pair.writeConfig([db]);
+  const s = await runCli(['-c', config, 'schema', db], { env: pair.env() });
+  assert.equal(s.code, 0, s.stderr);
+  const pubs = (c: typeof pair.source) => c.sql<{ p: string }>(
+    `SELECT p.pubname || ' ' || p.pubinsert || p.pubupdate || ' ' || coalesce(string_agg(t.schemaname || '.' || t.tablename, ',' ORDER BY t.tablename), '') AS p
+       FROM pg_publication p LEFT JOIN pg_publication_tables t ON t.pubname = p.pubname GROUP BY p.pubname, p.pubinsert, p.pubupdate ORDER BY 1`, [], db);
+  assert.deepEqual(await pubs(pair.target), await pubs(pair.source));
+  assert.deepEqual((await pubs(pair.target)).map((r) => r.p), ['cdc feed truefalse public.orders']);
+});
