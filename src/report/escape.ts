@@ -1,0 +1,16 @@
+// Escaping for the report: names from the databases (hostile ones too) are
+// text, never markup, in HTML and in Markdown (which renders inline HTML).
+
+export function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+}
+
+/** A Markdown table cell: markup characters escaped, on one line. */
+export function escapeMdCell(text: string): string {
+  return escapeMd(text).replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
+/** Markdown text: HTML and the characters that start emphasis, code or links escaped. */
+export function escapeMd(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/([\\`*_[\]#])/g, '\\$1');
+}
