@@ -10,7 +10,12 @@ export function escapeMdCell(text: string): string {
   return escapeMd(text).replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 }
 
-/** Markdown text: HTML and the characters that start emphasis, code or links escaped. */
+/**
+ * Markdown text: HTML and the characters that start emphasis, code or links
+ * escaped; an underscore only where it could open or close emphasis (not
+ * inside a word like wal_level, which CommonMark leaves alone).
+ */
 export function escapeMd(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/([\\`*_[\]#])/g, '\\$1');
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/([\\`*[\]#])/g, '\\$1')
+    .replace(/_/g, (u, i: number, s: string) => (/\w/.test(s[i - 1] ?? '') && /\w/.test(s[i + 1] ?? '') ? u : '\\_'));
 }

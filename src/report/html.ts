@@ -121,7 +121,8 @@ export function renderHtml(m: ReportModel): string {
     const run = m.runs.find((r) => r.run === s.run);
     B.push(`<h3>${s.kind === 'fast-copy' ? 'Fast copy' : 'Replication'} during <code>${h(run ? commandLine(run) : s.command)}</code>, ${h(formatTime(s.start))}</h3>`);
     const tp = throughput(s.points).map((p) => ({ x: p.t, y: p.v }));
-    B.push(lineChart({ id: `chart-copy-${i}`, title: 'Copy throughput (bytes/s between looks)', series: [{ name: 'copy', points: tp.length ? tp : s.points.map((p) => ({ x: p.t, y: 0 })), color: '#2f6feb' }], formatY: (v) => `${formatBytes(v)}/s` }));
+    if (tp.length) B.push(lineChart({ id: `chart-copy-${i}`, title: 'Initial copy throughput (bytes/s between looks)', series: [{ name: 'copy', points: tp, color: '#2f6feb' }], formatY: (v) => `${formatBytes(v)}/s` }));
+    else B.push('<p class="note">No initial copy ran between these looks.</p>');
     if (s.kind === 'status') {
       const lag = s.points.filter((p) => p.lagBytes !== null && p.lagBytes !== undefined).map((p) => ({ x: p.t, y: p.lagBytes! }));
       B.push(lineChart({ id: `chart-lag-${i}`, title: 'Replication lag (source WAL not yet applied on the target)', series: [{ name: 'lag', points: lag, color: '#cf222e' }], formatY: (v) => formatBytes(v) }));
@@ -169,7 +170,7 @@ export function renderHtml(m: ReportModel): string {
 
   if (m.loads.length || m.loadChecks.length) {
     B.push('<section id="load"><h2>Write load</h2><ul>');
-    for (const l of m.loads) B.push(`<li>${h(formatTime(l.at))}: ${l.clients} clients for ${h(formatMs(l.durationMs))}: ${h(formatCount(l.transactions))} transactions (${l.tps} tps), ${l.errors} failed; latency p50 ${l.latencyMs.p50} ms, p99 ${l.latencyMs.p99} ms, max ${l.latencyMs.max} ms; longest stall ${h(formatMs(l.longestStallMs))}</li>`);
+    for (const l of m.loads) B.push(`<li>${h(formatTime(l.at))}: ${l.clients} client${l.clients === 1 ? '' : 's'} for ${h(formatMs(l.durationMs))}: ${h(formatCount(l.transactions))} transactions (${l.tps} tps), ${l.errors} failed; latency p50 ${l.latencyMs.p50} ms, p99 ${l.latencyMs.p99} ms, max ${l.latencyMs.max} ms; longest stall ${h(formatMs(l.longestStallMs))}</li>`);
     for (const c of m.loadChecks) B.push(`<li>load-check ${h(formatTime(c.at))}: ${c.ok ? `all ${h(formatCount(c.acknowledged))} acknowledged writes on the target, exactly once` : `<span class="v-fail">${c.missing} missing, ${c.duplicated} duplicated</span> of ${h(formatCount(c.acknowledged))}`}</li>`);
     B.push('</ul></section>');
   }

@@ -65,7 +65,7 @@ export function renderMarkdown(m: ReportModel): string {
     L.push(...(s.kind === 'fast-copy'
       ? table(['Elapsed', 'Copied', 'Throughput'], srows)
       : table(['Elapsed', 'Tables ready', 'Copied', 'Throughput', 'Lag', 'Lag (time)'], srows)));
-    L.push('', `${s.points.length} looks${s.points.length > 16 ? ', 16 shown evenly spread' : ''}; throughput is the copied bytes' growth between looks.`, '');
+    L.push('', `${s.points.length} look${s.points.length === 1 ? '' : 's'}${s.points.length > 16 ? ', 16 shown evenly spread' : ''}; throughput is the copied bytes' growth between looks while the initial copy ran.`, '');
   }
   for (const c of m.copies) L.push(`Fast copy ${formatTime(c.at)}: ${c.tables} tables, ${formatCount(c.rows)} rows, ${formatBytes(c.bytes)} in ${formatMs(c.copyMs)} (with indexes and subscription ${formatMs(c.totalMs)}).`, '');
 
@@ -98,7 +98,7 @@ export function renderMarkdown(m: ReportModel): string {
 
   if (m.loads.length || m.loadChecks.length) {
     L.push('## Write load', '');
-    for (const l of m.loads) L.push(`- ${formatTime(l.at)}: ${l.clients} clients for ${formatMs(l.durationMs)}: ${formatCount(l.transactions)} transactions (${l.tps} tps), ${l.errors} failed; latency p50 ${l.latencyMs.p50} ms, p99 ${l.latencyMs.p99} ms, max ${l.latencyMs.max} ms; longest stall ${formatMs(l.longestStallMs)}`);
+    for (const l of m.loads) L.push(`- ${formatTime(l.at)}: ${l.clients} client${l.clients === 1 ? '' : 's'} for ${formatMs(l.durationMs)}: ${formatCount(l.transactions)} transactions (${l.tps} tps), ${l.errors} failed; latency p50 ${l.latencyMs.p50} ms, p99 ${l.latencyMs.p99} ms, max ${l.latencyMs.max} ms; longest stall ${formatMs(l.longestStallMs)}`);
     for (const c of m.loadChecks) L.push(`- load-check ${formatTime(c.at)}: ${c.ok ? `all ${formatCount(c.acknowledged)} acknowledged writes on the target, exactly once` : `${c.missing} missing, ${c.duplicated} duplicated of ${formatCount(c.acknowledged)}`}`);
     L.push('');
   }

@@ -140,10 +140,11 @@ function describeOutcome(o: Outcome): { what: string; verdict: Verdict; detail: 
   }
 }
 
-/** Milliseconds as the report writes them: one decimal under 10 s. */
+/** Milliseconds as the report writes them: to a tenth of a millisecond under a second. */
 export function formatMs(ms: number): string {
-  if (ms < 10_000) return `${(Math.round(ms * 10) / 10).toFixed(1)} ms`;
+  if (ms < 1000) return `${(Math.round(ms * 10) / 10).toFixed(1)} ms`;
   const s = ms / 1000;
+  if (s < 10) return `${s.toFixed(2)} s`;
   if (s < 120) return `${s.toFixed(1)} s`;
   const m = Math.floor(s / 60);
   if (m < 120) return `${m} min ${Math.round(s - m * 60)} s`;
@@ -246,7 +247,13 @@ export function buildReport(database: string, records: JournalRecord[], opts: { 
       case 'result': {
         const o = e.data;
         const d = describeOutcome(o);
-        c.items.push({ at: minus(r.time, d.ms), what: d.what, ...(d.ms !== undefined ? { ms: d.ms } : {}), verdict: d.verdict, detail: d.detail });
+        const prev = c.items[c.items.length - 1];
+        if (prev && prev.what === d.what && !prev.detail) {
+          // The step that produced it (check's own step event): one line, with the result's words.
+          Object.assign(prev, { verdict: prev.verdict === 'fail' ? 'fail' : d.verdict, detail: d.detail });
+        } else {
+          c.items.push({ at: minus(r.time, d.ms), what: d.what, ...(d.ms !== undefined ? { ms: d.ms } : {}), verdict: d.verdict, detail: d.detail });
+        }
         const tagged = { ...o, at: minus(r.time, d.ms), run: r.run };
         if (o.kind === 'check') {
           checks.push(tagged as At<Outcome & { kind: 'check' }>);
@@ -310,13 +317,20 @@ export function buildReport(database: string, records: JournalRecord[], opts: { 
   return model;
 }
 
-/** A copy throughput (bytes/s) between successive points; a count that went down (a table swapped sizes) counts as 0. */
+/**
+ * Copy throughput (bytes/s) between successive points while the initial copy
+ * ran (some table not ready at the first of the two; a fast copy's points
+ * are all copy). Once every table is ready the target's sizes grow with
+ * applied changes, which is not copying. A count that went down (a table
+ * whose COPY finished is measured by its size instead) counts as 0.
+ */
 export function throughput(points: SeriesPoint[]): { t: number; v: number }[] {
   const out: { t: number; v: number }[] = [];
   for (let i = 1; i < points.length; i++) {
     const a = points[i - 1]!;
     const b = points[i]!;
     if (a.copiedBytes === undefined || b.copiedBytes === undefined || b.t <= a.t) continue;
+    if (a.tablesTotal !== undefined && (a.tablesReady ?? 0) >= a.tablesTotal) continue;
     out.push({ t: b.t, v: Math.max(0, b.copiedBytes - a.copiedBytes) / ((b.t - a.t) / 1000) });
   }
   return out;
