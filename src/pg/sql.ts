@@ -29,6 +29,8 @@ const VARIANTS: Record<string, (f: Features) => string> = {
   'schema-columns': (f) => (f.generatedColumns ? 'schema-columns' : 'schema-columns-10'),
   'fastcopy-columns': (f) => (f.generatedColumns ? 'fastcopy-columns' : 'fastcopy-columns-10'),
   'carry-columns': (f) => (f.generatedColumns ? 'carry-columns' : 'carry-columns-10'),
+  'verify-columns': (f) => (f.indexIncludeColumns ? 'verify-columns' : 'verify-columns-10'),
+  'reverse-published-columns': (f) => (f.publicationColumnLists ? 'reverse-published-columns-15' : 'reverse-published-columns'),
   'roles-members': (f) => (f.grantRoleOptions ? 'roles-members-16' : 'roles-members'),
   'secret-settings': (f) => (f.grantSetParameter ? 'secret-settings-15' : 'secret-settings'),
 };

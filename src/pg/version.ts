@@ -84,6 +84,8 @@ export interface Features {
   statReplicationSlots: boolean;
   /** publications FOR TABLES IN SCHEMA, row filters, column lists */
   publicationSchemas: boolean;
+  /** a publication's table with a column list, FOR TABLE t (a, b) (publisher 15+) */
+  publicationColumnLists: boolean;
   /** pg_database_owner, pg_create_subscription predefined roles */
   predefinedCreateSubscription: boolean;
   /** pg_read_all_data */
@@ -132,6 +134,7 @@ export function featuresOf(v: ServerVersion | number): Features {
     passwordRequiredOption: major >= 16,
     statReplicationSlots: major >= 14,
     publicationSchemas: major >= 15,
+    publicationColumnLists: major >= 15,
     predefinedCreateSubscription: major >= 16,
     readAllData: major >= 14,
     activeReplicationOrigins: major >= 18,

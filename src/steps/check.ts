@@ -21,6 +21,7 @@ import {
   featuresOf, isSupportedSource, isSupportedTarget, SUPPORTED_SOURCE_MAJORS, SUPPORTED_TARGET_MAJORS, type ServerVersion,
 } from '../pg/version.js';
 import { switchoverPrivilegeGaps, type PrivilegeGap } from '../switchover/privileges.js';
+import { planReverse, reverseRefusal } from '../switchover/reverse.js';
 import { formatBytes } from '../util/duration.js';
 import { capacityRows, type CapacityRow, type SideUsage } from './check-capacity.js';
 import { NAME_PREFIX, namesFor } from './names.js';
@@ -482,9 +483,9 @@ async function checkSourceDatabase(ctx: DatabaseContext, database: string): Prom
     if (facts.materialized_views.length) {
       out.push({
         id: 'materialized-views', severity: 'warn', side: 'source', database,
-        title: `${facts.materialized_views.length} materialized view${facts.materialized_views.length === 1 ? '' : 's'}: not replicated; pgshift refreshes ${facts.materialized_views.length === 1 ? 'it' : 'them'} on the target after switchover`,
+        title: `${facts.materialized_views.length} materialized view${facts.materialized_views.length === 1 ? '' : 's'}: not replicated; the switchover populates ${facts.materialized_views.length === 1 ? 'it' : 'them'} on the target before it pauses writes and refreshes ${facts.materialized_views.length === 1 ? 'it' : 'them'} after`,
         objects: facts.materialized_views.map(tableKey),
-        fix: 'Nothing to do; a large view makes the refresh after switchover take a while.',
+        fix: 'Nothing to do; a large view makes the switchover take longer (not the write pause); a unique index on it lets the refresh after the switchover run CONCURRENTLY, without blocking readers.',
       });
     }
     const partitioned = user.filter((t) => t.relkind === 'p');
@@ -585,6 +586,45 @@ async function checkTargetDatabase(ctx: DatabaseContext, database: string): Prom
 }
 
 /**
+ * A target provisioned with columns the source lacks (schema --existing):
+ * what reverse replication, the rollback path, can carry, said before the
+ * switchover (src/switchover/reverse.ts planReverse), so the choice of
+ * --no-reverse is made now and not during it.
+ */
+async function reverseFindings(ctx: DatabaseContext, database: string): Promise<Finding[]> {
+  const { config, tgt } = ctx;
+  if (!config.switchover.reverse || !tgt.databases.has(database)) return [];
+  const [source, target] = await Promise.all([
+    connect('source', config.source, { database, applicationName: 'pgshift check' }),
+    connect('target', config.target, { database, applicationName: 'pgshift check' }),
+  ]);
+  try {
+    const plan = await planReverse(config, database, source, target);
+    const out: Finding[] = [];
+    const refusal = reverseRefusal(plan);
+    if (refusal) {
+      out.push({
+        id: 'reverse-columns', severity: 'warn', side: 'target', database,
+        title: `${plan.cannotNarrow.length} table(s) on the target have columns the source lacks, which reverse replication (the rollback path) cannot leave out: the switchover refuses reverse replication`,
+        objects: plan.cannotNarrow.map((c) => `${c.table} (${c.columns.join(', ')}): ${c.reason}`),
+        fix: refusal.hint.replace(/ Nothing was changed\.$/, ''),
+      });
+    }
+    if (plan.narrowedOut.length) {
+      out.push({
+        id: 'reverse-columns', severity: 'warn', side: 'target', database,
+        title: `${plan.narrowedOut.length} table(s) on the target have columns the source lacks and a replica identity that needs them: reverse replication leaves them out, a rollback copies them while writes are paused`,
+        objects: plan.narrowedOut.map(tableKey),
+        fix: 'Nothing to do; a primary key on them (on both sides) lets reverse replication carry them.',
+      });
+    }
+    return out;
+  } finally {
+    await Promise.all([source.close(), target.close()]);
+  }
+}
+
+/**
  * Check both clusters and the given databases (all configured ones when
  * empty). Throws on a connection problem (ConnectionError, exit 1) or a
  * wrong cluster (SafetyError, exit 3); everything else is a finding.
@@ -630,6 +670,7 @@ export async function runCheck(config: Config, databases: string[], opts: CheckO
         findings.push(...await checkSourceDatabase(ctx, database));
         findings.push(await checkTargetDatabase(ctx, database));
         findings.push(...await switchoverPrivilegeFindings(ctx, database));
+        findings.push(...await reverseFindings(ctx, database));
         findings.push(...slotHealthFindings(src, tgt, database));
         emit({ type: 'step', step: `check ${database}`, state: 'done', ms: Date.now() - t0 });
       }

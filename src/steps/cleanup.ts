@@ -3,7 +3,9 @@
 // and the table-sync slots PostgreSQL made for our subscriptions), and
 // pgshift's switchover bookkeeping (lifting a fence a switchover or rollback
 // killed before its point of no return left), and the record of NOT VALID
-// CHECK constraints schema deferred (added now: no copy can run any more). When one side cannot be reached, the
+// CHECK constraints schema deferred (added now: no copy can run any more);
+// then put back the replica identities pgshift set on each side
+// (identity-record.ts). When one side cannot be reached, the
 // other is still cleaned: a subscription whose slot lives on the unreachable
 // side is disabled and detached from its slot (slot_name = NONE) before it is
 // dropped, and the report lists exactly what is left there, with the SQL
@@ -26,6 +28,7 @@ import { deleteFence, readFence } from '../switchover/state.js';
 import { manualUnfenceSql, PAUSE_IMPLS } from '../switchover/pause.js';
 import { unfenceHint } from '../switchover/fence-status.js';
 import { addDeferredChecks, checkLabel, pendingDeferred } from './deferred-constraints.js';
+import { restoreReplicaIdentities, type RestoredIdentities } from './identity-record.js';
 
 export interface LeftBehind {
   side: Side;
@@ -46,6 +49,8 @@ export interface CleanupResult {
    * A fence whose run stopped before that point is lifted (listed in dropped).
    */
   fences: { side: Side; method: string; sql: string[] }[];
+  /** Replica identities pgshift had set, put back per side (identity-record.ts); tables left as they are, and why. */
+  identities: RestoredIdentities[];
 }
 
 async function tryConnect(config: Config, side: Side, database: string): Promise<{ db?: Db; admin?: Db; error?: string }> {
@@ -74,7 +79,7 @@ export async function cleanup(config: Config, database: string, opts: { emit?: E
   databaseConfig(config, database);
   const emit = opts.emit ?? silent;
   const names = namesFor(database);
-  const result: CleanupResult = { database, dropped: [], left: [], fences: [] };
+  const result: CleanupResult = { database, dropped: [], left: [], fences: [], identities: [] };
   const [src, tgt] = await Promise.all([tryConnect(config, 'source', database), tryConnect(config, 'target', database)]);
   const conns: Record<Side, typeof src> = { source: src, target: tgt };
   const other = (s: Side): Side => (s === 'source' ? 'target' : 'source');
@@ -122,7 +127,9 @@ export async function cleanup(config: Config, database: string, opts: { emit?: E
         `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name IN (${quoteLiteral(slot)}) OR slot_name LIKE ${quoteLiteral('pg\\_%\\_sync\\_%')} AND NOT active;`,
         `ALTER SUBSCRIPTION ${quoteIdent(plan[side].sub)} DISABLE; ALTER SUBSCRIPTION ${quoteIdent(plan[side].sub)} SET (slot_name = NONE); DROP SUBSCRIPTION ${quoteIdent(plan[side].sub)};`,
         `DELETE FROM pgshift.switchover_fence WHERE database = ${quoteLiteral(database)};  -- in the maintenance database, if the table exists`,
+        `-- and run "pgshift cleanup ${database}" again once the ${side} is back: it puts back the replica identities pgshift set there (recorded in pgshift.replica_identity of its maintenance database)`,
       );
+      l.objects.push(`replica identities pgshift set on tables of ${database}, if any (recorded in pgshift.replica_identity of the maintenance database)`);
       result.left.push({ side, reason: c.error ?? 'unreachable', objects: [...new Set(l.objects)], database, sql: l.sql });
       continue;
     }
@@ -168,6 +175,10 @@ export async function cleanup(config: Config, database: string, opts: { emit?: E
       await deleteFence(c.admin, database);
       result.dropped.push({ side, object: 'switchover bookkeeping (pgshift.switchover_fence row)' });
     }
+    // Last on this side: its publication is gone, so no table goes back to an identity it cannot publish with.
+    const ids = await restoreReplicaIdentities(c.admin, c.db);
+    // Reported with the result (the CLI groups them: there may be hundreds).
+    if (ids.restored.length > 0 || ids.kept.length > 0) result.identities.push(ids);
   }
   // NOT VALID CHECK constraints schema left out until the initial copy
   // (deferred-constraints.ts): with the subscription gone no copy can run, so

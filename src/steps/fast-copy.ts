@@ -45,10 +45,11 @@ import { copyRanges, openSnapshotSession, type RangeDone } from '../copy/pipe.js
 import { applyPreData, buildPostData, SchemaArchive, type PostDataReport } from '../copy/schema-sections.js';
 import { namesFor } from './names.js';
 import {
-  applyIdentityPlan, createSubscription, mirrorIdentityOnTarget, planPublication, subscriptionOptions, syncPublication, waitInactive, warnStoredPassword,
+  applyIdentityPlan, createSubscription, mirrorIdentityOnTarget, planChangesIdentities, planPublication, subscriptionOptions, syncPublication, waitInactive, warnStoredPassword,
   type NotCarriedTable,
 } from './start.js';
 import { appliedOn, createTargetDatabase, dropCreatedDatabase, schemaIsApplied } from './schema.js';
+import { IdentityChanges, refuseUnrecordable } from './identity-record.js';
 import { refuseUnrestorable } from './check-restore.js';
 import { planDatabaseProperties, readDatabaseProperties } from './database-properties.js';
 import { findPublication, findSlot, findSubscription, subscriptionConninfo } from './subscription.js';
@@ -212,6 +213,8 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
   let copyTables: CopyTable[] = [];
   let filling = false;
   let createdDb = false;
+  let sourceChanges: IdentityChanges | undefined;
+  let targetChanges: IdentityChanges | undefined;
   try {
     await refuseUnsupportedPair(config, source);
     if (!(await schemaIsApplied(config, database))) await refuseUnrestorable(config, source, database);
@@ -246,7 +249,11 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
     await refuseMissingPrivileges(source, target, plan.tables, !(await findPublication(source, names.publication)));
     if (!report.restarted) await refuseTargetRows(target, plan.tables, await tableNames(target));
     report.notCarried = plan.notCarried;
-    await applyIdentityPlan(source, plan, emit);
+    if (planChangesIdentities(plan)) {
+      for (const side of ['source', 'target'] as const) await refuseUnrecordable(config, side, database);
+    }
+    sourceChanges = new IdentityChanges(config, 'source', source);
+    await applyIdentityPlan(sourceChanges, plan, emit);
     await syncPublication(source, names.publication, plan, emit);
     report.publication.tables = plan.tables.length;
     checkAborted(opts.signal);
@@ -334,7 +341,8 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
       onStep: (label, ms) => emit({ type: 'info', message: `built ${label} in ${formatDuration(ms)}` }),
     });
     emit({ type: 'phase', phase: 'post-data', state: 'done', ms: report.schema.postData.ms });
-    await mirrorIdentityOnTarget(source, target, plan.tables, emit);
+    targetChanges = new IdentityChanges(config, 'target', target);
+    await mirrorIdentityOnTarget(source, target, plan.tables, emit, targetChanges);
     checkAborted(opts.signal);
 
     // 6. The subscription, on the slot, from its consistent point.
@@ -385,6 +393,7 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
   } finally {
     archive?.remove();
     await snap?.close();
+    await Promise.all([sourceChanges?.close(), targetChanges?.close()]);
     await target?.close();
     await source.close();
   }

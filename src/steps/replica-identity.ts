@@ -13,12 +13,14 @@
 // Partitioned tables are planned per leaf partition: a partitioned table's
 // rows live in its partitions, and so does their identity.
 // Idempotent: a table whose planned identity is in place plans as 'keep'.
-// Apply takes an ACCESS EXCLUSIVE lock on the table for a catalog-only change.
+// Apply takes an ACCESS EXCLUSIVE lock on the table for a catalog-only change,
+// and records the table's original identity first (identity-record.ts), which
+// cleanup puts back.
 
 import type { Db } from '../pg/connect.js';
 import { listTables, tableKey, type TableInfo } from '../pg/catalog.js';
-import { qualify, quoteIdent } from '../pg/quote.js';
 import { sqlFor } from '../pg/sql.js';
+import type { IdentityChanges } from './identity-record.js';
 
 export interface ReplicaIdentityPlan {
   table: TableInfo;
@@ -111,13 +113,12 @@ export async function planReplicaIdentities(db: Db, tables: TableInfo[]): Promis
   return plans;
 }
 
-/** Set the planned identity on the source. A no-op for 'keep' and 'cannot'. */
-export async function applyReplicaIdentity(db: Db, plan: ReplicaIdentityPlan): Promise<void> {
-  const tableSql = qualify(plan.table.schema, plan.table.name);
+/** Set the planned identity (recorded for cleanup, see identity-record.ts). A no-op for 'keep' and 'cannot'. */
+export async function applyReplicaIdentity(changes: IdentityChanges, plan: ReplicaIdentityPlan): Promise<void> {
   if (plan.action === 'use-index') {
     if (!plan.index) throw new TypeError('applyReplicaIdentity: use-index plan without an index');
-    await db.query(`ALTER TABLE ${tableSql} REPLICA IDENTITY USING INDEX ${quoteIdent(plan.index)}`);
+    await changes.set(plan.table, { kind: 'index', index: plan.index });
   } else if (plan.action === 'full') {
-    await db.query(`ALTER TABLE ${tableSql} REPLICA IDENTITY FULL`);
+    await changes.set(plan.table, { kind: 'full' });
   }
 }

@@ -27,7 +27,7 @@ import type { Emit } from '../events.js';
 import { silent } from '../events.js';
 import { connect, type Db } from '../pg/connect.js';
 import { listTables, matchesPattern, replicatedTables, tableKey, tableNames, type TableInfo } from '../pg/catalog.js';
-import { qualify, quoteIdent, quoteLiteral } from '../pg/quote.js';
+import { qualify, quoteIdent, quoteIdentList, quoteLiteral } from '../pg/quote.js';
 import { sqlFile, sqlFor } from '../pg/sql.js';
 import { runSecretStatement } from '../pg/secret-statement.js';
 import { featuresOf, type ServerVersion } from '../pg/version.js';
@@ -36,6 +36,7 @@ import { faultPoint } from '../util/fault.js';
 import { namesFor } from './names.js';
 import { refuseMissingPrivileges, refuseTablesMissingOnTarget, refuseTargetRows, refuseUnsupportedVersions } from './preflight.js';
 import { applyReplicaIdentity, leafTables, planReplicaIdentities, type ReplicaIdentityPlan } from './replica-identity.js';
+import { IdentityChanges, refuseUnrecordable } from './identity-record.js';
 import { findPublication, findSlot, findSubscription, subscriptionConninfo, type PublicationInfo, type SubscriptionConninfo } from './subscription.js';
 
 export type CopyMode = 'native' | 'fast';
@@ -130,11 +131,16 @@ export async function planPublication(source: Db, dbConfig: DatabaseConfig): Pro
   return { viaRoot, tables, identities, notCarried };
 }
 
-/** Set the planned replica identities on the source, and say which tables are not carried. */
-export async function applyIdentityPlan(source: Db, plan: PublicationPlan, emit: Emit): Promise<void> {
+/** Does the plan change any identity (so the record in the maintenance database is needed)? */
+export function planChangesIdentities(plan: PublicationPlan): boolean {
+  return plan.identities.some((p) => p.action === 'use-index' || p.action === 'full');
+}
+
+/** Set the planned replica identities on the source (each recorded first), and say which tables are not carried. */
+export async function applyIdentityPlan(changes: IdentityChanges, plan: PublicationPlan, emit: Emit): Promise<void> {
   for (const p of plan.identities) {
     if (p.action === 'use-index' || p.action === 'full') {
-      await applyReplicaIdentity(source, p);
+      await applyReplicaIdentity(changes, p);
       emit({ type: 'info', message: `replica identity ${p.action === 'full' ? 'FULL' : `USING INDEX ${p.index}`} on ${tableKey(p.table)}: ${p.reason}` });
     }
   }
@@ -195,8 +201,8 @@ export async function textOnlyTypes(source: Db, target: Db, tables: TableInfo[])
   return source.query<{ type: string; used_by: string }>(sqlFile('start-text-only-types'), [tables.map((t) => t.oid)]);
 }
 
-/** Give the target the source's replica identities (the apply worker finds rows by them). */
-export async function mirrorIdentityOnTarget(source: Db, target: Db, tables: TableInfo[], emit: Emit): Promise<void> {
+/** Give the target the source's replica identities (the apply worker finds rows by them); each change recorded first. */
+export async function mirrorIdentityOnTarget(source: Db, target: Db, tables: TableInfo[], emit: Emit, changes: IdentityChanges): Promise<void> {
   // Read the source's identities as they are now (after this run's ALTERs, or a previous run's).
   const now = new Map((await listTables(source)).map((t) => [t.oid, t]));
   const onTarget = new Map((await listTables(target)).map((t) => [tableKey(t), t]));
@@ -208,23 +214,38 @@ export async function mirrorIdentityOnTarget(source: Db, target: Db, tables: Tab
     const row = onTarget.get(tableKey(t));
     if (!row) continue;
     if (t.replident === 'f' && row.replident !== 'f') {
-      await target.query(`ALTER TABLE ${qualify(t.schema, t.name)} REPLICA IDENTITY FULL`);
+      await changes.set(t, { kind: 'full' });
     } else if (t.replident === 'i' && t.replidentIndex && row.replidentIndex !== t.replidentIndex) {
       try {
-        await target.query(`ALTER TABLE ${qualify(t.schema, t.name)} REPLICA IDENTITY USING INDEX ${quoteIdent(t.replidentIndex)}`);
+        await changes.set(t, { kind: 'index', index: t.replidentIndex });
       } catch (e) {
         if (row.hasPk) continue;
         emit({ type: 'warn', message: `target table ${tableKey(t)}: cannot use index ${t.replidentIndex} as replica identity (${(e as Error).message}); using FULL` });
-        await target.query(`ALTER TABLE ${qualify(t.schema, t.name)} REPLICA IDENTITY FULL`);
+        await changes.set(t, { kind: 'full' });
       }
     }
   }
 }
 
+/**
+ * A publication's FOR TABLE / SET TABLE list: ONLY before every table.
+ * Without it PostgreSQL adds each table's inheritance children as well,
+ * including children pgshift left out (no usable replica identity), and from
+ * then on every UPDATE and DELETE touching them fails on the publisher ("does
+ * not have a replica identity and publishes updates"). Partitions are not
+ * affected: a partitioned table publishes its partitions whatever ONLY says
+ * (13+), and on 12 the leaves are listed themselves.
+ */
+export function publicationTablesSql(tables: { schema: string; name: string; columns?: string[] | null }[]): string {
+  // A column list (15+ publishers) publishes only those columns: the reverse publication's way
+  // of leaving out columns a drifted target has and the source lacks (src/switchover/reverse.ts).
+  return tables.map((t) => `ONLY ${qualify(t.schema, t.name)}${t.columns ? ` (${quoteIdentList(t.columns)})` : ''}`).join(', ');
+}
+
 /** Create the publication, or make an existing one hold exactly the planned tables. */
 export async function syncPublication(source: Db, name: string, plan: PublicationPlan, emit: Emit): Promise<'created' | 'updated' | 'unchanged'> {
   const existing: PublicationInfo | undefined = await findPublication(source, name);
-  const listSql = plan.tables.map((t) => qualify(t.schema, t.name)).join(', ');
+  const listSql = publicationTablesSql(plan.tables);
   const withSql = plan.viaRoot ? ' WITH (publish_via_partition_root = true)' : '';
   if (!existing) {
     const forSql = plan.tables.length > 0 ? ` FOR TABLE ${listSql}` : '';
@@ -246,7 +267,7 @@ export async function syncPublication(source: Db, name: string, plan: Publicatio
       const names = await source.query<{ schema: string; name: string }>(
         'SELECT n.nspname AS schema, c.relname AS name FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ANY($1::oid[])',
         [existing.tableOids]);
-      await source.query(`ALTER PUBLICATION ${quoteIdent(name)} DROP TABLE ${names.map((t) => qualify(t.schema, t.name)).join(', ')}`);
+      await source.query(`ALTER PUBLICATION ${quoteIdent(name)} DROP TABLE ${publicationTablesSql(names)}`);
     }
     emit({ type: 'info', message: `publication ${name}: table list updated (${have.length} -> ${want.length} tables)` });
     changed = true;
@@ -360,8 +381,17 @@ export async function startReplication(config: Config, database: string, opts: S
       await refuseTargetRows(target, plan.tables, onTarget);
     }
     await refuseTablesMissingOnTarget(plan.tables, onTarget, database);
-    await applyIdentityPlan(source, plan, emit);
-    await mirrorIdentityOnTarget(source, target, plan.tables, emit);
+    if (planChangesIdentities(plan)) {
+      for (const side of ['source', 'target'] as const) await refuseUnrecordable(config, side, database);
+    }
+    const sourceChanges = new IdentityChanges(config, 'source', source);
+    const targetChanges = new IdentityChanges(config, 'target', target);
+    try {
+      await applyIdentityPlan(sourceChanges, plan, emit);
+      await mirrorIdentityOnTarget(source, target, plan.tables, emit, targetChanges);
+    } finally {
+      await Promise.all([sourceChanges.close(), targetChanges.close()]);
+    }
     faultPoint('after:start-identity');
     checkAborted(opts.signal);
 

@@ -28,6 +28,7 @@ import { driftProblems, findSchemaDrift, type SchemaDrift } from './drift.js';
 import { invalidationText, reportedReason, slotHealth, slotInvalidated, type SlotHealth } from './replication-health.js';
 import { FenceWatch, fenceProblems, type FenceInfo } from '../switchover/fence-status.js';
 import type { StatusSample } from '../events.js';
+import { reverseColumnProblems, subscriptionState } from '../switchover/reverse.js';
 
 /** pg_subscription_rel.srsubstate, in words. */
 export type SyncState = 'init' | 'copying' | 'copied' | 'syncing' | 'ready' | 'unknown';
@@ -101,6 +102,15 @@ export interface DatabaseStatus {
     active: boolean | null;
     walStatus: string | null;
     invalidationReason: string | null;
+    /** The source's apply worker for the reverse subscription, null when none runs. */
+    applyWorkerPid: number | null;
+    confirmedFlushLsn: string | null;
+    /** The target's WAL the source has not confirmed yet (target pg_current_wal_lsn() - slot confirmed_flush_lsn). */
+    lagBytes: number | null;
+    /** What the reverse publication publishes that the source cannot take (each stops its apply worker). */
+    columnProblems: string[];
+    /** The reverse subscription's last error in the source's log, when readable. */
+    lastError: string | null;
   } | null;
   tables: TableStatus[];
   tablesReady: number;
@@ -226,11 +236,15 @@ export class StatusProbe {
   }
 
   /** The rollback path after a switchover: the reverse subscription on the source and its slot on the target. */
-  private async reverseLook(source: Db, target: Db): Promise<{ info: NonNullable<DatabaseStatus['reverse']>; problem?: string }> {
+  private async reverseLook(source: Db, target: Db): Promise<{ info: NonNullable<DatabaseStatus['reverse']>; problems: string[] }> {
     const names = namesFor(this.database);
     const sub = await findSubscription(source, names.reverseSubscription);
     const slot = await findSlot(target, names.reverseSlot);
     const health = slot ? await slotHealth(target, names.reverseSlot) : undefined;
+    const state = sub ? await subscriptionState(source, names.reverseSubscription) : undefined;
+    const { lsn } = await target.one<{ lsn: string }>('SELECT pg_catalog.pg_current_wal_lsn()::text AS lsn');
+    const broken = sub ? await reverseColumnProblems(source, target, names.reversePublication) : [];
+    const logError = sub ? await lastReplicationError(source, { name: sub.name, oid: sub.oid }) : null;
     const info = {
       subscription: names.reverseSubscription,
       subscriptionExists: Boolean(sub),
@@ -240,12 +254,30 @@ export class StatusProbe {
       active: slot ? slot.active : null,
       walStatus: slot?.walStatus ?? null,
       invalidationReason: reportedReason(health),
+      applyWorkerPid: state?.worker_pid ?? null,
+      confirmedFlushLsn: slot?.confirmedFlushLsn ?? null,
+      lagBytes: slot?.confirmedFlushLsn ? Number(lsnDiff(lsn, slot.confirmedFlushLsn)) : null,
+      columnProblems: broken,
+      lastError: logError ? describeLogError(logError) : null,
     };
-    if (!slot || !(slot.walStatus === 'lost' || slotInvalidated(health))) return { info };
-    return {
-      info,
-      problem: `reverse replication slot ${names.reverseSlot} on the target is lost: ${health ? invalidationText(health) : 'the target removed WAL it still needed'}; the source can no longer receive the target's writes, so a rollback is not possible (pgshift rollback refuses). The target keeps the writes; when the source is no longer needed: pgshift cleanup ${this.database}`,
-    };
+    const problems: string[] = [];
+    const noRollback = 'a rollback cannot carry the target\'s writes until this is fixed (pgshift rollback refuses)';
+    const lost = Boolean(slot && (slot.walStatus === 'lost' || slotInvalidated(health)));
+    if (lost) {
+      problems.push(`reverse replication slot ${names.reverseSlot} on the target is lost: ${health ? invalidationText(health) : 'the target removed WAL it still needed'}; the source can no longer receive the target's writes, so a rollback is not possible (pgshift rollback refuses). The target keeps the writes; when the source is no longer needed: pgshift cleanup ${this.database}`);
+    }
+    if (broken.length > 0) {
+      problems.push(`reverse replication target -> source is broken: ${broken.slice(0, 5).join('; ')}${broken.length > 5 ? '; ...' : ''}; the source's apply worker stops at the first change that carries such a column, and ${noRollback}. Give the source those columns (nullable or with a default) so it can take them`);
+    }
+    // A lost slot says it all: enabling or restarting the subscription cannot bring it back.
+    if (lost) return { info, problems };
+    if (sub && !sub.enabled) {
+      // sql-lint: safe (advice for the user; the name in the SQL is quoted)
+      problems.push(`reverse subscription ${names.reverseSubscription} on the source is disabled: the target's writes do not reach the source, and ${noRollback}; once the cause is fixed: ALTER SUBSCRIPTION ${quoteIdent(names.reverseSubscription)} ENABLE on the source`);
+    } else if (sub && (logError?.recent || !state?.worker_pid)) {
+      problems.push(`reverse replication target -> source is not applying: ${logError?.recent ? `the source's log shows ${describeLogError(logError)}` : 'no apply worker is running for it on the source (PostgreSQL restarts it after an error or a lost connection)'}; ${noRollback}`);
+    }
+    return { info, problems };
   }
 
   async look(): Promise<DatabaseStatus> {
@@ -353,7 +385,7 @@ export class StatusProbe {
       problems.push(`the source's walsender (pid ${src.walsender_pid}) has heard nothing from the target for ${Math.round(replyAgeS)} s (it replies at least every ${statusIntervalS} s): the connection is probably cut or the target is stuck; PostgreSQL ends it after wal_sender_timeout and reconnects when it can: check the network between the servers`);
     }
     const reverse = switchedOver && target ? await this.reverseLook(source, target) : null;
-    if (reverse?.problem) problems.push(reverse.problem);
+    if (reverse) problems.push(...reverse.problems);
     if (drift) problems.push(...driftProblems(drift, this.database));
     problems.push(...fenceProblems(fence));
     // The counters never go down: one network blip counts too. They are a
@@ -364,6 +396,16 @@ export class StatusProbe {
     this.lastCounts = { apply: errors.apply ?? 0, sync: errors.sync ?? 0 };
     if (erring && errors.apply) problems.push(`${errors.apply} apply error(s) since the subscription was created, the last one recent: see the target's server log`);
     if (erring && errors.sync) problems.push(`${errors.sync} table sync error(s) since the subscription was created, the last one recent: see the target's server log`);
+    // A table published without a usable identity refuses the application's UPDATE and DELETE
+    // (a partition created after start is published through its root without one).
+    const unsafe = async (db: Db, publication: string, where: string, fix: string): Promise<void> => {
+      const rows = await db.query<{ schema: string; name: string }>(sqlFile('published-without-identity'), [publication]);
+      if (rows.length === 0) return;
+      // sql-lint: safe (a message for the user, not SQL)
+      problems.push(`UPDATE and DELETE fail on the ${where} for ${rows.length} table(s) publication ${publication} publishes without a usable replica identity: ${rows.slice(0, 5).map((r) => `${r.schema}.${r.name}`).join(', ')}${rows.length > 5 ? ', ...' : ''} (a partition created after the publication?); ${fix}`);
+    };
+    if (pub) await unsafe(source, names.publication, 'source', `run "pgshift start ${this.database}" again: it gives them one`);
+    if (switchedOver && target) await unsafe(target, names.reversePublication, 'target (the new primary)', 'give each a primary key or ALTER TABLE ... REPLICA IDENTITY FULL on the target');
     if (pub && sub) {
       const subscribed = new Set(tables.map((t) => `${t.schema}\u0000${t.name}`));
       const missing = sourceTables.filter((t) => !subscribed.has(`${t.schema}\u0000${t.name}`));

@@ -15,7 +15,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Config, PauseMethod } from '../config/config.js';
 import { connect, type Db, type Side } from '../pg/connect.js';
-import { qualify, quoteIdent } from '../pg/quote.js';
+import { quoteIdent } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
 import { featuresOf } from '../pg/version.js';
 import { PgshiftError, ProblemError, SafetyError } from '../errors.js';
@@ -33,7 +33,8 @@ import { FenceNotProven, describeSession, proveFence } from './fence.js';
 import { CatchUpTimeout, waitForApplied } from './catch-up.js';
 import { syncSequences, type SequenceSync } from './sequences.js';
 import { copyLargeObjects, copyTables, type CarriedTable } from './carry.js';
-import { activateReverse, dropSubscription, prepareReverse, stopSubscription, subscriptionState } from './reverse.js';
+import { activateReverse, dropSubscription, planReverse, prepareReverse, reverseRefusal, stopSubscription, subscriptionState, verifyReverse, type ReverseVerification } from './reverse.js';
+import { populateViews, refreshViews, viewsToCarry, type MatviewRefresh } from './matviews.js';
 import { deleteFence, maintenanceDb, readFence, setFencePhase, writeFence, type Direction, type FenceRecord } from './state.js';
 import { unfenceHint } from './fence-status.js';
 import { switchoverPrivilegeGaps } from './privileges.js';
@@ -66,6 +67,20 @@ export interface MoveResult {
   largeObjects?: number;
   reverse: boolean;
   warnings: string[];
+  /**
+   * Materialized views the sending side had populated: populated on the
+   * receiving side before the pause, refreshed there after the resume
+   * (dependency order, CONCURRENTLY where a unique index allows), each timed.
+   */
+  views: { populated: MatviewRefresh[]; refreshed: MatviewRefresh[] };
+  /**
+   * Switchover with reverse replication: the rollback path was proven working
+   * after the resume (every published column exists on the source, and the
+   * source confirmed a mark written on the target); false with the reason in
+   * reverseProblem. Absent when not checked (no reverse, or an earlier run finished).
+   */
+  reverseVerified?: boolean;
+  reverseProblem?: string;
 }
 
 interface Sides {
@@ -179,22 +194,29 @@ async function ownPidsOf(sess: Session): Promise<number[]> {
   return Promise.all([sess.fromAdmin.pid(), sess.fromDb.pid()]);
 }
 
-/** Drop the old feeding subscription and refresh materialized views: after writes resumed. */
+/** Drop the old feeding subscription: after writes resumed. */
 async function afterResume(sess: Session, s: Sides, warnings: string[]): Promise<void> {
   try {
     await dropSubscription(sess.toDb, s.feed);
   } catch (e) {
     warnings.push(`could not drop the old subscription ${s.feed} on the ${s.to} (it is disabled): ${(e as Error).message}; "pgshift cleanup" removes it`);
   }
-  const views = await sess.toDb.query<{ schema: string; name: string }>(
-    "SELECT schemaname AS schema, matviewname AS name FROM pg_catalog.pg_matviews WHERE ispopulated AND schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2");
-  for (const v of views) {
-    try {
-      await sess.toDb.query(`REFRESH MATERIALIZED VIEW ${qualify(v.schema, v.name)}`);
-    } catch (e) {
-      warnings.push(`REFRESH MATERIALIZED VIEW ${v.schema}.${v.name} failed: ${(e as Error).message}`);
-    }
+}
+
+/** Refresh, on the side now taking writes, the materialized views the other side had populated (matviews.ts). */
+async function refreshAfterResume(sess: Session, s: Sides, timeline: Timeline, emit: Emit, warnings: string[]): Promise<MatviewRefresh[]> {
+  if ((await viewsToCarry(sess.fromDb, sess.toDb)).length === 0) return [];
+  const refreshed = await timeline.phase('refresh-views', () => refreshViews(sess.fromDb, sess.toDb, emit), (r) => viewsSummary(r, 'refreshed'));
+  for (const f of refreshed.filter((r) => r.error)) {
+    warnings.push(`materialized view ${f.view} on the ${s.to} could not be refreshed: ${f.error}; it keeps ${f.concurrently ? 'its contents from before the switchover' : 'the contents it had'}: REFRESH MATERIALIZED VIEW it once the cause is fixed`);
   }
+  return refreshed;
+}
+
+function viewsSummary(r: MatviewRefresh[], verb: string): string {
+  const failed = r.filter((x) => x.error).length;
+  const concurrent = r.filter((x) => !x.error && x.concurrently).length;
+  return `${r.length - failed} materialized view(s) ${verb}${concurrent ? ` (${concurrent} concurrently)` : ''}${failed ? `, ${failed} failed` : ''}`;
 }
 
 export async function moveWrites(config: Config, database: string, direction: Direction, opts: MoveOptions = {}): Promise<MoveResult> {
@@ -214,12 +236,18 @@ export async function moveWrites(config: Config, database: string, direction: Di
   };
   const sess = new Session();
   await sess.open(config, database, s);
+  let populated: MatviewRefresh[] = [];
+  let refreshed: MatviewRefresh[] = [];
+  let reverseCheck: ReverseVerification | undefined;
   try {
     let rec = await readFence(sess.fromAdmin, database);
     const ctxFor = (r: FenceRecord): FenceContext => ({ config, database, side: s.from, admin: sess.fromAdmin, otherAdmin: sess.toAdmin, record: r, emit });
     const result = (outcome: MoveResult['outcome'], extra: Partial<MoveResult> = {}): MoveResult => {
       const r: MoveResult = {
-        database, direction, method: rec?.method ?? method, outcome, timeline: timeline.toJSON(), pauseMs: timeline.pauseMs, reverse, warnings, ...extra,
+        database, direction, method: rec?.method ?? method, outcome, timeline: timeline.toJSON(), pauseMs: timeline.pauseMs, reverse, warnings,
+        views: { populated, refreshed },
+        ...(reverseCheck ? { reverseVerified: reverseCheck.verified, ...(reverseCheck.problem ? { reverseProblem: reverseCheck.problem } : {}) } : {}),
+        ...extra,
       };
       emit({ type: 'result', data: moveOutcome(r) });
       return r;
@@ -241,8 +269,9 @@ export async function moveWrites(config: Config, database: string, direction: Di
     }
     if (rec && rec.direction === direction) {
       if (rec.phase === 'done') {
-        // Killed after writes resumed but before the old subscription was dropped: drop it now.
+        // Killed after writes resumed but before the old subscription was dropped, or before the views were refreshed: finish that now.
         if (await subscriptionState(sess.toDb, s.feed)) await timeline.phase('cleanup-old', () => afterResume(sess, s, warnings));
+        if ((await viewsToCarry(sess.fromDb, sess.toDb)).some((v) => !v.populated)) refreshed = await refreshAfterResume(sess, s, timeline, emit, warnings);
         return result('already-done');
       }
       const recImpl = PAUSE_IMPLS[rec.method];
@@ -263,12 +292,34 @@ export async function moveWrites(config: Config, database: string, direction: Di
       });
     }
 
+    // --- reverse replication must be able to carry every table to the source (reverse.ts) ---
+    const reversePlan = reverse ? await planReverse(config, database, sess.fromDb, sess.toDb) : undefined;
+    const refusal = reversePlan ? reverseRefusal(reversePlan) : undefined;
+    if (refusal) throw new ProblemError('reverse_impossible', `${direction} ${database}: ${refusal.message}`, { hint: refusal.hint });
+    for (const n of reversePlan?.narrowedOut ?? []) warn(`${n.schema}.${n.name} is not carried by reverse replication: ${n.reason}`);
+
+    // --- before the pause: the views the side taking over must serve populated (matviews.ts) ---
+    if ((await viewsToCarry(sess.fromDb, sess.toDb)).length > 0) {
+      populated = await timeline.phase('populate-views', () => populateViews(sess.fromDb, sess.toDb, emit), (r) => viewsSummary(r, 'populated'));
+    }
+    const unpopulated = populated.filter((r) => r.error);
+    if (unpopulated.length) {
+      // sql-lint: safe (an error message, not SQL)
+      throw new ProblemError('matview_populate_failed', `${direction} ${database}: ${unpopulated.length} materialized view(s) populated on the ${s.from} cannot be populated on the ${s.to}, which would then serve them unpopulated (a SELECT on them fails): ${unpopulated.slice(0, 5).map((r) => `${r.view} (${r.error})`).join('; ')}`, {
+        hint: `Fix the cause on the ${s.to} (the error names it; e.g. a function the view calls is missing there), or drop the view there if nothing reads it, then retry. Writes were not paused.`,
+      });
+    }
+
     // --- preflight ---
     await timeline.phase('preflight', async () => {
       await preflight(config, database, direction, s, sess, { maxLagBytes: opts.maxLagBytes ?? 64 * 1024 * 1024, method, reverse, names }, warnings);
-      if (reverse) await prepareReverse(config, database, names, sess.fromDb, sess.toDb);
+      if (reverse) await prepareReverse(config, database, names, sess.fromDb, sess.toDb, emit, reversePlan);
     });
-    const notCarried = (await planPublication(sess.fromDb, databaseConfig(config, database))).notCarried;
+    // What replication into the "to" side does not carry, copied while writes are paused: for a
+    // rollback, what the reverse publication leaves out (planned as prepareReverse did).
+    const notCarried = direction === 'switchover'
+      ? (await planPublication(sess.fromDb, databaseConfig(config, database))).notCarried
+      : (await planReverse(config, database, sess.toDb, sess.fromDb)).notCarried;
     const ownPids = await ownPidsOf(sess);
     // Connections are made before the pause: a revoke fence could refuse new ones.
     rec = { database, direction, method, phase: 'pausing', revoked: [], readonlyBefore: null, startedAt: '' };
@@ -327,7 +378,7 @@ export async function moveWrites(config: Config, database: string, direction: Di
         await timeline.phase('undo', () => impl.undo(c));
         timeline.pauseEnded();
         await deleteFence(sess.fromAdmin, database);
-        emit({ type: 'result', data: { ...moveOutcome({ database, direction, method, outcome: 'done', timeline: timeline.toJSON(), pauseMs: timeline.pauseMs, reverse, warnings }), outcome: 'aborted', error: (cause as Error).message } });
+        emit({ type: 'result', data: { ...moveOutcome({ database, direction, method, outcome: 'done', timeline: timeline.toJSON(), pauseMs: timeline.pauseMs, reverse, warnings, views: { populated, refreshed } }), outcome: 'aborted', error: (cause as Error).message } });
       } catch (undoErr) {
         throw new SafetyError('unfence_failed', `${direction} of ${database} failed (${(cause as Error).message}) and giving writes back to the ${s.from} failed too: ${(undoErr as Error).message}`, {
           hint: unfenceHint(config, c.record),
@@ -375,6 +426,20 @@ export async function moveWrites(config: Config, database: string, direction: Di
         });
       }
       await timeline.phase('cleanup-old', () => afterResume(sess, s, warnings));
+      refreshed = await refreshAfterResume(sess, s, timeline, emit, warnings);
+      if (reverse) {
+        // The rollback path is ready only once proven (reverse.ts verifyReverse).
+        reverseCheck = await timeline.phase('verify-reverse', async () => {
+          try {
+            return await verifyReverse(names, sess.fromDb, sess.toDb);
+          } catch (e) {
+            return { verified: false, problem: `checking it failed: ${(e as Error).message}` };
+          }
+        }, (v) => (v.verified ? `the source applied the target's changes up to ${v.confirmed}` : 'NOT working'));
+        if (!reverseCheck.verified) {
+          warn(`reverse replication target -> source is not working: ${reverseCheck.problem}. A rollback cannot carry the target's writes until this is fixed ("pgshift status ${database}" shows it; pgshift rollback refuses meanwhile).`);
+        }
+      }
     }
   } finally {
     await sess.close();

@@ -1,4 +1,16 @@
 // Replication between the sides around a switchover:
+//  - planReverse: what the reverse publication (on the target) carries. The
+//    source must be able to take every column it publishes: a target
+//    provisioned with the application's new schema (extra columns, `schema
+//    --existing`) would otherwise stop the source's apply worker at the first
+//    change ("target relation ... is missing replicated columns") while the
+//    rollback path looked ready. Such a table is published with a column list
+//    of the columns both sides have (publisher 15+); one whose replica
+//    identity needs the extra columns (FULL, or an index using them) cannot
+//    be narrowed without making its UPDATEs fail on the new primary, so the
+//    rollback copies it instead. Where no column list is possible (a target
+//    before 15, a partitioned table) the switchover refuses reverse
+//    replication before it starts and says so (--no-reverse is the choice).
 //  - prepareReverse (before the pause): the reverse publication on the target
 //    and a disabled reverse subscription on the source with no slot. Creating
 //    it proves the source can reach and log in to the target, and nothing it
@@ -9,18 +21,31 @@
 //  - activateReverse (inside the pause, before writes resume): the reverse
 //    slot is created on the target now, so it starts exactly at the
 //    switchover point, and the reverse subscription is enabled.
+//  - verifyReverse (after the resume): the rollback path is reported ready
+//    only once proven: every column the reverse publication publishes exists
+//    on the source, and the source confirmed a mark pgshift wrote on the
+//    target after the resume (a logical message: no table, no row), which it
+//    can only do after applying every change the new primary made before it.
+//  - reverseStreamProblems: the same checks without waiting, for status.
 
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../config/config.js';
 import { peerConninfo } from '../steps/subscription.js';
 import type { Db } from '../pg/connect.js';
-import { listTables, tableKey } from '../pg/catalog.js';
-import { qualify, quoteIdent, quoteLiteral } from '../pg/quote.js';
-import { sqlFile } from '../pg/sql.js';
+import { listTables, tableKey, tableNames } from '../pg/catalog.js';
+import { quoteIdent, quoteLiteral } from '../pg/quote.js';
+import { sqlFile, sqlFor } from '../pg/sql.js';
 import type { Emit } from '../events.js';
 import { featuresOf } from '../pg/version.js';
 import { sleep } from '../util/wait.js';
-import { createSubscription, planPublication } from '../steps/start.js';
+import { createSubscription, planPublication, publicationTablesSql, type NotCarriedTable } from '../steps/start.js';
+import { readColumns } from '../steps/schema-compat.js';
+import { applyReplicaIdentity, type ReplicaIdentityPlan } from '../steps/replica-identity.js';
+import { IdentityChanges } from '../steps/identity-record.js';
+import { ProblemError } from '../errors.js';
+import { CatchUpTimeout, waitForApplied } from './catch-up.js';
+import { describeLogError, lastReplicationError } from '../steps/apply-errors.js';
+import { findSubscription } from '../steps/subscription.js';
 import { databaseConfig } from '../config/config.js';
 import type { MigrationNames } from '../steps/names.js';
 
@@ -36,23 +61,112 @@ export async function subscriptionState(db: Db, name: string): Promise<Subscript
   return db.maybeOne<SubscriptionState & Record<string, unknown>>(sqlFile('switchover-subscription'), [name]);
 }
 
-export async function reverseTables(config: Config, database: string, source: Db, target: Db): Promise<{ schema: string; name: string }[]> {
-  const plan = await planPublication(target, databaseConfig(config, database));
-  const onSource = new Set((await listTables(source)).map(tableKey));
-  return plan.tables.filter((t) => onSource.has(tableKey(t)));
+export interface ReverseTable {
+  schema: string;
+  name: string;
+  /** A column list (the columns both sides have), or null for every column. */
+  columns: string[] | null;
 }
 
-export async function prepareReverse(config: Config, database: string, names: MigrationNames, source: Db, target: Db, emit?: Emit): Promise<{ tables: number }> {
-  const tables = await reverseTables(config, database, source, target);
-  const list = tables.map((t) => qualify(t.schema, t.name)).join(', ');
+export interface ReversePlan {
+  tables: ReverseTable[];
+  /** Target tables the reverse direction does not carry: a rollback copies them while writes are paused. */
+  notCarried: NotCarriedTable[];
+  /** Of those, the ones left out only because of columns the source lacks (the rest replication never carries). */
+  narrowedOut: NotCarriedTable[];
+  /** Target tables with columns the source lacks that no publication here can leave out: reverse replication would break on them. */
+  cannotNarrow: { table: string; columns: string[]; reason: string }[];
+  /** The planned identities on the target (tables a publication there needs a usable one for). */
+  identities: ReplicaIdentityPlan[];
+}
+
+/** Columns that logical replication publishes and applies, per "schema.table": the non-generated ones. */
+async function replicatedColumns(db: Db): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  for (const c of await readColumns(db)) {
+    if (c.generated) continue;
+    const k = tableKey({ schema: c.schema, name: c.table });
+    out.set(k, [...(out.get(k) ?? []), c.column]);
+  }
+  return out;
+}
+
+/** What the reverse publication carries, and what it cannot (see the file header). Read-only. */
+export async function planReverse(config: Config, database: string, source: Db, target: Db): Promise<ReversePlan> {
+  const plan = await planPublication(target, databaseConfig(config, database));
+  const onSource = new Set((await listTables(source)).map(tableKey));
+  const candidates = plan.tables.filter((t) => onSource.has(tableKey(t)));
+  const [sourceCols, targetCols] = await Promise.all([replicatedColumns(source), replicatedColumns(target)]);
+  const identity = new Map((await target.query<{ oid: string; replident: string; identity_columns: string[] }>(
+    sqlFile('reverse-identity'), [candidates.map((t) => t.oid)])).map((r) => [Number(r.oid), r]));
+  const identityChanges = new Set(plan.identities.filter((p) => p.action === 'full' || p.action === 'use-index').map((p) => p.table.oid));
+  const out: ReversePlan = { tables: [], notCarried: [...plan.notCarried], narrowedOut: [], cannotNarrow: [], identities: plan.identities };
+  for (const t of candidates) {
+    const key = tableKey(t);
+    const theirs = new Set(sourceCols.get(key) ?? []);
+    const ours = targetCols.get(key) ?? [];
+    const extra = ours.filter((c) => !theirs.has(c));
+    if (extra.length === 0) {
+      out.tables.push({ schema: t.schema, name: t.name, columns: null });
+      continue;
+    }
+    const list = ours.filter((c) => theirs.has(c));
+    if (!featuresOf(target.version).publicationColumnLists) {
+      out.cannotNarrow.push({ table: key, columns: extra, reason: `the target is PostgreSQL ${target.version.major}, and a publication leaves out columns only from 15 on (column lists)` });
+      continue;
+    }
+    if (t.relkind === 'p') {
+      out.cannotNarrow.push({ table: key, columns: extra, reason: 'it is partitioned, and PostgreSQL takes a column list for a partitioned table only when it is published through its root' });
+      continue;
+    }
+    const id = identity.get(t.oid);
+    const needs = !id || identityChanges.has(t.oid) || id.replident === 'f' || id.replident === 'n' || id.identity_columns.some((c) => !list.includes(c));
+    if (needs) {
+      const left = {
+        schema: t.schema, name: t.name,
+        reason: `it has column(s) the source lacks (${extra.join(', ')}) and its replica identity on the target (${id?.replident === 'f' ? 'FULL' : 'its key'}) needs them, so reverse replication cannot leave them out; a rollback copies it while writes are paused`,
+      };
+      out.notCarried.push(left);
+      out.narrowedOut.push(left);
+      continue;
+    }
+    out.tables.push({ schema: t.schema, name: t.name, columns: list });
+  }
+  return out;
+}
+
+/** Refuse a switchover whose reverse replication could not carry some table (before anything changes). */
+export function reverseRefusal(plan: ReversePlan): { message: string; hint: string } | undefined {
+  if (plan.cannotNarrow.length === 0) return undefined;
+  const shown = plan.cannotNarrow.slice(0, 5).map((c) => `${c.table} (${c.columns.join(', ')}: ${c.reason})`).join('; ');
+  return {
+    message: `reverse replication (target -> source, the rollback path) cannot carry ${plan.cannotNarrow.length} table(s) with columns the source lacks: ${shown}${plan.cannotNarrow.length > 5 ? '; ...' : ''}; the source would reject the first change to them and a rollback would lose the target's writes`,
+    hint: 'Switch over without reverse replication (--no-reverse: no rollback possible afterwards), or make the source take those columns first (add them there, nullable or with a default), then retry. Nothing was changed.',
+  };
+}
+
+export async function prepareReverse(config: Config, database: string, names: MigrationNames, source: Db, target: Db, emit?: Emit, planned?: ReversePlan): Promise<{ tables: number }> {
+  const plan = planned ?? await planReverse(config, database, source, target);
+  const refusal = reverseRefusal(plan);
+  if (refusal) throw new ProblemError('reverse_impossible', `switchover ${database}: ${refusal.message}`, { hint: refusal.hint });
+  // A table the target publishes must have a usable replica identity there, or the new
+  // primary refuses its UPDATEs and DELETEs; set (and record) what the target lacks.
+  const changes = new IdentityChanges(config, 'target', target);
+  try {
+    for (const p of plan.identities) await applyReplicaIdentity(changes, p);
+  } finally {
+    await changes.close();
+  }
+  const tables = plan.tables;
+  const listSql = publicationTablesSql(tables);
   const pub = await target.maybeOne('SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = $1', [names.reversePublication]);
   if (!pub) {
     // A PostgreSQL 10 subscriber stops at a TRUNCATE message ("invalid logical
     // replication message type"), over and over: publish none to it.
     const withSql = featuresOf(source.version).replicatesTruncate ? '' : " WITH (publish = 'insert, update, delete')";
-    await target.query(`CREATE PUBLICATION ${quoteIdent(names.reversePublication)}${tables.length ? ` FOR TABLE ${list}` : ''}${withSql}`); // sql-lint: safe (list is qualify() output, withSql a constant)
+    await target.query(`CREATE PUBLICATION ${quoteIdent(names.reversePublication)}${tables.length ? ` FOR TABLE ${listSql}` : ''}${withSql}`); // sql-lint: safe (listSql is publicationTablesSql() output, withSql a constant)
   } else if (tables.length) {
-    await target.query(`ALTER PUBLICATION ${quoteIdent(names.reversePublication)} SET TABLE ${list}`); // sql-lint: safe (list is qualify() output)
+    await target.query(`ALTER PUBLICATION ${quoteIdent(names.reversePublication)} SET TABLE ${listSql}`);
   }
   const sub = await subscriptionState(source, names.reverseSubscription);
   if (!sub) {
@@ -96,4 +210,58 @@ export async function dropSubscription(db: Db, name: string): Promise<boolean> {
   if (s.enabled) await db.query(`ALTER SUBSCRIPTION ${quoteIdent(name)} DISABLE`);
   await db.query(`DROP SUBSCRIPTION ${quoteIdent(name)}`);
   return true;
+}
+
+/**
+ * Columns the reverse publication publishes that the source cannot take (a
+ * table or column it lacks, or one generated there): each would stop the
+ * source's apply worker at the first change that carries it. Read-only.
+ */
+export async function reverseColumnProblems(source: Db, target: Db, publication: string): Promise<string[]> {
+  const published = await target.query<{ schema: string; name: string; columns: string[] | null }>(sqlFor('reverse-published-columns', target.version), [publication]);
+  if (published.length === 0) return [];
+  const theirs = await replicatedColumns(source);
+  // A table without columns has none to list: only the table list says whether it exists.
+  const tables = await tableNames(source);
+  const out: string[] = [];
+  for (const t of published) {
+    const key = tableKey(t);
+    const have = theirs.get(key) ?? (tables.has(key) ? [] : undefined);
+    if (!have) {
+      out.push(`${key} is published by the target but the source has no such table`);
+      continue;
+    }
+    // attnames is NULL for a table without columns.
+    const missing = (t.columns ?? []).filter((c) => !have.includes(c));
+    if (missing.length) out.push(`${key}: the target publishes column(s) ${missing.join(', ')}, which the source lacks`);
+  }
+  return out;
+}
+
+export interface ReverseVerification {
+  verified: boolean;
+  /** The target position the source confirmed (the mark pgshift wrote after the resume). */
+  confirmed?: string;
+  /** Why the rollback path is not ready. */
+  problem?: string;
+}
+
+/** After the resume: is the rollback path working (see the file header)? Waits up to timeoutMs for the source to confirm. */
+export async function verifyReverse(names: MigrationNames, source: Db, target: Db, timeoutMs = 60_000): Promise<ReverseVerification> {
+  const problems = await reverseColumnProblems(source, target, names.reversePublication);
+  if (problems.length) {
+    return { verified: false, problem: `the reverse publication carries what the source cannot take: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? '; ...' : ''}` };
+  }
+  try {
+    const r = await waitForApplied(target, source, names.reverseSlot, performance.now() + timeoutMs);
+    return { verified: true, confirmed: r.confirmed };
+  } catch (e) {
+    if (!(e instanceof CatchUpTimeout)) throw e;
+    const sub = await findSubscription(source, names.reverseSubscription);
+    const err = sub ? await lastReplicationError(source, { name: sub.name, oid: sub.oid }) : null;
+    return {
+      verified: false,
+      problem: `in ${Math.round(timeoutMs / 1000)} s the source confirmed nothing past ${e.confirmed ?? 'the switchover point'} of the target (its apply worker for ${names.reverseSubscription} fails, or cannot connect to the target)${err ? `; last error in the source's log: ${describeLogError(err)}` : ''}`,
+    };
+  }
 }

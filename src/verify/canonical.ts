@@ -101,8 +101,15 @@ export class TableQueries {
      */
     readonly key: { name: string; type: string }[],
     readonly hash: RowHash = 'hashtextextended',
+    /**
+     * Read the table's own rows only (FROM ONLY): an ordinary table that is an
+     * inheritance parent would otherwise count its children's rows too, which
+     * verify compares as tables of their own (and some of which are copied at
+     * switchover). Never for a partitioned table: its rows are its partitions'.
+     */
+    only = false,
   ) {
-    this.relationSql = qualify(schema, name);
+    this.relationSql = `${only ? 'ONLY ' : ''}${qualify(schema, name)}`;
   }
 
   /** The row as one text value: a record of the compared columns. */

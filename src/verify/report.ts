@@ -23,8 +23,14 @@ export interface TableResult {
   /**
    * unsettled: no difference found, but some rows (or a key-less table) kept
    * changing on the source through every re-check, so they could not be compared.
+   * deferred: a table replication does not carry (unlogged, or no usable
+   * replica identity) while forward replication runs: the switchover copies
+   * it while writes are paused, so it is compared after the switchover
+   * (`note` says why). Not a difference.
    */
-  status: 'same' | 'differs' | 'unsettled';
+  status: 'same' | 'differs' | 'unsettled' | 'deferred';
+  /** For a deferred table: why replication does not carry it and when it is compared. */
+  note?: string;
   /** How it was compared: exact counts, sampled keys, key ranges, or the whole (key-less) table. */
   method: TableMethod;
   keyColumns: string[];

@@ -174,6 +174,8 @@ PAIRS.forEach(([from, to], pairIndex) => {
       const { connect } = await import('../../src/pg/connect.js');
       const { listTables } = await import('../../src/pg/catalog.js');
       const { planReplicaIdentities, applyReplicaIdentity } = await import('../../src/steps/replica-identity.js');
+      const { IdentityChanges, restoreReplicaIdentities } = await import('../../src/steps/identity-record.js');
+      const { loadConfig } = await import('../../src/config/config.js');
       const conn = await connect('source', await pair.source.endpoint(), { database: db });
       try {
         const roots = (await listTables(conn)).filter((t) => !t.isPartition);
@@ -187,12 +189,27 @@ PAIRS.forEach(([from, to], pairIndex) => {
           nothing: 'use-index nothing_pkey',
           parted_a: 'full',
         });
-        for (const p of plans) await applyReplicaIdentity(conn, p);
+        const config = loadConfig(await pair.writeConfig([db]), pair.env());
+        const changes = new IdentityChanges(config, 'source', conn);
+        for (const p of plans) await applyReplicaIdentity(changes, p);
+        await changes.close();
         const again = await planReplicaIdentities(conn, roots);
         assert.deepEqual(again.filter((p) => p.action !== 'keep').map((p) => p.table.name).sort(), ['comp', 'dom']);
-        const ident = await pair.source.sql<{ n: string; r: string }>(
-          "SELECT relname AS n, relreplident::text AS r FROM pg_class WHERE relname IN ('uniq', 'dup', 'parted_a', 'nothing') ORDER BY 1", [], db);
-        assert.deepEqual(ident.map((x) => `${x.n}:${x.r}`), ['dup:f', 'nothing:i', 'parted_a:f', 'uniq:i']);
+        const ident = async () => (await pair.source.sql<{ n: string; r: string }>(
+          "SELECT relname AS n, relreplident::text AS r FROM pg_class WHERE relname IN ('uniq', 'dup', 'parted_a', 'nothing') ORDER BY 1", [], db)).map((x) => `${x.n}:${x.r}`);
+        assert.deepEqual(await ident(), ['dup:f', 'nothing:i', 'parted_a:f', 'uniq:i']);
+        // Each change was recorded in the maintenance database, and restoring puts the originals back.
+        const admin = await connect('source', await pair.source.endpoint(), { database: 'postgres' });
+        try {
+          const r = await restoreReplicaIdentities(admin, conn);
+          assert.deepEqual(r.restored.map((x) => `${x.table}: ${x.from} -> ${x.to}`).sort(), [
+            `${s}.uniq: USING INDEX u ${HOSTILE_NAMES[3]} -> DEFAULT`, 'public.dup: FULL -> DEFAULT', 'public.nothing: USING INDEX nothing_pkey -> NOTHING', 'public.parted_a: FULL -> DEFAULT',
+          ].sort());
+          assert.deepEqual(await ident(), ['dup:d', 'nothing:n', 'parted_a:d', 'uniq:d']);
+          assert.deepEqual(await pair.source.sql("SELECT 1 FROM pg_namespace WHERE nspname = 'pgshift'"), [], 'the record is gone once restored');
+        } finally {
+          await admin.close();
+        }
       } finally {
         await conn.close();
       }

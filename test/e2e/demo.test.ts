@@ -33,7 +33,7 @@ test('pgshift demo --from 10 --to 18 runs the whole flow and exits 0', async () 
 
 test('pgshift demo refuses a pair it cannot run before starting anything', async () => {
   const down = await runCli(['demo', '--from', '17', '--to', '14'], { timeoutMs: 60_000 });
-  assert.equal(down.code, 1, down.stderr);
+  assert.equal(down.code, 3, down.stderr);
   assert.match(down.stderr, /target major 14 is older than source major 17/);
   assert.doesNotMatch(down.stderr, /start PostgreSQL/);
   const old = await runCli(['demo', '--from', '9'], { timeoutMs: 60_000 });

@@ -242,3 +242,63 @@ test('verify on a live source: a commit visible before its WAL is written (synch
     await unreplicate(r);
   }
 });
+
+test('verify through the CLI before and after switchover (issue 11, finding 7): a zero-column table, an inheritance parent, and the tables the switchover copies are what they are; exit 0', async () => {
+  const pair = pairs[0]!;
+  const db = await pair.freshDatabase('atswitch');
+  await pair.target.createDatabase(db);
+  const ddl = `
+    CREATE TABLE keyed (id int PRIMARY KEY, v text);
+    CREATE TABLE nocols ();
+    CREATE TABLE shapes (id int, p point);
+    CREATE UNLOGGED TABLE scratch (v int);
+    CREATE TABLE parent (id int PRIMARY KEY, v text);
+    CREATE TABLE kid (g polygon) INHERITS (parent);
+    CREATE TABLE covered (id int, box_ box, PRIMARY KEY (id) INCLUDE (box_));`;
+  for (const c of [pair.source, pair.target]) await c.sql(ddl, [], db);
+  await pair.source.sql(`
+    INSERT INTO keyed SELECT g, 'v' || g FROM generate_series(1, 500) g;
+    INSERT INTO nocols DEFAULT VALUES; INSERT INTO nocols DEFAULT VALUES; INSERT INTO nocols DEFAULT VALUES;
+    INSERT INTO shapes SELECT g, point(g, g) FROM generate_series(1, 5) g;
+    INSERT INTO scratch SELECT generate_series(1, 7);
+    INSERT INTO parent VALUES (1, 'p'), (2, 'p');
+    INSERT INTO kid VALUES (3, 'k', '((0,0),(1,1),(1,0))');
+    INSERT INTO covered SELECT g, box(point(g, g), point(0, 0)) FROM generate_series(1, 300) g;`, [], db);
+  const config = await pair.writeConfig([db], 'switchover:\n  pause: revoke\n  max_pause: 10s\n');
+  const cli = (args: string[]) => runCli(['-c', config, '--yes', ...args], { env: pair.env(), timeoutMs: 180_000 });
+  const started = await cli(['start', db]);
+  assert.equal(started.code, 0, started.stderr);
+  assert.equal((await cli(['wait', db, '--timeout', '2m'])).code, 0);
+
+  const byName = (doc: VerifyReport) => new Map(doc.tables.map((t) => [t.name, t]));
+  for (const mode of ['full', 'count', 'sample']) {
+    const before = await cli(['--json', 'verify', db, '--mode', mode]);
+    assert.equal(before.code, 0, `${mode}: ${before.stdout}`);
+    const t = byName(JSON.parse(before.stdout) as VerifyReport);
+    for (const name of ['shapes', 'scratch', 'kid']) {
+      assert.equal(t.get(name)!.status, 'deferred', `${mode} ${name}`);
+      assert.match(t.get(name)!.note!, /copied at switchover .*compared after it/);
+    }
+    for (const name of ['keyed', 'nocols', 'parent', 'covered']) assert.equal(t.get(name)!.status, 'same', `${mode} ${name}: ${JSON.stringify(t.get(name))}`);
+    if (mode !== 'sample') {
+      assert.equal(t.get('nocols')!.sourceRows ?? t.get('nocols')!.checkedRows, 3);
+      assert.equal(t.get('parent')!.sourceRows ?? t.get('parent')!.checkedRows, 2, 'the parent alone, not its child');
+    }
+  }
+  const human = await cli(['verify', db]);
+  assert.equal(human.code, 0, human.stderr);
+  assert.match(human.stderr, /later public\.shapes {2}copied at switchover/);
+  assert.match(human.stderr, /identical: 7 tables.*3 tables replication does not carry are copied at switchover/);
+  assert.doesNotMatch(human.stderr, /undefined|missing on the target/);
+
+  const sw = await cli(['switchover', db]);
+  assert.equal(sw.code, 0, sw.stderr);
+  const after = await cli(['--json', 'verify', db]);
+  assert.equal(after.code, 0, after.stdout);
+  const t = byName(JSON.parse(after.stdout) as VerifyReport);
+  for (const [name, rows] of [['shapes', 5], ['scratch', 7], ['kid', 1], ['nocols', 3]] as const) {
+    assert.equal(t.get(name)!.status, 'same', name);
+    assert.equal(t.get(name)!.sourceRows ?? t.get(name)!.checkedRows, rows, name);
+  }
+  assert.equal((await cli(['cleanup', db])).code, 0);
+});

@@ -6,7 +6,7 @@ import { EXIT } from '../../errors.js';
 export const command: Command = {
   name: 'cleanup',
   usage: 'cleanup DB',
-  summary: 'drop every publication, subscription and slot pgshift made, on both sides',
+  summary: 'drop every publication, subscription and slot pgshift made, on both sides; put back the replica identities it set',
   args: [DB_ARG],
   async run(ctx) {
     const database = oneDatabase(ctx, 'cleanup');
@@ -19,7 +19,19 @@ export const command: Command = {
       return clean ? EXIT.ok : EXIT.problem;
     }
     for (const d of r.dropped) ctx.out.line(`dropped on the ${d.side}: ${d.object}`);
-    if (r.dropped.length === 0) ctx.out.line(`nothing of pgshift's was left for ${database} on the reachable side(s)`);
+    for (const ids of r.identities) {
+      // Grouped by change ("FULL -> DEFAULT"), a few tables named: the corpus had 464 of them.
+      const groups = new Map<string, string[]>();
+      for (const x of ids.restored) {
+        const key = `${x.from.replace(/^USING INDEX .*/, 'USING INDEX')} -> ${x.to.replace(/^USING INDEX .*/, 'USING INDEX')}`;
+        groups.set(key, [...(groups.get(key) ?? []), x.table]);
+      }
+      for (const [change, tables] of groups) {
+        ctx.out.line(`replica identity put back on the ${ids.side}: ${tables.length} table(s) ${change} (as before pgshift): ${tables.slice(0, 5).join(', ')}${tables.length > 5 ? ` +${tables.length - 5} more` : ''}`);
+      }
+      for (const k of ids.kept) ctx.out.line(`replica identity of ${k.table} on the ${ids.side} is ${k.identity}: ${k.reason}`);
+    }
+    if (r.dropped.length === 0 && r.identities.length === 0) ctx.out.line(`nothing of pgshift's was left for ${database} on the reachable side(s)`);
     for (const f of r.fences) {
       ctx.out.line(`note: the ${f.side} database ${database} is still fenced (${f.method}) from the switchover; to lift it: ${f.sql.join(' ')}`);
     }

@@ -7,8 +7,31 @@ import { formatBytes } from '../../util/duration.js';
 import { sleep } from '../../util/wait.js';
 import { METRICS_FLAG } from '../observe.js';
 
+/** After a switchover: writes go to the target, and the rollback path is the reverse replication. */
+function renderSwitchedOver(ctx: CommandContext, s: DatabaseStatus): void {
+  const out = ctx.out;
+  const r = s.reverse;
+  let reverse: string;
+  if (!r || (!r.subscriptionExists && !r.slotExists)) {
+    reverse = 'no reverse replication (switched over with --no-reverse, or cleaned up): no rollback';
+  } else {
+    const broken = r.columnProblems.length > 0 || r.enabled !== true || r.applyWorkerPid === null || r.walStatus === 'lost' || r.invalidationReason !== null;
+    const health = broken ? out.paint('BROKEN (see below)', 'red') : out.paint('streaming', 'green');
+    const lag = r.lagBytes === null ? 'lag unknown' : `lag ${formatBytes(r.lagBytes)}`;
+    const slot = r.slotExists ? `slot ${r.slot} on the target ${r.active ? 'active' : 'inactive'}${r.walStatus ? ` (${r.walStatus})` : ''}` : `no slot ${r.slot} on the target`;
+    reverse = `reverse replication target -> source ${health}, ${lag}, ${slot}`;
+  }
+  out.line(`${out.paint(s.database, 'bold')}: switched over, writes go to the target; ${reverse}`);
+  if (r?.lastError) out.line(`  last reverse error (source log): ${r.lastError}`);
+  for (const p of s.problems) out.line(`  ${out.severity('warn')} ${p}`);
+}
+
 function render(ctx: CommandContext, s: DatabaseStatus): void {
   const out = ctx.out;
+  if (s.phase === 'switched over') {
+    renderSwitchedOver(ctx, s);
+    return;
+  }
   const lag = s.lagBytes === null ? 'lag unknown' : `lag ${formatBytes(s.lagBytes)}${s.lagSeconds !== null ? ` (${s.lagSeconds.toFixed(1)}s)` : ''}`;
   const slot = s.slot.exists ? `slot ${s.slot.active ? 'active' : 'inactive'}${s.slot.walStatus ? ` (${s.slot.walStatus})` : ''}, WAL retained ${formatBytes(s.walRetainedBytes ?? 0)}` : 'no slot';
   out.line(`${out.paint(s.database, 'bold')}: ${s.phase}, ${s.tablesReady}/${s.tablesTotal} tables ready, ${lag}, ${slot}`);

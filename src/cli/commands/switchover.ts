@@ -33,9 +33,16 @@ export function renderMove(ctx: CommandContext, r: MoveResult): void {
   if (r.copied?.length) ctx.out.line(`  copied while paused: ${r.copied.map((c) => `${c.table} (${c.rows} rows)`).join(', ')}`);
   if (r.largeObjects) ctx.out.line(`  large objects copied: ${r.largeObjects}`);
   if (r.direction === 'switchover') {
-    ctx.out.line(r.reverse
-      ? `  reverse replication target -> source is running: "pgshift rollback ${r.database}" moves writes back, nothing lost`
-      : '  no reverse replication (--no-reverse): a rollback would lose writes made on the target');
+    if (!r.reverse) {
+      ctx.out.line('  no reverse replication (--no-reverse): a rollback would lose writes made on the target');
+    } else if (r.reverseVerified === false) {
+      ctx.out.line(ctx.out.paint(`  reverse replication target -> source is NOT working: ${r.reverseProblem ?? 'unknown'}`, 'yellow'));
+      ctx.out.line(`  a rollback cannot carry the target's writes until it is fixed; "pgshift status ${r.database}" shows it`);
+    } else if (r.reverseVerified) {
+      ctx.out.line(`  reverse replication target -> source is running and verified (the source applied the target's changes up to the switchover): "pgshift rollback ${r.database}" moves writes back, nothing lost`);
+    } else {
+      ctx.out.line(`  reverse replication target -> source was started: "pgshift status ${r.database}" shows whether it streams`);
+    }
   }
 }
 

@@ -7,6 +7,7 @@ import { formatDuration } from '../../util/duration.js';
 import type { Output } from '../output.js';
 import { databaseConfig } from '../../config/config.js';
 import { METRICS_FLAG } from '../observe.js';
+import { tablesReplicationCannotCarry } from '../../steps/start.js';
 
 const MODES: VerifyMode[] = ['count', 'sample', 'full'];
 
@@ -35,6 +36,7 @@ export const command: Command = {
       target: config.target,
       database,
       exclude: db.exclude,
+      copiedAtSwitchover: await tablesReplicationCannotCarry(config, database),
       mode,
       tables: tablesFlag === undefined ? undefined : splitTableList(tablesFlag),
       jobs: flagInt(ctx, 'jobs'),
@@ -63,7 +65,13 @@ function render(out: Output, r: VerifyReport): void {
       out.line(`${out.severity('warn')} ${t.table}  ${rows}${how}; ${t.unsettledRows} kept changing on the source and could not be compared`);
       continue;
     }
-    out.line(`${out.severity('fail')} ${t.table}  ${t.problem ?? `${t.differenceCount} row${t.differenceCount === 1 ? '' : 's'} differ`}${how}`);
+    if (t.status === 'deferred') {
+      out.line(`${out.paint('later', 'dim')} ${t.table}  ${t.note ?? ''}`);
+      continue;
+    }
+    // A missing table or column is never cut into ranges.
+    const problemHow = t.method === 'ranges' && t.ranges === undefined ? '' : how;
+    out.line(`${out.severity('fail')} ${t.table}  ${t.problem ?? `${t.differenceCount} row${t.differenceCount === 1 ? '' : 's'} differ`}${problemHow}`);
     for (const d of t.differences) {
       const what = d.kind === 'missing' ? 'missing on target' : d.kind === 'extra' ? 'extra on target  ' : `different: ${d.columns!.join(', ')}`;
       out.line(`       ${what}  (${formatKey(d.key)})`);
@@ -74,8 +82,13 @@ function render(out: Output, r: VerifyReport): void {
   const differing = r.tables.filter((t) => t.status === 'differs');
   const summary = `${r.tables.length} table${r.tables.length === 1 ? '' : 's'}, ${r.rows} rows compared (${r.mode}) in ${formatDuration(r.ms)}`;
   const unsettled = r.tables.filter((t) => t.status === 'unsettled').length;
+  const deferred = r.tables.filter((t) => t.status === 'deferred').length;
+  const notes = [
+    ...(unsettled ? [`${unsettled} table${unsettled === 1 ? '' : 's'} still being written could not be settled`] : []),
+    ...(deferred ? [`${deferred} table${deferred === 1 ? '' : 's'} replication does not carry ${deferred === 1 ? 'is' : 'are'} copied at switchover and compared after it`] : []),
+  ];
   if (differing.length === 0) {
-    out.line(out.paint(`identical: ${summary}`, 'green') + (unsettled ? ` (${unsettled} table${unsettled === 1 ? '' : 's'} still being written could not be settled)` : ''));
+    out.line(out.paint(`identical: ${summary}`, 'green') + (notes.length ? ` (${notes.join('; ')})` : ''));
   } else {
     out.line(out.paint(`DIFFERENT: ${differing.length} of ${summary}`, 'red'));
     if (r.truncated) out.line('Only the first differences are listed; pass --limit N to list more.');

@@ -6,14 +6,15 @@
 --   type         : format_type(); run with search_path = pg_catalog so user types come schema-qualified
 --   key_position : 1-based position in the key, NULL for a non-key column. The key is the
 --                  replica identity index when REPLICA IDENTITY USING INDEX, else the primary key;
---                  an index with expressions or a predicate is never used.
+--                  an index with expressions or a predicate is never used. Only the index's key
+--                  columns: INCLUDE columns are not unique and may have no ordering (a box).
 WITH t AS (
   SELECT c.oid, c.relreplident
     FROM pg_catalog.pg_class c
     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
    WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')
 ), k AS (
-  SELECT i.indkey
+  SELECT i.indkey, i.indnkeyatts
     FROM pg_catalog.pg_index i, t
    WHERE i.indrelid = t.oid
      AND i.indexprs IS NULL AND i.indpred IS NULL
@@ -23,7 +24,7 @@ WITH t AS (
 SELECT a.attname AS name,
        pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
        (SELECT o.n FROM k, unnest(k.indkey::int2[]) WITH ORDINALITY AS o(attnum, n)
-         WHERE o.attnum = a.attnum)::int AS key_position
+         WHERE o.attnum = a.attnum AND o.n <= k.indnkeyatts)::int AS key_position
   FROM pg_catalog.pg_attribute a, t
  WHERE a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped
  ORDER BY a.attnum;
