@@ -25,6 +25,8 @@ export interface StatusSample {
   /** pg_stat_subscription_stats counters on the target (15+), else null. */
   applyErrors: number | null;
   syncErrors: number | null;
+  /** After a switchover: the target's WAL the source has not confirmed through reverse replication; null otherwise (absent in older journals). */
+  reverseLagBytes?: number | null;
   /** How many problems the look found (status lists them in words). */
   problems: number;
 }
@@ -70,6 +72,8 @@ export type Outcome =
     live: boolean;
     differing: { table: string; differences: number; problem?: string }[];
     unsettled: string[];
+    /** Tables replication does not carry, copied at the switchover and compared after it (absent in older journals). */
+    deferred?: string[];
     warnings: string[];
   }
   | {
@@ -88,6 +92,11 @@ export type Outcome =
     copied: { table: string; rows: number }[];
     largeObjects: number;
     reverse: boolean;
+    /** The rollback path was proven working after the resume; absent when not checked. */
+    reverseVerified?: boolean;
+    reverseProblem?: string;
+    /** Materialized views populated before the pause and refreshed after the resume. */
+    views?: { populated: number; refreshed: number; failed: number };
     warnings: string[];
     error?: string;
   }

@@ -16,6 +16,7 @@ export const METRICS: readonly MetricDef[] = [
   { name: 'pgshift_tables_ready', type: 'gauge', labels: DB, help: 'Subscribed tables whose initial copy is done and that follow the stream (srsubstate r).' },
   { name: 'pgshift_tables_total', type: 'gauge', labels: DB, help: 'Tables in the subscription.' },
   { name: 'pgshift_copy_bytes', type: 'gauge', labels: DB, help: 'Bytes of the initial copy so far (native: running COPYs plus finished tables on the target; fast: bytes piped).' },
+  { name: 'pgshift_reverse_lag_bytes', type: 'gauge', labels: DB, help: 'After a switchover: target WAL the source has not yet confirmed through reverse replication (the rollback path), from the last status look.' },
   { name: 'pgshift_slot_retained_bytes', type: 'gauge', labels: DB_SIDE, help: 'WAL the replication slot makes the server keep (current WAL position minus restart_lsn), on the side holding the slot.' },
   { name: 'pgshift_apply_errors_total', type: 'counter', labels: DB_SIDE, help: 'Apply errors of the subscription (pg_stat_subscription_stats.apply_error_count; PostgreSQL 15+), on the side running it.' },
   { name: 'pgshift_sync_errors_total', type: 'counter', labels: DB_SIDE, help: 'Initial-copy (table sync) errors of the subscription (pg_stat_subscription_stats.sync_error_count; PostgreSQL 15+).' },
@@ -68,6 +69,7 @@ export class PgshiftMetrics {
     set('pgshift_tables_ready', s.tablesReady);
     set('pgshift_tables_total', s.tablesTotal);
     set('pgshift_copy_bytes', s.copiedBytes);
+    set('pgshift_reverse_lag_bytes', s.reverseLagBytes ?? null);
     set('pgshift_slot_retained_bytes', s.walRetainedBytes, { ...db, side: 'source' });
     set('pgshift_apply_errors_total', s.applyErrors, { ...db, side: 'target' });
     set('pgshift_sync_errors_total', s.syncErrors, { ...db, side: 'target' });

@@ -4,7 +4,7 @@
 
 import { escapeHtml as h } from './escape.js';
 import { commandLine, formatBytes, formatCount, formatMs, formatTime, settingNames, verdictWord } from './format.js';
-import { headlineMove, lastOf, throughput, type ReportModel, type Verdict } from './model.js';
+import { headlineMove, lastOf, reverseFact, throughput, viewsFact, type ReportModel, type Verdict } from './model.js';
 import { lineChart } from './chart.js';
 import type { PhaseOutcome } from '../events.js';
 
@@ -149,7 +149,8 @@ export function renderHtml(m: ReportModel): string {
     if (mv.sequences !== undefined) facts.push(`${mv.sequences} sequence(s) set`);
     if (mv.copied.length) facts.push(`copied while paused: ${mv.copied.map((c) => `${h(c.table)} (${h(formatCount(c.rows))} rows)`).join(', ')}`);
     if (mv.largeObjects) facts.push(`${mv.largeObjects} large object(s) copied`);
-    if (mv.direction === 'switchover' && mv.outcome !== 'aborted') facts.push(mv.reverse ? 'reverse replication started (rollback possible)' : 'no reverse replication');
+    if (mv.views) facts.push(viewsFact(mv.views));
+    if (mv.direction === 'switchover' && mv.outcome !== 'aborted') facts.push(h(reverseFact(mv)));
     if (facts.length) B.push(`<p>${facts.join('; ')}.</p>`);
     for (const w of mv.warnings) B.push(`<p class="v-warn">warning: ${h(w)}</p>`);
   });
@@ -161,7 +162,7 @@ export function renderHtml(m: ReportModel): string {
   else {
     B.push('<table><thead><tr><th>When</th><th>Mode</th><th>Result</th><th class="num">Tables</th><th class="num">Rows compared</th><th class="num">Took</th><th>Differences</th></tr></thead><tbody>');
     for (const v of m.verifies) {
-      const diffs = [...v.differing.map((d) => `${h(d.table)}: ${h(d.problem ?? `${d.differences} row(s) differ`)}`), ...v.unsettled.map((u) => `${h(u)}: not settled`)].join('<br>');
+      const diffs = [...v.differing.map((d) => `${h(d.table)}: ${h(d.problem ?? `${d.differences} row(s) differ`)}`), ...v.unsettled.map((u) => `${h(u)}: not settled`), ...(v.deferred ?? []).map((t) => `${h(t)}: copied at switchover, compared after it`)].join('<br>');
       B.push(`<tr><td class="when">${h(formatTime(v.at))}</td><td>${h(v.mode)}${v.live ? ', live' : ''}</td><td>${v.identical ? '<span class="v-ok">identical</span>' : '<span class="v-fail">different</span>'}</td><td class="num">${v.tables}</td><td class="num">${h(formatCount(v.rows))}</td><td class="num">${h(formatMs(v.ms))}</td><td>${diffs}</td></tr>`);
     }
     B.push('</tbody></table>');

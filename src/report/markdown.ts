@@ -3,7 +3,7 @@
 
 import { escapeMd, escapeMdCell as cell } from './escape.js';
 import { commandLine, formatBytes, formatCount, formatMs, formatTime, settingNames, verdictWord } from './format.js';
-import { headlineMove, lastOf, throughput, type ReportModel } from './model.js';
+import { headlineMove, lastOf, reverseFact, throughput, viewsFact, type ReportModel } from './model.js';
 import { formatElapsed } from './chart.js';
 
 function table(head: string[], rows: string[][]): string[] {
@@ -81,7 +81,8 @@ export function renderMarkdown(m: ReportModel): string {
     if (mv.sequences !== undefined) facts.push(`${mv.sequences} sequence(s) set`);
     if (mv.copied.length) facts.push(`copied while paused: ${mv.copied.map((c) => `${escapeMd(c.table)} (${formatCount(c.rows)} rows)`).join(', ')}`);
     if (mv.largeObjects) facts.push(`${mv.largeObjects} large object(s) copied`);
-    if (mv.direction === 'switchover' && mv.outcome !== 'aborted') facts.push(mv.reverse ? 'reverse replication started (rollback possible)' : 'no reverse replication');
+    if (mv.views) facts.push(viewsFact(mv.views));
+    if (mv.direction === 'switchover' && mv.outcome !== 'aborted') facts.push(escapeMd(reverseFact(mv)));
     if (facts.length) L.push(facts.join('; ') + '.', '');
     for (const w of mv.warnings) L.push(`- warning: ${escapeMd(w)}`);
     if (mv.warnings.length) L.push('');
@@ -93,6 +94,7 @@ export function renderMarkdown(m: ReportModel): string {
     L.push(`- ${formatTime(v.at)}, ${v.mode}${v.live ? ', live source' : ''}: ${v.identical ? 'identical' : '**different**'}; ${v.tables} tables, ${formatCount(v.rows)} rows compared in ${formatMs(v.ms)}`);
     for (const d of v.differing) L.push(`  - ${escapeMd(d.table)}: ${d.problem ? escapeMd(d.problem) : `${d.differences} row(s) differ`}`);
     for (const u of v.unsettled) L.push(`  - ${escapeMd(u)}: kept changing on the source, not settled`);
+    for (const t of v.deferred ?? []) L.push(`  - ${escapeMd(t)}: replication does not carry it; copied at switchover, compared after it`);
   }
   L.push('');
 

@@ -108,6 +108,17 @@ export function headlineMove(m: ReportModel): ReportModel['moves'][number] | und
     ?? [...m.moves].reverse().find((x) => x.pauseMs !== undefined);
 }
 
+/** What became of reverse replication after a switchover, in words. */
+export function reverseFact(mv: { reverse: boolean; reverseVerified?: boolean; reverseProblem?: string }): string {
+  if (!mv.reverse) return 'no reverse replication';
+  if (mv.reverseVerified === false) return `reverse replication started but NOT working: ${mv.reverseProblem ?? 'unknown'} (a rollback cannot carry the target's writes until fixed)`;
+  return mv.reverseVerified ? 'reverse replication started and verified (rollback possible)' : 'reverse replication started (rollback possible)';
+}
+
+export function viewsFact(v: { populated: number; refreshed: number; failed: number }): string {
+  return `${v.populated} materialized view(s) populated before the pause, ${v.refreshed} refreshed after the resume${v.failed ? `, ${v.failed} failed` : ''}`;
+}
+
 export function lastOf<T>(list: T[]): T | undefined {
   return list[list.length - 1];
 }
@@ -121,7 +132,7 @@ function describeOutcome(o: Outcome): { what: string; verdict: Verdict; detail: 
     }
     case 'verify':
       return {
-        what: `verify (${o.mode})`, verdict: o.identical ? (o.unsettled.length ? 'warn' : 'ok') : 'fail', ms: o.ms,
+        what: `verify (${o.mode})`, verdict: o.identical ? (o.unsettled.length || o.deferred?.length ? 'warn' : 'ok') : 'fail', ms: o.ms,
         detail: `${o.identical ? 'identical' : `${o.differing.length} table(s) differ`}: ${o.tables} tables, ${o.rows} rows compared${o.live ? ', live source' : ''}`,
       };
     case 'move':

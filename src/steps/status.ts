@@ -503,6 +503,7 @@ export function sampleOf(s: DatabaseStatus): StatusSample {
     walRetainedBytes: s.walRetainedBytes,
     applyErrors: s.errors.apply,
     syncErrors: s.errors.sync,
+    reverseLagBytes: s.reverse?.lagBytes ?? null,
     problems: s.problems.length,
   };
 }

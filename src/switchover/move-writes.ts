@@ -462,6 +462,11 @@ function moveOutcome(r: MoveResult): Outcome & { kind: 'move' } {
     copied: (r.copied ?? []).map((c) => ({ table: c.table, rows: c.rows })),
     largeObjects: r.largeObjects ?? 0,
     reverse: r.reverse,
+    ...(r.reverseVerified !== undefined ? { reverseVerified: r.reverseVerified } : {}),
+    ...(r.reverseProblem ? { reverseProblem: r.reverseProblem } : {}),
+    ...(r.views.populated.length + r.views.refreshed.length > 0
+      ? { views: { populated: r.views.populated.length, refreshed: r.views.refreshed.length, failed: [...r.views.populated, ...r.views.refreshed].filter((v) => v.error).length } }
+      : {}),
     warnings: r.warnings,
   };
 }

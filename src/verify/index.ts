@@ -244,6 +244,7 @@ export async function verifyDatabase(opts: VerifyOptions): Promise<VerifyReport>
         kind: 'verify', database: report.database, mode, identical: report.identical, tables: list.length, rows: report.rows, ms: report.ms, live: report.live,
         differing: list.filter((r) => r.status === 'differs').map((r) => ({ table: r.table, differences: r.differenceCount, ...(r.problem ? { problem: r.problem } : {}) })),
         unsettled: list.filter((r) => r.status === 'unsettled').map((r) => r.table),
+        deferred: list.filter((r) => r.status === 'deferred').map((r) => r.table),
         warnings,
       },
     });
