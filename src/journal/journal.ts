@@ -93,7 +93,13 @@ export class FileSink implements JournalSink {
     if (this.failed) return;
     try {
       if (this.fd === undefined) {
-        mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
+        // One level (.pgshift beside the config), not recursive: node's recursive mkdir
+        // spins forever where mkdir says ENOENT under an existing parent (/proc, some FUSE mounts).
+        try {
+          mkdirSync(dirname(this.file), { mode: 0o700 });
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        }
         this.fd = openSync(this.file, 'a', 0o600);
         // A process killed in the middle of a line left it unfinished: start on a new one.
         const size = fstatSync(this.fd).size;
