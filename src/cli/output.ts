@@ -53,9 +53,9 @@ export class Output {
   redact(text: string): string {
     let t = text;
     for (const s of this.secrets) {
-      t = t.split(s).join('********');
-      const enc = encodeURIComponent(s);
-      if (enc !== s) t = t.split(enc).join('********');
+      // The password as written, in a URI, quoted for libpq or SQL, and escaped in JSON (--json documents are redacted after serializing).
+      const forms = new Set([s, encodeURIComponent(s), s.replace(/\\/g, '\\\\').replace(/'/g, "\\'"), s.replace(/'/g, "''"), JSON.stringify(s).slice(1, -1)]);
+      for (const f of [...forms].sort((a, b) => b.length - a.length)) if (f.length > 0) t = t.split(f).join('********');
     }
     return t;
   }
