@@ -1,9 +1,9 @@
 // Watching and keeping a migration (13 -> 17), with a hostile password and a
 // hostile database name: every command appends to the journal beside the
 // config; --metrics serves Prometheus text that is scraped while `run` and
-// `wait` really run (held at a known point by a lock, released after the
-// scrape), while `load` writes, and by `status --watch` after a switchover
-// (its pause read from the journal); `pgshift report` renders the journal
+// `wait` and `verify` really run (held at a known point by a lock, released
+// after the scrape), while `load` writes, and by `status --watch` after a
+// switchover and after a rollback (their pauses read from the journal); `pgshift report` renders the journal
 // as Markdown and as one HTML file, which headless Chromium lays out: the
 // chart is drawn, the page asks for nothing but itself, and the pause and
 // row counts it shows are the journal's. No password anywhere.
@@ -130,7 +130,7 @@ const journal = (): JournalRecord[] => readJournal(journalFile(config, db))?.rec
 const results = <K extends Outcome['kind']>(kind: K): (Outcome & { kind: K })[] =>
   journal().flatMap((r) => (r.event.type === 'result' && r.event.data.kind === kind ? [r.event.data as Outcome & { kind: K }] : []));
 
-test(`a migration ${FROM} -> ${TO} journaled and scraped: run, wait, load, verify, switchover, status --watch`, async () => {
+test(`a migration ${FROM} -> ${TO} journaled and scraped: run, wait, verify, load, switchover, rollback, status --watch`, async () => {
   // The load's tables exist before the schema is copied, as they would in an application.
   await cli('load (schema)', ['load', db, '--duration', '500ms', '--clients', '1']);
   await cli('check', ['check', db]);
@@ -197,7 +197,17 @@ test(`a migration ${FROM} -> ${TO} journaled and scraped: run, wait, load, verif
   assert.ok(looks.some((l) => l >= Number(walWritten)), `the journal kept a look with the held lag: ${looks.join(', ')}`);
   assert.ok(looks[looks.length - 1]! <= MB, 'and the last look, caught up');
 
-  await cli('verify', ['verify', db]);
+  // verify, held on the target's (empty) notes by a lock: the rows of items it compared are served meanwhile.
+  const lockNotes = await holdLock(pair.target, 'LOCK TABLE notes IN ACCESS EXCLUSIVE MODE');
+  const verify = withMetrics('verify', ['verify', db]);
+  try {
+    const verifyUrl = await verify.url;
+    await waitFor(async () => (value(await scrape(verifyUrl), 'pgshift_verify_rows_compared') ?? 0) > 0, { timeoutMs: 60_000, what: 'verify to serve the rows it compared' });
+  } finally {
+    await lockNotes.query('ROLLBACK');
+    await lockNotes.end();
+  }
+  assert.equal((await verify.done).code, 0);
   const verified = results('verify');
   assert.equal(verified.length, 1);
   assert.ok(verified[0]!.identical);
@@ -218,26 +228,45 @@ test(`a migration ${FROM} -> ${TO} journaled and scraped: run, wait, load, verif
   assert.equal(loaded.code, 0, loaded.stderr);
   const loadResult = results('load').find((l) => l.clients === 2)!;
   assert.equal(loadResult.transactions, readFileSync(ledger, 'utf8').split('\n').filter((l) => l.length === 36).length, 'the journal counts what the ledger lists');
-  await cli('switchover', ['--yes', 'switchover', db]);
+  const switchover = withMetrics('switchover', ['--yes', 'switchover', db]);
+  await switchover.url;
+  assert.equal((await switchover.done).code, 0);
   await cli('load-check', ['load-check', db, '--ledger', ledger]);
 
   // status --watch exports the switchover's pause from the journal, exactly.
   const moved = results('move');
   assert.equal(moved.length, 1);
   assert.ok(moved[0]!.pauseMs! > 0);
-  const watch = withMetrics('status --watch', ['status', db, '--watch', '--interval', '500ms']);
-  const watchUrl = await watch.url;
-  const after = await waitFor(async () => {
-    const m = await scrape(watchUrl);
-    return value(m, 'pgshift_status_timestamp_seconds') !== undefined ? m : undefined;
-  }, { timeoutMs: 60_000, what: 'status --watch to look once' });
-  watch.child.kill('SIGINT');
-  assert.equal((await watch.done).code, 0);
+  const watched = async (): Promise<ReturnType<typeof parseMetrics>> => {
+    const watch = withMetrics('status --watch', ['status', db, '--watch', '--interval', '500ms']);
+    const watchUrl = await watch.url;
+    const m = await waitFor(async () => {
+      const s = await scrape(watchUrl);
+      return value(s, 'pgshift_status_timestamp_seconds') !== undefined ? s : undefined;
+    }, { timeoutMs: 60_000, what: 'status --watch to look once' });
+    watch.child.kill('SIGINT');
+    assert.equal((await watch.done).code, 0);
+    return m;
+  };
+  const after = await watched();
   assert.equal(value(after, 'pgshift_last_pause_ms', { database: db, side: 'source' }), moved[0]!.pauseMs);
+  assert.equal(value(after, 'pgshift_last_pause_ms', { database: db, side: 'target' }), undefined, 'no rollback yet');
+  assert.ok(value(after, 'pgshift_reverse_lag_bytes') !== undefined, 'the rollback path\'s lag is served');
   const pausePhases = moved[0]!.phases;
   assert.equal(value(after, 'pgshift_last_phase_ms', { database: db, side: 'source', phase: 'catch-up' }), pausePhases.find((p) => p.phase === 'catch-up')!.ms);
   assert.equal(value(after, 'pgshift_verify_rows_compared'), verified[0]!.rows);
   assert.equal(value(after, 'pgshift_lag_bytes'), undefined, 'after the switchover there is no forward slot: no lag, not a made-up 0');
+
+  // A rollback: its pause is served with side="target" (whose writes it paused), the switchover's is kept.
+  const rollback = withMetrics('rollback', ['--yes', 'rollback', db]);
+  await rollback.url;
+  assert.equal((await rollback.done).code, 0);
+  const rolledBack = results('move').filter((m) => m.direction === 'rollback');
+  assert.equal(rolledBack.length, 1);
+  const back = await watched();
+  assert.equal(value(back, 'pgshift_last_pause_ms', { database: db, side: 'target' }), rolledBack[0]!.pauseMs);
+  assert.equal(value(back, 'pgshift_last_pause_ms', { database: db, side: 'source' }), moved[0]!.pauseMs);
+  assert.equal(value(back, 'pgshift_lag_bytes'), undefined, 'a rollback leaves no forward replication: no lag');
 
   // The journal: beside the config, private, one file named safely for the hostile name, every command in it.
   const file = journalFile(config, db);
@@ -246,12 +275,13 @@ test(`a migration ${FROM} -> ${TO} journaled and scraped: run, wait, load, verif
   assert.equal(statSync(file).mode & 0o777, 0o600);
   assert.equal(statSync(join(pair.dir, '.pgshift')).mode & 0o777, 0o700);
   const commands = new Set(journal().filter((r) => r.event.type === 'command' && r.event.state === 'end').map((r) => r.command));
-  for (const c of ['load', 'check', 'run', 'wait', 'verify', 'switchover', 'load-check', 'status']) assert.ok(commands.has(c), `${c} is in the journal`);
+  for (const c of ['load', 'check', 'run', 'wait', 'verify', 'switchover', 'load-check', 'status', 'rollback']) assert.ok(commands.has(c), `${c} is in the journal`);
   assert.deepEqual(holding(readFileSync(file, 'utf8'), NEEDLES), [], 'a password is in the journal');
 });
 
 test('pgshift report: Markdown and a self-contained HTML file with the journal\'s numbers, laid out by Chromium', async () => {
   const move = results('move')[0];
+  assert.equal(move?.direction, 'switchover');
   const verify = results('verify')[0];
   assert.ok(move && verify, 'the flow above recorded a switchover and a verify');
 
@@ -284,7 +314,7 @@ test('pgshift report: Markdown and a self-contained HTML file with the journal\'
       const m = (n) => { const e = document.querySelector('[data-metric="' + n + '"]'); return { value: e.dataset.value, text: e.textContent }; };
       return {
         pause: m('pause-ms'), rows: m('verify-rows'), title: document.title,
-        phases: document.querySelectorAll('svg.phases rect.bar').length,
+        phases: document.querySelectorAll('svg.phases#phases-0 rect.bar').length,
         charts: [...document.querySelectorAll('svg.chart')].map((svg) => {
           const line = svg.querySelector('polyline.line');
           const r = line ? line.getBoundingClientRect() : { x: 0, y: 0, width: 0, height: 0 };
