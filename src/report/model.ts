@@ -4,6 +4,9 @@
 
 import type { ClusterOutcome, Outcome, PhaseOutcome, StatusSample } from '../events.js';
 import type { JournalRecord } from '../journal/journal.js';
+import { formatBytes } from '../util/duration.js';
+
+const count = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 export type Verdict = 'ok' | 'warn' | 'fail' | 'skip' | 'running';
 
@@ -133,7 +136,7 @@ function describeOutcome(o: Outcome): { what: string; verdict: Verdict; detail: 
     case 'verify':
       return {
         what: `verify (${o.mode})`, verdict: o.identical ? (o.unsettled.length || o.deferred?.length ? 'warn' : 'ok') : 'fail', ms: o.ms,
-        detail: `${o.identical ? 'identical' : `${o.differing.length} table(s) differ`}: ${o.tables} tables, ${o.rows} rows compared${o.live ? ', live source' : ''}`,
+        detail: `${o.identical ? 'identical' : `${o.differing.length} table(s) differ`}: ${o.tables} tables, ${count(o.rows)} rows compared${o.live ? ', live source' : ''}`,
       };
     case 'move':
       return {
@@ -141,11 +144,11 @@ function describeOutcome(o: Outcome): { what: string; verdict: Verdict; detail: 
         detail: `${o.outcome}${o.pauseMs !== undefined ? `, write pause ${formatMs(o.pauseMs)} (${o.method})` : ''}${o.error ? `: ${o.error}` : ''}`,
       };
     case 'copy':
-      return { what: 'fast copy', verdict: 'ok', ms: o.totalMs, detail: `${o.tables} tables, ${o.rows} rows, ${o.bytes} bytes` };
+      return { what: 'fast copy', verdict: 'ok', ms: o.totalMs, detail: `${o.tables} tables, ${count(o.rows)} rows, ${formatBytes(o.bytes)}` };
     case 'load':
-      return { what: 'write load', verdict: o.errors ? 'warn' : 'ok', ms: o.durationMs, detail: `${o.transactions} transactions acknowledged, ${o.errors} failed, longest stall ${formatMs(o.longestStallMs)}` };
+      return { what: 'write load', verdict: o.errors ? 'warn' : 'ok', ms: o.durationMs, detail: `${count(o.transactions)} transactions acknowledged, ${o.errors} failed, longest stall ${formatMs(o.longestStallMs)}` };
     case 'load-check':
-      return { what: 'load-check', verdict: o.ok ? 'ok' : 'fail', detail: o.ok ? `all ${o.acknowledged} acknowledged writes on the target, exactly once` : `${o.missing} missing, ${o.duplicated} duplicated of ${o.acknowledged}` };
+      return { what: 'load-check', verdict: o.ok ? 'ok' : 'fail', detail: o.ok ? `all ${count(o.acknowledged)} acknowledged writes on the target, exactly once` : `${o.missing} missing, ${o.duplicated} duplicated of ${count(o.acknowledged)}` };
     case 'cleanup':
       return { what: 'cleanup', verdict: o.left.length ? 'warn' : 'ok', detail: `${o.dropped.length} object(s) dropped${o.left.length ? `, ${o.left.length} left` : ''}` };
   }
