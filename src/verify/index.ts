@@ -253,7 +253,7 @@ export async function verifyDatabase(opts: VerifyOptions): Promise<VerifyReport>
       }
       if (r.unconfirmed) warnings.push(`${r.table}: the target did not reach the source position within the wait; its differences may be replication lag`);
     }
-    return {
+    const report: VerifyReport = {
       database: opts.database,
       mode,
       identical: list.every((r) => r.status !== 'differs'),
@@ -265,6 +265,17 @@ export async function verifyDatabase(opts: VerifyOptions): Promise<VerifyReport>
       warnings,
       rowHash,
     };
+    emit({
+      type: 'result',
+      data: {
+        kind: 'verify', database: report.database, mode, identical: report.identical, tables: list.length, rows: report.rows, ms: report.ms, live: report.live,
+        differing: list.filter((r) => r.status === 'differs').map((r) => ({ table: r.table, differences: r.differenceCount, ...(r.problem ? { problem: r.problem } : {}) })),
+        unsettled: list.filter((r) => r.status === 'unsettled').map((r) => r.table),
+        deferred: list.filter((r) => r.status === 'deferred').map((r) => r.table),
+        warnings,
+      },
+    });
+    return report;
   } finally {
     if (!pairs.includes(first)) await first.close();
     await Promise.all(pairs.map((p) => p.close()));

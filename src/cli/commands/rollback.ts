@@ -4,15 +4,17 @@ import { rollback } from '../../steps/rollback.js';
 import { EXIT, UsageError } from '../../errors.js';
 import { PAUSE_METHODS, type PauseMethod } from '../../config/config.js';
 import { renderMove } from './switchover.js';
+import { METRICS_FLAG } from '../observe.js';
 
 export const command: Command = {
   name: 'rollback',
-  usage: 'rollback DB [--pause M] [--max-pause D]',
+  usage: 'rollback DB [--pause M] [--max-pause D] [--metrics HOST:PORT]',
   summary: 'move writes back to the source through reverse replication',
   args: [DB_ARG],
   flags: {
     pause: { type: 'string', value: 'METHOD', description: 'how writes are paused: pgbouncer, revoke, readonly or command', default: 'switchover.pause in the config, else revoke' },
     'max-pause': { type: 'string', value: 'D', description: 'give the writes back to the target if catching up takes longer', default: 'switchover.max_pause in the config, else 5s' },
+    metrics: METRICS_FLAG,
   },
   async run(ctx) {
     const database = oneDatabase(ctx, 'rollback');

@@ -6,6 +6,7 @@ import { formatKey } from '../../verify/canonical.js';
 import { formatDuration } from '../../util/duration.js';
 import type { Output } from '../output.js';
 import { databaseConfig } from '../../config/config.js';
+import { METRICS_FLAG } from '../observe.js';
 import { tablesReplicationCannotCarry } from '../../steps/start.js';
 import { connect } from '../../pg/connect.js';
 import { namesFor } from '../../steps/names.js';
@@ -37,7 +38,7 @@ const MODES: VerifyMode[] = ['count', 'sample', 'full'];
 
 export const command: Command = {
   name: 'verify',
-  usage: 'verify DB [--mode count|sample|full] [--tables T,...] [--jobs N] [--limit N] [--sample-size N]',
+  usage: 'verify DB [--mode count|sample|full] [--tables T,...] [--jobs N] [--limit N] [--sample-size N] [--metrics HOST:PORT]',
   summary: 'compare data on both sides; exit 1 naming tables and keys that differ',
   args: [DB_ARG],
   flags: {
@@ -46,6 +47,7 @@ export const command: Command = {
     jobs: { type: 'string', value: 'N', description: 'tables compared at once', default: '2' },
     limit: { type: 'string', value: 'N', description: 'differing keys listed per table (0: none)', default: '100' },
     'sample-size': { type: 'string', value: 'N', description: 'rows per table with --mode sample', default: '100' },
+    metrics: METRICS_FLAG,
   },
   async run(ctx) {
     const database = oneDatabase(ctx, 'verify');
