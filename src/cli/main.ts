@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { Output, type Verbosity } from './output.js';
 import { configLoader, flagLines, parseOptions, type Command, type CommandContext, type Flags } from './command.js';
 import { COMMANDS } from './commands/index.js';
+import { withDatabaseLock } from '../steps/lock.js';
 import { ConnectionError, EXIT, InternalError, PgshiftError, SqlError, UsageError, type ExitCode } from '../errors.js';
 
 export function version(): string {
@@ -240,7 +241,9 @@ export async function run(argv: string[], io: { stdout?: NodeJS.WritableStream; 
       },
     };
     try {
-      return await command.run(ctx);
+      const locked = command.locks?.(ctx) ?? [];
+      if (locked.length === 0) return await command.run(ctx);
+      return await withDatabaseLock(ctx.config(), locked, command.name, () => command.run(ctx));
     } finally {
       out.endLive();
       process.removeListener('SIGINT', onSignal);
