@@ -13,14 +13,17 @@
 --                    autovacuum). The statistics system kept no analyze time for
 --                    a partitioned table before 14 (and autovacuum never analyzes
 --                    one), so a partitioned table also counts as analyzed when its
---                    inheritance statistics are in pg_stats, or when no partition
---                    is known to hold rows (an empty table has no statistics to gather).
+--                    inheritance statistics are in pg_stats, or when every partition
+--                    was analyzed and found empty (no rows, no statistics to gather).
 WITH wanted AS (
   SELECT c.oid
     FROM unnest($1::text[], $2::text[]) AS w(schema, name)
     JOIN pg_catalog.pg_namespace n ON n.nspname = w.schema
     JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = w.name
 ), family AS (
+  -- The two functions return nothing for a table outside any partition tree.
+  SELECT w.oid AS relid FROM wanted w
+  UNION
   SELECT t.relid FROM wanted w, pg_catalog.pg_partition_tree(w.oid) t
   UNION
   SELECT a.relid FROM wanted w, pg_catalog.pg_partition_ancestors(w.oid) a
@@ -40,7 +43,10 @@ SELECT n.nspname AS schema,
                           WHERE s.schemaname = n.nspname AND s.tablename = c.relname AND s.inherited)
                  OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_partition_tree(c.oid) t
                                   JOIN pg_catalog.pg_class l ON l.oid = t.relid
-                                 WHERE t.isleaf AND l.reltuples > 0)))) AS analyzed
+                                 WHERE t.isleaf
+                                   AND NOT (l.reltuples = 0
+                                            AND (pg_catalog.pg_stat_get_last_analyze_time(l.oid) IS NOT NULL
+                                                 OR pg_catalog.pg_stat_get_last_autoanalyze_time(l.oid) IS NOT NULL)))))) AS analyzed
   FROM family f
   JOIN pg_catalog.pg_class c ON c.oid = f.relid
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
