@@ -9,7 +9,7 @@
 //     ends the switchover proceeds; --force goes ahead despite one;
 //   - the per-database lock: while a `run` holds it, a switchover or
 //     cleanup of that database is refused with exit 3 naming the holder,
-//     a read-only status and another database's analyze are not; after the
+//     a read-only status and another database's analyze --vacuum are not; after the
 //     run ends (it analyzed the target as its last step) the same cleanup works.
 // Autovacuum is off on both clusters so that nothing but pgshift analyzes.
 import { test, before, after } from 'node:test';
@@ -173,8 +173,10 @@ test('lock: while a run holds a database, switchover and cleanup of it are refus
     const st = await runCli(['-c', cfgPath, 'status', other], { env: pair.env(), timeoutMs: 60_000 });
     assert.notEqual(st.code, 3, st.stderr);
     assert.doesNotMatch(st.stderr, /another pgshift/);
-    const an = await runCli(['-c', cfgPath, 'analyze', db], { env: pair.env(), timeoutMs: 60_000 });
+    const an = await runCli(['-c', cfgPath, 'analyze', db, '--vacuum'], { env: pair.env(), timeoutMs: 60_000 });
     assert.equal(an.code, 0, an.stderr);
+    const [v] = await pair.target.sql<{ vacuumed: boolean }>("SELECT pg_stat_get_last_vacuum_time('items'::regclass) IS NOT NULL AS vacuumed", [], db);
+    assert.equal(v!.vacuumed, true, 'analyze --vacuum vacuumed the target table');
   } finally {
     run.child.kill('SIGCONT');
   }
