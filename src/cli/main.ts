@@ -35,7 +35,7 @@ export const EXIT_CODES: [number, string][] = [
   [EXIT.ok, 'success'],
   [EXIT.problem, 'a check, verify or operation found a problem (the message says which)'],
   [EXIT.usage, 'bad usage or bad config'],
-  [EXIT.safety, 'a safety refusal: wrong cluster, target not empty, unsupported direction, budget exceeded and undone'],
+  [EXIT.safety, 'a safety refusal: wrong cluster, target not empty, unsupported direction, budget exceeded and undone, a transaction older than max_pause, another pgshift changing the database'],
   [EXIT.connect, 'cannot connect: a server unreachable, a login refused, TLS not accepted'],
   [EXIT.internal, 'internal error: a bug in pgshift (please report it with the version)'],
 ];
