@@ -87,10 +87,17 @@ export class DatabaseLock {
     const sessions: Db[] = [];
     try {
       for (const side of ['source', 'target'] as const) {
+        // One session per maintenance database of a side holds the locks of all the databases kept there.
+        const bySession = new Map<string, Db | undefined>();
         for (const database of names) {
-          const db = await openLockSession(config, side, database, appName);
+          const maint = maintenanceDb(config, side, database);
+          if (!bySession.has(maint)) {
+            const opened = await openLockSession(config, side, maint, appName);
+            bySession.set(maint, opened);
+            if (opened) sessions.push(opened);
+          }
+          const db = bySession.get(maint);
           if (!db) continue;
-          sessions.push(db);
           const [k1, k2] = lockKeys(database);
           const got = await db.one<{ ok: boolean }>('SELECT pg_catalog.pg_try_advisory_lock($1::int4, $2::int4) AS ok', [k1, k2]);
           if (!got.ok) throw await refusal(db, side, database, command);
@@ -109,10 +116,10 @@ export class DatabaseLock {
   }
 }
 
-async function openLockSession(config: Config, side: Side, database: string, applicationName: string): Promise<Db | undefined> {
+async function openLockSession(config: Config, side: Side, maintenance: string, applicationName: string): Promise<Db | undefined> {
   try {
     return await connect(side, side === 'source' ? config.source : config.target, {
-      database: maintenanceDb(config, side, database), applicationName, connectTimeoutMs: 5000,
+      database: maintenance, applicationName, connectTimeoutMs: 5000,
     });
   } catch (e) {
     if (e instanceof PgshiftError) return undefined;
