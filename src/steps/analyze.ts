@@ -111,7 +111,12 @@ export async function analyzeTarget(config: Config, database: string, opts: Anal
     const jobs = Math.max(1, Math.min(opts.jobs ?? DEFAULT_ANALYZE_JOBS, todo.length));
     if (todo.length === 0) return { database, vacuum, jobs: 0, ms: Date.now() - t0, tables: tables.length, analyzed };
     emit({ type: 'info', message: `${vacuum ? 'VACUUM ANALYZE' : 'ANALYZE'} of ${todo.length} statement(s) covering ${tables.length} table(s) of "${database}" on the target, ${jobs} at a time`, data: { tables: tables.length, statements: todo.length, jobs } });
-    for (let i = 0; i < jobs; i++) workers.push(await connect('target', config.target, { database, applicationName: 'pgshift analyze' }));
+    for (let i = 0; i < jobs; i++) {
+      const w = await connect('target', config.target, { database, applicationName: 'pgshift analyze' });
+      workers.push(w);
+      // A statement_timeout set for the application's role must not cut a VACUUM of a large table short.
+      await w.query('SET statement_timeout = 0');
+    }
     // Ctrl-C stops the statements running now, not only the ones still queued.
     const pids = await Promise.all(workers.map((w) => w.pid()));
     onAbort = () => {
