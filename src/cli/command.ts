@@ -51,6 +51,12 @@ export interface Command {
   flags?: Flags;
   /** Allow positional arguments (default: true). */
   positionals?: boolean;
+  /**
+   * A command that changes databases holds pgshift's per-database lock
+   * (src/steps/lock.ts) while it runs: these are the databases it locks.
+   * Read-only commands leave it out.
+   */
+  locks?: (ctx: CommandContext) => string[];
   run(ctx: CommandContext): Promise<ExitCode>;
 }
 
@@ -111,6 +117,11 @@ export function flagInt(ctx: CommandContext, name: string, min = 1): number | un
 export function oneDatabase(ctx: CommandContext, command: string): string {
   if (ctx.args.length !== 1) throw new UsageError(`${command} takes exactly one database name (pgshift ${command} DB)`);
   return ctx.args[0]!;
+}
+
+/** The databases a command named on its line (all configured ones with --all): what it locks. */
+export function namedDatabases(ctx: CommandContext): string[] {
+  return ctx.flags.all === true ? [...ctx.config().databases.keys()] : ctx.args;
 }
 
 /** The positional argument every per-database command takes. */

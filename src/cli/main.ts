@@ -9,6 +9,7 @@ import { Output, type Verbosity } from './output.js';
 import { configLoader, flagLines, parseOptions, type Command, type CommandContext, type Flags } from './command.js';
 import { COMMANDS } from './commands/index.js';
 import { observed } from './observe.js';
+import { withDatabaseLock } from '../steps/lock.js';
 import { ConnectionError, EXIT, InternalError, PgshiftError, SqlError, UsageError, type ExitCode } from '../errors.js';
 
 export function version(): string {
@@ -35,7 +36,7 @@ export const EXIT_CODES: [number, string][] = [
   [EXIT.ok, 'success'],
   [EXIT.problem, 'a check, verify or operation found a problem (the message says which)'],
   [EXIT.usage, 'bad usage or bad config'],
-  [EXIT.safety, 'a safety refusal: wrong cluster, target not empty, unsupported direction, budget exceeded and undone'],
+  [EXIT.safety, 'a safety refusal: wrong cluster, target not empty, unsupported direction, budget exceeded and undone, a transaction older than max_pause, another pgshift changing the database'],
   [EXIT.connect, 'cannot connect: a server unreachable, a login refused, TLS not accepted'],
   [EXIT.internal, 'internal error: a bug in pgshift (please report it with the version)'],
 ];
@@ -241,7 +242,9 @@ export async function run(argv: string[], io: { stdout?: NodeJS.WritableStream; 
       },
     };
     try {
-      return await observed(command, ctx, () => command.run(ctx), { version: version(), errorFor });
+      const locked = command.locks?.(ctx) ?? [];
+      const body = locked.length === 0 ? () => command.run(ctx) : () => withDatabaseLock(ctx.config(), locked, command.name, () => command.run(ctx));
+      return await observed(command, ctx, body, { version: version(), errorFor });
     } finally {
       out.endLive();
       process.removeListener('SIGINT', onSignal);

@@ -160,7 +160,7 @@ ${bouncer ? `  pgbouncer:
     // The load must be writing before replication starts, so the demo migrates a live database.
     await waitFor(async () => load.acknowledged() > 20, { timeoutMs: 30_000, what: 'the write load to start committing' });
 
-    await phase('check, roles, schema, start, wait', () => runPipeline(config, DATABASE, { emit, signal: opts.signal }),
+    await phase('check, roles, schema, start, wait, analyze', () => runPipeline(config, DATABASE, { emit, signal: opts.signal }),
       (r) => r.steps.map((s) => `${s.step} ${s.state === 'skip' ? 'skipped' : `${Math.round(s.ms)}ms`}`).join(', '));
 
     const verify: VerifyReport = await phase('verify (full, live source)', () => verifyDatabase({

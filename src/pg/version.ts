@@ -104,6 +104,12 @@ export interface Features {
   columnCompression: boolean;
   /** an inheritance child or partition may not generate a column its parent does not */
   childGenerationMustMatchParent: boolean;
+  /**
+   * 18+: VACUUM / ANALYZE ONLY t. From 18 an inheritance parent's ANALYZE also
+   * processes its children unless ONLY is given; a partitioned table's always
+   * recursed into its partitions, and only ONLY (18+) stops that.
+   */
+  analyzeOnly: boolean;
 }
 
 export function featuresOf(v: ServerVersion | number): Features {
@@ -144,6 +150,7 @@ export function featuresOf(v: ServerVersion | number): Features {
     createroleSelfGrant: major >= 16,
     columnCompression: major >= 14,
     childGenerationMustMatchParent: major >= 16,
+    analyzeOnly: major >= 18,
   };
 }
 

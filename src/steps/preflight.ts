@@ -5,6 +5,8 @@
 // version, roles that could create the publication but not the subscription
 // (which would leave a publication behind), a target that already holds rows
 // the initial copy would collide with, or lacks a table to publish.
+// Also the checks a switchover or rollback makes before it pauses writes
+// (below): transactions too long for the pause's budget.
 // Needs: verified connections to both sides. Read-only.
 
 import type { Config } from '../config/config.js';
@@ -18,6 +20,7 @@ import {
 } from '../pg/version.js';
 import { actsAsSuperuser, ROLES_OF_INTEREST } from '../pg/provider.js';
 import { refuseLegacyObjects } from './check-legacy.js';
+import { formatDuration } from '../util/duration.js';
 
 /** What is wrong with this pair of versions (check reports it, the steps refuse on it); empty when supported. */
 export function versionProblems(source: ServerVersion, target: ServerVersion): string[] {
@@ -148,4 +151,50 @@ export async function refuseTablesMissingOnTarget(tables: { schema: string; name
   throw new ProblemError('target_missing_tables', `${missing.length} table(s) to replicate do not exist on the target: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}; nothing was changed`, {
     hint: `Create them on the target with the source's definition (DDL is not replicated; "pgshift status ${database}" lists the drift), or exclude them in the config, then run start again.`,
   });
+}
+
+// --- Before a switchover or rollback pauses writes (steps/switchover.ts, steps/rollback.ts) ---
+
+/** Transactions open this long are named before a pause (when max_pause is shorter, from max_pause). */
+export const LONG_TRANSACTION_NOTE_MS = 1000;
+
+export interface LongTransaction {
+  pid: number;
+  user: string | null;
+  application: string | null;
+  clientAddr: string | null;
+  state: string | null;
+  ageMs: number;
+}
+
+/** Client transactions open on a database for longer than thresholdMs, oldest first (long-transactions.sql). */
+export async function longTransactions(db: Db, database: string, thresholdMs: number): Promise<LongTransaction[]> {
+  const rows = await db.query<{ pid: number; usename: string | null; application_name: string | null; client_addr: string | null; state: string | null; age_ms: number }>(
+    sqlFile('long-transactions'), [database, thresholdMs]);
+  return rows.map((r) => ({ pid: r.pid, user: r.usename, application: r.application_name, clientAddr: r.client_addr, state: r.state, ageMs: Number(r.age_ms) }));
+}
+
+export function describeTransaction(t: LongTransaction): string {
+  return `pid ${t.pid} (user ${t.user ?? '?'}, application "${t.application ?? ''}"${t.clientAddr ? `, from ${t.clientAddr}` : ''}, ${t.state ?? 'state unknown'}, open ${formatDuration(t.ageMs)})`;
+}
+
+/**
+ * The long-transaction guard: a pause cannot be shorter than the longest
+ * transaction it must wait for (PgBouncer's PAUSE waits for running
+ * transactions; the fence proof for sessions that may still write), so a
+ * transaction already open longer than max_pause on the side whose writes
+ * pause would blow the budget. Refused (exit 3) unless forced; shorter ones
+ * over LONG_TRANSACTION_NOTE_MS are named as warnings. Returns the warnings.
+ */
+export async function refuseLongTransactions(db: Db, database: string, what: string, maxPauseMs: number, force: boolean): Promise<string[]> {
+  const found = await longTransactions(db, database, Math.min(LONG_TRANSACTION_NOTE_MS, maxPauseMs));
+  const over = found.filter((t) => t.ageMs > maxPauseMs);
+  if (over.length && !force) {
+    throw new SafetyError('long_transaction', `${what}: ${over.length} transaction(s) on the ${db.side} have been open longer than max_pause (${formatDuration(maxPauseMs)}): ${over.slice(0, 5).map(describeTransaction).join('; ')}${over.length > 5 ? '; ...' : ''}`, {
+      hint: `Nothing was changed. The pause would wait for ${over.length > 1 ? 'them' : 'it'} and overrun its budget. Wait for ${over.length > 1 ? 'them' : 'it'} to end, or end ${over.length > 1 ? 'them' : 'it'} on the ${db.side} with ${over.slice(0, 3).map((t) => `SELECT pg_terminate_backend(${t.pid})`).join('; ')}, then run the command again; or pass --force to go ahead (the pause then waits for ${over.length > 1 ? 'them' : 'it'}, or the revoke fence ends ${over.length > 1 ? 'them' : 'it'}).`,
+      details: { transactions: over },
+    });
+  }
+  if (found.length === 0) return [];
+  return [`${found.length} transaction(s) on the ${db.side} open for more than ${formatDuration(Math.min(LONG_TRANSACTION_NOTE_MS, maxPauseMs))}${force && over.length ? ' (--force: going ahead)' : ''}: ${found.slice(0, 5).map(describeTransaction).join('; ')}${found.length > 5 ? '; ...' : ''}; the pause waits for a transaction to end`];
 }

@@ -11,10 +11,20 @@
 // Idempotent like switchover: a fence record on the target tells where an
 // earlier rollback stopped (before its point of no return: undone and done
 // again; after it: finished; done: nothing to do).
+// Before it: the long-transaction guard of move-guards.ts, on the target
+// (the side whose writes pause).
 
 import type { Config } from '../config/config.js';
 import { moveWrites, type MoveOptions, type MoveResult } from '../switchover/move-writes.js';
+import { guardMove } from './move-guards.js';
 
-export async function rollback(config: Config, database: string, opts: Omit<MoveOptions, 'reverse'> = {}): Promise<MoveResult> {
-  return moveWrites(config, database, 'rollback', opts);
+export type RollbackOptions = Omit<MoveOptions, 'reverse'> & {
+  /** Go ahead despite target transactions open longer than max_pause. */
+  force?: boolean;
+};
+
+export async function rollback(config: Config, database: string, opts: RollbackOptions = {}): Promise<MoveResult> {
+  const warnings = await guardMove(config, database, 'rollback', opts);
+  const r = await moveWrites(config, database, 'rollback', opts);
+  return { ...r, warnings: [...warnings, ...r.warnings] };
 }

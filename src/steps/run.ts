@@ -1,4 +1,4 @@
-// Step "run": the pipeline check -> roles -> schema -> start -> wait for one
+// Step "run": the pipeline check -> roles -> schema -> start -> wait -> analyze for one
 // database, resumable. Each step decides from the clusters whether it is
 // already done, so a run killed at any point (Ctrl-C, kill -9, a reboot) and
 // started again continues where the clusters are:
@@ -8,7 +8,9 @@
 //   - schema is skipped when the target already holds it;
 //   - start finds its publication, subscription and slot by name and only
 //     makes what is missing (see start.ts);
-//   - wait is read-only.
+//   - wait is read-only (but for the deferred constraints it adds);
+//   - analyze is skipped when every replicated table on the target already
+//     has statistics.
 // Rows are never copied twice: the initial copy is PostgreSQL's, tracked per
 // table in pg_subscription_rel on the target, and survives pgshift dying.
 
@@ -28,8 +30,9 @@ import type { DatabaseStatus } from './status.js';
 import { findPublication } from './subscription.js';
 import { waitForSync } from './wait.js';
 import { formatBytes } from '../util/duration.js';
+import { analyzeTarget, tablesNeverAnalyzed } from './analyze.js';
 
-export type RunStepId = 'check' | 'roles' | 'schema' | 'start' | 'wait';
+export type RunStepId = 'check' | 'roles' | 'schema' | 'start' | 'wait' | 'analyze';
 
 export interface RunOptions {
   emit?: Emit;
@@ -38,6 +41,8 @@ export interface RunOptions {
   maxLagBytes?: number;
   noPasswords?: boolean;
   managed?: boolean;
+  /** Parallel sessions of the analyze step (default: analyze.ts). */
+  analyzeJobs?: number;
 }
 
 export interface RunResult {
@@ -130,6 +135,21 @@ export async function runPipeline(config: Config, database: string, opts: RunOpt
     const r = await waitForSync(config, database, { emit: inner, signal: opts.signal, timeoutMs: opts.timeoutMs, maxLagBytes: opts.maxLagBytes });
     status = r.status;
     return { message: `${r.status.tablesReady} tables ready, lag ${formatBytes(r.status.lagBytes ?? 0)}` };
+  });
+
+  // Every table is ready: the copy is done, so the statistics are worth gathering
+  // before the target serves (the switchover preflight warns otherwise).
+  await step('analyze', async () => {
+    const target = await connect('target', config.target, { database, applicationName: 'pgshift analyze' });
+    let missing: string[];
+    try {
+      missing = await tablesNeverAnalyzed(config, database, target);
+    } finally {
+      await target.close();
+    }
+    if (missing.length === 0) return { skip: true, message: 'every replicated table on the target has statistics' };
+    const r = await analyzeTarget(config, database, { emit: inner, signal: opts.signal, jobs: opts.analyzeJobs });
+    return { message: `${r.tables} table(s) analyzed on the target (${r.jobs} job(s))` };
   });
 
   return { database, steps, status: status! };

@@ -1,6 +1,9 @@
 // Step "switchover": move writes from the source to the target with a
 // sub-second pause (see src/switchover/move-writes.ts for the phases).
 // Needs: forward replication running and caught up ("pgshift start", "wait").
+// Before it: the guards of move-guards.ts (transactions older than
+// max_pause on the source refuse it unless forced; tables never analyzed on
+// the target are named).
 // Idempotent by looking at the clusters: a fence record on the source says an
 // earlier run paused writes; before its point of no return (the forward
 // subscription still enabled) that fence is undone and the switchover starts
@@ -9,10 +12,16 @@
 
 import type { Config } from '../config/config.js';
 import { moveWrites, type MoveOptions, type MoveResult } from '../switchover/move-writes.js';
+import { guardMove } from './move-guards.js';
 
-export type SwitchoverOptions = MoveOptions;
+export type SwitchoverOptions = MoveOptions & {
+  /** Go ahead despite source transactions open longer than max_pause. */
+  force?: boolean;
+};
 export type SwitchoverResult = MoveResult;
 
 export async function switchover(config: Config, database: string, opts: SwitchoverOptions = {}): Promise<SwitchoverResult> {
-  return moveWrites(config, database, 'switchover', opts);
+  const warnings = await guardMove(config, database, 'switchover', opts);
+  const r = await moveWrites(config, database, 'switchover', opts);
+  return { ...r, warnings: [...warnings, ...r.warnings] };
 }

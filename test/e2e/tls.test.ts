@@ -83,7 +83,7 @@ test('run over TLS: every connection encrypted, schema by pg_dump, subscription 
   const r = await runCli(['-c', cfg, '--json', 'run', db], { env: env(), timeoutMs: 150_000 });
   assert.equal(r.code, 0, r.stderr + r.stdout);
   const steps = (JSON.parse(r.stdout) as { steps: { step: string; state: string }[] }).steps;
-  assert.deepEqual(steps.map((x) => `${x.step}:${x.state}`), ['check:done', 'roles:done', 'schema:done', 'start:done', 'wait:done']);
+  assert.deepEqual(steps.map((x) => `${x.step}:${x.state}`), ['check:done', 'roles:done', 'schema:done', 'start:done', 'wait:done', 'analyze:done']);
   assert.deepEqual(await rowsOf(target, db), await rowsOf(source, db));
 
   const names = namesFor(db);

@@ -1,5 +1,5 @@
 import type { Command } from '../command.js';
-import { DB_ARG, oneDatabase } from '../command.js';
+import { DB_ARG, namedDatabases, oneDatabase } from '../command.js';
 import { cleanup } from '../../steps/cleanup.js';
 import { EXIT } from '../../errors.js';
 
@@ -8,6 +8,7 @@ export const command: Command = {
   usage: 'cleanup DB',
   summary: 'drop every publication, subscription and slot pgshift made, on both sides; put back the replica identities it set',
   args: [DB_ARG],
+  locks: namedDatabases,
   async run(ctx) {
     const database = oneDatabase(ctx, 'cleanup');
     const config = ctx.config();

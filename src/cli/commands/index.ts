@@ -9,6 +9,7 @@ import { command as start } from './start.js';
 import { command as wait } from './wait.js';
 import { command as status } from './status.js';
 import { command as verify } from './verify.js';
+import { command as analyze } from './analyze.js';
 import { command as switchover } from './switchover.js';
 import { command as rollback } from './rollback.js';
 import { command as cleanup } from './cleanup.js';
@@ -20,5 +21,5 @@ import { command as demo } from './demo.js';
 import { command as report } from './report.js';
 
 export const COMMANDS: Command[] = [
-  init, check, roles, schema, start, wait, status, verify, switchover, rollback, cleanup, report, run, load, loadCheck, exec, demo,
+  init, check, roles, schema, start, wait, status, verify, analyze, switchover, rollback, cleanup, report, run, load, loadCheck, exec, demo,
 ];

@@ -1,5 +1,5 @@
 import type { Command } from '../command.js';
-import { DB_ARG, flagDuration, flagString, oneDatabase } from '../command.js';
+import { DB_ARG, namedDatabases, flagDuration, flagString, oneDatabase } from '../command.js';
 import { rollback } from '../../steps/rollback.js';
 import { EXIT, UsageError } from '../../errors.js';
 import { PAUSE_METHODS, type PauseMethod } from '../../config/config.js';
@@ -8,11 +8,13 @@ import { METRICS_FLAG } from '../observe.js';
 
 export const command: Command = {
   name: 'rollback',
-  usage: 'rollback DB [--pause M] [--max-pause D] [--metrics HOST:PORT]',
+  usage: 'rollback DB [--pause M] [--max-pause D] [--force] [--metrics HOST:PORT]',
   summary: 'move writes back to the source through reverse replication',
   args: [DB_ARG],
+  locks: namedDatabases,
   flags: {
     pause: { type: 'string', value: 'METHOD', description: 'how writes are paused: pgbouncer, revoke, readonly or command', default: 'switchover.pause in the config, else revoke' },
+    force: { type: 'boolean', description: 'go ahead although a transaction on the target has been open longer than max_pause (the pause waits for it, or the revoke fence ends it)' },
     'max-pause': { type: 'string', value: 'D', description: 'give the writes back to the target if catching up takes longer', default: 'switchover.max_pause in the config, else 5s' },
     metrics: METRICS_FLAG,
   },
@@ -27,6 +29,7 @@ export const command: Command = {
     const r = await rollback(config, database, {
       pause: pause as PauseMethod | undefined,
       maxPauseMs: flagDuration(ctx, 'max-pause'),
+      force: ctx.flags.force === true,
       emit: (e) => ctx.out.event(e),
       signal: ctx.signal,
     });

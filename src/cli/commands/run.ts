@@ -1,22 +1,25 @@
 import type { Command } from '../command.js';
-import { DB_ARG, flagDuration, oneDatabase } from '../command.js';
+import { DB_ARG, namedDatabases, flagDuration, flagInt, oneDatabase } from '../command.js';
 import { EXIT } from '../../errors.js';
 import { runPipeline } from '../../steps/run.js';
 import { formatBytes } from '../../util/duration.js';
 import { flagBytes } from './wait.js';
 import { METRICS_FLAG } from '../observe.js';
+import { DEFAULT_ANALYZE_JOBS } from '../../steps/analyze.js';
 
 export const command: Command = {
   name: 'run',
-  usage: 'run DB [--timeout D] [--max-lag BYTES] [--no-passwords] [--managed] [--metrics HOST:PORT]',
-  summary: 'check, roles, schema, start, wait; resumable (re-run after any interruption)',
+  usage: 'run DB [--timeout D] [--max-lag BYTES] [--no-passwords] [--managed] [--analyze-jobs N] [--metrics HOST:PORT]',
+  summary: 'check, roles, schema, start, wait, analyze; resumable (re-run after any interruption)',
   args: [DB_ARG],
+  locks: namedDatabases,
   flags: {
     timeout: { type: 'string', value: 'D', description: 'how long the wait step may take', default: '24h' },
     'max-lag': { type: 'string', value: 'BYTES', description: 'lag the wait step accepts as caught up (512kB, 16MB)', default: '1MB' },
     'no-passwords': { type: 'boolean', description: 'roles step: create the roles without their password hashes' },
     managed: { type: 'boolean', description: 'roles step: leave out SUPERUSER, REPLICATION and BYPASSRLS (managed targets)' },
     metrics: METRICS_FLAG,
+    'analyze-jobs': { type: 'string', value: 'N', description: 'analyze step: tables analyzed at once on the target', default: String(DEFAULT_ANALYZE_JOBS) },
   },
   async run(ctx) {
     const database = oneDatabase(ctx, 'run');
@@ -27,6 +30,7 @@ export const command: Command = {
       maxLagBytes: flagBytes(ctx, 'max-lag'),
       noPasswords: ctx.flags['no-passwords'] === true,
       managed: ctx.flags.managed === true,
+      analyzeJobs: flagInt(ctx, 'analyze-jobs'),
     });
     if (ctx.json) {
       ctx.out.writeJson({ ok: true, ...r });

@@ -1,5 +1,5 @@
 import type { Command, CommandContext } from '../command.js';
-import { DB_ARG, oneDatabase } from '../command.js';
+import { DB_ARG, namedDatabases, oneDatabase } from '../command.js';
 import { applySchema } from '../../steps/schema.js';
 import type { CompatReport } from '../../steps/schema-compat.js';
 import { EXIT, PgshiftError } from '../../errors.js';
@@ -19,6 +19,7 @@ export const command: Command = {
   usage: 'schema DB [--existing]',
   summary: 'copy the schema (extensions included), or check a pre-provisioned one with --existing',
   args: [DB_ARG],
+  locks: (ctx) => (ctx.flags.existing === true ? [] : namedDatabases(ctx)),
   flags: {
     existing: { type: 'boolean', description: 'apply nothing: check a schema you provisioned on the target for compatibility' },
   },

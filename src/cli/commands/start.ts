@@ -1,5 +1,5 @@
 import type { Command } from '../command.js';
-import { DB_ARG, flagInt, flagString, oneDatabase } from '../command.js';
+import { DB_ARG, namedDatabases, flagInt, flagString, oneDatabase } from '../command.js';
 import { EXIT, UsageError } from '../../errors.js';
 import { startReplication } from '../../steps/start.js';
 import { startFastCopy, DEFAULT_FAST_COPY_JOBS } from '../../steps/fast-copy.js';
@@ -11,6 +11,7 @@ export const command: Command = {
   usage: 'start DB [--copy native|fast] [--jobs N] [--metrics HOST:PORT]',
   summary: 'publication on the source, subscription on the target; the initial copy begins',
   args: [DB_ARG],
+  locks: namedDatabases,
   flags: {
     copy: { type: 'string', value: 'native|fast', description: 'the initial copy: PostgreSQL\'s copy_data, or pgshift\'s parallel copy from an exported snapshot', default: 'native' },
     jobs: { type: 'string', value: 'N', description: 'parallel COPY pipes for --copy fast', default: '4' },

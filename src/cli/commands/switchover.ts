@@ -1,5 +1,5 @@
 import type { Command, CommandContext } from '../command.js';
-import { DB_ARG, flagDuration, flagString, oneDatabase } from '../command.js';
+import { DB_ARG, namedDatabases, flagDuration, flagString, oneDatabase } from '../command.js';
 import { switchover } from '../../steps/switchover.js';
 import { EXIT, UsageError } from '../../errors.js';
 import { PAUSE_METHODS, type PauseMethod } from '../../config/config.js';
@@ -48,11 +48,13 @@ export function renderMove(ctx: CommandContext, r: MoveResult): void {
 
 export const command: Command = {
   name: 'switchover',
-  usage: 'switchover DB [--pause M] [--max-pause D] [--no-reverse] [--metrics HOST:PORT]',
+  usage: 'switchover DB [--pause M] [--max-pause D] [--force] [--no-reverse] [--metrics HOST:PORT]',
   summary: 'move writes to the target (sub-second pause, reversible)',
   args: [DB_ARG],
+  locks: namedDatabases,
   flags: {
     pause: { type: 'string', value: 'METHOD', description: 'how writes are paused: pgbouncer, revoke, readonly or command', default: 'switchover.pause in the config, else revoke' },
+    force: { type: 'boolean', description: 'go ahead although a transaction on the source has been open longer than max_pause (the pause waits for it, or the revoke fence ends it)' },
     'max-pause': { type: 'string', value: 'D', description: 'give the writes back to the source if catching up takes longer', default: 'switchover.max_pause in the config, else 5s' },
     'no-reverse': { type: 'boolean', description: 'no reverse replication target -> source afterwards (a rollback would lose writes)' },
     metrics: METRICS_FLAG,
@@ -68,6 +70,7 @@ export const command: Command = {
     const r = await switchover(config, database, {
       pause: pause as PauseMethod | undefined,
       maxPauseMs: flagDuration(ctx, 'max-pause'),
+      force: ctx.flags.force === true,
       reverse: ctx.flags['no-reverse'] === true ? false : undefined,
       emit: (e) => ctx.out.event(e),
       signal: ctx.signal,

@@ -1,5 +1,5 @@
 import type { Command, CommandContext } from '../command.js';
-import { DB_ARG, flagDuration, flagString, oneDatabase } from '../command.js';
+import { DB_ARG, namedDatabases, flagDuration, flagString, oneDatabase } from '../command.js';
 import { EXIT, UsageError } from '../../errors.js';
 import { DEFAULT_MAX_LAG_BYTES, waitForSync } from '../../steps/wait.js';
 import { formatBytes, formatDuration } from '../../util/duration.js';
@@ -28,6 +28,7 @@ export const command: Command = {
   usage: 'wait DB [--timeout D] [--max-lag BYTES] [--metrics HOST:PORT]',
   summary: 'until every table is ready and lag is small; exit 1 with the reason otherwise',
   args: [DB_ARG],
+  locks: namedDatabases,
   flags: {
     timeout: { type: 'string', value: 'D', description: 'give up (exit 1) after this long', default: '24h' },
     'max-lag': { type: 'string', value: 'BYTES', description: 'lag accepted as caught up (0, 65536, 512kB, 16MB)', default: '1MB' },
