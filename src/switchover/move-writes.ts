@@ -31,11 +31,11 @@ import { Timeline } from './timeline.js';
 import { PAUSE_IMPLS, PauseTimeout, undoRecordedFence, type FenceContext, type PauseMethodImpl } from './pause.js';
 import { FenceNotProven, describeSession, proveFence } from './fence.js';
 import { CatchUpTimeout, waitForApplied } from './catch-up.js';
-import { syncSequences, type SequenceSync } from './sequences.js';
+import { applySequences, planSequences, type SequenceSync } from './sequences.js';
 import { copyLargeObjects, copyTables, type CarriedTable } from './carry.js';
-import { activateReverse, dropSubscription, planReverse, prepareReverse, reverseRefusal, stopSubscription, subscriptionState, verifyReverse, type ReverseVerification } from './reverse.js';
+import { activateOpposite, dropSubscription, planReverse, prepareForward, prepareReverse, reverseRefusal, stopSubscription, subscriptionState, verifyReverse, type ReverseVerification } from './reverse.js';
 import { populateViews, refreshViews, viewsToCarry, type MatviewRefresh } from './matviews.js';
-import { deleteFence, maintenanceDb, readFence, setFencePhase, writeFence, type Direction, type FenceRecord } from './state.js';
+import { deleteFence, deleteFenceRow, maintenanceDb, readFence, setFencePhase, writeFence, type Direction, type FenceRecord } from './state.js';
 import { unfenceHint } from './fence-status.js';
 import { switchoverPrivilegeGaps } from './privileges.js';
 import { BouncerConsole, readDatabaseEntry } from './pgbouncer-admin.js';
@@ -116,6 +116,9 @@ class Session {
     await Promise.all([this.fromAdmin, this.toAdmin, this.fromDb, this.toDb].map(async (d) => {
       await d.query("SET lock_timeout = '10s'");
       await d.query('SET default_transaction_read_only = off');
+      // Catch-up's mark must be flushed before the walsender sends it, and its
+      // flush on the receiving side is what makes the applied changes durable.
+      await d.query('SET synchronous_commit = on');
     }));
   }
   async close(): Promise<void> {
@@ -152,12 +155,13 @@ async function preflight(config: Config, database: string, dir: Direction, s: Si
     const b = await sess.toDb.maybeOne<{ n: string }>(q, [s.feed]);
     if (a && b && Number(b.n) > Number(a.n)) refuse(`the apply worker of ${s.feed} keeps failing (apply_error_count ${a.n} -> ${b.n})`, `Look at the ${s.to} server log and fix the cause first.`);
   }
-  if (opts.reverse) {
-    // Reverse replication publishes from the side that takes the writes (the target).
+  if (opts.reverse && dir === 'switchover') {
+    // Reverse replication publishes from the side that takes the writes (the target);
+    // after a rollback the source publishes, as it did since start.
     const wal = await sess.toDb.one<{ w: string }>("SELECT current_setting('wal_level') AS w");
     if (wal.w !== 'logical') refuse(`reverse replication needs wal_level = logical on the ${s.to} (it is ${wal.w})`, `Set wal_level = logical on the ${s.to} and restart it, or pass --no-reverse (no rollback possible then).`);
   }
-  const gaps = await switchoverPrivilegeGaps({ database, method: opts.method, fenced: { side: s.from, admin: sess.fromAdmin }, other: { side: s.to, admin: sess.toAdmin }, reverse: opts.reverse });
+  const gaps = await switchoverPrivilegeGaps({ database, method: opts.method, fenced: { side: s.from, admin: sess.fromAdmin }, other: { side: s.to, admin: sess.toAdmin }, reverse: opts.reverse && dir === 'switchover' });
   if (gaps.length) {
     throw new ProblemError('missing_privileges', `${dir} ${database}: ${gaps.map((g) => g.problem).join('; ')}`, {
       hint: `Nothing was changed. ${gaps.map((g) => g.fix).join('; ')}.`,
@@ -226,7 +230,9 @@ export async function moveWrites(config: Config, database: string, direction: Di
   const s = sidesFor(direction, names);
   const method = opts.pause ?? config.switchover.pause;
   const maxPauseMs = opts.maxPauseMs ?? config.switchover.maxPauseMs;
-  const reverse = direction === 'switchover' && (opts.reverse ?? config.switchover.reverse);
+  // Every move leaves replication running the other way (a switchover: target -> source; a
+  // rollback: source -> target again), started at its own fence, unless told not to.
+  const reverse = opts.reverse ?? config.switchover.reverse;
   const impl: PauseMethodImpl = PAUSE_IMPLS[method];
   const timeline = new Timeline(emit);
   const warnings: string[] = [];
@@ -239,9 +245,15 @@ export async function moveWrites(config: Config, database: string, direction: Di
   let populated: MatviewRefresh[] = [];
   let refreshed: MatviewRefresh[] = [];
   let reverseCheck: ReverseVerification | undefined;
+  // One context per record: what the pause prepared (PgBouncer's console) and learnt (it paused) reaches the resume.
+  const contexts = new Map<FenceRecord, FenceContext>();
   try {
     let rec = await readFence(sess.fromAdmin, database);
-    const ctxFor = (r: FenceRecord): FenceContext => ({ config, database, side: s.from, admin: sess.fromAdmin, otherAdmin: sess.toAdmin, record: r, emit });
+    const ctxFor = (r: FenceRecord): FenceContext => {
+      let c = contexts.get(r);
+      if (!c) contexts.set(r, (c = { config, database, side: s.from, admin: sess.fromAdmin, otherAdmin: sess.toAdmin, record: r, emit }));
+      return c;
+    };
     const result = (outcome: MoveResult['outcome'], extra: Partial<MoveResult> = {}): MoveResult => ({
       database, direction, method: rec?.method ?? method, outcome, timeline: timeline.toJSON(), pauseMs: timeline.pauseMs, reverse, warnings,
       views: { populated, refreshed },
@@ -289,7 +301,7 @@ export async function moveWrites(config: Config, database: string, direction: Di
     }
 
     // --- reverse replication must be able to carry every table to the source (reverse.ts) ---
-    const reversePlan = reverse ? await planReverse(config, database, sess.fromDb, sess.toDb) : undefined;
+    const reversePlan = reverse && direction === 'switchover' ? await planReverse(config, database, sess.fromDb, sess.toDb) : undefined;
     const refusal = reversePlan ? reverseRefusal(reversePlan) : undefined;
     if (refusal) throw new ProblemError('reverse_impossible', `${direction} ${database}: ${refusal.message}`, { hint: refusal.hint });
     for (const n of reversePlan?.narrowedOut ?? []) warn(`${n.schema}.${n.name} is not carried by reverse replication: ${n.reason}`);
@@ -309,7 +321,8 @@ export async function moveWrites(config: Config, database: string, direction: Di
     // --- preflight ---
     await timeline.phase('preflight', async () => {
       await preflight(config, database, direction, s, sess, { maxLagBytes: opts.maxLagBytes ?? 64 * 1024 * 1024, method, reverse, names }, warnings);
-      if (reverse) await prepareReverse(config, database, names, sess.fromDb, sess.toDb, emit, reversePlan);
+      if (reverse && direction === 'switchover') await prepareReverse(config, database, names, sess.fromDb, sess.toDb, emit, reversePlan);
+      if (reverse && direction === 'rollback') await prepareForward(config, database, names, sess.toDb, sess.fromDb, emit);
     });
     // What replication into the "to" side does not carry, copied while writes are paused: for a
     // rollback, what the reverse publication leaves out (planned as prepareReverse did).
@@ -317,10 +330,13 @@ export async function moveWrites(config: Config, database: string, direction: Di
       ? (await planPublication(sess.fromDb, databaseConfig(config, database))).notCarried
       : (await planReverse(config, database, sess.toDb, sess.fromDb)).notCarried;
     const ownPids = await ownPidsOf(sess);
+    // Worked out before the pause, so the pause spends only the round trips it must.
+    const sequencePlan = await planSequences(sess.fromDb, sess.toDb);
     // Connections are made before the pause: a revoke fence could refuse new ones.
     rec = { database, direction, method, phase: 'pausing', revoked: [], readonlyBefore: null, startedAt: '' };
     await writeFence(sess.fromAdmin, rec);
     const ctx = ctxFor(rec);
+    if (method === 'pgbouncer') ctx.bouncer = await BouncerConsole.open(config.switchover.pgbouncer!);
 
     // --- the budgeted part: pause, fence, catch-up ---
     const budgetStart = performance.now();
@@ -329,10 +345,16 @@ export async function moveWrites(config: Config, database: string, direction: Di
     let lsn: string;
     try {
       await timeline.phase('pause', () => impl.pause(ctx, deadline), () => method);
-      const proof = await timeline.phase('fence', () => proveFence(sess.fromAdmin, database, ownPids, deadline, { terminate: impl.terminates }), (p) => `${p.checks} check(s)`);
+      const proof = await timeline.phase('fence', () => proveFence(sess.fromAdmin, database, ownPids, deadline, { terminate: impl.terminates, second: sess.fromDb }), (p) => `${p.checks} check(s)`);
       for (const idle of proof.idle) warn(`session ${describeSession(idle)} is connected to the ${s.from} outside the pause method; it is idle now, but writes it makes later would not be carried`);
-      await setFencePhase(sess.fromAdmin, database, 'paused');
-      const caught = await timeline.phase('catch-up', () => waitForApplied(sess.fromDb, sess.toDb, s.feedSlot, deadline), (c) => `${c.lsn} applied (${c.polls} polls)`);
+      // The record says "paused" while catch-up runs: two sessions, no waiting on each other.
+      const recorded = setFencePhase(sess.fromAdmin, database, 'paused');
+      recorded.catch(() => undefined);
+      const caught = await timeline.phase('catch-up', async () => {
+        const c = await waitForApplied(sess.fromDb, sess.toDb, s.feed, deadline);
+        await recorded;
+        return c;
+      }, (c) => `${c.lsn} applied in ${Math.round(c.appliedMs ?? 0)} ms, flushed in ${Math.round(c.flushMs ?? 0)} ms (${c.polls} polls)`);
       lsn = caught.lsn;
     } catch (e) {
       if (e instanceof PauseTimeout || e instanceof FenceNotProven || e instanceof CatchUpTimeout) {
@@ -351,7 +373,7 @@ export async function moveWrites(config: Config, database: string, direction: Di
     let copied: CarriedTable[] = [];
     let largeObjects = 0;
     try {
-      sequences = await timeline.phase('sequences', () => syncSequences(sess.fromDb, sess.toDb), (r) => `${r.set} set`);
+      sequences = await timeline.phase('sequences', () => applySequences(sess.fromDb, sess.toDb, sequencePlan), (r) => `${r.set} set`);
       if (sequences.missing.length) warn(`sequences missing on the ${s.to}: ${sequences.missing.join(', ')}`);
       const carried = await timeline.phase('copy', async () => {
         const t = await copyTables(sess.fromDb, sess.toDb, notCarried);
@@ -366,7 +388,7 @@ export async function moveWrites(config: Config, database: string, direction: Di
       throw e;
     }
 
-    await finish(rec, impl);
+    await finish(rec, impl, true);
     return result('done', { lsn, sequences, copied, largeObjects });
 
     async function abort(c: FenceContext, cause: unknown): Promise<void> {
@@ -382,37 +404,44 @@ export async function moveWrites(config: Config, database: string, direction: Di
       }
     }
 
-    async function finish(r: FenceRecord, im: PauseMethodImpl): Promise<void> {
+    /** fresh: this run paused and caught up just now (the feeding subscription is known to run). */
+    async function finish(r: FenceRecord, im: PauseMethodImpl, fresh = false): Promise<void> {
       const c = ctxFor(r);
       try {
         // Point of no return: the feeding subscription stops; from here on the run finishes, never undoes.
         await setFencePhase(sess.fromAdmin, database, 'committed');
         await timeline.phase('commit', async () => {
-          const sub = await subscriptionState(sess.toDb, s.feed);
-          if (sub?.enabled || sub?.worker_pid) await stopSubscription(sess.toDb, s.feed);
+          const sub = fresh ? undefined : await subscriptionState(sess.toDb, s.feed);
+          if (fresh || sub?.enabled || sub?.worker_pid) await stopSubscription(sess.toDb, s.feed, sess.fromDb);
         });
         if (reverse) {
           await timeline.phase('reverse', async () => {
-            // Prepared in preflight; only a run resumed after a crash may find it missing.
-            // Only a switchover starts reverse replication: the source subscribes to the target.
-            const [sourceDb, targetDb] = [sess.fromDb, sess.toDb];
-            if (!(await subscriptionState(sourceDb, names.reverseSubscription))) await prepareReverse(config, database, names, sourceDb, targetDb);
-            await activateReverse(names, sourceDb, targetDb);
+            // Replication the other way: the "from" side subscribes to the "to" side, from a
+            // slot made now, at this move's fence (nothing before it is sent, nothing after
+            // it missed). Prepared in preflight; only a run resumed after a crash may find it missing.
+            const opposite = direction === 'switchover'
+              ? { subscription: names.reverseSubscription, slot: names.reverseSlot }
+              : { subscription: names.subscription, slot: names.slot };
+            if (!(await subscriptionState(sess.fromDb, opposite.subscription))) {
+              if (direction === 'switchover') await prepareReverse(config, database, names, sess.fromDb, sess.toDb);
+              else await prepareForward(config, database, names, sess.toDb, sess.fromDb);
+            }
+            await activateOpposite(sess.fromDb, opposite.subscription, sess.toDb, opposite.slot);
           });
         }
+        // The previous move left the "to" side fenced (read before the pause): give it back its writes.
+        const prev = other && other.direction !== direction && other.phase === 'done' ? other : undefined;
         await timeline.phase('resume', async () => {
-          if (direction === 'rollback') {
-            // The source was left fenced by the switchover: give it back its writes.
-            const prev = await readFence(sess.toAdmin, database);
-            if (prev && prev.direction === 'switchover') {
-              await undoRecordedFence(sess.toAdmin, prev);
-              await deleteFence(sess.toAdmin, database);
-            }
+          if (prev) {
+            await undoRecordedFence(sess.toAdmin, prev);
+            await deleteFenceRow(sess.toAdmin, database);
           }
           await im.resume(c);
         }, () => (method === 'pgbouncer' ? `PgBouncer now points at the ${s.to}` : undefined));
         timeline.pauseEnded();
         await setFencePhase(sess.fromAdmin, database, 'done');
+        // Its bookkeeping table goes once empty, now that writes flow.
+        if (prev) await deleteFence(sess.toAdmin, database);
       } catch (e) {
         const err = e instanceof PgshiftError ? e : undefined;
         throw new SafetyError('switchover_incomplete', `${direction} of ${database} stopped after its point of no return: ${(e as Error).message}`, {
@@ -437,6 +466,7 @@ export async function moveWrites(config: Config, database: string, direction: Di
       }
     }
   } finally {
+    await Promise.all([...contexts.values()].map((c) => c.bouncer?.close()));
     await sess.close();
   }
 }

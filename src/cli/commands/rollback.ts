@@ -7,12 +7,13 @@ import { renderMove } from './switchover.js';
 
 export const command: Command = {
   name: 'rollback',
-  usage: 'rollback DB [--pause M] [--max-pause D]',
+  usage: 'rollback DB [--pause M] [--max-pause D] [--no-reverse]',
   summary: 'move writes back to the source through reverse replication',
   args: [DB_ARG],
   flags: {
     pause: { type: 'string', value: 'METHOD', description: 'how writes are paused: pgbouncer, revoke, readonly or command', default: 'switchover.pause in the config, else revoke' },
     'max-pause': { type: 'string', value: 'D', description: 'give the writes back to the target if catching up takes longer', default: 'switchover.max_pause in the config, else 5s' },
+    'no-reverse': { type: 'boolean', description: 'do not start replication source -> target again afterwards (a later switchover then needs cleanup and a new start)' },
   },
   async run(ctx) {
     const database = oneDatabase(ctx, 'rollback');
@@ -25,6 +26,7 @@ export const command: Command = {
     const r = await rollback(config, database, {
       pause: pause as PauseMethod | undefined,
       maxPauseMs: flagDuration(ctx, 'max-pause'),
+      reverse: ctx.flags['no-reverse'] === true ? false : undefined,
       emit: (e) => ctx.out.event(e),
       signal: ctx.signal,
     });
