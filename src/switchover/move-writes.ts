@@ -29,11 +29,11 @@ import { replicationBlocker } from '../steps/replication-health.js';
 import { checkLabel, pendingDeferred } from '../steps/deferred-constraints.js';
 import { Timeline } from './timeline.js';
 import { PAUSE_IMPLS, PauseTimeout, undoRecordedFence, type FenceContext, type PauseMethodImpl } from './pause.js';
-import { FenceNotProven, describeSession, proveFence } from './fence.js';
+import { FenceNotProven, describeSession, otherSessions, proveFence } from './fence.js';
 import { CatchUpTimeout, waitForApplied } from './catch-up.js';
 import { applySequences, planSequences, type SequenceSync } from './sequences.js';
 import { copyLargeObjects, copyTables, type CarriedTable } from './carry.js';
-import { activateOpposite, dropSubscription, planReverse, prepareForward, prepareReverse, reverseRefusal, stopSubscription, subscriptionState, verifyReverse, type ReverseVerification } from './reverse.js';
+import { createSlotIfMissing, enableSubscription, dropSubscription, planReverse, prepareForward, prepareReverse, reverseRefusal, stopSubscription, subscriptionState, verifyReverse, type ReverseVerification } from './reverse.js';
 import { populateViews, refreshViews, viewsToCarry, type MatviewRefresh } from './matviews.js';
 import { deleteFence, deleteFenceRow, maintenanceDb, readFence, setFencePhase, writeFence, type Direction, type FenceRecord } from './state.js';
 import { unfenceHint } from './fence-status.js';
@@ -102,18 +102,27 @@ class Session {
   toAdmin!: Db;
   fromDb!: Db;
   toDb!: Db;
+  /**
+   * A second session on the migrated database of each side: inside the pause,
+   * sequences and copies run on these beside catch-up, and the opposite slot is
+   * made on toAux while the feeding subscription stops.
+   */
+  fromAux!: Db;
+  toAux!: Db;
   async open(config: Config, database: string, s: Sides): Promise<void> {
     const ep = (side: Side) => (side === 'source' ? config.source : config.target);
-    [this.fromAdmin, this.toAdmin, this.fromDb, this.toDb] = await Promise.all([
+    [this.fromAdmin, this.toAdmin, this.fromDb, this.toDb, this.fromAux, this.toAux] = await Promise.all([
       connect(s.from, ep(s.from), { database: maintenanceDb(config, s.from, database), applicationName: 'pgshift switchover' }),
       connect(s.to, ep(s.to), { database: maintenanceDb(config, s.to, database), applicationName: 'pgshift switchover' }),
+      connect(s.from, ep(s.from), { database, applicationName: 'pgshift switchover' }),
+      connect(s.to, ep(s.to), { database, applicationName: 'pgshift switchover' }),
       connect(s.from, ep(s.from), { database, applicationName: 'pgshift switchover' }),
       connect(s.to, ep(s.to), { database, applicationName: 'pgshift switchover' }),
     ]);
     // A lock held by someone else must fail a step with a message, not hang the switchover.
     // A readonly fence (this run's, an interrupted run's, or the switchover's that a rollback
     // undoes) is for clients: pgshift's own sessions must write, whenever they were opened.
-    await Promise.all([this.fromAdmin, this.toAdmin, this.fromDb, this.toDb].map(async (d) => {
+    await Promise.all(this.all().map(async (d) => {
       await d.query("SET lock_timeout = '10s'");
       await d.query('SET default_transaction_read_only = off');
       // Catch-up's mark must be flushed before the walsender sends it, and its
@@ -121,8 +130,11 @@ class Session {
       await d.query('SET synchronous_commit = on');
     }));
   }
+  private all(): Db[] {
+    return [this.fromAdmin, this.toAdmin, this.fromDb, this.toDb, this.fromAux, this.toAux].filter(Boolean);
+  }
   async close(): Promise<void> {
-    await Promise.all([this.fromAdmin, this.toAdmin, this.fromDb, this.toDb].filter(Boolean).map((d) => d.close()));
+    await Promise.all(this.all().map((d) => d.close()));
   }
 }
 
@@ -195,7 +207,22 @@ async function preflight(config: Config, database: string, dir: Direction, s: Si
 }
 
 async function ownPidsOf(sess: Session): Promise<number[]> {
-  return Promise.all([sess.fromAdmin.pid(), sess.fromDb.pid()]);
+  return Promise.all([sess.fromAdmin.pid(), sess.fromDb.pid(), sess.fromAux.pid()]);
+}
+
+/**
+ * After a switchover, a disabled forward subscription whose slot does not
+ * exist is one a rollback prepared before it was interrupted (prepareForward,
+ * before its point of no return): it carries nothing, and status would take
+ * it for stopped replication. It goes (detached from the slot it never had).
+ */
+async function dropPreparedForward(sess: Session, names: MigrationNames): Promise<void> {
+  const sub = await subscriptionState(sess.toDb, names.subscription);
+  if (!sub || sub.enabled || sub.worker_pid) return;
+  const slot = await sess.fromDb.maybeOne('SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1', [names.slot]);
+  if (slot) return;
+  await sess.toDb.query(`ALTER SUBSCRIPTION ${quoteIdent(names.subscription)} SET (slot_name = NONE)`);
+  await sess.toDb.query(`DROP SUBSCRIPTION ${quoteIdent(names.subscription)}`);
 }
 
 /** Drop the old feeding subscription: after writes resumed. */
@@ -273,6 +300,7 @@ export async function moveWrites(config: Config, database: string, direction: Di
       // Before its point of no return the other run changed nothing but the fence: lifting it is the whole undo.
       emit({ type: 'warn', message: `an interrupted ${other.direction} of ${database} left the ${s.to} fenced (${other.method}); lifting that fence: writes go to the ${s.to} again` });
       await undoLeftFence({ config, database, side: s.to, admin: sess.toAdmin, otherAdmin: sess.fromAdmin, record: other, emit });
+      if (direction === 'switchover') await dropPreparedForward(sess, names);
       return result('undone-interrupted', { method: other.method });
     }
     if (rec && rec.direction === direction) {
@@ -280,6 +308,7 @@ export async function moveWrites(config: Config, database: string, direction: Di
         // Killed after writes resumed but before the old subscription was dropped, or before the views were refreshed: finish that now.
         if (await subscriptionState(sess.toDb, s.feed)) await timeline.phase('cleanup-old', () => afterResume(sess, s, warnings));
         if ((await viewsToCarry(sess.fromDb, sess.toDb)).some((v) => !v.populated)) refreshed = await refreshAfterResume(sess, s, timeline, emit, warnings);
+        if (direction === 'switchover') await dropPreparedForward(sess, names);
         return result('already-done');
       }
       const recImpl = PAUSE_IMPLS[rec.method];
@@ -337,12 +366,25 @@ export async function moveWrites(config: Config, database: string, direction: Di
     await writeFence(sess.fromAdmin, rec);
     const ctx = ctxFor(rec);
     if (method === 'pgbouncer') ctx.bouncer = await BouncerConsole.open(config.switchover.pgbouncer!);
+    // The statements the pause runs, once now and read-only: each session's
+    // catalog caches are warm, and the first check inside the pause costs what
+    // the rest do.
+    await Promise.all([
+      otherSessions(sess.fromAdmin, database, ownPids),
+      sess.fromDb.query(sqlFile('fence-prepared'), [database]),
+      sess.toDb.query(sqlFile('subscription-received'), [s.feed]),
+      ...sequencePlan.chunks.slice(0, 1).map((c) => sess.fromAux.query(c.readSql)),
+    ]);
 
-    // --- the budgeted part: pause, fence, catch-up ---
+    // --- the budgeted part: pause, fence, catch-up; beside catch-up (still undoable) ---
     const budgetStart = performance.now();
     const deadline = budgetStart + maxPauseMs;
     timeline.pauseBegan();
     let lsn: string;
+    let sequences: SequenceSync;
+    let copied: CarriedTable[] = [];
+    let largeObjects = 0;
+    let missingCarried: string[] = [];
     try {
       await timeline.phase('pause', () => impl.pause(ctx, deadline), () => method);
       const proof = await timeline.phase('fence', () => proveFence(sess.fromAdmin, database, ownPids, deadline, { terminate: impl.terminates, second: sess.fromDb }), (p) => `${p.checks} check(s)`);
@@ -350,12 +392,31 @@ export async function moveWrites(config: Config, database: string, direction: Di
       // The record says "paused" while catch-up runs: two sessions, no waiting on each other.
       const recorded = setFencePhase(sess.fromAdmin, database, 'paused');
       recorded.catch(() => undefined);
-      const caught = await timeline.phase('catch-up', async () => {
+      const catchUp = timeline.phase('catch-up', async () => {
         const c = await waitForApplied(sess.fromDb, sess.toDb, s.feed, deadline);
         await recorded;
         return c;
       }, (c) => `${c.lsn} applied in ${Math.round(c.appliedMs ?? 0)} ms, flushed in ${Math.round(c.flushMs ?? 0)} ms (${c.polls} polls)`);
-      lsn = caught.lsn;
+      // Sequences and the tables replication cannot carry are read from the fenced side,
+      // final now, and written where replication does not reach: they need not wait for
+      // the apply, so they run beside catch-up on sessions of their own.
+      const carry = (async () => {
+        const seq = await timeline.phase('sequences', () => applySequences(sess.fromAux, sess.toAux, sequencePlan), (r) => `${r.set} set`);
+        const carried = await timeline.phase('copy', async () => {
+          const t = await copyTables(sess.fromAux, sess.toAux, notCarried);
+          const lo = await copyLargeObjects(sess.fromAux, sess.toAux);
+          return { ...t, lo };
+        }, (r) => `${r.tables.length} table(s), ${r.lo} large object(s)`);
+        return { seq, carried };
+      })();
+      const [caught, carriedAll] = await Promise.allSettled([catchUp, carry]);
+      if (caught.status === 'rejected') throw caught.reason;
+      if (carriedAll.status === 'rejected') throw carriedAll.reason;
+      lsn = caught.value.lsn;
+      sequences = carriedAll.value.seq;
+      copied = carriedAll.value.carried.tables;
+      largeObjects = carriedAll.value.carried.lo;
+      missingCarried = carriedAll.value.carried.missing;
     } catch (e) {
       if (e instanceof PauseTimeout || e instanceof FenceNotProven || e instanceof CatchUpTimeout) {
         await abort(ctx, e);
@@ -367,26 +428,8 @@ export async function moveWrites(config: Config, database: string, direction: Di
       await abort(ctx, e);
       throw e;
     }
-
-    // --- still undoable: sequences and what replication cannot carry ---
-    let sequences: SequenceSync;
-    let copied: CarriedTable[] = [];
-    let largeObjects = 0;
-    try {
-      sequences = await timeline.phase('sequences', () => applySequences(sess.fromDb, sess.toDb, sequencePlan), (r) => `${r.set} set`);
-      if (sequences.missing.length) warn(`sequences missing on the ${s.to}: ${sequences.missing.join(', ')}`);
-      const carried = await timeline.phase('copy', async () => {
-        const t = await copyTables(sess.fromDb, sess.toDb, notCarried);
-        const lo = await copyLargeObjects(sess.fromDb, sess.toDb);
-        return { ...t, lo };
-      }, (r) => `${r.tables.length} table(s), ${r.lo} large object(s)`);
-      copied = carried.tables;
-      largeObjects = carried.lo;
-      if (carried.missing.length) warn(`tables replication cannot carry are missing on the ${s.to} and were not copied: ${carried.missing.join(', ')}`);
-    } catch (e) {
-      await abort(ctx, e);
-      throw e;
-    }
+    if (sequences.missing.length) warn(`sequences missing on the ${s.to}: ${sequences.missing.join(', ')}`);
+    if (missingCarried.length) warn(`tables replication cannot carry are missing on the ${s.to} and were not copied: ${missingCarried.join(', ')}`);
 
     await finish(rec, impl, true);
     return result('done', { lsn, sequences, copied, largeObjects });
@@ -410,23 +453,35 @@ export async function moveWrites(config: Config, database: string, direction: Di
       try {
         // Point of no return: the feeding subscription stops; from here on the run finishes, never undoes.
         await setFencePhase(sess.fromAdmin, database, 'committed');
+        const opposite = direction === 'switchover'
+          ? { subscription: names.reverseSubscription, slot: names.reverseSlot }
+          : { subscription: names.subscription, slot: names.slot };
+        let slotMade = false;
         await timeline.phase('commit', async () => {
           const sub = fresh ? undefined : await subscriptionState(sess.toDb, s.feed);
-          if (fresh || sub?.enabled || sub?.worker_pid) await stopSubscription(sess.toDb, s.feed, sess.fromDb);
+          const stop = fresh || sub?.enabled || sub?.worker_pid ? stopSubscription(sess.toDb, s.feed, sess.fromDb) : Promise.resolve();
+          // The opposite slot is made while the feeding apply worker stops: caught up
+          // past the fence, it has nothing left to apply that could land after the
+          // slot's start (pgshift's marks carry no change), and the tables copied
+          // above were written before it. Its subscription is enabled only once the
+          // worker is gone (the reverse phase), so nothing can loop.
+          const slot = reverse && fresh ? createSlotIfMissing(sess.toAux, opposite.slot) : Promise.resolve();
+          const [a, b] = await Promise.allSettled([stop, slot]);
+          if (a.status === 'rejected') throw a.reason;
+          if (b.status === 'rejected') throw b.reason;
+          slotMade = reverse && fresh;
         });
         if (reverse) {
           await timeline.phase('reverse', async () => {
             // Replication the other way: the "from" side subscribes to the "to" side, from a
-            // slot made now, at this move's fence (nothing before it is sent, nothing after
-            // it missed). Prepared in preflight; only a run resumed after a crash may find it missing.
-            const opposite = direction === 'switchover'
-              ? { subscription: names.reverseSubscription, slot: names.reverseSlot }
-              : { subscription: names.subscription, slot: names.slot };
-            if (!(await subscriptionState(sess.fromDb, opposite.subscription))) {
+            // slot made at this move's fence (nothing before it is sent, nothing after it
+            // missed). Prepared in preflight; only a run resumed after a crash may find it missing.
+            if (!fresh && !(await subscriptionState(sess.fromDb, opposite.subscription))) {
               if (direction === 'switchover') await prepareReverse(config, database, names, sess.fromDb, sess.toDb);
               else await prepareForward(config, database, names, sess.toDb, sess.fromDb);
             }
-            await activateOpposite(sess.fromDb, opposite.subscription, sess.toDb, opposite.slot);
+            if (!slotMade) await createSlotIfMissing(sess.toDb, opposite.slot);
+            await enableSubscription(sess.fromDb, opposite.subscription);
           });
         }
         // The previous move left the "to" side fenced (read before the pause): give it back its writes.

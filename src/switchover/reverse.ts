@@ -18,7 +18,7 @@
 //  - stopSubscription (inside the pause): disable the subscription that fed
 //    the receiving side and wait until its apply worker is gone, so no change
 //    can loop back once reverse replication runs.
-//  - activateOpposite (inside the pause, before writes resume): the reverse
+//  - createSlotIfMissing + enableSubscription (inside the pause, before writes resume): the reverse
 //    slot is created on the target now, so it starts exactly at the
 //    switchover point, and the reverse subscription is enabled.
 //  - verifyReverse (after the resume): the rollback path is reported ready
@@ -224,13 +224,16 @@ const WAKE_NUDGE_MS = 10;
 const WAKE_TERMINATE_MS = 250;
 
 /**
- * Start replication the other way at this move's fence (inside the pause,
- * before writes resume): the slot is created on the publisher now, so it
- * starts exactly at the switchover point, then the subscription is enabled.
+ * Replication the other way starts at this move's fence (inside the pause,
+ * before writes resume): its slot is created on the side taking over now, so
+ * it starts exactly at the switchover point; then its subscription is enabled.
+ * One round trip: made only when missing (a run finishing an interrupted one may find it).
  */
-export async function activateOpposite(subscriber: Db, subscription: string, publisher: Db, slot: string): Promise<void> {
-  // One round trip: made only when missing (a run finishing an interrupted one may find it).
+export async function createSlotIfMissing(publisher: Db, slot: string): Promise<void> {
   await publisher.query("SELECT pg_catalog.pg_create_logical_replication_slot($1, 'pgoutput') WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1)", [slot]);
+}
+
+export async function enableSubscription(subscriber: Db, subscription: string): Promise<void> {
   await subscriber.query(`ALTER SUBSCRIPTION ${quoteIdent(subscription)} ENABLE`);
 }
 
@@ -238,7 +241,7 @@ export async function activateOpposite(subscriber: Db, subscription: string, pub
  * Rollback: forward replication again, so a later switchover needs no new
  * initial copy. Before the pause, a disabled forward subscription on the
  * target with no slot and no copy (the tables are the same on both sides at
- * the rollback's fence); activateOpposite makes its slot on the source and
+ * the rollback's fence); the pause makes its slot on the source and
  * enables it at that fence. Creating it proves the target can still reach
  * the source.
  */
