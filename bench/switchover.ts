@@ -16,7 +16,10 @@
 // replication, so it is one way only: one fresh database per round.
 // Then the revoke method (no PgBouncer; clients are cut off by design): one
 // switchover and one rollback, pause only.
-//   node dist/bench/switchover.js [--from 14 --to 18] [--rounds 3] [--duration 8] [--no-revoke]
+//   node dist/bench/switchover.js [--from 14 --to 18] [--rounds 3] [--duration 12] [--no-revoke]
+// BENCH_DEBUG=1 prints, every second of each load, the sessions of the
+// database on both sides and PgBouncer's pool (where a long stall comes from);
+// --baseline-only skips pgshift's rounds.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -37,8 +40,9 @@ const { values } = parseArgs({ options: {
   from: { type: 'string', default: '14' },
   to: { type: 'string', default: '18' },
   rounds: { type: 'string', default: '3' },
-  duration: { type: 'string', default: '8' },
+  duration: { type: 'string', default: '12' },
   'no-revoke': { type: 'boolean', default: false },
+  'baseline-only': { type: 'boolean', default: false },
 } });
 const FROM = Number(values.from);
 const TO = Number(values.to);
@@ -62,6 +66,7 @@ interface Move {
 }
 
 let logSeq = 0;
+let cfgPathGlobal: string | undefined;
 
 function maxLatencyMs(dir: string, prefix: string): number {
   let max = 0;
@@ -95,10 +100,21 @@ async function underLoad<T>(conn: { host: string; port: number; user: string; db
   let finished = false;
   const bench = pgbench(['-n', '-M', 'simple', '-c', String(CLIENTS), '-j', '2', '-T', String(DURATION), '-f', script, '--log', `--log-prefix=${prefix}`], conn, password, pair.dir)
     .finally(() => (finished = true));
+  const debug = process.env.BENCH_DEBUG ? setInterval(() => {
+    for (const side of ["source", "target"] as const) void pair[side].sql<{ s: string }>("SELECT string_agg(coalesce(state, '-') || '/' || coalesce(wait_event_type, '') || ':' || coalesce(wait_event, ''), ' ') AS s FROM pg_stat_activity WHERE datname = $1", [conn.dbname])
+      .then((r) => console.error(`${new Date().toISOString()} ${side} ${conn.dbname}: ${r[0]?.s}`));
+    if (bouncer) void BouncerConsole.open(loadConfig(cfgPathGlobal!, pair.env()).switchover.pgbouncer!).then(async (c) => {
+      const pools = (await c.command('SHOW POOLS')).filter((r) => r.database === conn.dbname);
+      const servers = (await c.command('SHOW SERVERS')).filter((r) => r.database === conn.dbname).map((r) => `${String(r.state)}@${String(r.port)}`);
+      console.error(`  pools ${JSON.stringify(pools)} servers ${servers.join(' ')}`);
+      await c.close();
+    });
+  }, 1000) : undefined;
   await waitFor(async () => finished || (await ledgerCount(loadSide, conn.dbname)).n > before + 300, { timeoutMs: 60_000, what: 'the load to run' });
   const result = await move();
   const moved = !finished;
   const res = await bench;
+  clearInterval(debug);
   const out = res.stdout + res.stderr;
   const s = parsePgbench(out);
   return { result, processed: s.processed, failed: s.failed, aborted: (out.match(/client \d+ aborted/g) ?? []).length, stallMs: maxLatencyMs(pair.dir, prefix), underLoad: moved, out };
@@ -129,11 +145,12 @@ try {
   });
   const cfgPath = await pair.writeConfig([db, ...baseDbs], bouncerYaml(bouncer.port, bouncer.adminPassword, bouncer.configFile));
   const config = loadConfig(cfgPath, pair.env());
+  cfgPathGlobal = cfgPath;
   for (const d of [db, ...baseDbs]) await startAndWait(config, d, pair.target);
   const viaBouncer = (d: string) => ({ host: '127.0.0.1', port: bouncer!.port, user: 'postgres', dbname: d });
 
   let acked = 0;
-  for (let round = 1; round <= ROUNDS; round++) {
+  for (let round = 1; round <= (values['baseline-only'] ? 0 : ROUNDS); round++) {
     for (const direction of ['switchover', 'rollback'] as const) {
       const primary = direction === 'switchover' ? 'target' : 'source';
       const other = direction === 'switchover' ? 'source' : 'target';
@@ -163,6 +180,9 @@ try {
     await Promise.all([src.query('SET synchronous_commit = on'), tgt.query('SET synchronous_commit = on')]);
     const seqPlan = await planSequences(src, tgt);
     const sub = namesFor(d).subscription;
+    // Prepared as pgshift prepares: the statements the pause runs, once now.
+    await tgt.query(sqlFile('subscription-received'), [sub]);
+    for (const c of seqPlan.chunks) await src.query(c.readSql);
     try {
       const run = await underLoad(viaBouncer(d), pair.source.password, 'source', async () => {
         const t: Record<string, number> = {};
@@ -198,6 +218,7 @@ try {
         ledger: `${onTarget.n === run.processed ? 'ok' : 'MISMATCH'}: ${run.processed} acknowledged, ${onTarget.n} on the target`,
       });
       console.error(`baseline round ${i + 1}: pause ${r1(run.result.pauseMs)} ms, stall ${r1(run.stallMs)} ms, failed ${run.failed}`);
+      if (run.stallMs > 1000) console.error(`PgBouncer log (a client waited ${r1(run.stallMs)} ms):\n${bouncer.log().split('\n').slice(-20).join('\n')}`);
     } finally {
       await Promise.all([consoleConn.close(), src.close(), tgt.close()]);
     }
