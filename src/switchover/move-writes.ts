@@ -33,7 +33,7 @@ import { FenceNotProven, describeSession, otherSessions, proveFence } from './fe
 import { CatchUpTimeout, waitForApplied } from './catch-up.js';
 import { applySequences, planSequences, type SequenceSync } from './sequences.js';
 import { copyLargeObjects, copyTables, type CarriedTable } from './carry.js';
-import { createSlotIfMissing, enableSubscription, dropSubscription, planReverse, prepareForward, prepareReverse, reverseRefusal, stopSubscription, subscriptionState, verifyReverse, type ReverseVerification } from './reverse.js';
+import { createSlotIfMissing, enableSubscription, verifyForward, dropSubscription, planReverse, prepareForward, prepareReverse, reverseRefusal, stopSubscription, subscriptionState, verifyReverse, type ReverseVerification } from './reverse.js';
 import { populateViews, refreshViews, viewsToCarry, type MatviewRefresh } from './matviews.js';
 import { deleteFence, deleteFenceRow, maintenanceDb, readFence, setFencePhase, writeFence, type Direction, type FenceRecord } from './state.js';
 import { unfenceHint } from './fence-status.js';
@@ -74,10 +74,12 @@ export interface MoveResult {
    */
   views: { populated: MatviewRefresh[]; refreshed: MatviewRefresh[] };
   /**
-   * Switchover with reverse replication: the rollback path was proven working
-   * after the resume (every published column exists on the source, and the
-   * source confirmed a mark written on the target); false with the reason in
-   * reverseProblem. Absent when not checked (no reverse, or an earlier run finished).
+   * The replication this move started the other way was proven working after
+   * the resume. Switchover: every column the reverse publication publishes
+   * exists on the source, and the source confirmed a mark written on the
+   * target. Rollback: the target confirmed a mark written on the source
+   * (forward replication runs again). False with the reason in
+   * reverseProblem; absent when not checked (--no-reverse, or an earlier run finished).
    */
   reverseVerified?: boolean;
   reverseProblem?: string;
@@ -506,7 +508,7 @@ export async function moveWrites(config: Config, database: string, direction: Di
       }
       await timeline.phase('cleanup-old', () => afterResume(sess, s, warnings));
       refreshed = await refreshAfterResume(sess, s, timeline, emit, warnings);
-      if (reverse) {
+      if (reverse && direction === 'switchover') {
         // The rollback path is ready only once proven (reverse.ts verifyReverse).
         reverseCheck = await timeline.phase('verify-reverse', async () => {
           try {
@@ -517,6 +519,13 @@ export async function moveWrites(config: Config, database: string, direction: Di
         }, (v) => (v.verified ? `the source applied the target's changes up to ${v.confirmed}` : 'NOT working'));
         if (!reverseCheck.verified) {
           warn(`reverse replication target -> source is not working: ${reverseCheck.problem}. A rollback cannot carry the target's writes until this is fixed ("pgshift status ${database}" shows it; pgshift rollback refuses meanwhile).`);
+        }
+      } else if (reverse) {
+        // After a rollback: forward replication runs again only once the target confirms a mark written on the source.
+        reverseCheck = await timeline.phase('verify-reverse', () => verifyForward(names, sess.toDb, sess.fromDb),
+          (v) => (v.verified ? `the target applied the source's changes up to ${v.confirmed}` : 'NOT working'));
+        if (!reverseCheck.verified) {
+          warn(`replication source -> target is not working again: ${reverseCheck.problem}. A later switchover refuses until it is ("pgshift status ${database}" shows it).`);
         }
       }
     }

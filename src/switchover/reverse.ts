@@ -319,3 +319,19 @@ export async function verifyReverse(names: MigrationNames, source: Db, target: D
     };
   }
 }
+
+/** After a rollback: forward replication carries the source's writes again (the target confirmed a mark written on the source after the resume). */
+export async function verifyForward(names: MigrationNames, source: Db, target: Db, timeoutMs = 60_000): Promise<ReverseVerification> {
+  try {
+    const r = await waitForConfirmed(source, target, names.slot, performance.now() + timeoutMs);
+    return { verified: true, confirmed: r.confirmed };
+  } catch (e) {
+    if (!(e instanceof CatchUpTimeout)) return { verified: false, problem: `checking it failed: ${(e as Error).message}` };
+    const sub = await findSubscription(target, names.subscription);
+    const err = sub ? await lastReplicationError(target, { name: sub.name, oid: sub.oid }) : null;
+    return {
+      verified: false,
+      problem: `in ${Math.round(timeoutMs / 1000)} s the target confirmed nothing past ${e.confirmed ?? 'the rollback point'} of the source (its apply worker for ${names.subscription} fails, or cannot connect to the source)${err ? `; last error in the target's log: ${describeLogError(err)}` : ''}`,
+    };
+  }
+}
