@@ -31,6 +31,7 @@ test(`switchover and rollback back and forth ${FROM}<->${TO} (revoke): no new co
     const sw = await cli(pair, lane, ['switchover', lane.db]);
     assert.equal(sw.code, 0, `round ${round} switchover: ${sw.stderr}${sw.stdout}`);
     assert.equal(sw.json?.outcome, 'done');
+    assert.equal(sw.json?.reverseVerified, true, `round ${round}: reverse replication not proven: ${String(sw.json?.reverseProblem)}`);
     await w.stop();
     add(w.acked);
     await check.switched(lane, acked, `round ${round}, after the switchover`);
@@ -48,6 +49,9 @@ test(`switchover and rollback back and forth ${FROM}<->${TO} (revoke): no new co
       const rb = await cli(pair, lane, ['rollback', lane.db]);
       assert.equal(rb.code, 0, `round ${round} rollback: ${rb.stderr}${rb.stdout}`);
       assert.equal(rb.json?.outcome, 'done');
+      // The rollback proves forward replication runs again (the target confirmed a mark written on the source).
+      assert.equal(rb.json?.reverseVerified, true, `round ${round}: forward replication not proven: ${String(rb.json?.reverseProblem)}`);
+      assert.deepEqual(rb.json?.warnings, [], `round ${round}: rollback warnings`);
     }
     await w.stop();
     add(w.acked);
