@@ -2,6 +2,7 @@
 # Everything the tests need that npm does not install, on Debian (as root):
 #   - postgresql-client (pg_dump, psql, pgbench), postgresql-15 (a fifth server
 #     version, and pg_regress for the regression corpus), pgbouncer;
+#   - chromium (headless: the report test renders the HTML report in it);
 #   - deb-src entries (the machine's own Debian URI) for:
 #     - PostgreSQL 15's regression suite files (the corpus test),
 #     - pg_dump/psql 18 built from Debian's postgresql-18 source package when
@@ -17,6 +18,8 @@ command -v pgbench >/dev/null 2>&1 || need+=(postgresql-client)
 [ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql-15)
 [ -x /usr/lib/postgresql/15/lib/pgxs/src/test/regress/pg_regress ] || need+=(postgresql-15)
 command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || need+=(pgbouncer)
+# test/helpers/browser.ts runs /usr/bin/chromium, from Debian's chromium package.
+[ -x /usr/bin/chromium ] || [ -x /usr/bin/chromium-browser ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   apt-get update -qq

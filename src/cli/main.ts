@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { Output, type Verbosity } from './output.js';
 import { configLoader, flagLines, parseOptions, type Command, type CommandContext, type Flags } from './command.js';
 import { COMMANDS } from './commands/index.js';
+import { observed } from './observe.js';
 import { ConnectionError, EXIT, InternalError, PgshiftError, SqlError, UsageError, type ExitCode } from '../errors.js';
 
 export function version(): string {
@@ -240,7 +241,7 @@ export async function run(argv: string[], io: { stdout?: NodeJS.WritableStream; 
       },
     };
     try {
-      return await command.run(ctx);
+      return await observed(command, ctx, () => command.run(ctx), { version: version(), errorFor });
     } finally {
       out.endLive();
       process.removeListener('SIGINT', onSignal);

@@ -32,6 +32,7 @@ export class Output {
   private readonly out: NodeJS.WritableStream;
   private readonly err: NodeJS.WritableStream;
   private liveLine = false;
+  private listeners: ((e: PgshiftEvent) => void)[] = [];
   private lastPlainProgress = new Map<string, number>();
 
   constructor(opts: OutputOptions) {
@@ -52,9 +53,9 @@ export class Output {
   redact(text: string): string {
     let t = text;
     for (const s of this.secrets) {
-      t = t.split(s).join('********');
-      const enc = encodeURIComponent(s);
-      if (enc !== s) t = t.split(enc).join('********');
+      // The password as written, in a URI, quoted for libpq or SQL, and escaped in JSON (--json documents are redacted after serializing).
+      const forms = new Set([s, encodeURIComponent(s), s.replace(/\\/g, '\\\\').replace(/'/g, "\\'"), s.replace(/'/g, "''"), JSON.stringify(s).slice(1, -1)]);
+      for (const f of [...forms].sort((a, b) => b.length - a.length)) if (f.length > 0) t = t.split(f).join('********');
     }
     return t;
   }
@@ -111,8 +112,22 @@ export class Output {
     this.line(text);
   }
 
-  /** Default rendering of library events. */
+  /** Hear every event the command sees (the journal and the metrics); returns the way to stop. */
+  onEvent(listener: (e: PgshiftEvent) => void): () => void {
+    this.listeners.push(listener);
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
+  }
+
+  /** An event for the listeners only, not rendered (a command's own status looks, check's steps in human mode). */
+  observe(e: PgshiftEvent): void {
+    for (const l of this.listeners) l(e);
+  }
+
+  /** Default rendering of library events (listeners hear them first). */
   event(e: PgshiftEvent): void {
+    this.observe(e);
     if (this.json) {
       // stdout carries exactly one JSON document; events go to stderr as NDJSON.
       this.err.write(this.redact(JSON.stringify({ formatVersion: JSON_FORMAT_VERSION, event: e.type, ...e, time: new Date().toISOString() }, jsonReplacer)) + '\n');
@@ -146,6 +161,7 @@ export class Output {
         break;
       }
       case 'status':
+      case 'result':
         break;
     }
   }

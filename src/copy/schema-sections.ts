@@ -27,7 +27,7 @@ import { connect, type Db } from '../pg/connect.js';
 import { qualify, quoteIdent } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
 import { runPsqlScript, runTool, type DumpTools } from '../pg/tools.js';
-import { adaptForTarget, applyFailed } from '../steps/schema.js';
+import { adaptForTarget, applyFailed, isPgshiftPublicationEntry } from '../steps/schema.js';
 
 export interface TocEntry {
   id: number;
@@ -68,7 +68,7 @@ export class SchemaArchive {
     const file = join(dir, 'schema.dump');
     try {
       await runTool(pgDump, [
-        '--schema-only', '--no-publications', '--no-subscriptions', '--format=custom', '--exclude-schema=pgshift',
+        '--schema-only', '--no-subscriptions', '--format=custom', '--exclude-schema=pgshift',
         ...(snapshot ? [`--snapshot=${snapshot}`] : []), `--file=${file}`,
       ], { ...config.source.conn, dbname: database }, config.source.password ?? config.source.conn.password);
     } catch (e) {
@@ -81,7 +81,8 @@ export class SchemaArchive {
   async toc(section: 'pre-data' | 'post-data'): Promise<TocEntry[]> {
     const pgRestore = this.tools.pgRestore;
     const r = await runTool(pgRestore, ['--list', `--section=${section}`, this.file], {}, undefined);
-    return parseToc(r.stdout);
+    // The application's publications are carried; pgshift's own are not (see schema.ts).
+    return parseToc(r.stdout).filter((e) => !isPgshiftPublicationEntry(e.line));
   }
 
   /** The SQL pg_restore writes for these entries, adapted to the target's version. */

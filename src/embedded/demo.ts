@@ -61,7 +61,9 @@ export interface DemoResult {
   kept?: { source: string; target: string; pgbouncer?: string; config: string; dir: string };
 }
 
-const DATABASE = 'shop';
+/** The demo's database (its journal and report are about it). */
+export const DEMO_DATABASE = 'shop';
+const DATABASE = DEMO_DATABASE;
 
 export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   const emit = opts.emit ?? silent;
@@ -151,6 +153,8 @@ ${bouncer ? `  pgbouncer:
       clients: opts.clients ?? 4,
       ledgerFile,
       ...(bouncer ? { via: { conn: bouncer.params(DATABASE, source.superuser), password: source.password } } : {}),
+      // Only its result: its progress would interleave with the flow's.
+      emit: (e) => (e.type === 'result' ? emit(e) : undefined),
       signal: opts.signal,
     }));
     // The load must be writing before replication starts, so the demo migrates a live database.
@@ -172,7 +176,11 @@ ${bouncer ? `  pgbouncer:
     const loadReport = await phase('stop write load', () => load.stop(),
       (r) => `${r.transactions} acknowledged, ${r.errors} failed, longest stall ${Math.round(r.longestStallMs)} ms`);
 
-    const loadCheck = await phase('load-check on the target', () => checkLedger({ target: config.target, database: DATABASE, ledgerFile }),
+    const loadCheck = await phase('load-check on the target', async () => {
+      const r = await checkLedger({ target: config.target, database: DATABASE, ledgerFile });
+      emit({ type: 'result', data: { kind: 'load-check', database: DATABASE, acknowledged: r.acknowledged, missing: r.missing, duplicated: r.duplicated, ok: r.ok } });
+      return r;
+    },
       (r) => r.ok ? `all ${r.acknowledged} acknowledged writes on ${to}, exactly once` : `${r.missing} missing, ${r.duplicated} duplicated`);
 
     const differences = verify.tables.reduce((n, t) => n + t.differenceCount, 0);

@@ -198,7 +198,7 @@ export async function startLoad(opts: LoadOptions): Promise<LoadHandle> {
 
   const ticker = setInterval(() => {
     const secs = (Date.now() - started) / 1000;
-    emit({ type: 'progress', task: 'load', label: `load (${clients} clients, ${errors} errors)`, done: latencies.length, rate: secs > 0 ? latencies.length / secs : 0 });
+    emit({ type: 'progress', task: 'load', label: `load (${clients} clients, ${errors} errors)`, done: latencies.length, rate: secs > 0 ? latencies.length / secs : 0, errors });
   }, 1000);
   ticker.unref();
 
@@ -218,7 +218,7 @@ export async function startLoad(opts: LoadOptions): Promise<LoadHandle> {
     const durationMs = Date.now() - started;
     const sorted = [...latencies].sort((a, b) => a - b);
     const round = (x: number): number => Math.round(x * 100) / 100;
-    return {
+    const report: LoadReport = {
       run,
       database: opts.database,
       clients,
@@ -233,6 +233,14 @@ export async function startLoad(opts: LoadOptions): Promise<LoadHandle> {
       byOp,
       ledgerFile: opts.ledgerFile,
     };
+    emit({
+      type: 'result',
+      data: {
+        kind: 'load', database: report.database, clients, durationMs, transactions: report.transactions, tps: report.tps,
+        errors, longestStallMs: longestStall, latencyMs: report.latencyMs,
+      },
+    });
+    return report;
   });
 
   return {

@@ -12,7 +12,13 @@
 //   - generated-child: generated columns of inheritance children and
 //     partitions whose parent column is not generated, which 16+ refuses;
 //   - c-library: C functions outside extensions whose shared library the
-//     target does not have, or has only as another major version's build.
+//     target does not have, or has only as another major version's build;
+//   - column-order (a warning): inheritance children whose columns the
+//     restore puts in another order (pg_dump writes a child as CREATE TABLE
+//     … INHERITS, which puts the parents' columns first; only pg_upgrade's
+//     binary-upgrade mode keeps the order). Rows arrive intact (replication
+//     matches columns by name), but SELECT * and INSERT without a column
+//     list see the columns in another order on the target.
 // (Rules for objects old source versions allow and new targets do not are
 // a module of their own.)
 //
@@ -39,6 +45,46 @@ export interface RestoreProblem {
 type Lz4Column = { schema: string; name: string; relkind: string; column: string };
 type GeneratedChild = { schema: string; name: string; column: string; parent_schema: string; parent_name: string; is_partition: boolean };
 type CFunction = { signature: string; library: string };
+/** A table of a plain inheritance tree, as restore-inheritance-columns.sql reads it. */
+export type InheritanceTable = { oid: string; schema: string; name: string; columns: string[]; parents: string[] };
+
+/**
+ * The column order a schema-only restore gives each table: its parents'
+ * restored columns first (merged by name, parents in inheritance order),
+ * then its own columns in their order. Returns the tables whose order
+ * differs from the source's, with both orders.
+ */
+export function reorderedByRestore(tables: InheritanceTable[]): Array<{ table: InheritanceTable; restored: string[] }> {
+  const byOid = new Map(tables.map((t) => [t.oid, t]));
+  const memo = new Map<string, string[]>();
+  const restoredOrder = (t: InheritanceTable): string[] => {
+    const known = memo.get(t.oid);
+    if (known) return known;
+    const inherited: string[] = [];
+    for (const p of t.parents) {
+      const parent = byOid.get(p);
+      for (const c of parent ? restoredOrder(parent) : []) if (!inherited.includes(c)) inherited.push(c);
+    }
+    const order = [...inherited, ...t.columns.filter((c) => !inherited.includes(c))];
+    memo.set(t.oid, order);
+    return order;
+  };
+  return tables
+    .map((table) => ({ table, restored: restoredOrder(table) }))
+    .filter(({ table, restored }) => restored.join('\u0000') !== table.columns.join('\u0000'));
+}
+
+async function columnOrderProblems(source: Db): Promise<RestoreProblem[]> {
+  const moved = reorderedByRestore(await source.query<InheritanceTable>(sqlFile('restore-inheritance-columns')));
+  if (moved.length === 0) return [];
+  const first = moved[0]!;
+  return [{
+    id: 'restore.column-order', severity: 'warn',
+    title: `${moved.length} inheritance child${moved.length === 1 ? '' : 'ren'} will have ${moved.length === 1 ? 'its' : 'their'} columns in another order on the target: a schema restore puts inherited columns first (only pg_upgrade keeps the order). Every row arrives intact (replication matches columns by name), but SELECT * and INSERT without a column list see the new order there`, // sql-lint: safe (a finding's prose; names quoted with quoteIdent/qualify)
+    objects: moved.map(({ table, restored }) => `${table.schema}.${table.name} (${table.columns.join(', ')} -> ${restored.join(', ')})`),
+    fix: `On the application side, name the columns in INSERT and SELECT on these tables (e.g. INSERT INTO ${qualify(first.table.schema, first.table.name)} (${first.table.columns.map((c) => quoteIdent(c)).join(', ')}) VALUES …) before the switchover; the order cannot be changed after the restore.`, // sql-lint: safe (a finding's prose; names quoted with quoteIdent/qualify)
+  }];
+}
 
 /** Whether the server was built with lz4: its default_toast_compression offers it. */
 export async function targetHasLz4(target: Db): Promise<boolean> {
@@ -146,6 +192,7 @@ export async function restoreProblems(source: Db, target: Db): Promise<RestorePr
     ...(await lz4Problems(source, target)),
     ...(await generatedChildProblems(source, target)),
     ...(await cLibraryProblems(source, target)),
+    ...(await columnOrderProblems(source)),
   ];
 }
 

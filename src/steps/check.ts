@@ -10,7 +10,7 @@
 
 import { databaseConfig, selectDatabases, type Config } from '../config/config.js';
 import { PgshiftError } from '../errors.js';
-import type { Emit, Severity } from '../events.js';
+import type { ClusterOutcome, Emit, Outcome, Severity } from '../events.js';
 import { connect, type Db, type Side } from '../pg/connect.js';
 import { listTables, matchesPattern, replicatedTables, tableKey } from '../pg/catalog.js';
 import { qualify, quoteIdent } from '../pg/quote.js';
@@ -89,6 +89,8 @@ interface ClusterFacts {
   version: ServerVersion;
   role: RoleFacts;
   walLevel: string;
+  /** The SETTINGS as the server shows them, for the journal. */
+  settings: Record<string, string>;
   usage: SideUsage;
   databases: Map<string, number>;
   slots: SlotFacts[];
@@ -139,6 +141,7 @@ async function clusterFacts(db: Db): Promise<ClusterFacts> {
     version: db.version,
     role,
     walLevel: act.settings?.wal_level ?? 'unknown',
+    settings: act.settings ?? {},
     usage: {
       major: db.version.major,
       settings,
@@ -697,11 +700,28 @@ export async function runCheck(config: Config, databases: string[], opts: CheckO
       databases: dbs,
       capacity,
     };
+    emit({ type: 'result', data: checkOutcome(report, src, tgt) });
     emit({ type: 'step', step: 'check', state: report.ok ? 'done' : 'fail', ms: Date.now() - started });
     return report;
   } finally {
     await Promise.all([srcDb.close(), tgtDb.close()]);
   }
+}
+
+/** The report as the journal keeps it: long object lists cut to their first 20. */
+function checkOutcome(report: CheckReport, src: ClusterFacts, tgt: ClusterFacts): Outcome & { kind: 'check' } {
+  const cluster = (c: ClusterSummary, f: ClusterFacts): ClusterOutcome => ({ version: c.version, systemIdentifier: c.systemIdentifier, role: c.role, settings: f.settings });
+  return {
+    kind: 'check',
+    ok: report.ok,
+    databases: report.databases,
+    source: cluster(report.source, src),
+    target: cluster(report.target, tgt),
+    findings: report.findings.map((f) => ({
+      id: f.id, severity: f.severity, side: f.side, ...(f.database !== undefined ? { database: f.database } : {}),
+      title: f.title, ...(f.fix ? { fix: f.fix } : {}), objects: f.objects.slice(0, 20), objectCount: f.objects.length,
+    })),
+  };
 }
 
 /** Whether pgshift's subscription for a database exists on the target (from the cluster-wide catalog). */

@@ -198,5 +198,14 @@ export async function cleanup(config: Config, database: string, opts: { emit?: E
     result.left.push({ side, reason: 'unreachable peer', objects: l.objects, database, sql: l.sql });
   }
   await Promise.all([src.db, src.admin, tgt.db, tgt.admin].map((d) => d?.close()));
+  emit({
+    type: 'result',
+    data: {
+      kind: 'cleanup', database,
+      dropped: result.dropped.map((d) => `${d.side}: ${d.object}`),
+      left: result.left.flatMap((l) => l.objects.map((o) => `${l.side}: ${o} (${l.reason})`)),
+      fences: result.fences.map((f) => `${f.side}: ${f.method}`),
+    },
+  });
   return result;
 }

@@ -354,6 +354,7 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
     report.subscription.options = options;
     filling = false;
     report.totals.totalMs = Date.now() - started;
+    emit({ type: 'result', data: { kind: 'copy', database, tables: report.tables.length, ...report.totals } });
     emit({ type: 'step', step: 'fast-copy', state: 'done', ms: report.totals.totalMs,
       message: `${report.totals.rows} rows, ${formatBytes(report.totals.bytes)} copied; streaming from ${snap.consistentPoint}` });
     return report;

@@ -27,6 +27,7 @@ import { databaseConfig } from '../config/config.js';
 import type { DatabaseStatus } from './status.js';
 import { findPublication } from './subscription.js';
 import { waitForSync } from './wait.js';
+import { formatBytes } from '../util/duration.js';
 
 export type RunStepId = 'check' | 'roles' | 'schema' | 'start' | 'wait';
 
@@ -128,7 +129,7 @@ export async function runPipeline(config: Config, database: string, opts: RunOpt
   await step('wait', async () => {
     const r = await waitForSync(config, database, { emit: inner, signal: opts.signal, timeoutMs: opts.timeoutMs, maxLagBytes: opts.maxLagBytes });
     status = r.status;
-    return { message: `${r.status.tablesReady} tables ready, lag ${r.status.lagBytes} bytes` };
+    return { message: `${r.status.tablesReady} tables ready, lag ${formatBytes(r.status.lagBytes ?? 0)}` };
   });
 
   return { database, steps, status: status! };

@@ -4,13 +4,17 @@
 // them (check-restore.ts), creates the database on the target if it is
 // missing (owner, encoding and locale like the source's, from template0),
 // checks that every extension the source uses can be installed on the
-// target, then applies `pg_dump --schema-only --no-publications
-// --no-subscriptions` of the source to the target with psql
+// target, then applies `pg_dump --schema-only --no-subscriptions` of the
+// source to the target with psql
 // (runPsqlScript: ON_ERROR_STOP, one transaction). The dump creates the
 // extensions itself (CREATE EXTENSION IF NOT EXISTS, in dependency order,
 // inside the same transaction); COMMENT ON EXTENSION entries are left out
 // (only an extension's owner may set them, which a managed service's admin
-// role is not) by filtering pg_dump's table of contents with pg_restore.
+// role is not) by filtering pg_dump's table of contents with pg_restore;
+// so are pgshift's own publications. The application's publications are
+// carried, as pg_upgrade keeps them: a change-data-capture consumer
+// subscribes to the new primary under the same names (its slots are its own
+// to make again).
 // In the same transaction: NOT VALID CHECK constraints are taken out again
 // and recorded until the initial copy is done (deferred-constraints.ts),
 // and a database this run created gets the source database's own settings,
@@ -164,6 +168,18 @@ async function checkExtensions(exts: SourceExtension[], target: Db): Promise<voi
   }
 }
 
+/**
+ * A table-of-contents line (pg_restore --list) of one of pgshift's own
+ * publications (pgshift_<db>, pgshift_<db>_rev) or their table memberships:
+ * "12; 6104 16500 PUBLICATION - pgshift_app postgres",
+ * "13; 6106 16501 PUBLICATION TABLE public pgshift_app t", and
+ * "14; 6237 16502 PUBLICATION TABLES IN SCHEMA - pgshift_app s". The
+ * target gets its own (the reverse one) when pgshift makes it.
+ */
+export function isPgshiftPublicationEntry(line: string): boolean {
+  return /^\d+; \d+ \d+ (?:PUBLICATION -|PUBLICATION TABLES IN SCHEMA -|PUBLICATION TABLE \S+) "?pgshift_/.test(line);
+}
+
 /** The schema-only dump of the source database as SQL, minus what the target must not get. */
 async function dumpSchema(config: Config, tools: DumpTools, database: string, targetMajor: number, skipPublicOwner?: string): Promise<string> {
   const { pgDump, pgRestore } = tools;
@@ -173,12 +189,12 @@ async function dumpSchema(config: Config, tools: DumpTools, database: string, ta
     const conn = { ...config.source.conn, dbname: database };
     const password = config.source.password ?? config.source.conn.password;
     await runTool(pgDump, [
-      '--schema-only', '--no-publications', '--no-subscriptions', '--format=custom',
+      '--schema-only', '--no-subscriptions', '--format=custom',
       '--exclude-schema=pgshift', `--file=${archive}`,
     ], conn, password);
     const toc = await runTool(pgRestore, ['--list', archive], {}, undefined);
     // Entries look like "123; 0 0 COMMENT - EXTENSION pg_trgm". Commented-out lines are skipped by pg_restore -L.
-    const skipped = (l: string): boolean => /^\d+; \d+ \d+ COMMENT - EXTENSION /.test(l)
+    const skipped = (l: string): boolean => /^\d+; \d+ \d+ COMMENT - EXTENSION /.test(l) || isPgshiftPublicationEntry(l)
       || (skipPublicOwner !== undefined && /^\d+; \d+ \d+ SCHEMA - public /.test(l) && l.endsWith(` public ${skipPublicOwner}`));
     const filtered = toc.stdout.split('\n').map((l) => (skipped(l) ? ';' + l : l)).join('\n');
     const list = join(dir, 'toc.list');

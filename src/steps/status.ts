@@ -27,6 +27,7 @@ import { describeLogError, lastReplicationError, type ReplicationLogError } from
 import { driftProblems, findSchemaDrift, type SchemaDrift } from './drift.js';
 import { invalidationText, reportedReason, slotHealth, slotInvalidated, type SlotHealth } from './replication-health.js';
 import { FenceWatch, fenceProblems, type FenceInfo } from '../switchover/fence-status.js';
+import type { StatusSample } from '../events.js';
 import { reverseColumnProblems, subscriptionState } from '../switchover/reverse.js';
 
 /** pg_subscription_rel.srsubstate, in words. */
@@ -500,6 +501,27 @@ async function receiverStatusInterval(target: Db): Promise<number> {
   const r = await target.one<{ s: number }>("SELECT EXTRACT(epoch FROM pg_catalog.current_setting('wal_receiver_status_interval')::interval)::float8 AS s");
   const s = Number(r.s);
   return s > 0 ? s : DEFAULT_STATUS_INTERVAL_S * 3;
+}
+
+/** The numbers of a look, for the journal and the metrics (a `status` event). */
+export function sampleOf(s: DatabaseStatus): StatusSample {
+  return {
+    database: s.database,
+    time: s.time,
+    phase: s.phase,
+    sourceVersion: s.source.version,
+    targetVersion: s.target.version,
+    tablesReady: s.tablesReady,
+    tablesTotal: s.tablesTotal,
+    copiedBytes: s.copiedBytes,
+    lagBytes: s.lagBytes,
+    lagSeconds: s.lagSeconds,
+    walRetainedBytes: s.walRetainedBytes,
+    applyErrors: s.errors.apply,
+    syncErrors: s.errors.sync,
+    reverseLagBytes: s.reverse?.lagBytes ?? null,
+    problems: s.problems.length,
+  };
 }
 
 /** One look at one database's replication. */

@@ -20,7 +20,7 @@ import { silent } from '../events.js';
 import { formatBytes, formatDuration } from '../util/duration.js';
 import { sleep } from '../util/wait.js';
 import { quoteIdent } from '../pg/quote.js';
-import { StatusProbe, type DatabaseStatus } from './status.js';
+import { StatusProbe, sampleOf, type DatabaseStatus } from './status.js';
 import { invalidationAdvice, invalidationText } from './replication-health.js';
 import { addDeferredChecksFor } from './deferred-constraints.js';
 
@@ -196,6 +196,7 @@ export async function waitForSync(config: Config, database: string, opts: WaitOp
         await probe.reset();
       }
       if (last && !lastConnError) {
+        emit({ type: 'status', data: sampleOf(last) });
         const fatal = hopeless(last, database);
         if (fatal) throw fatal;
         const loop = loops.see(last);

@@ -19,7 +19,7 @@ import { quoteIdent } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
 import { featuresOf } from '../pg/version.js';
 import { PgshiftError, ProblemError, SafetyError } from '../errors.js';
-import { silent, type Emit } from '../events.js';
+import { silent, type Emit, type Outcome } from '../events.js';
 import { formatBytes, formatDuration } from '../util/duration.js';
 import { sleep } from '../util/wait.js';
 import { namesFor, type MigrationNames } from '../steps/names.js';
@@ -283,12 +283,16 @@ export async function moveWrites(config: Config, database: string, direction: Di
       if (!c) contexts.set(r, (c = { config, database, side: s.from, admin: sess.fromAdmin, otherAdmin: sess.toAdmin, record: r, emit }));
       return c;
     };
-    const result = (outcome: MoveResult['outcome'], extra: Partial<MoveResult> = {}): MoveResult => ({
-      database, direction, method: rec?.method ?? method, outcome, timeline: timeline.toJSON(), pauseMs: timeline.pauseMs, reverse, warnings,
-      views: { populated, refreshed },
-      ...(reverseCheck ? { reverseVerified: reverseCheck.verified, ...(reverseCheck.problem ? { reverseProblem: reverseCheck.problem } : {}) } : {}),
-      ...extra,
-    });
+    const result = (outcome: MoveResult['outcome'], extra: Partial<MoveResult> = {}): MoveResult => {
+      const r: MoveResult = {
+        database, direction, method: rec?.method ?? method, outcome, timeline: timeline.toJSON(), pauseMs: timeline.pauseMs, reverse, warnings,
+        views: { populated, refreshed },
+        ...(reverseCheck ? { reverseVerified: reverseCheck.verified, ...(reverseCheck.problem ? { reverseProblem: reverseCheck.problem } : {}) } : {}),
+        ...extra,
+      };
+      emit({ type: 'result', data: moveOutcome(r) });
+      return r;
+    };
 
     // --- what an earlier run left behind ---
     // The other direction fences the other side, so its record is on the "to" side.
@@ -441,6 +445,7 @@ export async function moveWrites(config: Config, database: string, direction: Di
         await timeline.phase('undo', () => impl.undo(c));
         timeline.pauseEnded();
         await deleteFence(sess.fromAdmin, database);
+        emit({ type: 'result', data: { ...moveOutcome({ database, direction, method, outcome: 'done', timeline: timeline.toJSON(), pauseMs: timeline.pauseMs, reverse, warnings, views: { populated, refreshed } }), outcome: 'aborted', error: (cause as Error).message } });
       } catch (undoErr) {
         throw new SafetyError('unfence_failed', `${direction} of ${database} failed (${(cause as Error).message}) and giving writes back to the ${s.from} failed too: ${(undoErr as Error).message}`, {
           hint: unfenceHint(config, c.record),
@@ -533,6 +538,31 @@ export async function moveWrites(config: Config, database: string, direction: Di
     await Promise.all([...contexts.values()].map((c) => c.bouncer?.close()));
     await sess.close();
   }
+}
+
+/** A run's result as the journal keeps it (a `result` event). */
+function moveOutcome(r: MoveResult): Outcome & { kind: 'move' } {
+  return {
+    kind: 'move',
+    database: r.database,
+    direction: r.direction,
+    method: r.method,
+    outcome: r.outcome,
+    ...(r.pauseMs !== undefined ? { pauseMs: r.pauseMs } : {}),
+    totalMs: r.timeline.totalMs,
+    phases: r.timeline.phases,
+    ...(r.lsn ? { lsn: r.lsn } : {}),
+    ...(r.sequences ? { sequences: r.sequences.set } : {}),
+    copied: (r.copied ?? []).map((c) => ({ table: c.table, rows: c.rows })),
+    largeObjects: r.largeObjects ?? 0,
+    reverse: r.reverse,
+    ...(r.reverseVerified !== undefined ? { reverseVerified: r.reverseVerified } : {}),
+    ...(r.reverseProblem ? { reverseProblem: r.reverseProblem } : {}),
+    ...(r.views.populated.length + r.views.refreshed.length > 0
+      ? { views: { populated: r.views.populated.length, refreshed: r.views.refreshed.length, failed: [...r.views.populated, ...r.views.refreshed].filter((v) => v.error).length } }
+      : {}),
+    warnings: r.warnings,
+  };
 }
 
 /** Lift a fence an interrupted run left, and forget it; on failure say how to lift it by hand. */

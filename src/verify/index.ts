@@ -33,6 +33,14 @@ export interface VerifyOptions {
    * instead of compared. Unlogged tables are recognised without this list.
    */
   copiedAtSwitchover?: { schema: string; name: string }[];
+  /**
+   * After a switchover (forward slot gone, the reverse slot on the target):
+   * target tables the reverse replication does not carry (planReverse's
+   * notCarried). The new primary's writes to them reach the source only by
+   * the copy a rollback makes, so they are reported as copied at rollback
+   * instead of compared.
+   */
+  copiedAtRollback?: { schema: string; name: string }[];
   mode?: VerifyMode;
   /** Only these tables ("schema.table", "schema.*", quoted parts allowed). */
   tables?: string[];
@@ -137,10 +145,16 @@ export async function verifyDatabase(opts: VerifyOptions): Promise<VerifyReport>
     const slotName = names.slot;
     const slot = await findLiveSlot(first.source, slotName);
     let live: LiveSlot | undefined;
+    const timeoutMs = opts.catchUpTimeoutMs ?? VERIFY_DEFAULTS.catchUpTimeoutMs;
     if (slot.active) {
-      live = { slot: slotName, subscription: names.subscription, timeoutMs: opts.catchUpTimeoutMs ?? VERIFY_DEFAULTS.catchUpTimeoutMs };
+      live = { direction: 'forward', slot: slotName, subscription: names.subscription, timeoutMs };
     } else if (slot.exists) {
       warnings.push(`replication slot ${slotName} exists but nothing streams from it: differences are reported without waiting for the target to catch up`);
+    } else {
+      // After a switchover the target takes the writes and its reverse slot carries them back.
+      const back = await findLiveSlot(first.target, names.reverseSlot);
+      if (back.active) live = { direction: 'reverse', slot: names.reverseSlot, subscription: names.reverseSubscription, timeoutMs };
+      else if (back.exists) warnings.push(`reverse replication slot ${names.reverseSlot} exists on the target but nothing streams from it: differences are reported without waiting for the source to catch up`);
     }
     first.live = live;
     pairs.push(first);
@@ -149,6 +163,7 @@ export async function verifyDatabase(opts: VerifyOptions): Promise<VerifyReport>
     // While forward replication runs (its slot exists), a table it does not carry is
     // filled by the switchover, not before: comparing it now would report its rows as missing.
     const notCarried = new Set((opts.copiedAtSwitchover ?? []).map(tableKey));
+    const notCarriedBack = slot.exists ? new Set<string>() : new Set((opts.copiedAtRollback ?? []).map(tableKey));
     const deferredBecause = (t: TableInfo): string | undefined => {
       if (!slot.exists) return undefined;
       if (t.persistence === 'u') return 'unlogged table';
@@ -157,6 +172,8 @@ export async function verifyDatabase(opts: VerifyOptions): Promise<VerifyReport>
 
     const results = new Map<TableInfo, TableResult>();
     const shapes = new Map<TableInfo, TableShape>();
+    // Tables whose shapes already differ (missing, other columns): never excused below.
+    const incomparable = new Set<TableInfo>();
     for (const t of tables) {
       const method: TableResult['method'] = mode === 'count' ? 'count' : mode === 'sample' ? 'sample' : 'ranges';
       const r = emptyResult(t, method);
@@ -172,6 +189,7 @@ export async function verifyDatabase(opts: VerifyOptions): Promise<VerifyReport>
         r.status = 'differs';
         r.problem = shape.problem;
         r.differenceCount = 1;
+        incomparable.add(t);
         continue;
       }
       r.keyColumns = shape.keyColumns;
@@ -218,15 +236,24 @@ export async function verifyDatabase(opts: VerifyOptions): Promise<VerifyReport>
     progress.finish();
 
     const list = tables.map((t) => results.get(t)!);
+    const shapeless = new Set([...incomparable].map((t) => results.get(t)!));
     for (const r of list) {
       if (r.status === 'differs' && r.differenceCount === 0 && !r.problem) r.status = 'same';
       if (r.status === 'same' && r.unsettledRows > 0) r.status = 'unsettled';
+      // After a switchover, a table reverse replication does not carry differs
+      // once the new primary writes to it: expected, and what a rollback copies.
+      if ((r.status === 'differs' || r.status === 'unsettled') && !shapeless.has(r) && notCarriedBack.has(r.table)) {
+        r.status = 'deferred';
+        r.note = 'changed on the target since the switchover; reverse replication does not carry it (no usable replica identity on the target, unlogged, or columns the source lacks): a rollback copies it to the source while writes are paused';
+        delete r.problem;
+        continue;
+      }
       if (r.status === 'unsettled') {
         warnings.push(`${r.table}: ${r.method === 'whole' ? 'the table' : `${r.unsettledRows} row${r.unsettledRows === 1 ? '' : 's'}`} kept changing on the source through ${VERIFY_ROUNDS} re-checks and could not be compared; verify again when writes pause (e.g. after switchover)`);
       }
       if (r.unconfirmed) warnings.push(`${r.table}: the target did not reach the source position within the wait; its differences may be replication lag`);
     }
-    return {
+    const report: VerifyReport = {
       database: opts.database,
       mode,
       identical: list.every((r) => r.status !== 'differs'),
@@ -238,6 +265,17 @@ export async function verifyDatabase(opts: VerifyOptions): Promise<VerifyReport>
       warnings,
       rowHash,
     };
+    emit({
+      type: 'result',
+      data: {
+        kind: 'verify', database: report.database, mode, identical: report.identical, tables: list.length, rows: report.rows, ms: report.ms, live: report.live,
+        differing: list.filter((r) => r.status === 'differs').map((r) => ({ table: r.table, differences: r.differenceCount, ...(r.problem ? { problem: r.problem } : {}) })),
+        unsettled: list.filter((r) => r.status === 'unsettled').map((r) => r.table),
+        deferred: list.filter((r) => r.status === 'deferred').map((r) => r.table),
+        warnings,
+      },
+    });
+    return report;
   } finally {
     if (!pairs.includes(first)) await first.close();
     await Promise.all(pairs.map((p) => p.close()));

@@ -3,7 +3,9 @@
 // in parallel (the fast path), or, on a live source, as a "sandwich": read
 // the source, note its WAL position, wait until the subscription has
 // confirmed that position, read the target, read the source again. A
-// difference that survives this is real, not replication lag.
+// difference that survives this is real, not replication lag. After a
+// switchover the writes go to the target and reverse replication carries
+// them to the source: the sandwich is then read the other way round.
 
 import type { EndpointConfig } from '../config/config.js';
 import { connect, type Db, type QueryResultRow } from '../pg/connect.js';
@@ -16,9 +18,14 @@ import { sessionSettingsSql, type SqlText } from './canonical.js';
 export const VERIFY_ROUNDS = 4;
 
 export interface LiveSlot {
-  /** The source slot whose confirmed_flush_lsn says what the target has applied. */
+  /**
+   * forward: the source takes writes, the slot is on the source and the
+   * subscription on the target; reverse (after a switchover): the other way.
+   */
+  direction: 'forward' | 'reverse';
+  /** The writing side's slot, whose confirmed_flush_lsn says what the other side has applied. */
   slot: string;
-  /** The subscription on the target, whose replication origin records the last applied commit. */
+  /** The subscription on the receiving side, whose replication origin records the last applied commit. */
   subscription: string;
   /** How long to wait for the target to reach a source position before giving up. */
   timeoutMs: number;
@@ -70,14 +77,19 @@ export class VerifyPair {
       const [s1, t] = await this.both<T>(src, tgt);
       return { s1, t, s2: s1, confirmed: true };
     }
-    const s1 = await this.source.query<T>(src.text, src.params);
-    // Every commit the first source read saw is before this position. The
-    // insert position, not pg_current_wal_lsn (the write position): with
+    // lead: the side taking writes, read twice; follow: the side replication fills.
+    const [lead, leadSql, follow, followSql] = this.live.direction === 'forward'
+      ? [this.source, src, this.target, tgt] as const
+      : [this.target, tgt, this.source, src] as const;
+    const s1 = await lead.query<T>(leadSql.text, leadSql.params);
+    // Every commit the first read saw is before this position. The insert
+    // position, not pg_current_wal_lsn (the write position): with
     // synchronous_commit off a commit is visible before its WAL is written.
-    const { lsn } = await this.source.one<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn');
-    const confirmed = await this.waitForTarget(lsn);
-    const t = await this.target.query<T>(tgt.text, tgt.params);
-    const s2 = await this.source.query<T>(src.text, src.params);
+    const { lsn } = await lead.one<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn');
+    const confirmed = await this.waitForFollower(lead, follow, lsn);
+    const t = await follow.query<T>(followSql.text, followSql.params);
+    const s2 = await lead.query<T>(leadSql.text, leadSql.params);
+    // s1/s2 are the writing side's reads, t the other side's (settle() puts them back).
     return { s1, t, s2, confirmed };
   }
 
@@ -91,22 +103,22 @@ export class VerifyPair {
    * the slot's confirmed_flush_lsn (moves past idle WAL too, but only when the
    * subscriber sends feedback, which a busy subscriber does rarely).
    */
-  private async waitForTarget(lsn: string): Promise<boolean> {
+  private async waitForFollower(lead: Db, follow: Db, lsn: string): Promise<boolean> {
     const live = this.live!;
     const deadline = Date.now() + live.timeoutMs;
     let interval = 5;
     while (true) {
-      const r = await this.source.maybeOne<{ confirmed: string | null; active: boolean }>(
+      const r = await lead.maybeOne<{ confirmed: string | null; active: boolean }>(
         'SELECT confirmed_flush_lsn::text AS confirmed, active FROM pg_catalog.pg_replication_slots WHERE slot_name = $1',
         [live.slot],
       );
-      if (!r) throw new ProblemError('slot_gone', `replication slot ${live.slot} disappeared from the source during verify`, {
+      if (!r) throw new ProblemError('slot_gone', `replication slot ${live.slot} disappeared from the ${live.direction === 'forward' ? 'source' : 'target'} during verify`, {
         hint: 'Something dropped the subscription while verify ran; re-run verify once replication is in the state you expect.',
       });
       if (r.confirmed && lsnGte(r.confirmed, lsn)) return true;
       if (this.originReadable) {
         try {
-          const o = await this.target.maybeOne<{ applied: string | null }>(
+          const o = await follow.maybeOne<{ applied: string | null }>(
             "SELECT max(s.remote_lsn)::text AS applied FROM pg_catalog.pg_replication_origin_status s JOIN pg_catalog.pg_subscription sub ON s.external_id = 'pg_' || sub.oid WHERE sub.subname = $1",
             [live.subscription],
           );
@@ -142,18 +154,23 @@ export type Verdict = 'same' | 'different' | 'unsettled';
  * changing under it. Without a live slot one parallel read decides.
  */
 export async function settle<T extends QueryResultRow>(pair: VerifyPair, src: SqlText, tgt: SqlText, eq: (a: T[], b: T[]) => boolean): Promise<{ verdict: Verdict; s: T[]; t: T[]; confirmed: boolean }> {
+  // The sandwich reads the writing side twice (s1, s2) and the other once (t);
+  // after a switchover the writing side is the target: put the answers back per side.
+  const reverse = pair.live?.direction === 'reverse';
+  const answer = (verdict: Verdict, r: { s2: T[]; t: T[]; confirmed: boolean }) =>
+    reverse ? { verdict, s: r.t, t: r.s2, confirmed: r.confirmed } : { verdict, s: r.s2, t: r.t, confirmed: r.confirmed };
   let last: { s1: T[]; t: T[]; s2: T[]; confirmed: boolean } | undefined;
-  // A difference must show twice in a row: the target's replication origin
-  // advances inside the applying transaction's commit, a moment before its
-  // rows become visible, so one read can come just too early.
+  // A difference must show twice in a row: the receiving side's replication
+  // origin advances inside the applying transaction's commit, a moment before
+  // its rows become visible, so one read can come just too early.
   let differentBefore = false;
   for (let round = 0; round < pair.rounds; round++) {
     const r = await pair.sandwich<T>(src, tgt);
     last = r;
-    if (eq(r.t, r.s1) || eq(r.t, r.s2)) return { verdict: 'same', s: r.s2, t: r.t, confirmed: r.confirmed };
+    if (eq(r.t, r.s1) || eq(r.t, r.s2)) return answer('same', r);
     const different = eq(r.s1, r.s2);
-    if (different && (differentBefore || !pair.live)) return { verdict: 'different', s: r.s2, t: r.t, confirmed: r.confirmed };
+    if (different && (differentBefore || !pair.live)) return answer('different', r);
     differentBefore = different;
   }
-  return { verdict: differentBefore ? 'different' : 'unsettled', s: last!.s2, t: last!.t, confirmed: last!.confirmed };
+  return answer(differentBefore ? 'different' : 'unsettled', last!);
 }

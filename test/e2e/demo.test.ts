@@ -2,19 +2,24 @@
 // clone and prove what it claims (verify identical, every acknowledged write
 // on the target, no failed transaction through PgBouncer). Run on the widest
 // supported pair, 10 -> 18 (the default 13 -> 17 flow is the same code, and
-// the version matrix covers that pair's steps).
+// the version matrix covers that pair's steps). --report writes the demo's
+// rehearsal report, whose numbers are the demo's.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { runCli } from '../helpers/harness.js';
 import { PGBOUNCER_BIN } from '../../src/embedded/pgbouncer.js';
 
-test('pgshift demo --from 10 --to 18 runs the whole flow and exits 0', async () => {
-  const r = await runCli(['--json', 'demo', '--from', '10', '--to', '18'], { timeoutMs: 900_000 });
+test('pgshift demo --from 10 --to 18 runs the whole flow and exits 0, and --report writes its report', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pgshift-demo-report-'));
+  const report = join(dir, 'demo.html');
+  const r = await runCli(['--json', 'demo', '--from', '10', '--to', '18', '--report', report], { timeoutMs: 900_000 });
   assert.equal(r.code, 0, r.stderr.slice(-4000));
   const result = JSON.parse(r.stdout) as {
     ok: boolean; from: number; to: number; pauseMethod: string; verify: { identical: boolean }; loadCheck: { ok: boolean; acknowledged: number; missing: number };
-    load: { transactions: number; errors: number }; writePauseMs: number; timeline: { phase: string }[];
+    load: { transactions: number; errors: number }; writePauseMs: number; timeline: { phase: string }[]; switchover: { pauseMs: number };
   };
   assert.equal(result.ok, true);
   assert.deepEqual([result.from, result.to], [10, 18]);
@@ -29,6 +34,14 @@ test('pgshift demo --from 10 --to 18 runs the whole flow and exits 0', async () 
   }
   assert.ok(result.writePauseMs > 0);
   assert.ok(result.timeline.some((p) => p.phase.startsWith('switchover')));
+
+  const html = readFileSync(report, 'utf8');
+  rmSync(dir, { recursive: true, force: true });
+  assert.match(html, /<title>pgshift rehearsal report: shop/);
+  assert.doesNotMatch(html, /<script|(?:src|href)\s*=\s*["']?(?:https?:)?\/\//i, 'self-contained');
+  assert.ok(html.includes(`data-metric="pause-ms" data-value="${result.switchover.pauseMs}"`), 'the report\'s pause is the demo\'s');
+  assert.ok(html.includes(`data-metric="load-transactions" data-value="${result.load.transactions}"`), 'the report\'s acknowledged transactions are the demo\'s');
+  assert.match(html, /<svg class="chart" id="chart-lag-0"/, 'a lag chart');
 });
 
 test('pgshift demo refuses a pair it cannot run before starting anything', async () => {
@@ -39,4 +52,8 @@ test('pgshift demo refuses a pair it cannot run before starting anything', async
   const old = await runCli(['demo', '--from', '9'], { timeoutMs: 60_000 });
   assert.equal(old.code, 2, old.stderr);
   assert.match(old.stderr, /--from: expected a whole number >= 10/);
+  const report = await runCli(['demo', '--report', 'demo.pdf'], { timeoutMs: 60_000 });
+  assert.equal(report.code, 2, report.stderr);
+  assert.match(report.stderr, /--report demo\.pdf: the report is Markdown \(\.md\) or HTML \(\.html\)/);
+  assert.doesNotMatch(report.stderr, /start PostgreSQL/);
 });

@@ -101,6 +101,17 @@ for (const [i, [from, to]] of PAIRS.entries()) {
 
     // The same statements on the new primary, under the reverse publication.
     await runApp(pair.target, 'target', db);
+    // verify after the switchover reads the other way round (the target takes
+    // the writes, the reverse slot carries them back) and reports f_star, which
+    // the new primary changed and only a rollback copies back, as such.
+    const v = await cli(['--json', 'verify', db]);
+    assert.equal(v.code, 0, v.stdout + v.stderr);
+    const report = JSON.parse(v.stdout) as { live: boolean; tables: { table: string; status: string; note?: string }[] };
+    assert.equal(report.live, true, 'verify waits on the reverse replication');
+    const f = report.tables.find((t) => t.table === 'public.f_star');
+    assert.equal(f?.status, 'deferred', JSON.stringify(f));
+    assert.match(f!.note!, /a rollback copies it to the source/);
+    assert.ok(report.tables.filter((t) => t.table !== 'public.f_star').every((t) => t.status === 'same'), v.stdout);
     assert.equal((await cli(['cleanup', db])).code, 0);
   });
 }

@@ -199,3 +199,57 @@ test('schema gives the database it creates the source database\'s settings, priv
     await pair.target.sql(`DROP ROLE IF EXISTS ${qi(app)}`);
   }
 });
+
+test('check warns, naming each inheritance child, that the restore puts its columns in another order, and the order it foresees is the restored one', async () => {
+  const db = await pair.freshDatabase('colorder');
+  // A column added to the parents after the children were created lands after
+  // the children's own columns on the source; a restore puts it before them.
+  // "Mixed Case" child of two parents checks the merge, a grandchild the recursion.
+  await pair.source.sql(`
+    CREATE TABLE base (id int, note text);
+    CREATE TABLE other (tag text, id int);
+    CREATE TABLE "Mixed Case" (own int) INHERITS (base, other);
+    CREATE TABLE grand (g int) INHERITS ("Mixed Case");
+    CREATE TABLE steady (x int) INHERITS (base);
+    ALTER TABLE base ADD COLUMN added int;
+    INSERT INTO grand (id, note, tag, own, g, added) VALUES (1, 'n', 't', 2, 3, 4);
+  `, [], db);
+  const config = await pair.writeConfig([db]);
+  const r = await runCli(['-c', config, '--json', 'check', db], { env: pair.env() });
+  const report = JSON.parse(r.stdout) as CheckReport;
+  const finding = report.findings.find((f) => f.id === 'restore.column-order');
+  assert.ok(finding, r.stdout);
+  assert.equal(finding.severity, 'warn');
+  const foreseen = new Map(finding.objects.map((o) => {
+    const m = /^public\.(.+?) \((.*) -> (.*)\)$/.exec(o);
+    assert.ok(m, o);
+    return [m[1]!, m[3]!.split(', ')];
+  }));
+  assert.deepEqual([...foreseen.keys()].sort(), ['Mixed Case', 'grand', 'steady'], finding.objects.join('\n'));
+
+  const s = await runCli(['-c', config, 'schema', db], { env: pair.env() });
+  assert.equal(s.code, 0, s.stderr);
+  for (const [table, order] of foreseen) {
+    const [{ cols }] = await pair.target.sql<{ cols: string[] }>(
+      `SELECT array(SELECT attname::text FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum) AS cols`,
+      [qi(table)], db) as [{ cols: string[] }];
+    assert.deepEqual(cols, order, `${table}: the restored order is the one check foresaw`);
+  }
+});
+
+test('the application\'s publications reach the target with their tables and options (a CDC consumer finds them on the new primary)', async () => {
+  const db = await pair.freshDatabase('pubs');
+  await pair.source.sql(`
+    CREATE TABLE orders (id int PRIMARY KEY, v text);
+    CREATE TABLE audit (id int PRIMARY KEY);
+    CREATE PUBLICATION "cdc feed" FOR TABLE orders WITH (publish = 'insert');
+  `, [], db);
+  const config = await pair.writeConfig([db]);
+  const s = await runCli(['-c', config, 'schema', db], { env: pair.env() });
+  assert.equal(s.code, 0, s.stderr);
+  const pubs = (c: typeof pair.source) => c.sql<{ p: string }>(
+    `SELECT p.pubname || ' ' || p.pubinsert || p.pubupdate || ' ' || coalesce(string_agg(t.schemaname || '.' || t.tablename, ',' ORDER BY t.tablename), '') AS p
+       FROM pg_publication p LEFT JOIN pg_publication_tables t ON t.pubname = p.pubname GROUP BY p.pubname, p.pubinsert, p.pubupdate ORDER BY 1`, [], db);
+  assert.deepEqual(await pubs(pair.target), await pubs(pair.source));
+  assert.deepEqual((await pubs(pair.target)).map((r) => r.p), ['cdc feed truefalse public.orders']);
+});

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compareSchemas, convertible, type ColumnInfo, type TargetTypes } from '../../src/steps/schema-compat.js';
 import { adaptForTarget } from '../../src/steps/schema.js';
+import { reorderedByRestore } from '../../src/steps/check-restore.js';
 
 // A tiny target catalog: int4 23, int8 20, text 25, varchar 1043, int4[] 1007, int8[] 1016, a domain 9000 over int8.
 const tt: TargetTypes = {
@@ -74,4 +75,18 @@ test('adaptForTarget drops the pg_attver column option a newer pg_dump copies fr
     'ALTER TABLE ONLY public.t ALTER COLUMN b SET (n_distinct=-1);',
     'ALTER TABLE ONLY public.t ALTER COLUMN c SET (n_distinct=100);',
   ].join('\n'));
+});
+
+test('reorderedByRestore: parents\' restored columns first, merged by name, recursively; unchanged tables are not named', () => {
+  const t = (oid: string, name: string, columns: string[], parents: string[] = []) => ({ oid, schema: 'public', name, columns, parents });
+  const moved = reorderedByRestore([
+    t('1', 'a', ['class', 'aa', 'a']),
+    t('2', 'b', ['class', 'aa', 'bb', 'a'], ['1']),
+    t('3', 'c', ['class', 'aa', 'a', 'cc'], ['1']),
+    t('4', 'd', ['class', 'aa', 'bb', 'cc', 'dd', 'a'], ['2', '3']),
+  ]);
+  assert.deepEqual(moved.map((m) => [m.table.name, m.restored]), [
+    ['b', ['class', 'aa', 'a', 'bb']],
+    ['d', ['class', 'aa', 'a', 'bb', 'cc', 'dd']],
+  ]);
 });

@@ -51,7 +51,8 @@ export const command: Command = {
   args: [['DB...', 'databases to check (default: every database in the config)']],
   async run(ctx) {
     const config = ctx.config();
-    const report = await runCheck(config, ctx.args, { emit: ctx.json ? (e) => ctx.out.event(e) : undefined });
+    // Its step events are rendered with --json only; the journal hears them always.
+    const report = await runCheck(config, ctx.args, { emit: (e) => (ctx.json ? ctx.out.event(e) : ctx.out.observe(e)) });
     if (ctx.json) ctx.out.writeJson(report);
     else renderCheck(report, ctx.out);
     return report.ok ? EXIT.ok : EXIT.problem;

@@ -1,6 +1,11 @@
-import type { Command } from '../command.js';
-import { flagInt } from '../command.js';
-import { runDemo, type DemoResult } from '../../embedded/demo.js';
+import type { Command, CommandContext } from '../command.js';
+import { flagInt, flagString } from '../command.js';
+import { writeFileSync } from 'node:fs';
+import { DEMO_DATABASE, runDemo, type DemoResult } from '../../embedded/demo.js';
+import { CommandJournal, FileSink, journalFile, MemorySink } from '../../journal/journal.js';
+import { buildReport, formatForFile, renderReport } from '../../report/index.js';
+import { UsageError } from '../../errors.js';
+import { errorFor, version } from '../main.js';
 import { ensureServerBinaries } from '../../embedded/binaries.js';
 import { EXIT } from '../../errors.js';
 import { SUPPORTED_SOURCE_MAJORS, SUPPORTED_TARGET_MAJORS } from '../../pg/version.js';
@@ -40,7 +45,7 @@ function render(out: Output, r: DemoResult): void {
 
 export const command: Command = {
   name: 'demo',
-  usage: 'demo [--from 13] [--to 17] [--scale N] [--clients N] [--keep]',
+  usage: 'demo [--from 13] [--to 17] [--scale N] [--clients N] [--keep] [--report FILE.md|FILE.html]',
   summary: 'the whole flow on two embedded clusters under a write load, with a timeline',
   positionals: false,
   flags: {
@@ -49,23 +54,58 @@ export const command: Command = {
     scale: { type: 'string', value: 'N', description: 'sample data size; 1 is about 300,000 rows', default: '1' },
     clients: { type: 'string', value: 'N', description: 'write-load clients during the flow', default: '4' },
     keep: { type: 'boolean', description: 'leave the clusters (and PgBouncer) running and print how to connect' },
+    report: { type: 'string', value: 'FILE', description: 'write the rehearsal report of the demo here (.md or .html), from its journal' },
   },
   async run(ctx) {
     const from = flagInt(ctx, 'from', SUPPORTED_SOURCE_MAJORS.min) ?? 13;
     const to = flagInt(ctx, 'to', SUPPORTED_TARGET_MAJORS.min) ?? 17;
-    // An installed pgshift brings no server binaries: the first demo installs the two it needs.
-    await ensureServerBinaries([from, to], { emit: (e) => ctx.out.event(e), signal: ctx.signal });
-    const r = await runDemo({
-      from,
-      to,
-      scale: flagInt(ctx, 'scale', 1),
-      clients: flagInt(ctx, 'clients', 1),
-      keep: ctx.flags.keep === true,
-      emit: (e) => ctx.out.event(e),
-      signal: ctx.signal,
+    const reportFile = flagString(ctx, 'report');
+    const format = reportFile === undefined ? undefined : formatForFile(reportFile);
+    if (reportFile !== undefined && !format) throw new UsageError(`--report ${reportFile}: the report is Markdown (.md) or HTML (.html); the file name says which`);
+    // The demo's journal: the report is made from it, as "pgshift report" makes one from a real migration's.
+    const sink = new MemorySink();
+    const journal = new CommandJournal({
+      command: 'demo', version: version(), args: [], flags: Object.fromEntries(Object.entries(ctx.flags).filter(([, v]) => typeof v === 'string' || typeof v === 'boolean')) as Record<string, string | boolean>,
+      databases: () => [DEMO_DATABASE], sinkFor: () => sink, redact: (s) => ctx.out.redact(s),
     });
+    const off = ctx.out.onEvent((e) => journal.event(e));
+    let r: DemoResult;
+    try {
+      r = await demo(ctx, from, to);
+      journal.end(EXIT.ok);
+    } catch (e) {
+      const err = errorFor(e);
+      journal.end(err.exitCode, { code: err.code, message: err.message });
+      throw e;
+    } finally {
+      off();
+      if (reportFile && format) {
+        writeFileSync(reportFile, renderReport(buildReport(DEMO_DATABASE, sink.records), format));
+        if (!ctx.json) ctx.out.line(`wrote the demo's report to ${reportFile}`);
+      }
+    }
+    if (r.kept) {
+      // Kept clusters: "pgshift -c <config> report shop" works on them like on any migration.
+      const keptJournal = new FileSink(journalFile(r.kept.config, DEMO_DATABASE), () => undefined);
+      for (const rec of sink.records) keptJournal.write(rec);
+      keptJournal.close();
+    }
     if (ctx.json) ctx.out.writeJson(r);
     else render(ctx.out, r);
     return EXIT.ok;
   },
 };
+
+async function demo(ctx: CommandContext, from: number, to: number): Promise<DemoResult> {
+  // An installed pgshift brings no server binaries: the first demo installs the two it needs.
+  await ensureServerBinaries([from, to], { emit: (e) => ctx.out.event(e), signal: ctx.signal });
+  return runDemo({
+    from,
+    to,
+    scale: flagInt(ctx, 'scale', 1),
+    clients: flagInt(ctx, 'clients', 1),
+    keep: ctx.flags.keep === true,
+    emit: (e) => ctx.out.event(e),
+    signal: ctx.signal,
+  });
+}

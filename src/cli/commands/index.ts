@@ -17,7 +17,8 @@ import { command as load } from './load.js';
 import { command as loadCheck } from './load-check.js';
 import { command as exec } from './exec.js';
 import { command as demo } from './demo.js';
+import { command as report } from './report.js';
 
 export const COMMANDS: Command[] = [
-  init, check, roles, schema, start, wait, status, verify, switchover, rollback, cleanup, run, load, loadCheck, exec, demo,
+  init, check, roles, schema, start, wait, status, verify, switchover, rollback, cleanup, report, run, load, loadCheck, exec, demo,
 ];

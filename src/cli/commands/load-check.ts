@@ -18,6 +18,7 @@ export const command: Command = {
     if (!ledgerFile) throw new UsageError('load-check needs --ledger FILE (the file "pgshift load --ledger FILE" wrote)');
     const config = ctx.config();
     const r = await checkLedger({ target: config.target, database, ledgerFile, limit: flagInt(ctx, 'limit') });
+    ctx.out.observe({ type: 'result', data: { kind: 'load-check', database, acknowledged: r.acknowledged, missing: r.missing, duplicated: r.duplicated, ok: r.ok } });
     if (ctx.json) {
       ctx.out.writeJson(r);
     } else {

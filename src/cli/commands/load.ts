@@ -4,10 +4,11 @@ import { EXIT, UsageError } from '../../errors.js';
 import { parseLibpqConninfo, ConninfoSyntaxError, type ConnParams } from '../../config/conninfo.js';
 import { runLoad } from '../../load/index.js';
 import { formatDuration } from '../../util/duration.js';
+import { METRICS_FLAG } from '../observe.js';
 
 export const command: Command = {
   name: 'load',
-  usage: 'load DB [--clients N] [--duration D] [--ledger FILE] [--via CONN]',
+  usage: 'load DB [--clients N] [--duration D] [--ledger FILE] [--via CONN] [--metrics HOST:PORT]',
   summary: 'ledgered write load on the source (or through PgBouncer with --via)',
   args: [DB_ARG],
   flags: {
@@ -15,6 +16,7 @@ export const command: Command = {
     duration: { type: 'string', value: 'D', description: 'how long to run (500ms, 30s, 10min, 2h, 1d)', default: 'until interrupted' },
     ledger: { type: 'string', value: 'FILE', description: 'record every acknowledged write here, for load-check' },
     via: { type: 'string', value: 'CONN', description: 'connect through this libpq string (PgBouncer) instead of source.conn' },
+    metrics: METRICS_FLAG,
   },
   async run(ctx) {
     const database = oneDatabase(ctx, 'load');

@@ -4,16 +4,18 @@ import { rollback } from '../../steps/rollback.js';
 import { EXIT, UsageError } from '../../errors.js';
 import { PAUSE_METHODS, type PauseMethod } from '../../config/config.js';
 import { renderMove } from './switchover.js';
+import { METRICS_FLAG } from '../observe.js';
 
 export const command: Command = {
   name: 'rollback',
-  usage: 'rollback DB [--pause M] [--max-pause D] [--no-reverse]',
+  usage: 'rollback DB [--pause M] [--max-pause D] [--no-reverse] [--metrics HOST:PORT]',
   summary: 'move writes back to the source through reverse replication',
   args: [DB_ARG],
   flags: {
     pause: { type: 'string', value: 'METHOD', description: 'how writes are paused: pgbouncer, revoke, readonly or command', default: 'switchover.pause in the config, else revoke' },
     'max-pause': { type: 'string', value: 'D', description: 'give the writes back to the target if catching up takes longer', default: 'switchover.max_pause in the config, else 5s' },
     'no-reverse': { type: 'boolean', description: 'do not start replication source -> target again afterwards (a later switchover then needs cleanup and a new start)' },
+    metrics: METRICS_FLAG,
   },
   async run(ctx) {
     const database = oneDatabase(ctx, 'rollback');

@@ -4,10 +4,11 @@ import { EXIT } from '../../errors.js';
 import { runPipeline } from '../../steps/run.js';
 import { formatBytes } from '../../util/duration.js';
 import { flagBytes } from './wait.js';
+import { METRICS_FLAG } from '../observe.js';
 
 export const command: Command = {
   name: 'run',
-  usage: 'run DB [--timeout D] [--max-lag BYTES] [--no-passwords] [--managed]',
+  usage: 'run DB [--timeout D] [--max-lag BYTES] [--no-passwords] [--managed] [--metrics HOST:PORT]',
   summary: 'check, roles, schema, start, wait; resumable (re-run after any interruption)',
   args: [DB_ARG],
   flags: {
@@ -15,6 +16,7 @@ export const command: Command = {
     'max-lag': { type: 'string', value: 'BYTES', description: 'lag the wait step accepts as caught up (512kB, 16MB)', default: '1MB' },
     'no-passwords': { type: 'boolean', description: 'roles step: create the roles without their password hashes' },
     managed: { type: 'boolean', description: 'roles step: leave out SUPERUSER, REPLICATION and BYPASSRLS (managed targets)' },
+    metrics: METRICS_FLAG,
   },
   async run(ctx) {
     const database = oneDatabase(ctx, 'run');

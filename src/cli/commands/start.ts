@@ -4,15 +4,17 @@ import { EXIT, UsageError } from '../../errors.js';
 import { startReplication } from '../../steps/start.js';
 import { startFastCopy, DEFAULT_FAST_COPY_JOBS } from '../../steps/fast-copy.js';
 import { formatBytes, formatDuration } from '../../util/duration.js';
+import { METRICS_FLAG } from '../observe.js';
 
 export const command: Command = {
   name: 'start',
-  usage: 'start DB [--copy native|fast] [--jobs N]',
+  usage: 'start DB [--copy native|fast] [--jobs N] [--metrics HOST:PORT]',
   summary: 'publication on the source, subscription on the target; the initial copy begins',
   args: [DB_ARG],
   flags: {
     copy: { type: 'string', value: 'native|fast', description: 'the initial copy: PostgreSQL\'s copy_data, or pgshift\'s parallel copy from an exported snapshot', default: 'native' },
     jobs: { type: 'string', value: 'N', description: 'parallel COPY pipes for --copy fast', default: '4' },
+    metrics: METRICS_FLAG,
   },
   async run(ctx) {
     const database = oneDatabase(ctx, 'start');

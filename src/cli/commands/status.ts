@@ -1,10 +1,11 @@
 import type { Command, CommandContext } from '../command.js';
 import { flagDuration, flagInt } from '../command.js';
-import { EXIT } from '../../errors.js';
+import { EXIT, UsageError } from '../../errors.js';
 import { selectDatabases } from '../../config/config.js';
-import { StatusProbe, type DatabaseStatus } from '../../steps/status.js';
+import { StatusProbe, sampleOf, type DatabaseStatus } from '../../steps/status.js';
 import { formatBytes } from '../../util/duration.js';
 import { sleep } from '../../util/wait.js';
+import { METRICS_FLAG } from '../observe.js';
 
 /** After a switchover: writes go to the target, and the rollback path is the reverse replication. */
 function renderSwitchedOver(ctx: CommandContext, s: DatabaseStatus): void {
@@ -52,13 +53,14 @@ function render(ctx: CommandContext, s: DatabaseStatus): void {
 
 export const command: Command = {
   name: 'status',
-  usage: 'status [DB...] [--watch] [--interval D] [--count N]',
+  usage: 'status [DB...] [--watch] [--interval D] [--count N] [--metrics HOST:PORT]',
   summary: 'per-table sync state, lag, slot health, errors (exit 1 when something needs attention)',
   args: [['DB...', 'databases to show (default: every database in the config)']],
   flags: {
     watch: { type: 'boolean', description: 'keep looking (redrawn on a terminal; NDJSON with --json)' },
     interval: { type: 'string', value: 'D', description: 'time between looks with --watch', default: '2s' },
     count: { type: 'string', value: 'N', description: 'stop --watch after N looks', default: 'until interrupted' },
+    metrics: { ...METRICS_FLAG, description: `with --watch: ${METRICS_FLAG.description}` },
   },
   async run(ctx) {
     const config = ctx.config();
@@ -66,12 +68,14 @@ export const command: Command = {
     const watch = ctx.flags.watch === true;
     const interval = flagDuration(ctx, 'interval') ?? 2000;
     const count = flagInt(ctx, 'count');
+    if (ctx.flags.metrics !== undefined && !watch) throw new UsageError('--metrics goes with --watch (one look is over before a scrape)');
     const probes = dbs.map((d) => new StatusProbe(config, d.name));
     try {
       let n = 0;
       while (true) {
         const statuses: DatabaseStatus[] = [];
         for (const p of probes) statuses.push(await p.look());
+        for (const s of statuses) ctx.out.observe({ type: 'status', data: sampleOf(s) });
         n++;
         if (ctx.json) {
           ctx.out.writeJson({ databases: statuses });

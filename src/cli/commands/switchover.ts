@@ -5,6 +5,7 @@ import { EXIT, UsageError } from '../../errors.js';
 import { PAUSE_METHODS, type PauseMethod } from '../../config/config.js';
 import type { MoveResult } from '../../switchover/move-writes.js';
 import { formatDuration } from '../../util/duration.js';
+import { METRICS_FLAG } from '../observe.js';
 
 export function renderMove(ctx: CommandContext, r: MoveResult): void {
   if (ctx.json) {
@@ -53,13 +54,14 @@ export function renderMove(ctx: CommandContext, r: MoveResult): void {
 
 export const command: Command = {
   name: 'switchover',
-  usage: 'switchover DB [--pause M] [--max-pause D] [--no-reverse]',
+  usage: 'switchover DB [--pause M] [--max-pause D] [--no-reverse] [--metrics HOST:PORT]',
   summary: 'move writes to the target (sub-second pause, reversible)',
   args: [DB_ARG],
   flags: {
     pause: { type: 'string', value: 'METHOD', description: 'how writes are paused: pgbouncer, revoke, readonly or command', default: 'switchover.pause in the config, else revoke' },
     'max-pause': { type: 'string', value: 'D', description: 'give the writes back to the source if catching up takes longer', default: 'switchover.max_pause in the config, else 5s' },
     'no-reverse': { type: 'boolean', description: 'no reverse replication target -> source afterwards (a rollback would lose writes)' },
+    metrics: METRICS_FLAG,
   },
   async run(ctx) {
     const database = oneDatabase(ctx, 'switchover');

@@ -6,13 +6,39 @@ import { formatKey } from '../../verify/canonical.js';
 import { formatDuration } from '../../util/duration.js';
 import type { Output } from '../output.js';
 import { databaseConfig } from '../../config/config.js';
+import { METRICS_FLAG } from '../observe.js';
 import { tablesReplicationCannotCarry } from '../../steps/start.js';
+import { connect } from '../../pg/connect.js';
+import { namesFor } from '../../steps/names.js';
+import { planReverse } from '../../switchover/reverse.js';
+import type { Config } from '../../config/config.js';
+
+/**
+ * After a switchover (the reverse slot exists on the target): the target
+ * tables reverse replication does not carry, which a rollback copies.
+ * Before it: none.
+ */
+async function tablesReverseCannotCarry(config: Config, database: string): Promise<{ schema: string; name: string }[]> {
+  const target = await connect('target', config.target, { database });
+  try {
+    const slot = await target.maybeOne("SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1 AND database = current_database()", [namesFor(database).reverseSlot]);
+    if (!slot) return [];
+    const source = await connect('source', config.source, { database });
+    try {
+      return (await planReverse(config, database, source, target)).notCarried;
+    } finally {
+      await source.close();
+    }
+  } finally {
+    await target.close();
+  }
+}
 
 const MODES: VerifyMode[] = ['count', 'sample', 'full'];
 
 export const command: Command = {
   name: 'verify',
-  usage: 'verify DB [--mode count|sample|full] [--tables T,...] [--jobs N] [--limit N] [--sample-size N]',
+  usage: 'verify DB [--mode count|sample|full] [--tables T,...] [--jobs N] [--limit N] [--sample-size N] [--metrics HOST:PORT]',
   summary: 'compare data on both sides; exit 1 naming tables and keys that differ',
   args: [DB_ARG],
   flags: {
@@ -21,6 +47,7 @@ export const command: Command = {
     jobs: { type: 'string', value: 'N', description: 'tables compared at once', default: '2' },
     limit: { type: 'string', value: 'N', description: 'differing keys listed per table (0: none)', default: '100' },
     'sample-size': { type: 'string', value: 'N', description: 'rows per table with --mode sample', default: '100' },
+    metrics: METRICS_FLAG,
   },
   async run(ctx) {
     const database = oneDatabase(ctx, 'verify');
@@ -35,6 +62,7 @@ export const command: Command = {
       database,
       exclude: db.exclude,
       copiedAtSwitchover: await tablesReplicationCannotCarry(config, database),
+      copiedAtRollback: await tablesReverseCannotCarry(config, database),
       mode,
       tables: tablesFlag === undefined ? undefined : splitTableList(tablesFlag),
       jobs: flagInt(ctx, 'jobs'),

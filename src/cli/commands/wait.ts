@@ -3,6 +3,7 @@ import { DB_ARG, flagDuration, flagString, oneDatabase } from '../command.js';
 import { EXIT, UsageError } from '../../errors.js';
 import { DEFAULT_MAX_LAG_BYTES, waitForSync } from '../../steps/wait.js';
 import { formatBytes, formatDuration } from '../../util/duration.js';
+import { METRICS_FLAG } from '../observe.js';
 
 const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, kib: 1024, mb: 1024 ** 2, mib: 1024 ** 2, gb: 1024 ** 3, gib: 1024 ** 3 };
 
@@ -24,13 +25,14 @@ export function flagBytes(ctx: CommandContext, name: string): number | undefined
 
 export const command: Command = {
   name: 'wait',
-  usage: 'wait DB [--timeout D] [--max-lag BYTES]',
+  usage: 'wait DB [--timeout D] [--max-lag BYTES] [--metrics HOST:PORT]',
   summary: 'until every table is ready and lag is small; exit 1 with the reason otherwise',
   args: [DB_ARG],
   flags: {
     timeout: { type: 'string', value: 'D', description: 'give up (exit 1) after this long', default: '24h' },
     'max-lag': { type: 'string', value: 'BYTES', description: 'lag accepted as caught up (0, 65536, 512kB, 16MB)', default: '1MB' },
     interval: { type: 'string', value: 'D', description: 'time between looks', default: '1s' },
+    metrics: METRICS_FLAG,
   },
   async run(ctx) {
     const database = oneDatabase(ctx, 'wait');
