@@ -17,7 +17,7 @@ import type { Db } from '../pg/connect.js';
 import { quoteIdent } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
 import { formatDuration } from '../util/duration.js';
-import { CatchUpTimeout, waitForApplied } from '../switchover/catch-up.js';
+import { CatchUpTimeout, waitForConfirmed } from '../switchover/catch-up.js';
 import { subscriptionState } from '../switchover/reverse.js';
 import { describeLogError, lastReplicationError } from './apply-errors.js';
 import { driftProblems, findSchemaDrift, hasDrift } from './drift.js';
@@ -142,7 +142,7 @@ export async function replicationBlocker(a: BlockerArgs): Promise<Blocker | unde
   const probeMs = a.probeMs ?? DEFAULT_PROBE_MS;
   const before = await a.from.maybeOne<{ confirmed_flush_lsn: string | null }>(sqlFile('slot-confirmed'), [a.feedSlot]);
   try {
-    await waitForApplied(a.from, a.to, a.feedSlot, performance.now() + probeMs);
+    await waitForConfirmed(a.from, a.to, a.feedSlot, performance.now() + probeMs);
   } catch (e) {
     if (!(e instanceof CatchUpTimeout)) throw e;
     // Slow but moving is the lag check's business; not moving at all, or a

@@ -3,6 +3,8 @@
 // until the source applied everything, sequences and unreplicated tables
 // back, stop the reverse subscription (so nothing loops), give the source
 // its writes back (undoing the switchover's fence there), resume.
+// Afterwards forward replication runs again (source -> target, from the
+// rollback's fence), so a later switchover needs no new initial copy.
 // Needs: a finished switchover with reverse replication (refused otherwise).
 // Also the way out of an interrupted switchover that never reached its
 // point of no return: then it only lifts that fence on the source. One that
@@ -18,7 +20,7 @@ import type { Config } from '../config/config.js';
 import { moveWrites, type MoveOptions, type MoveResult } from '../switchover/move-writes.js';
 import { guardMove } from './move-guards.js';
 
-export type RollbackOptions = Omit<MoveOptions, 'reverse'> & {
+export type RollbackOptions = MoveOptions & {
   /** Go ahead despite target transactions open longer than max_pause. */
   force?: boolean;
 };

@@ -58,6 +58,15 @@ export interface DatabaseStatus {
   /** When this was measured (ISO 8601). */
   time: string;
   phase: Phase;
+  /**
+   * Which way replication runs now: 'source -> target' (after start, and again
+   * after a rollback), 'target -> source' (after a switchover), or null (none
+   * enabled). writesTo: the side that takes writes; rolledBack: a rollback
+   * moved them back (forward replication runs again from its fence).
+   */
+  replication: 'source -> target' | 'target -> source' | null;
+  writesTo: 'source' | 'target';
+  rolledBack: boolean;
   source: { version: string; lsn: string };
   /**
    * The source's walsender serving the subscription (pg_stat_replication),
@@ -417,10 +426,17 @@ export class StatusProbe {
     else if (sub && !sub.enabled) phase = 'stopped';
     else if (sub) phase = tablesReady === tables.length ? 'streaming' : 'copying';
 
+    const rolledBack = !switchedOver && fence.target?.direction === 'rollback' && fence.target.phase === 'done';
+    const replication = switchedOver
+      ? (reverse?.info?.enabled ? 'target -> source' as const : null)
+      : (sub?.enabled ? 'source -> target' as const : null);
     return {
       database: this.database,
       time: new Date().toISOString(),
       phase,
+      replication,
+      writesTo: switchedOver ? 'target' : 'source',
+      rolledBack,
       source: { version: source.version.text, lsn: src.lsn },
       walsender: src.walsender_pid === null || src.walsender_pid === undefined ? null : {
         pid: Number(src.walsender_pid),

@@ -54,8 +54,8 @@ export async function copyTables(from: Db, to: Db, tables: { schema: string; nam
 
 /** Make the receiving side's large objects exactly the sending side's. */
 export async function copyLargeObjects(from: Db, to: Db): Promise<number> {
-  const src = await from.query<{ oid: string }>('SELECT oid::text AS oid FROM pg_catalog.pg_largeobject_metadata ORDER BY oid');
-  const dst = await to.query<{ oid: string }>('SELECT oid::text AS oid FROM pg_catalog.pg_largeobject_metadata ORDER BY oid');
+  const q = 'SELECT oid::text AS oid FROM pg_catalog.pg_largeobject_metadata ORDER BY oid';
+  const [src, dst] = await Promise.all([from.query<{ oid: string }>(q), to.query<{ oid: string }>(q)]);
   if (src.length === 0 && dst.length === 0) return 0;
   await withTransaction(to, async () => {
     await to.query('SELECT pg_catalog.lo_unlink(oid) FROM pg_catalog.pg_largeobject_metadata');

@@ -53,13 +53,18 @@ export class FenceNotProven extends Error {
  * passes. `terminate` also ends the sessions it finds (revoke and readonly
  * fences, where they cannot come back as writers).
  */
-export async function proveFence(admin: Db, database: string, ownPids: number[], deadline: number, opts: { terminate: boolean }): Promise<FenceProof> {
+export async function proveFence(admin: Db, database: string, ownPids: number[], deadline: number, opts: { terminate: boolean; second?: Db }): Promise<FenceProof> {
   let checks = 0;
+  // `second`: another of pgshift's sessions on the same cluster, to ask about
+  // prepared transactions (cluster-wide) at the same time as about sessions.
+  const preparedOn = opts.second ?? admin;
   while (true) {
     checks++;
     if (opts.terminate) await terminateOthers(admin, database, ownPids);
-    const sessions = await otherSessions(admin, database, ownPids);
-    const prepared = await admin.query<{ gid: string }>(sqlFile('fence-prepared'), [database]);
+    const [sessions, prepared] = await Promise.all([
+      otherSessions(admin, database, ownPids),
+      preparedOn.query<{ gid: string }>(sqlFile('fence-prepared'), [database]),
+    ]);
     // After a terminate, a session still here is one that came back; only a
     // superuser can (CONNECT privileges do not apply to it), and it counts only if writing.
     const writers = sessions.filter((s) => s.writing || (opts.terminate && !s.superuser));

@@ -29,13 +29,13 @@ import { replicationBlocker } from '../steps/replication-health.js';
 import { checkLabel, pendingDeferred } from '../steps/deferred-constraints.js';
 import { Timeline } from './timeline.js';
 import { PAUSE_IMPLS, PauseTimeout, undoRecordedFence, type FenceContext, type PauseMethodImpl } from './pause.js';
-import { FenceNotProven, describeSession, proveFence } from './fence.js';
+import { FenceNotProven, describeSession, otherSessions, proveFence } from './fence.js';
 import { CatchUpTimeout, waitForApplied } from './catch-up.js';
-import { syncSequences, type SequenceSync } from './sequences.js';
+import { applySequences, planSequences, type SequenceSync } from './sequences.js';
 import { copyLargeObjects, copyTables, type CarriedTable } from './carry.js';
-import { activateReverse, dropSubscription, planReverse, prepareReverse, reverseRefusal, stopSubscription, subscriptionState, verifyReverse, type ReverseVerification } from './reverse.js';
+import { createSlotIfMissing, enableSubscription, verifyForward, dropSubscription, planReverse, prepareForward, prepareReverse, reverseRefusal, stopSubscription, subscriptionState, verifyReverse, type ReverseVerification } from './reverse.js';
 import { populateViews, refreshViews, viewsToCarry, type MatviewRefresh } from './matviews.js';
-import { deleteFence, maintenanceDb, readFence, setFencePhase, writeFence, type Direction, type FenceRecord } from './state.js';
+import { deleteFence, deleteFenceRow, maintenanceDb, readFence, setFencePhase, writeFence, type Direction, type FenceRecord } from './state.js';
 import { unfenceHint } from './fence-status.js';
 import { switchoverPrivilegeGaps } from './privileges.js';
 import { BouncerConsole, readDatabaseEntry } from './pgbouncer-admin.js';
@@ -74,10 +74,12 @@ export interface MoveResult {
    */
   views: { populated: MatviewRefresh[]; refreshed: MatviewRefresh[] };
   /**
-   * Switchover with reverse replication: the rollback path was proven working
-   * after the resume (every published column exists on the source, and the
-   * source confirmed a mark written on the target); false with the reason in
-   * reverseProblem. Absent when not checked (no reverse, or an earlier run finished).
+   * The replication this move started the other way was proven working after
+   * the resume. Switchover: every column the reverse publication publishes
+   * exists on the source, and the source confirmed a mark written on the
+   * target. Rollback: the target confirmed a mark written on the source
+   * (forward replication runs again). False with the reason in
+   * reverseProblem; absent when not checked (--no-reverse, or an earlier run finished).
    */
   reverseVerified?: boolean;
   reverseProblem?: string;
@@ -102,24 +104,39 @@ class Session {
   toAdmin!: Db;
   fromDb!: Db;
   toDb!: Db;
+  /**
+   * A second session on the migrated database of each side: inside the pause,
+   * sequences and copies run on these beside catch-up, and the opposite slot is
+   * made on toAux while the feeding subscription stops.
+   */
+  fromAux!: Db;
+  toAux!: Db;
   async open(config: Config, database: string, s: Sides): Promise<void> {
     const ep = (side: Side) => (side === 'source' ? config.source : config.target);
-    [this.fromAdmin, this.toAdmin, this.fromDb, this.toDb] = await Promise.all([
+    [this.fromAdmin, this.toAdmin, this.fromDb, this.toDb, this.fromAux, this.toAux] = await Promise.all([
       connect(s.from, ep(s.from), { database: maintenanceDb(config, s.from, database), applicationName: 'pgshift switchover' }),
       connect(s.to, ep(s.to), { database: maintenanceDb(config, s.to, database), applicationName: 'pgshift switchover' }),
+      connect(s.from, ep(s.from), { database, applicationName: 'pgshift switchover' }),
+      connect(s.to, ep(s.to), { database, applicationName: 'pgshift switchover' }),
       connect(s.from, ep(s.from), { database, applicationName: 'pgshift switchover' }),
       connect(s.to, ep(s.to), { database, applicationName: 'pgshift switchover' }),
     ]);
     // A lock held by someone else must fail a step with a message, not hang the switchover.
     // A readonly fence (this run's, an interrupted run's, or the switchover's that a rollback
     // undoes) is for clients: pgshift's own sessions must write, whenever they were opened.
-    await Promise.all([this.fromAdmin, this.toAdmin, this.fromDb, this.toDb].map(async (d) => {
+    await Promise.all(this.all().map(async (d) => {
       await d.query("SET lock_timeout = '10s'");
       await d.query('SET default_transaction_read_only = off');
+      // Catch-up's mark must be flushed before the walsender sends it, and its
+      // flush on the receiving side is what makes the applied changes durable.
+      await d.query('SET synchronous_commit = on');
     }));
   }
+  private all(): Db[] {
+    return [this.fromAdmin, this.toAdmin, this.fromDb, this.toDb, this.fromAux, this.toAux].filter(Boolean);
+  }
   async close(): Promise<void> {
-    await Promise.all([this.fromAdmin, this.toAdmin, this.fromDb, this.toDb].filter(Boolean).map((d) => d.close()));
+    await Promise.all(this.all().map((d) => d.close()));
   }
 }
 
@@ -152,12 +169,13 @@ async function preflight(config: Config, database: string, dir: Direction, s: Si
     const b = await sess.toDb.maybeOne<{ n: string }>(q, [s.feed]);
     if (a && b && Number(b.n) > Number(a.n)) refuse(`the apply worker of ${s.feed} keeps failing (apply_error_count ${a.n} -> ${b.n})`, `Look at the ${s.to} server log and fix the cause first.`);
   }
-  if (opts.reverse) {
-    // Reverse replication publishes from the side that takes the writes (the target).
+  if (opts.reverse && dir === 'switchover') {
+    // Reverse replication publishes from the side that takes the writes (the target);
+    // after a rollback the source publishes, as it did since start.
     const wal = await sess.toDb.one<{ w: string }>("SELECT current_setting('wal_level') AS w");
     if (wal.w !== 'logical') refuse(`reverse replication needs wal_level = logical on the ${s.to} (it is ${wal.w})`, `Set wal_level = logical on the ${s.to} and restart it, or pass --no-reverse (no rollback possible then).`);
   }
-  const gaps = await switchoverPrivilegeGaps({ database, method: opts.method, fenced: { side: s.from, admin: sess.fromAdmin }, other: { side: s.to, admin: sess.toAdmin }, reverse: opts.reverse });
+  const gaps = await switchoverPrivilegeGaps({ database, method: opts.method, fenced: { side: s.from, admin: sess.fromAdmin }, other: { side: s.to, admin: sess.toAdmin }, reverse: opts.reverse && dir === 'switchover' });
   if (gaps.length) {
     throw new ProblemError('missing_privileges', `${dir} ${database}: ${gaps.map((g) => g.problem).join('; ')}`, {
       hint: `Nothing was changed. ${gaps.map((g) => g.fix).join('; ')}.`,
@@ -191,7 +209,22 @@ async function preflight(config: Config, database: string, dir: Direction, s: Si
 }
 
 async function ownPidsOf(sess: Session): Promise<number[]> {
-  return Promise.all([sess.fromAdmin.pid(), sess.fromDb.pid()]);
+  return Promise.all([sess.fromAdmin.pid(), sess.fromDb.pid(), sess.fromAux.pid()]);
+}
+
+/**
+ * After a switchover, a disabled forward subscription whose slot does not
+ * exist is one a rollback prepared before it was interrupted (prepareForward,
+ * before its point of no return): it carries nothing, and status would take
+ * it for stopped replication. It goes (detached from the slot it never had).
+ */
+async function dropPreparedForward(sess: Session, names: MigrationNames): Promise<void> {
+  const sub = await subscriptionState(sess.toDb, names.subscription);
+  if (!sub || sub.enabled || sub.worker_pid) return;
+  const slot = await sess.fromDb.maybeOne('SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1', [names.slot]);
+  if (slot) return;
+  await sess.toDb.query(`ALTER SUBSCRIPTION ${quoteIdent(names.subscription)} SET (slot_name = NONE)`);
+  await sess.toDb.query(`DROP SUBSCRIPTION ${quoteIdent(names.subscription)}`);
 }
 
 /** Drop the old feeding subscription: after writes resumed. */
@@ -226,7 +259,9 @@ export async function moveWrites(config: Config, database: string, direction: Di
   const s = sidesFor(direction, names);
   const method = opts.pause ?? config.switchover.pause;
   const maxPauseMs = opts.maxPauseMs ?? config.switchover.maxPauseMs;
-  const reverse = direction === 'switchover' && (opts.reverse ?? config.switchover.reverse);
+  // Every move leaves replication running the other way (a switchover: target -> source; a
+  // rollback: source -> target again), started at its own fence, unless told not to.
+  const reverse = opts.reverse ?? config.switchover.reverse;
   const impl: PauseMethodImpl = PAUSE_IMPLS[method];
   const timeline = new Timeline(emit);
   const warnings: string[] = [];
@@ -239,9 +274,15 @@ export async function moveWrites(config: Config, database: string, direction: Di
   let populated: MatviewRefresh[] = [];
   let refreshed: MatviewRefresh[] = [];
   let reverseCheck: ReverseVerification | undefined;
+  // One context per record: what the pause prepared (PgBouncer's console) and learnt (it paused) reaches the resume.
+  const contexts = new Map<FenceRecord, FenceContext>();
   try {
     let rec = await readFence(sess.fromAdmin, database);
-    const ctxFor = (r: FenceRecord): FenceContext => ({ config, database, side: s.from, admin: sess.fromAdmin, otherAdmin: sess.toAdmin, record: r, emit });
+    const ctxFor = (r: FenceRecord): FenceContext => {
+      let c = contexts.get(r);
+      if (!c) contexts.set(r, (c = { config, database, side: s.from, admin: sess.fromAdmin, otherAdmin: sess.toAdmin, record: r, emit }));
+      return c;
+    };
     const result = (outcome: MoveResult['outcome'], extra: Partial<MoveResult> = {}): MoveResult => {
       const r: MoveResult = {
         database, direction, method: rec?.method ?? method, outcome, timeline: timeline.toJSON(), pauseMs: timeline.pauseMs, reverse, warnings,
@@ -265,6 +306,7 @@ export async function moveWrites(config: Config, database: string, direction: Di
       // Before its point of no return the other run changed nothing but the fence: lifting it is the whole undo.
       emit({ type: 'warn', message: `an interrupted ${other.direction} of ${database} left the ${s.to} fenced (${other.method}); lifting that fence: writes go to the ${s.to} again` });
       await undoLeftFence({ config, database, side: s.to, admin: sess.toAdmin, otherAdmin: sess.fromAdmin, record: other, emit });
+      if (direction === 'switchover') await dropPreparedForward(sess, names);
       return result('undone-interrupted', { method: other.method });
     }
     if (rec && rec.direction === direction) {
@@ -272,6 +314,7 @@ export async function moveWrites(config: Config, database: string, direction: Di
         // Killed after writes resumed but before the old subscription was dropped, or before the views were refreshed: finish that now.
         if (await subscriptionState(sess.toDb, s.feed)) await timeline.phase('cleanup-old', () => afterResume(sess, s, warnings));
         if ((await viewsToCarry(sess.fromDb, sess.toDb)).some((v) => !v.populated)) refreshed = await refreshAfterResume(sess, s, timeline, emit, warnings);
+        if (direction === 'switchover') await dropPreparedForward(sess, names);
         return result('already-done');
       }
       const recImpl = PAUSE_IMPLS[rec.method];
@@ -293,7 +336,7 @@ export async function moveWrites(config: Config, database: string, direction: Di
     }
 
     // --- reverse replication must be able to carry every table to the source (reverse.ts) ---
-    const reversePlan = reverse ? await planReverse(config, database, sess.fromDb, sess.toDb) : undefined;
+    const reversePlan = reverse && direction === 'switchover' ? await planReverse(config, database, sess.fromDb, sess.toDb) : undefined;
     const refusal = reversePlan ? reverseRefusal(reversePlan) : undefined;
     if (refusal) throw new ProblemError('reverse_impossible', `${direction} ${database}: ${refusal.message}`, { hint: refusal.hint });
     for (const n of reversePlan?.narrowedOut ?? []) warn(`${n.schema}.${n.name} is not carried by reverse replication: ${n.reason}`);
@@ -313,7 +356,8 @@ export async function moveWrites(config: Config, database: string, direction: Di
     // --- preflight ---
     await timeline.phase('preflight', async () => {
       await preflight(config, database, direction, s, sess, { maxLagBytes: opts.maxLagBytes ?? 64 * 1024 * 1024, method, reverse, names }, warnings);
-      if (reverse) await prepareReverse(config, database, names, sess.fromDb, sess.toDb, emit, reversePlan);
+      if (reverse && direction === 'switchover') await prepareReverse(config, database, names, sess.fromDb, sess.toDb, emit, reversePlan);
+      if (reverse && direction === 'rollback') await prepareForward(config, database, names, sess.toDb, sess.fromDb, emit);
     });
     // What replication into the "to" side does not carry, copied while writes are paused: for a
     // rollback, what the reverse publication leaves out (planned as prepareReverse did).
@@ -321,23 +365,64 @@ export async function moveWrites(config: Config, database: string, direction: Di
       ? (await planPublication(sess.fromDb, databaseConfig(config, database))).notCarried
       : (await planReverse(config, database, sess.toDb, sess.fromDb)).notCarried;
     const ownPids = await ownPidsOf(sess);
+    // Worked out before the pause, so the pause spends only the round trips it must.
+    const sequencePlan = await planSequences(sess.fromDb, sess.toDb);
     // Connections are made before the pause: a revoke fence could refuse new ones.
     rec = { database, direction, method, phase: 'pausing', revoked: [], readonlyBefore: null, startedAt: '' };
     await writeFence(sess.fromAdmin, rec);
     const ctx = ctxFor(rec);
+    if (method === 'pgbouncer') ctx.bouncer = await BouncerConsole.open(config.switchover.pgbouncer!);
+    // The statements the pause runs, once now and read-only: each session's
+    // catalog caches are warm, and the first check inside the pause costs what
+    // the rest do.
+    await Promise.all([
+      otherSessions(sess.fromAdmin, database, ownPids),
+      sess.fromDb.query(sqlFile('fence-prepared'), [database]),
+      sess.toDb.query(sqlFile('subscription-received'), [s.feed]),
+      ...sequencePlan.chunks.slice(0, 1).map((c) => sess.fromAux.query(c.readSql)),
+    ]);
 
-    // --- the budgeted part: pause, fence, catch-up ---
+    // --- the budgeted part: pause, fence, catch-up; beside catch-up (still undoable) ---
     const budgetStart = performance.now();
     const deadline = budgetStart + maxPauseMs;
     timeline.pauseBegan();
     let lsn: string;
+    let sequences: SequenceSync;
+    let copied: CarriedTable[] = [];
+    let largeObjects = 0;
+    let missingCarried: string[] = [];
     try {
       await timeline.phase('pause', () => impl.pause(ctx, deadline), () => method);
-      const proof = await timeline.phase('fence', () => proveFence(sess.fromAdmin, database, ownPids, deadline, { terminate: impl.terminates }), (p) => `${p.checks} check(s)`);
+      const proof = await timeline.phase('fence', () => proveFence(sess.fromAdmin, database, ownPids, deadline, { terminate: impl.terminates, second: sess.fromDb }), (p) => `${p.checks} check(s)`);
       for (const idle of proof.idle) warn(`session ${describeSession(idle)} is connected to the ${s.from} outside the pause method; it is idle now, but writes it makes later would not be carried`);
-      await setFencePhase(sess.fromAdmin, database, 'paused');
-      const caught = await timeline.phase('catch-up', () => waitForApplied(sess.fromDb, sess.toDb, s.feedSlot, deadline), (c) => `${c.lsn} applied (${c.polls} polls)`);
-      lsn = caught.lsn;
+      // The record says "paused" while catch-up runs: two sessions, no waiting on each other.
+      const recorded = setFencePhase(sess.fromAdmin, database, 'paused');
+      recorded.catch(() => undefined);
+      const catchUp = timeline.phase('catch-up', async () => {
+        const c = await waitForApplied(sess.fromDb, sess.toDb, s.feed, deadline);
+        await recorded;
+        return c;
+      }, (c) => `${c.lsn} applied in ${Math.round(c.appliedMs ?? 0)} ms, flushed in ${Math.round(c.flushMs ?? 0)} ms (${c.polls} polls)`);
+      // Sequences and the tables replication cannot carry are read from the fenced side,
+      // final now, and written where replication does not reach: they need not wait for
+      // the apply, so they run beside catch-up on sessions of their own.
+      const carry = (async () => {
+        const seq = await timeline.phase('sequences', () => applySequences(sess.fromAux, sess.toAux, sequencePlan), (r) => `${r.set} set`);
+        const carried = await timeline.phase('copy', async () => {
+          const t = await copyTables(sess.fromAux, sess.toAux, notCarried);
+          const lo = await copyLargeObjects(sess.fromAux, sess.toAux);
+          return { ...t, lo };
+        }, (r) => `${r.tables.length} table(s), ${r.lo} large object(s)`);
+        return { seq, carried };
+      })();
+      const [caught, carriedAll] = await Promise.allSettled([catchUp, carry]);
+      if (caught.status === 'rejected') throw caught.reason;
+      if (carriedAll.status === 'rejected') throw carriedAll.reason;
+      lsn = caught.value.lsn;
+      sequences = carriedAll.value.seq;
+      copied = carriedAll.value.carried.tables;
+      largeObjects = carriedAll.value.carried.lo;
+      missingCarried = carriedAll.value.carried.missing;
     } catch (e) {
       if (e instanceof PauseTimeout || e instanceof FenceNotProven || e instanceof CatchUpTimeout) {
         await abort(ctx, e);
@@ -349,28 +434,10 @@ export async function moveWrites(config: Config, database: string, direction: Di
       await abort(ctx, e);
       throw e;
     }
+    if (sequences.missing.length) warn(`sequences missing on the ${s.to}: ${sequences.missing.join(', ')}`);
+    if (missingCarried.length) warn(`tables replication cannot carry are missing on the ${s.to} and were not copied: ${missingCarried.join(', ')}`);
 
-    // --- still undoable: sequences and what replication cannot carry ---
-    let sequences: SequenceSync;
-    let copied: CarriedTable[] = [];
-    let largeObjects = 0;
-    try {
-      sequences = await timeline.phase('sequences', () => syncSequences(sess.fromDb, sess.toDb), (r) => `${r.set} set`);
-      if (sequences.missing.length) warn(`sequences missing on the ${s.to}: ${sequences.missing.join(', ')}`);
-      const carried = await timeline.phase('copy', async () => {
-        const t = await copyTables(sess.fromDb, sess.toDb, notCarried);
-        const lo = await copyLargeObjects(sess.fromDb, sess.toDb);
-        return { ...t, lo };
-      }, (r) => `${r.tables.length} table(s), ${r.lo} large object(s)`);
-      copied = carried.tables;
-      largeObjects = carried.lo;
-      if (carried.missing.length) warn(`tables replication cannot carry are missing on the ${s.to} and were not copied: ${carried.missing.join(', ')}`);
-    } catch (e) {
-      await abort(ctx, e);
-      throw e;
-    }
-
-    await finish(rec, impl);
+    await finish(rec, impl, true);
     return result('done', { lsn, sequences, copied, largeObjects });
 
     async function abort(c: FenceContext, cause: unknown): Promise<void> {
@@ -387,37 +454,56 @@ export async function moveWrites(config: Config, database: string, direction: Di
       }
     }
 
-    async function finish(r: FenceRecord, im: PauseMethodImpl): Promise<void> {
+    /** fresh: this run paused and caught up just now (the feeding subscription is known to run). */
+    async function finish(r: FenceRecord, im: PauseMethodImpl, fresh = false): Promise<void> {
       const c = ctxFor(r);
       try {
         // Point of no return: the feeding subscription stops; from here on the run finishes, never undoes.
         await setFencePhase(sess.fromAdmin, database, 'committed');
+        const opposite = direction === 'switchover'
+          ? { subscription: names.reverseSubscription, slot: names.reverseSlot }
+          : { subscription: names.subscription, slot: names.slot };
+        let slotMade = false;
         await timeline.phase('commit', async () => {
-          const sub = await subscriptionState(sess.toDb, s.feed);
-          if (sub?.enabled || sub?.worker_pid) await stopSubscription(sess.toDb, s.feed);
+          const sub = fresh ? undefined : await subscriptionState(sess.toDb, s.feed);
+          const stop = fresh || sub?.enabled || sub?.worker_pid ? stopSubscription(sess.toDb, s.feed, sess.fromDb) : Promise.resolve();
+          // The opposite slot is made while the feeding apply worker stops: caught up
+          // past the fence, it has nothing left to apply that could land after the
+          // slot's start (pgshift's marks carry no change), and the tables copied
+          // above were written before it. Its subscription is enabled only once the
+          // worker is gone (the reverse phase), so nothing can loop.
+          const slot = reverse && fresh ? createSlotIfMissing(sess.toAux, opposite.slot) : Promise.resolve();
+          const [a, b] = await Promise.allSettled([stop, slot]);
+          if (a.status === 'rejected') throw a.reason;
+          if (b.status === 'rejected') throw b.reason;
+          slotMade = reverse && fresh;
         });
         if (reverse) {
           await timeline.phase('reverse', async () => {
-            // Prepared in preflight; only a run resumed after a crash may find it missing.
-            // Only a switchover starts reverse replication: the source subscribes to the target.
-            const [sourceDb, targetDb] = [sess.fromDb, sess.toDb];
-            if (!(await subscriptionState(sourceDb, names.reverseSubscription))) await prepareReverse(config, database, names, sourceDb, targetDb);
-            await activateReverse(names, sourceDb, targetDb);
+            // Replication the other way: the "from" side subscribes to the "to" side, from a
+            // slot made at this move's fence (nothing before it is sent, nothing after it
+            // missed). Prepared in preflight; only a run resumed after a crash may find it missing.
+            if (!fresh && !(await subscriptionState(sess.fromDb, opposite.subscription))) {
+              if (direction === 'switchover') await prepareReverse(config, database, names, sess.fromDb, sess.toDb);
+              else await prepareForward(config, database, names, sess.toDb, sess.fromDb);
+            }
+            if (!slotMade) await createSlotIfMissing(sess.toDb, opposite.slot);
+            await enableSubscription(sess.fromDb, opposite.subscription);
           });
         }
+        // The previous move left the "to" side fenced (read before the pause): give it back its writes.
+        const prev = other && other.direction !== direction && other.phase === 'done' ? other : undefined;
         await timeline.phase('resume', async () => {
-          if (direction === 'rollback') {
-            // The source was left fenced by the switchover: give it back its writes.
-            const prev = await readFence(sess.toAdmin, database);
-            if (prev && prev.direction === 'switchover') {
-              await undoRecordedFence(sess.toAdmin, prev);
-              await deleteFence(sess.toAdmin, database);
-            }
+          if (prev) {
+            await undoRecordedFence(sess.toAdmin, prev);
+            await deleteFenceRow(sess.toAdmin, database);
           }
           await im.resume(c);
         }, () => (method === 'pgbouncer' ? `PgBouncer now points at the ${s.to}` : undefined));
         timeline.pauseEnded();
         await setFencePhase(sess.fromAdmin, database, 'done');
+        // Its bookkeeping table goes once empty, now that writes flow.
+        if (prev) await deleteFence(sess.toAdmin, database);
       } catch (e) {
         const err = e instanceof PgshiftError ? e : undefined;
         throw new SafetyError('switchover_incomplete', `${direction} of ${database} stopped after its point of no return: ${(e as Error).message}`, {
@@ -427,7 +513,7 @@ export async function moveWrites(config: Config, database: string, direction: Di
       }
       await timeline.phase('cleanup-old', () => afterResume(sess, s, warnings));
       refreshed = await refreshAfterResume(sess, s, timeline, emit, warnings);
-      if (reverse) {
+      if (reverse && direction === 'switchover') {
         // The rollback path is ready only once proven (reverse.ts verifyReverse).
         reverseCheck = await timeline.phase('verify-reverse', async () => {
           try {
@@ -439,9 +525,17 @@ export async function moveWrites(config: Config, database: string, direction: Di
         if (!reverseCheck.verified) {
           warn(`reverse replication target -> source is not working: ${reverseCheck.problem}. A rollback cannot carry the target's writes until this is fixed ("pgshift status ${database}" shows it; pgshift rollback refuses meanwhile).`);
         }
+      } else if (reverse) {
+        // After a rollback: forward replication runs again only once the target confirms a mark written on the source.
+        reverseCheck = await timeline.phase('verify-reverse', () => verifyForward(names, sess.toDb, sess.fromDb),
+          (v) => (v.verified ? `the target applied the source's changes up to ${v.confirmed}` : 'NOT working'));
+        if (!reverseCheck.verified) {
+          warn(`replication source -> target is not working again: ${reverseCheck.problem}. A later switchover refuses until it is ("pgshift status ${database}" shows it).`);
+        }
       }
     }
   } finally {
+    await Promise.all([...contexts.values()].map((c) => c.bouncer?.close()));
     await sess.close();
   }
 }

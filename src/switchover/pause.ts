@@ -29,6 +29,13 @@ export interface FenceContext {
   otherAdmin: Db;
   record: FenceRecord;
   emit: Emit;
+  /**
+   * pgbouncer: an admin console opened before the pause, so neither PAUSE nor
+   * RESUME waits for a new connection and its authentication.
+   */
+  bouncer?: BouncerConsole;
+  /** Set once this run's own PAUSE returned: resume need not ask PgBouncer whether it is paused. */
+  pausedHere?: boolean;
 }
 
 export interface PauseMethodImpl {
@@ -205,39 +212,52 @@ async function bouncerPointAt(ctx: FenceContext, side: Side): Promise<void> {
   repointConfigFile(cfg.config, bouncerName(ctx), entryFor(conn, ctx.database));
 }
 
+/** Run fn on the console prepared before the pause, else on one opened for it. */
+async function onConsole<T>(ctx: FenceContext, fn: (c: BouncerConsole) => Promise<T>): Promise<T> {
+  return ctx.bouncer ? fn(ctx.bouncer) : withConsole(bouncerConfig(ctx), fn);
+}
+
 const pgbouncer: PauseMethodImpl = {
   name: 'pgbouncer',
   terminates: false,
   async pause(ctx, deadline) {
     const cfg = bouncerConfig(ctx);
-    const console = await BouncerConsole.open(cfg);
+    const console = ctx.bouncer ?? await BouncerConsole.open(cfg);
     let timer: NodeJS.Timeout | undefined;
+    let late = false;
     try {
       // PAUSE returns once every in-flight transaction has finished and the
       // server connections are released; new transactions queue in PgBouncer.
       const paused = console.command(`PAUSE ${bouncerIdent(bouncerName(ctx))}`);
-      const late = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new PauseTimeout('PgBouncer PAUSE did not return in time (a long transaction is still running)')), Math.max(0, deadline - performance.now()));
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          late = true;
+          reject(new PauseTimeout('PgBouncer PAUSE did not return in time (a long transaction is still running)'));
+        }, Math.max(0, deadline - performance.now()));
       });
-      await Promise.race([paused, late]);
+      await Promise.race([paused, timeout]);
+      ctx.pausedHere = true;
     } finally {
       clearTimeout(timer);
-      await console.close();
+      // A console with a PAUSE still pending answers nothing else: the undo opens a new one.
+      if (late || !ctx.bouncer) {
+        await console.close();
+        if (console === ctx.bouncer) ctx.bouncer = undefined;
+      }
     }
   },
   async resume(ctx) {
-    const cfg = bouncerConfig(ctx);
     await bouncerPointAt(ctx, otherSide(ctx.side));
-    await withConsole(cfg, async (c) => {
+    await onConsole(ctx, async (c) => {
       await c.command('RELOAD');
       // A run finishing an interrupted one may find PgBouncer already resumed.
-      if ((await c.isPaused(bouncerName(ctx))) !== false) await c.command(`RESUME ${bouncerIdent(bouncerName(ctx))}`);
+      if (ctx.pausedHere || (await c.isPaused(bouncerName(ctx))) !== false) await c.command(`RESUME ${bouncerIdent(bouncerName(ctx))}`);
     });
   },
   async undo(ctx) {
     const cfg = bouncerConfig(ctx);
     if (cfg.config) await bouncerPointAt(ctx, ctx.side);
-    await withConsole(cfg, async (c) => {
+    await onConsole(ctx, async (c) => {
       if (cfg.config) await c.command('RELOAD');
       const paused = await c.isPaused(bouncerName(ctx));
       if (paused !== false) await c.command(`RESUME ${bouncerIdent(bouncerName(ctx))}`).catch((e: Error) => {

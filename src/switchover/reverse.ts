@@ -18,7 +18,7 @@
 //  - stopSubscription (inside the pause): disable the subscription that fed
 //    the receiving side and wait until its apply worker is gone, so no change
 //    can loop back once reverse replication runs.
-//  - activateReverse (inside the pause, before writes resume): the reverse
+//  - createSlotIfMissing + enableSubscription (inside the pause, before writes resume): the reverse
 //    slot is created on the target now, so it starts exactly at the
 //    switchover point, and the reverse subscription is enabled.
 //  - verifyReverse (after the resume): the rollback path is reported ready
@@ -38,14 +38,14 @@ import { sqlFile, sqlFor } from '../pg/sql.js';
 import type { Emit } from '../events.js';
 import { featuresOf } from '../pg/version.js';
 import { sleep } from '../util/wait.js';
-import { createSubscription, planPublication, publicationTablesSql, type NotCarriedTable } from '../steps/start.js';
+import { createSubscription, planPublication, publicationTablesSql, subscriptionOptions, type NotCarriedTable } from '../steps/start.js';
 import { readColumns } from '../steps/schema-compat.js';
 import { applyReplicaIdentity, type ReplicaIdentityPlan } from '../steps/replica-identity.js';
 import { IdentityChanges } from '../steps/identity-record.js';
 import { ProblemError } from '../errors.js';
-import { CatchUpTimeout, waitForApplied } from './catch-up.js';
+import { CatchUpTimeout, markPosition, waitForConfirmed } from './catch-up.js';
 import { describeLogError, lastReplicationError } from '../steps/apply-errors.js';
-import { findSubscription } from '../steps/subscription.js';
+import { findSubscription, subscriptionConninfo } from '../steps/subscription.js';
 import { databaseConfig } from '../config/config.js';
 import type { MigrationNames } from '../steps/names.js';
 
@@ -182,25 +182,79 @@ export async function prepareReverse(config: Config, database: string, names: Mi
   return { tables: tables.length };
 }
 
-/** Disable a subscription and wait until its workers have exited. */
-export async function stopSubscription(db: Db, name: string, deadlineMs = 30_000): Promise<void> {
+/**
+ * Disable a subscription and wait until its workers have exited.
+ * publisher: a session on the side it streams from, to wake the apply worker.
+ * An idle apply worker notices the DISABLE only when it wakes up (a message
+ * from the walsender, or its one-second timeout): with nothing to replicate,
+ * from 15 on the publisher sends nothing at all, which cost a rollback most of
+ * a second inside the pause. A mark on the publisher (catch-up.ts) makes the
+ * walsender speak; the worker then re-reads its subscription and exits. A
+ * worker that still runs after WAKE_TERMINATE_MS is ended (only then: its
+ * exit is logged as an error).
+ */
+export async function stopSubscription(db: Db, name: string, publisher?: Db, deadlineMs = 30_000): Promise<void> {
   await db.query(`ALTER SUBSCRIPTION ${quoteIdent(name)} DISABLE`);
-  const until = performance.now() + deadlineMs;
+  const start = performance.now();
+  const until = start + deadlineMs;
+  let lastNudge = -Infinity;
+  let terminated = false;
   while (true) {
-    const r = await db.one<{ n: number }>(
-      'SELECT count(*)::int AS n FROM pg_catalog.pg_stat_subscription st JOIN pg_catalog.pg_subscription s ON s.oid = st.subid WHERE s.subname = $1 AND st.pid IS NOT NULL',
+    const r = await db.query<{ pid: number }>(
+      'SELECT st.pid FROM pg_catalog.pg_stat_subscription st JOIN pg_catalog.pg_subscription s ON s.oid = st.subid WHERE s.subname = $1 AND st.pid IS NOT NULL',
       [name],
     );
-    if (r.n === 0) return;
-    if (performance.now() > until) throw new Error(`the apply worker of subscription ${name} did not stop`);
-    await sleep(2);
+    if (r.length === 0) return;
+    const now = performance.now();
+    if (now > until) throw new Error(`the apply worker of subscription ${name} did not stop`);
+    if (publisher && now - lastNudge >= WAKE_NUDGE_MS) {
+      lastNudge = now;
+      await markPosition(publisher);
+    }
+    if (!terminated && now - start >= WAKE_TERMINATE_MS) {
+      terminated = true;
+      // Lacking the right to signal it is no failure: the worker still stops within its naptime.
+      await db.query('SELECT pg_catalog.pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [r.map((w) => w.pid)]).catch(() => undefined);
+    }
+    await sleep(1);
   }
 }
 
-export async function activateReverse(names: MigrationNames, source: Db, target: Db): Promise<void> {
-  const slot = await target.maybeOne('SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1', [names.reverseSlot]);
-  if (!slot) await target.query("SELECT pg_catalog.pg_create_logical_replication_slot($1, 'pgoutput')", [names.reverseSlot]);
-  await source.query(`ALTER SUBSCRIPTION ${quoteIdent(names.reverseSubscription)} ENABLE`);
+const WAKE_NUDGE_MS = 10;
+const WAKE_TERMINATE_MS = 250;
+
+/**
+ * Replication the other way starts at this move's fence (inside the pause,
+ * before writes resume): its slot is created on the side taking over now, so
+ * it starts exactly at the switchover point; then its subscription is enabled.
+ * One round trip: made only when missing (a run finishing an interrupted one may find it).
+ */
+export async function createSlotIfMissing(publisher: Db, slot: string): Promise<void> {
+  await publisher.query("SELECT pg_catalog.pg_create_logical_replication_slot($1, 'pgoutput') WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1)", [slot]);
+}
+
+export async function enableSubscription(subscriber: Db, subscription: string): Promise<void> {
+  await subscriber.query(`ALTER SUBSCRIPTION ${quoteIdent(subscription)} ENABLE`);
+}
+
+/**
+ * Rollback: forward replication again, so a later switchover needs no new
+ * initial copy. Before the pause, a disabled forward subscription on the
+ * target with no slot and no copy (the tables are the same on both sides at
+ * the rollback's fence); the pause makes its slot on the source and
+ * enables it at that fence. Creating it proves the target can still reach
+ * the source.
+ */
+export async function prepareForward(config: Config, database: string, names: MigrationNames, source: Db, target: Db, emit?: Emit): Promise<void> {
+  if (await subscriptionState(target, names.subscription)) return;
+  const pub = await source.maybeOne('SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = $1', [names.publication]);
+  if (!pub) {
+    throw new ProblemError('forward_impossible', `rollback ${database}: the publication ${names.publication} is gone from the source, so replication cannot run source -> target again after the rollback`, {
+      hint: `Roll back without restarting forward replication (--no-reverse; a later switchover then needs "pgshift cleanup" and a new "pgshift start"), or create it again with "pgshift start ${database}" first. Nothing was changed.`,
+    });
+  }
+  const opts = subscriptionOptions(source.version, target.version, names.slot, false).map((o) => (o === 'enabled = true' ? 'enabled = false' : o));
+  await createSubscription(target, names.subscription, subscriptionConninfo(config, database), names.publication, opts, emit);
 }
 
 /** Drop a subscription and, through it, its slot on the publisher. */
@@ -253,7 +307,7 @@ export async function verifyReverse(names: MigrationNames, source: Db, target: D
     return { verified: false, problem: `the reverse publication carries what the source cannot take: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? '; ...' : ''}` };
   }
   try {
-    const r = await waitForApplied(target, source, names.reverseSlot, performance.now() + timeoutMs);
+    const r = await waitForConfirmed(target, source, names.reverseSlot, performance.now() + timeoutMs);
     return { verified: true, confirmed: r.confirmed };
   } catch (e) {
     if (!(e instanceof CatchUpTimeout)) throw e;
@@ -262,6 +316,22 @@ export async function verifyReverse(names: MigrationNames, source: Db, target: D
     return {
       verified: false,
       problem: `in ${Math.round(timeoutMs / 1000)} s the source confirmed nothing past ${e.confirmed ?? 'the switchover point'} of the target (its apply worker for ${names.reverseSubscription} fails, or cannot connect to the target)${err ? `; last error in the source's log: ${describeLogError(err)}` : ''}`,
+    };
+  }
+}
+
+/** After a rollback: forward replication carries the source's writes again (the target confirmed a mark written on the source after the resume). */
+export async function verifyForward(names: MigrationNames, source: Db, target: Db, timeoutMs = 60_000): Promise<ReverseVerification> {
+  try {
+    const r = await waitForConfirmed(source, target, names.slot, performance.now() + timeoutMs);
+    return { verified: true, confirmed: r.confirmed };
+  } catch (e) {
+    if (!(e instanceof CatchUpTimeout)) return { verified: false, problem: `checking it failed: ${(e as Error).message}` };
+    const sub = await findSubscription(target, names.subscription);
+    const err = sub ? await lastReplicationError(target, { name: sub.name, oid: sub.oid }) : null;
+    return {
+      verified: false,
+      problem: `in ${Math.round(timeoutMs / 1000)} s the target confirmed nothing past ${e.confirmed ?? 'the rollback point'} of the source (its apply worker for ${names.subscription} fails, or cannot connect to the source)${err ? `; last error in the target's log: ${describeLogError(err)}` : ''}`,
     };
   }
 }

@@ -76,6 +76,11 @@ export async function updateFence(admin: Db, database: string, fields: { revoked
   if (fields.readonlyBefore !== undefined) await admin.query('UPDATE pgshift.switchover_fence SET readonly_before = $2, updated_at = now() WHERE database = $1', [database, fields.readonlyBefore]);
 }
 
+/** Forget a database's fence record, and only that: one statement, for inside the pause (deleteFence tidies up after). */
+export async function deleteFenceRow(admin: Db, database: string): Promise<void> {
+  await admin.query('DELETE FROM pgshift.switchover_fence WHERE database = $1', [database]);
+}
+
 export async function deleteFence(admin: Db, database: string): Promise<void> {
   const exists = await admin.one<{ t: string | null }>("SELECT pg_catalog.to_regclass('pgshift.switchover_fence')::text AS t");
   if (!exists.t) return;

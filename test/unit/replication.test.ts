@@ -70,7 +70,7 @@ test('parseBytes', () => {
 
 function status(over: Partial<DatabaseStatus>): DatabaseStatus {
   return {
-    database: 'd', time: '', phase: 'streaming', source: { version: '', lsn: '0/0' }, target: { version: '', databaseExists: true },
+    database: 'd', time: '', phase: 'streaming', replication: 'source -> target', writesTo: 'source', rolledBack: false, source: { version: '', lsn: '0/0' }, target: { version: '', databaseExists: true },
     publication: { name: 'p', exists: true, tables: 2 },
     subscription: { name: 's', exists: true, enabled: true, applyWorkerPid: 10 }, workers: [],
     slot: { name: 's', exists: true, active: true, walStatus: 'reserved', restartLsn: '0/0', confirmedFlushLsn: '0/0', invalidationReason: null, safeWalBytes: null },

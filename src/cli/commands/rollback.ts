@@ -8,7 +8,7 @@ import { METRICS_FLAG } from '../observe.js';
 
 export const command: Command = {
   name: 'rollback',
-  usage: 'rollback DB [--pause M] [--max-pause D] [--force] [--metrics HOST:PORT]',
+  usage: 'rollback DB [--pause M] [--max-pause D] [--force] [--no-reverse] [--metrics HOST:PORT]',
   summary: 'move writes back to the source through reverse replication',
   args: [DB_ARG],
   locks: namedDatabases,
@@ -16,6 +16,7 @@ export const command: Command = {
     pause: { type: 'string', value: 'METHOD', description: 'how writes are paused: pgbouncer, revoke, readonly or command', default: 'switchover.pause in the config, else revoke' },
     force: { type: 'boolean', description: 'go ahead although a transaction on the target has been open longer than max_pause (the pause waits for it, or the revoke fence ends it)' },
     'max-pause': { type: 'string', value: 'D', description: 'give the writes back to the target if catching up takes longer', default: 'switchover.max_pause in the config, else 5s' },
+    'no-reverse': { type: 'boolean', description: 'do not start replication source -> target again afterwards (a later switchover then needs cleanup and a new start)' },
     metrics: METRICS_FLAG,
   },
   async run(ctx) {
@@ -30,6 +31,7 @@ export const command: Command = {
       pause: pause as PauseMethod | undefined,
       maxPauseMs: flagDuration(ctx, 'max-pause'),
       force: ctx.flags.force === true,
+      reverse: ctx.flags['no-reverse'] === true ? false : undefined,
       emit: (e) => ctx.out.event(e),
       signal: ctx.signal,
     });

@@ -34,7 +34,8 @@ function render(ctx: CommandContext, s: DatabaseStatus): void {
   }
   const lag = s.lagBytes === null ? 'lag unknown' : `lag ${formatBytes(s.lagBytes)}${s.lagSeconds !== null ? ` (${s.lagSeconds.toFixed(1)}s)` : ''}`;
   const slot = s.slot.exists ? `slot ${s.slot.active ? 'active' : 'inactive'}${s.slot.walStatus ? ` (${s.slot.walStatus})` : ''}, WAL retained ${formatBytes(s.walRetainedBytes ?? 0)}` : 'no slot';
-  out.line(`${out.paint(s.database, 'bold')}: ${s.phase}, ${s.tablesReady}/${s.tablesTotal} tables ready, ${lag}, ${slot}`);
+  const way = s.replication ? `replication ${s.replication}${s.rolledBack ? ' (again, since a rollback: writes go to the source)' : ''}, ` : '';
+  out.line(`${out.paint(s.database, 'bold')}: ${s.phase}, ${way}${s.tablesReady}/${s.tablesTotal} tables ready, ${lag}, ${slot}`);
   if (s.errors.apply !== null) out.line(`  errors: apply ${s.errors.apply}, sync ${s.errors.sync}`);
   if (s.errors.last) out.line(`  last error: ${s.errors.last}`);
   for (const p of s.problems) out.line(`  ${out.severity('warn')} ${p}`);

@@ -43,6 +43,12 @@ export function renderMove(ctx: CommandContext, r: MoveResult): void {
     } else {
       ctx.out.line(`  reverse replication target -> source was started: "pgshift status ${r.database}" shows whether it streams`);
     }
+  } else if (r.reverse && r.reverseVerified === false) {
+    ctx.out.line(ctx.out.paint(`  replication source -> target was started again but is NOT working: ${r.reverseProblem ?? 'unknown'}`, 'yellow'));
+  } else if (r.reverse) {
+    ctx.out.line(`  replication source -> target runs again (from the rollback's fence): "pgshift switchover ${r.database}" moves writes to the target once more, without a new copy`);
+  } else {
+    ctx.out.line('  no replication source -> target afterwards (--no-reverse): a later switchover needs "pgshift cleanup" and a new "pgshift start"');
   }
 }
 
