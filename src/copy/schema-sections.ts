@@ -27,7 +27,7 @@ import { connect, type Db } from '../pg/connect.js';
 import { qualify, quoteIdent } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
 import { runPsqlScript, runTool, type DumpTools } from '../pg/tools.js';
-import { adaptForTarget, applyFailed, isPgshiftPublicationEntry } from '../steps/schema.js';
+import { adaptForTarget, applyFailed, isOwnEntry, pgshiftPublicationEntries } from '../steps/schema.js';
 
 export interface TocEntry {
   id: number;
@@ -60,6 +60,7 @@ export function parseToc(text: string): TocEntry[] {
 /** A schema-only archive of the source database, in a temporary directory. */
 export class SchemaArchive {
   private constructor(readonly dir: string, readonly file: string, private readonly config: Config, private readonly database: string, private readonly tools: DumpTools) {}
+  private own: Set<string> | undefined;
 
   /** pg_dump of `tools` (see dumpTools: the rest of the archive's work is done with the same installation). */
   static async dump(config: Config, database: string, tools: DumpTools, snapshot?: string): Promise<SchemaArchive> {
@@ -82,7 +83,9 @@ export class SchemaArchive {
     const pgRestore = this.tools.pgRestore;
     const r = await runTool(pgRestore, ['--list', `--section=${section}`, this.file], {}, undefined);
     // The application's publications are carried; pgshift's own are not (see schema.ts).
-    return parseToc(r.stdout).filter((e) => !isPgshiftPublicationEntry(e.line));
+    this.own ??= await pgshiftPublicationEntries(this.config, this.database);
+    const own = this.own;
+    return parseToc(r.stdout).filter((e) => !isOwnEntry(e.line, own));
   }
 
   /** The SQL pg_restore writes for these entries, adapted to the target's version. */

@@ -169,15 +169,24 @@ async function checkExtensions(exts: SourceExtension[], target: Db): Promise<voi
 }
 
 /**
- * A table-of-contents line (pg_restore --list) of one of pgshift's own
- * publications (pgshift_<db>, pgshift_<db>_rev) or their table memberships:
- * "12; 6104 16500 PUBLICATION - pgshift_app postgres",
- * "13; 6106 16501 PUBLICATION TABLE public pgshift_app t", and
- * "14; 6237 16502 PUBLICATION TABLES IN SCHEMA - pgshift_app s". The
- * target gets its own (the reverse one) when pgshift makes it.
+ * pgshift's own publications on the source (pgshift_<db>, pgshift_<db>_rev)
+ * and their table memberships, as "catalog-oid object-oid" keys: the two
+ * numbers a table-of-contents line (pg_restore --list) starts with, e.g.
+ * "213; 6106 16501 PUBLICATION TABLE public pgshift_app orders". By oid, not
+ * by the line's names: a schema or table name may hold spaces. pgshift
+ * publishes FOR TABLE only, so no TABLES IN SCHEMA entry is its own.
  */
-export function isPgshiftPublicationEntry(line: string): boolean {
-  return /^\d+; \d+ \d+ (?:PUBLICATION -|PUBLICATION TABLES IN SCHEMA -|PUBLICATION TABLE \S+) "?pgshift_/.test(line);
+export async function pgshiftPublicationEntries(config: Config, database: string): Promise<Set<string>> {
+  return withDb('source', config.source, { database }, async (source) => {
+    const rows = await source.query<{ k: string }>(sqlFile('schema-own-publications'));
+    return new Set(rows.map((r) => r.k));
+  });
+}
+
+/** Whether a table-of-contents line is one of `own` (pgshiftPublicationEntries). */
+export function isOwnEntry(line: string, own: Set<string>): boolean {
+  const m = /^\d+; (\d+) (\d+) /.exec(line);
+  return m !== null && own.has(`${m[1]} ${m[2]}`);
 }
 
 /** The schema-only dump of the source database as SQL, minus what the target must not get. */
@@ -194,7 +203,8 @@ async function dumpSchema(config: Config, tools: DumpTools, database: string, ta
     ], conn, password);
     const toc = await runTool(pgRestore, ['--list', archive], {}, undefined);
     // Entries look like "123; 0 0 COMMENT - EXTENSION pg_trgm". Commented-out lines are skipped by pg_restore -L.
-    const skipped = (l: string): boolean => /^\d+; \d+ \d+ COMMENT - EXTENSION /.test(l) || isPgshiftPublicationEntry(l)
+    const own = await pgshiftPublicationEntries(config, database);
+    const skipped = (l: string): boolean => /^\d+; \d+ \d+ COMMENT - EXTENSION /.test(l) || isOwnEntry(l, own)
       || (skipPublicOwner !== undefined && /^\d+; \d+ \d+ SCHEMA - public /.test(l) && l.endsWith(` public ${skipPublicOwner}`));
     const filtered = toc.stdout.split('\n').map((l) => (skipped(l) ? ';' + l : l)).join('\n');
     const list = join(dir, 'toc.list');

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { childErrorLines, psqlFailedEntry } from '../../src/pg/tools.js';
 import { restoreFixFor } from '../../src/steps/check-restore.js';
-import { isPgshiftPublicationEntry } from '../../src/steps/schema.js';
+import { isOwnEntry } from '../../src/steps/schema.js';
 
 test('childErrorLines keeps psql\'s ERROR line and what explains it, not the noise before it', () => {
   const stderr = [
@@ -60,20 +60,11 @@ test('restoreFixFor puts the fix of a restore refusal on the source, and says no
   assert.equal(restoreFixFor('ERROR:  role "x" does not exist', 'app'), undefined);
 });
 
-test('isPgshiftPublicationEntry: pgshift\'s own publications and their memberships are left out of the schema, the application\'s are kept', () => {
-  const own = [
-    '212; 6104 16500 PUBLICATION - pgshift_app postgres',
-    '213; 6106 16501 PUBLICATION TABLE public pgshift_app orders',
-    '214; 6237 16502 PUBLICATION TABLES IN SCHEMA - pgshift_app sales',
-    '215; 6104 16503 PUBLICATION - pgshift_app_rev postgres',
-  ];
-  const theirs = [
-    '216; 6104 16504 PUBLICATION - dump_pub_all postgres',
-    '217; 6106 16505 PUBLICATION TABLE public dump_pub_qual_1ct pgshift_table',
-    '218; 6237 16506 PUBLICATION TABLES IN SCHEMA - cdc pgshift_schema',
-    '219; 1259 16507 TABLE public pgshift_app postgres',
-    '220; 6106 16508 PUBLICATION TABLE pgshift_schema cdc t',
-  ];
-  for (const l of own) assert.equal(isPgshiftPublicationEntry(l), true, l);
-  for (const l of theirs) assert.equal(isPgshiftPublicationEntry(l), false, l);
+test('isOwnEntry: a table-of-contents line is pgshift\'s own by its catalog and object oids, whatever names it holds', () => {
+  const own = new Set(['6104 16500', '6106 16501']);
+  assert.equal(isOwnEntry('212; 6104 16500 PUBLICATION - pgshift_app postgres', own), true);
+  assert.equal(isOwnEntry('213; 6106 16501 PUBLICATION TABLE Sales "Dept"; ünï pgshift_app MixedCase', own), true);
+  assert.equal(isOwnEntry('216; 6104 16504 PUBLICATION - dump_pub_all postgres', own), false);
+  assert.equal(isOwnEntry('217; 1259 16500 TABLE public pgshift_app postgres', own), false, 'another catalog, the same oid');
+  assert.equal(isOwnEntry(';213; 6106 16501 PUBLICATION TABLE public pgshift_app t', own), false);
 });
