@@ -30,8 +30,9 @@ async function writeOnce(c: pg.Client, i: number, crossPartitionUpdate: boolean)
         await c.query(`WITH cust AS (
             INSERT INTO app.customers (email, name, tags, profile)
             VALUES ('load' || $1::int || '.' || md5(random()::text) || '@x.org', 'load ' || $1::int, ARRAY['l'], jsonb_build_object('load', $1::int))
-            RETURNING id)
-          INSERT INTO app.orders (customer_id, quantity, unit_price) SELECT id, 1 + $1::int % 5, 9.99 FROM cust`, [i]);
+            RETURNING id),
+          ord AS (INSERT INTO app.orders (customer_id, quantity, unit_price) SELECT id, 1 + $1::int % 5, 9.99 FROM cust RETURNING id)
+          INSERT INTO app.order_items (order_id, line_no, sku) SELECT id, 1, 'SKU-load-' || $1::int FROM ord`, [i]);
         break;
       case 1:
         await c.query(`UPDATE app.orders SET status = 'paid', quantity = 1 + (quantity % 8), status_history = status_history || 'paid'::app.status
