@@ -17,7 +17,7 @@ import { connect, type Db } from '../src/pg/connect.js';
 import { listTables } from '../src/pg/catalog.js';
 import { quoteIdent } from '../src/pg/quote.js';
 import { dumpTools, findTool, runTool } from '../src/pg/tools.js';
-import { applySchema } from '../src/steps/schema.js';
+import { applySchema, pgshiftPublicationEntries } from '../src/steps/schema.js';
 import { startReplication } from '../src/steps/start.js';
 import { startFastCopy } from '../src/steps/fast-copy.js';
 import { namesFor } from '../src/steps/names.js';
@@ -97,7 +97,7 @@ async function ceiling(pair: Pair, config: Config, db: string): Promise<number> 
   const source = await connect('source', config.source, { database: db });
   await pair.target.createDatabase(db);
   const target = await connect('target', config.target, { database: db });
-  const archive = await SchemaArchive.dump(config, db, await dumpTools(source.version.major, target.version.major));
+  const archive = await SchemaArchive.dump(config, db, await dumpTools(source.version.major, target.version.major), await pgshiftPublicationEntries(source));
   const sessions: Db[] = [];
   try {
     await applyPreData(archive, target.version.major);

@@ -27,7 +27,7 @@ import { connect, type Db } from '../pg/connect.js';
 import { qualify, quoteIdent } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
 import { runPsqlScript, runTool, type DumpTools } from '../pg/tools.js';
-import { adaptForTarget, applyFailed, isOwnEntry, pgshiftPublicationEntries } from '../steps/schema.js';
+import { adaptForTarget, applyFailed, isOwnEntry } from '../steps/schema.js';
 
 export interface TocEntry {
   id: number;
@@ -59,11 +59,11 @@ export function parseToc(text: string): TocEntry[] {
 
 /** A schema-only archive of the source database, in a temporary directory. */
 export class SchemaArchive {
-  private constructor(readonly dir: string, readonly file: string, private readonly config: Config, private readonly database: string, private readonly tools: DumpTools) {}
-  private own: Set<string> | undefined;
+  /** own: pgshift's own publication entries (pgshiftPublicationEntries), left out of every list. */
+  private constructor(readonly dir: string, readonly file: string, private readonly config: Config, private readonly database: string, private readonly tools: DumpTools, private readonly own: Set<string>) {}
 
   /** pg_dump of `tools` (see dumpTools: the rest of the archive's work is done with the same installation). */
-  static async dump(config: Config, database: string, tools: DumpTools, snapshot?: string): Promise<SchemaArchive> {
+  static async dump(config: Config, database: string, tools: DumpTools, own: Set<string>, snapshot?: string): Promise<SchemaArchive> {
     const pgDump = tools.pgDump;
     const dir = mkdtempSync(join(tmpdir(), 'pgshift-fastcopy-'));
     const file = join(dir, 'schema.dump');
@@ -76,16 +76,14 @@ export class SchemaArchive {
       rmSync(dir, { recursive: true, force: true });
       throw e;
     }
-    return new SchemaArchive(dir, file, config, database, tools);
+    return new SchemaArchive(dir, file, config, database, tools, own);
   }
 
   async toc(section: 'pre-data' | 'post-data'): Promise<TocEntry[]> {
     const pgRestore = this.tools.pgRestore;
     const r = await runTool(pgRestore, ['--list', `--section=${section}`, this.file], {}, undefined);
     // The application's publications are carried; pgshift's own are not (see schema.ts).
-    this.own ??= await pgshiftPublicationEntries(this.config, this.database);
-    const own = this.own;
-    return parseToc(r.stdout).filter((e) => !isOwnEntry(e.line, own));
+    return parseToc(r.stdout).filter((e) => !isOwnEntry(e.line, this.own));
   }
 
   /** The SQL pg_restore writes for these entries, adapted to the target's version. */

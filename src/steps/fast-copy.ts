@@ -48,7 +48,7 @@ import {
   applyIdentityPlan, createSubscription, mirrorIdentityOnTarget, planChangesIdentities, planPublication, subscriptionOptions, syncPublication, waitInactive, warnStoredPassword,
   type NotCarriedTable,
 } from './start.js';
-import { appliedOn, createTargetDatabase, dropCreatedDatabase, schemaIsApplied } from './schema.js';
+import { appliedOn, createTargetDatabase, dropCreatedDatabase, pgshiftPublicationEntries, schemaIsApplied } from './schema.js';
 import { IdentityChanges, refuseUnrecordable } from './identity-record.js';
 import { refuseUnrestorable } from './check-restore.js';
 import { planDatabaseProperties, readDatabaseProperties } from './database-properties.js';
@@ -265,7 +265,7 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
     emit({ type: 'phase', phase: 'slot', state: 'done', message: `slot ${names.slot} at ${snap.consistentPoint}, snapshot ${snap.snapshot}` });
 
     // 3. Pre-data.
-    archive = await SchemaArchive.dump(config, database, tools, snap.snapshot);
+    archive = await SchemaArchive.dump(config, database, tools, await pgshiftPublicationEntries(source), snap.snapshot);
     const targetTables = (await listTables(target)).filter((t: TableInfo) => !t.extension);
     if (targetTables.length === 0) {
       emit({ type: 'phase', phase: 'pre-data', state: 'start', message: 'tables, types, sequences (no indexes yet)' });

@@ -176,11 +176,9 @@ async function checkExtensions(exts: SourceExtension[], target: Db): Promise<voi
  * by the line's names: a schema or table name may hold spaces. pgshift
  * publishes FOR TABLE only, so no TABLES IN SCHEMA entry is its own.
  */
-export async function pgshiftPublicationEntries(config: Config, database: string): Promise<Set<string>> {
-  return withDb('source', config.source, { database }, async (source) => {
-    const rows = await source.query<{ k: string }>(sqlFile('schema-own-publications'));
-    return new Set(rows.map((r) => r.k));
-  });
+export async function pgshiftPublicationEntries(source: Db): Promise<Set<string>> {
+  const rows = await source.query<{ k: string }>(sqlFile('schema-own-publications'));
+  return new Set(rows.map((r) => r.k));
 }
 
 /** Whether a table-of-contents line is one of `own` (pgshiftPublicationEntries). */
@@ -190,7 +188,7 @@ export function isOwnEntry(line: string, own: Set<string>): boolean {
 }
 
 /** The schema-only dump of the source database as SQL, minus what the target must not get. */
-async function dumpSchema(config: Config, tools: DumpTools, database: string, targetMajor: number, skipPublicOwner?: string): Promise<string> {
+async function dumpSchema(config: Config, tools: DumpTools, database: string, targetMajor: number, own: Set<string>, skipPublicOwner?: string): Promise<string> {
   const { pgDump, pgRestore } = tools;
   const dir = mkdtempSync(join(tmpdir(), 'pgshift-schema-'));
   try {
@@ -203,7 +201,6 @@ async function dumpSchema(config: Config, tools: DumpTools, database: string, ta
     ], conn, password);
     const toc = await runTool(pgRestore, ['--list', archive], {}, undefined);
     // Entries look like "123; 0 0 COMMENT - EXTENSION pg_trgm". Commented-out lines are skipped by pg_restore -L.
-    const own = await pgshiftPublicationEntries(config, database);
     const skipped = (l: string): boolean => /^\d+; \d+ \d+ COMMENT - EXTENSION /.test(l) || isOwnEntry(l, own)
       || (skipPublicOwner !== undefined && /^\d+; \d+ \d+ SCHEMA - public /.test(l) && l.endsWith(` public ${skipPublicOwner}`));
     const filtered = toc.stdout.split('\n').map((l) => (skipped(l) ? ';' + l : l)).join('\n');
@@ -353,7 +350,7 @@ export async function applySchema(config: Config, database: string, opts: ApplyS
         const bootstrap = (await source.one<{ name: string }>('SELECT rolname AS name FROM pg_catalog.pg_roles WHERE oid = 10')).name;
         await target.close();
         const tools = await dumpTools(source.version.major, targetMajor);
-        const sql = await dumpSchema(config, tools, database, targetMajor, targetSuper ? undefined : bootstrap);
+        const sql = await dumpSchema(config, tools, database, targetMajor, await pgshiftPublicationEntries(source), targetSuper ? undefined : bootstrap);
         // NOT VALID CHECK constraints would reject the source's old rows during the initial copy.
         const deferred = await notValidChecks(source);
         checkAbort(opts.signal);
