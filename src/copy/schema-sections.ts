@@ -27,7 +27,7 @@ import { connect, type Db } from '../pg/connect.js';
 import { qualify, quoteIdent } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
 import { runPsqlScript, runTool, type DumpTools } from '../pg/tools.js';
-import { adaptForTarget, applyFailed, isOwnEntry } from '../steps/schema.js';
+import { adaptForTarget, applyFailed, isExtensionComment, isOwnEntry } from '../steps/schema.js';
 
 export interface TocEntry {
   id: number;
@@ -118,7 +118,7 @@ export class SchemaArchive {
  * plus `extraSql` in the same transaction (a created database's own properties).
  */
 export async function applyPreData(archive: SchemaArchive, targetMajor: number, extraSql = ''): Promise<void> {
-  const entries = (await archive.toc('pre-data')).filter((e) => !/^\d+; \d+ \d+ COMMENT - EXTENSION /.test(e.line));
+  const entries = (await archive.toc('pre-data')).filter((e) => !isExtensionComment(e.line));
   await archive.applyOnTarget(await archive.sqlFor(entries, targetMajor) + extraSql, 'schema (pre-data part)');
 }
 

@@ -181,6 +181,11 @@ export async function pgshiftPublicationEntries(source: Db): Promise<Set<string>
   return new Set(rows.map((r) => r.k));
 }
 
+/** A COMMENT ON EXTENSION entry: only the extension's owner may set it, which a managed service's admin role is not. */
+export function isExtensionComment(line: string): boolean {
+  return /^\d+; \d+ \d+ COMMENT - EXTENSION /.test(line);
+}
+
 /** Whether a table-of-contents line is one of `own` (pgshiftPublicationEntries). */
 export function isOwnEntry(line: string, own: Set<string>): boolean {
   const m = /^\d+; (\d+) (\d+) /.exec(line);
@@ -201,7 +206,7 @@ async function dumpSchema(config: Config, tools: DumpTools, database: string, ta
     ], conn, password);
     const toc = await runTool(pgRestore, ['--list', archive], {}, undefined);
     // Entries look like "123; 0 0 COMMENT - EXTENSION pg_trgm". Commented-out lines are skipped by pg_restore -L.
-    const skipped = (l: string): boolean => /^\d+; \d+ \d+ COMMENT - EXTENSION /.test(l) || isOwnEntry(l, own)
+    const skipped = (l: string): boolean => isExtensionComment(l) || isOwnEntry(l, own)
       || (skipPublicOwner !== undefined && /^\d+; \d+ \d+ SCHEMA - public /.test(l) && l.endsWith(` public ${skipPublicOwner}`));
     const filtered = toc.stdout.split('\n').map((l) => (skipped(l) ? ';' + l : l)).join('\n');
     const list = join(dir, 'toc.list');
