@@ -21,14 +21,14 @@ import { PgshiftError, SafetyError } from '../errors.js';
 import type { Emit } from '../events.js';
 import { silent } from '../events.js';
 import { sleep } from '../util/wait.js';
-import { namesFor } from './names.js';
+import { namesFor } from '../replication/names.js';
 import { databaseConfig } from '../config/config.js';
 import { maintenanceDb } from '../switchover/move-writes.js';
 import { deleteFence, readFence } from '../switchover/state.js';
 import { manualUnfenceSql, PAUSE_IMPLS } from '../switchover/pause.js';
 import { unfenceHint } from '../switchover/fence-status.js';
-import { addDeferredChecks, checkLabel, pendingDeferred } from './deferred-constraints.js';
-import { restoreReplicaIdentities, type RestoredIdentities } from './identity-record.js';
+import { addDeferredChecks, checkLabel, pendingDeferred } from '../checks/deferred-constraints.js';
+import { restoreReplicaIdentities, type RestoredIdentities } from '../replication/identity-record.js';
 
 export interface LeftBehind {
   side: Side;

@@ -39,21 +39,21 @@ import { listTables, tableKey, tableNames, type TableInfo } from '../pg/catalog.
 import { qualify } from '../pg/quote.js';
 import { dumpTools } from '../pg/tools.js';
 import { formatBytes, formatDuration } from '../util/duration.js';
-import { createSnapshotSlot, type SnapshotSlot } from '../copy/snapshot-slot.js';
-import { planCopyTables, partsFor, splitTable, type CopyRange, type CopyTable } from '../copy/plan.js';
-import { copyRanges, openSnapshotSession, type RangeDone } from '../copy/pipe.js';
-import { applyPreData, buildPostData, SchemaArchive, type PostDataReport } from '../copy/schema-sections.js';
-import { namesFor } from './names.js';
+import { createSnapshotSlot, type SnapshotSlot } from '../initial-copy/snapshot-slot.js';
+import { planCopyTables, partsFor, splitTable, type CopyRange, type CopyTable } from '../initial-copy/plan.js';
+import { copyRanges, openSnapshotSession, type RangeDone } from '../initial-copy/pipe.js';
+import { applyPreData, buildPostData, SchemaArchive, type PostDataReport } from '../initial-copy/schema-sections.js';
+import { namesFor } from '../replication/names.js';
 import {
   applyIdentityPlan, createSubscription, mirrorIdentityOnTarget, planChangesIdentities, planPublication, subscriptionOptions, syncPublication, waitInactive, warnStoredPassword,
   type NotCarriedTable,
 } from './start.js';
 import { appliedOn, createTargetDatabase, dropCreatedDatabase, pgshiftPublicationEntries, schemaIsApplied } from './schema.js';
-import { IdentityChanges, refuseUnrecordable } from './identity-record.js';
-import { refuseUnrestorable } from './check-restore.js';
+import { IdentityChanges, refuseUnrecordable } from '../replication/identity-record.js';
+import { refuseUnrestorable } from '../checks/restore.js';
 import { planDatabaseProperties, readDatabaseProperties } from './database-properties.js';
-import { findPublication, findSlot, findSubscription, subscriptionConninfo } from './subscription.js';
-import { refuseMissingPrivileges, refuseTargetRows, refuseUnsupportedPair } from './preflight.js';
+import { findPublication, findSlot, findSubscription, subscriptionConninfo } from '../replication/subscription.js';
+import { refuseMissingPrivileges, refuseTargetRows, refuseUnsupportedPair } from '../checks/preflight.js';
 
 export const DEFAULT_FAST_COPY_JOBS = 4;
 /** Tables larger than this are split into ranges of about this size. */

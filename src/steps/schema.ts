@@ -48,10 +48,10 @@ import { quoteIdent, quoteLiteral } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
 import { dumpTools, runPsqlScript, runTool, type DumpTools, type FoundTool } from '../pg/tools.js';
 import { featuresOf } from '../pg/version.js';
-import { checkCompatibility, readColumns, type CompatReport } from './schema-compat.js';
-import { refuseUnsupportedPair } from './preflight.js';
-import { refuseUnrestorable, restoreFixFor } from './check-restore.js';
-import { checkLabel, deferralSql, notValidChecks } from './deferred-constraints.js';
+import { checkCompatibility, readColumns, type CompatReport } from '../checks/schema-compat.js';
+import { refuseUnsupportedPair } from '../checks/preflight.js';
+import { refuseUnrestorable, restoreFixFor } from '../checks/restore.js';
+import { checkLabel, deferralSql, notValidChecks } from '../checks/deferred-constraints.js';
 import { compareDatabaseProperties, planDatabaseProperties, readDatabaseProperties } from './database-properties.js';
 
 export interface SchemaReport {

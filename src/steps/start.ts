@@ -33,11 +33,11 @@ import { runSecretStatement } from '../pg/secret-statement.js';
 import { featuresOf, type ServerVersion } from '../pg/version.js';
 import { sleep } from '../util/wait.js';
 import { faultPoint } from '../util/fault.js';
-import { namesFor } from './names.js';
-import { refuseMissingPrivileges, refuseTablesMissingOnTarget, refuseTargetRows, refuseUnsupportedVersions } from './preflight.js';
-import { applyReplicaIdentity, leafTables, planReplicaIdentities, type ReplicaIdentityPlan } from './replica-identity.js';
-import { IdentityChanges, refuseUnrecordable } from './identity-record.js';
-import { findPublication, findSlot, findSubscription, subscriptionConninfo, type PublicationInfo, type SubscriptionConninfo } from './subscription.js';
+import { namesFor } from '../replication/names.js';
+import { refuseMissingPrivileges, refuseTablesMissingOnTarget, refuseTargetRows, refuseUnsupportedVersions } from '../checks/preflight.js';
+import { applyReplicaIdentity, leafTables, planReplicaIdentities, type ReplicaIdentityPlan } from '../replication/replica-identity.js';
+import { IdentityChanges, refuseUnrecordable } from '../replication/identity-record.js';
+import { findPublication, findSlot, findSubscription, subscriptionConninfo, type PublicationInfo, type SubscriptionConninfo } from '../replication/subscription.js';
 
 export type CopyMode = 'native' | 'fast';
 

@@ -30,7 +30,7 @@
 
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../config/config.js';
-import { peerConninfo } from '../steps/subscription.js';
+import { peerConninfo } from '../replication/subscription.js';
 import type { Db } from '../pg/connect.js';
 import { listTables, tableKey, tableNames } from '../pg/catalog.js';
 import { quoteIdent, quoteLiteral } from '../pg/quote.js';
@@ -39,15 +39,15 @@ import type { Emit } from '../events.js';
 import { featuresOf } from '../pg/version.js';
 import { sleep } from '../util/wait.js';
 import { createSubscription, planPublication, publicationTablesSql, subscriptionOptions, type NotCarriedTable } from '../steps/start.js';
-import { readColumns } from '../steps/schema-compat.js';
-import { applyReplicaIdentity, type ReplicaIdentityPlan } from '../steps/replica-identity.js';
-import { IdentityChanges } from '../steps/identity-record.js';
+import { readColumns } from '../checks/schema-compat.js';
+import { applyReplicaIdentity, type ReplicaIdentityPlan } from '../replication/replica-identity.js';
+import { IdentityChanges } from '../replication/identity-record.js';
 import { ProblemError } from '../errors.js';
-import { CatchUpTimeout, markPosition, waitForConfirmed } from './catch-up.js';
-import { describeLogError, lastReplicationError } from '../steps/apply-errors.js';
-import { findSubscription, subscriptionConninfo } from '../steps/subscription.js';
+import { CatchUpTimeout, markPosition, waitForConfirmed } from '../replication/catch-up.js';
+import { describeLogError, lastReplicationError } from '../replication/apply-errors.js';
+import { findSubscription, subscriptionConninfo } from '../replication/subscription.js';
 import { databaseConfig } from '../config/config.js';
-import type { MigrationNames } from '../steps/names.js';
+import type { MigrationNames } from '../replication/names.js';
 
 export interface SubscriptionState {
   enabled: boolean;

@@ -9,7 +9,7 @@ import { createFixtureSchema, fillFixture } from '../helpers/fixture-schema.js';
 import { assertStatusShape } from '../helpers/replication-scenario.js';
 import { loadConfig } from '../../src/config/config.js';
 import { getStatus, type DatabaseStatus } from '../../src/steps/status.js';
-import { namesFor } from '../../src/steps/names.js';
+import { namesFor } from '../../src/replication/names.js';
 
 let pair: Pair;
 before(async () => {

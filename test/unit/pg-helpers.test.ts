@@ -4,7 +4,7 @@ import { quoteIdent, quoteLiteral, qualify } from '../../src/pg/quote.js';
 import { parseLsn, formatLsn, lsnDiff } from '../../src/pg/lsn.js';
 import { featuresOf, versionFromNum } from '../../src/pg/version.js';
 import { parseDuration } from '../../src/util/duration.js';
-import { baseName, namesFor } from '../../src/steps/names.js';
+import { baseName, namesFor } from '../../src/replication/names.js';
 import { matchesPattern } from '../../src/pg/catalog.js';
 
 test('identifiers are always quoted and never split on dots', () => {

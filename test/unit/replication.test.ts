@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { subscriptionOptions } from '../../src/steps/start.js';
-import { subscriptionConninfo } from '../../src/steps/subscription.js';
+import { subscriptionConninfo } from '../../src/replication/subscription.js';
 import { parseConninfo } from '../../src/config/conninfo.js';
 import { parseBytes } from '../../src/cli/commands/wait.js';
 import { hopeless, isCaughtUp } from '../../src/steps/wait.js';

@@ -1,7 +1,7 @@
 import type { Command, CommandContext } from '../command.js';
 import { flagInt, flagString } from '../command.js';
 import { writeFileSync } from 'node:fs';
-import { DEMO_DATABASE, runDemo, type DemoResult } from '../../embedded/demo.js';
+import { DEMO_DATABASE, runDemo, type DemoResult } from '../../demo/demo.js';
 import { CommandJournal, FileSink, journalFile, MemorySink } from '../../journal/journal.js';
 import { buildReport, formatForFile, renderReport } from '../../report/index.js';
 import { UsageError } from '../../errors.js';
