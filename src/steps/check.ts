@@ -26,12 +26,12 @@ import { formatBytes } from '../util/duration.js';
 import { capacityRows, type CapacityRow, type SideUsage } from '../checks/capacity.js';
 import { NAME_PREFIX, namesFor } from '../replication/names.js';
 import { planReplicaIdentities } from '../replication/replica-identity.js';
-import { planPublication } from './start.js';
 import { restoreProblems } from '../checks/restore.js';
 import { checkLabel, notValidChecks } from '../checks/deferred-constraints.js';
 import { legacyProblems } from '../checks/legacy-objects.js';
 import { invalidationAdvice, invalidationText } from '../checks/replication-health.js';
 import { tablesNotOwned, versionProblems } from '../checks/preflight.js';
+import { planPublication } from '../replication/publication.js';
 
 export interface Finding {
   /** Stable identifier, e.g. "wal_level", "capacity.source.max_wal_senders", "no-primary-key". */

@@ -28,7 +28,8 @@ import { driftProblems, findSchemaDrift, type SchemaDrift } from '../checks/drif
 import { invalidationText, reportedReason, slotHealth, slotInvalidated, type SlotHealth } from '../checks/replication-health.js';
 import { FenceWatch, fenceProblems, type FenceInfo } from '../switchover/fence-status.js';
 import type { StatusSample } from '../events.js';
-import { reverseColumnProblems, subscriptionState } from '../switchover/reverse.js';
+import { reverseColumnProblems } from '../switchover/reverse.js';
+import { subscriptionState } from '../replication/subscription.js';
 
 /** pg_subscription_rel.srsubstate, in words. */
 export type SyncState = 'init' | 'copying' | 'copied' | 'syncing' | 'ready' | 'unknown';

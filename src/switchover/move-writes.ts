@@ -14,7 +14,7 @@
 
 import { performance } from 'node:perf_hooks';
 import type { Config, PauseMethod } from '../config/config.js';
-import { connect, type Db, type Side } from '../pg/connect.js';
+import { connect, maintenanceDb, type Db, type Side } from '../pg/connect.js';
 import { quoteIdent } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
 import { featuresOf } from '../pg/version.js';
@@ -23,7 +23,6 @@ import { silent, type Emit, type Outcome } from '../events.js';
 import { formatBytes, formatDuration } from '../util/duration.js';
 import { sleep } from '../util/wait.js';
 import { namesFor, type MigrationNames } from '../replication/names.js';
-import { planPublication } from '../steps/start.js';
 import { databaseConfig } from '../config/config.js';
 import { replicationBlocker } from '../checks/replication-health.js';
 import { checkLabel, pendingDeferred } from '../checks/deferred-constraints.js';
@@ -33,14 +32,16 @@ import { FenceNotProven, describeSession, otherSessions, proveFence } from './fe
 import { CatchUpTimeout, waitForApplied } from '../replication/catch-up.js';
 import { applySequences, planSequences, type SequenceSync } from './sequences.js';
 import { copyLargeObjects, copyTables, type CarriedTable } from './carry.js';
-import { createSlotIfMissing, enableSubscription, verifyForward, dropSubscription, planReverse, prepareForward, prepareReverse, reverseRefusal, stopSubscription, subscriptionState, verifyReverse, type ReverseVerification } from './reverse.js';
+import { createSlotIfMissing, enableSubscription, verifyForward, dropSubscription, planReverse, prepareForward, prepareReverse, reverseRefusal, stopSubscription, verifyReverse, type ReverseVerification } from './reverse.js';
 import { populateViews, refreshViews, viewsToCarry, type MatviewRefresh } from './matviews.js';
-import { deleteFence, deleteFenceRow, maintenanceDb, readFence, setFencePhase, writeFence, type Direction, type FenceRecord } from './state.js';
+import { deleteFence, deleteFenceRow, readFence, setFencePhase, writeFence, type Direction, type FenceRecord } from './state.js';
 import { unfenceHint } from './fence-status.js';
 import { switchoverPrivilegeGaps } from './privileges.js';
 import { BouncerConsole, readDatabaseEntry } from './pgbouncer-admin.js';
 import { readFileSync, accessSync, constants as fsConstants } from 'node:fs';
 import { dirname } from 'node:path';
+import { planPublication } from '../replication/publication.js';
+import { subscriptionState } from '../replication/subscription.js';
 
 export interface MoveOptions {
   pause?: PauseMethod;
@@ -147,7 +148,7 @@ async function preflight(config: Config, database: string, dir: Direction, s: Si
   const sub = await subscriptionState(sess.toDb, s.feed);
   const what = dir === 'switchover' ? 'forward' : 'reverse';
   if (!sub) refuse(`no ${what} subscription ${s.feed} on the ${s.to}`, dir === 'switchover' ? `Start replication first: pgshift start ${database}` : 'Rollback needs the reverse replication a switchover creates; there is none.');
-  // A lost slot, an apply error (with its cause), schema drift, an apply worker making no progress: src/steps/replication-health.ts.
+  // A lost slot, an apply error (with its cause), schema drift, an apply worker making no progress: src/checks/replication-health.ts.
   const blocker = await replicationBlocker({ database, from: sess.fromDb, to: sess.toDb, feed: s.feed, feedSlot: s.feedSlot, drift: dir === 'switchover' ? { dbConfig: databaseConfig(config, database), publication: opts.names.publication } : undefined });
   if (blocker) refuse(blocker.message, blocker.hint);
   if (!sub!.enabled) refuse(`the ${what} subscription ${s.feed} is disabled`, `Enable it (ALTER SUBSCRIPTION ${quoteIdent(s.feed)} ENABLE) and let it catch up, then retry.`);

@@ -38,7 +38,6 @@ import { sqlFile, sqlFor } from '../pg/sql.js';
 import type { Emit } from '../events.js';
 import { featuresOf } from '../pg/version.js';
 import { sleep } from '../util/wait.js';
-import { createSubscription, planPublication, publicationTablesSql, subscriptionOptions, type NotCarriedTable } from '../steps/start.js';
 import { readColumns } from '../checks/schema-compat.js';
 import { applyReplicaIdentity, type ReplicaIdentityPlan } from '../replication/replica-identity.js';
 import { IdentityChanges } from '../replication/identity-record.js';
@@ -48,18 +47,9 @@ import { describeLogError, lastReplicationError } from '../replication/apply-err
 import { findSubscription, subscriptionConninfo } from '../replication/subscription.js';
 import { databaseConfig } from '../config/config.js';
 import type { MigrationNames } from '../replication/names.js';
-
-export interface SubscriptionState {
-  enabled: boolean;
-  slot_name: string | null;
-  worker_pid: number | null;
-  tables: number;
-  not_ready: string[];
-}
-
-export async function subscriptionState(db: Db, name: string): Promise<SubscriptionState | undefined> {
-  return db.maybeOne<SubscriptionState & Record<string, unknown>>(sqlFile('switchover-subscription'), [name]);
-}
+import { type NotCarriedTable, planPublication, publicationTablesSql } from '../replication/publication.js';
+import { createSubscription, subscriptionOptions } from '../replication/subscription.js';
+import { subscriptionState } from '../replication/subscription.js';
 
 export interface ReverseTable {
   schema: string;
@@ -188,7 +178,7 @@ export async function prepareReverse(config: Config, database: string, names: Mi
  * An idle apply worker notices the DISABLE only when it wakes up (a message
  * from the walsender, or its one-second timeout): with nothing to replicate,
  * from 15 on the publisher sends nothing at all, which cost a rollback most of
- * a second inside the pause. A mark on the publisher (catch-up.ts) makes the
+ * a second inside the pause. A mark on the publisher (src/replication/catch-up.ts) makes the
  * walsender speak; the worker then re-reads its subscription and exits. A
  * worker that still runs after WAKE_TERMINATE_MS is ended (only then: its
  * exit is logged as an error).
