@@ -13,7 +13,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 const LAYERS = [
   ['index.ts', 'cli', 'demo'],                                   // entry points: the library API, the CLI, the demo
   ['steps'],                                                     // one module per step and the pipeline that runs them
-  ['switchover', 'initial-copy', 'verify', 'load', 'report', 'metrics'], // what the steps are made of
+  ['switchover', 'initial-copy', 'status', 'verify', 'load', 'report', 'metrics'], // what the steps are made of
   ['checks'],                                                    // readiness and health rules
   ['replication', 'journal', 'embedded'],                        // publications, subscriptions, slots, identities; the journal; local clusters
   ['pg'],                                                        // connections, quoting, SQL files, version gates, client tools

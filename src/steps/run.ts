@@ -26,11 +26,11 @@ import { copyRoles } from './roles.js';
 import { applySchema, schemaIsApplied } from './schema.js';
 import { replicationStarted, startReplication } from './start.js';
 import { databaseConfig } from '../config/config.js';
-import type { DatabaseStatus } from './status.js';
 import { findPublication } from '../replication/subscription.js';
 import { waitForSync } from './wait.js';
 import { formatBytes } from '../util/duration.js';
 import { analyzeTarget, tablesNeverAnalyzed } from './analyze.js';
+import { type DatabaseStatus } from '../status/model.js';
 
 export type RunStepId = 'check' | 'roles' | 'schema' | 'start' | 'wait' | 'analyze';
 

@@ -6,10 +6,10 @@ import { subscriptionConninfo } from '../../src/replication/subscription.js';
 import { parseConninfo } from '../../src/config/conninfo.js';
 import { parseBytes } from '../../src/cli/commands/wait.js';
 import { hopeless, isCaughtUp } from '../../src/steps/wait.js';
-import type { DatabaseStatus } from '../../src/steps/status.js';
 import type { Config } from '../../src/config/config.js';
 import { versionFromNum } from '../../src/pg/version.js';
 import { subscriptionOptions } from '../../src/replication/subscription.js';
+import { type DatabaseStatus } from '../../src/status/model.js';
 
 const v = (major: number) => versionFromNum(major * 10000 + 1);
 
