@@ -57,7 +57,22 @@ export function parseToc(text: string): TocEntry[] {
   return out;
 }
 
-/** A schema-only archive of the source database, in a temporary directory. */
+/** What to tell the user when applying part of the archive fails. */
+export interface ApplyFailure {
+  code: string;
+  /** The command that re-runs the step, quoted for a message. */
+  rerun: string;
+  /** What the failure left (default: nothing of this part was applied). */
+  state?: string;
+}
+
+const FAST_COPY_FAILURE = (database: string): ApplyFailure => ({ code: 'fast_copy_schema_failed', rerun: `"pgshift start ${database} --copy fast" (it resumes)` });
+
+/**
+ * A schema-only archive of the source database, in a temporary directory:
+ * the one pg_dump/pg_restore/psql path for both the schema step (the whole
+ * archive as one script) and fast copy (its pre-data and post-data sections).
+ */
 export class SchemaArchive {
   /** own: pgshift's own publication entries (pgshiftPublicationEntries), left out of every list. */
   private constructor(readonly dir: string, readonly file: string, private readonly config: Config, private readonly database: string, private readonly tools: DumpTools, private readonly own: Set<string>) {}
@@ -65,7 +80,7 @@ export class SchemaArchive {
   /** pg_dump of `tools` (see dumpTools: the rest of the archive's work is done with the same installation). */
   static async dump(config: Config, database: string, tools: DumpTools, own: Set<string>, snapshot?: string): Promise<SchemaArchive> {
     const pgDump = tools.pgDump;
-    const dir = mkdtempSync(join(tmpdir(), 'pgshift-fastcopy-'));
+    const dir = mkdtempSync(join(tmpdir(), 'pgshift-schema-'));
     const file = join(dir, 'schema.dump');
     try {
       await runTool(pgDump, [
@@ -79,9 +94,10 @@ export class SchemaArchive {
     return new SchemaArchive(dir, file, config, database, tools, own);
   }
 
-  async toc(section: 'pre-data' | 'post-data'): Promise<TocEntry[]> {
+  /** The archive's entries (one section, or all), pgshift's own left out. */
+  async toc(section?: 'pre-data' | 'post-data'): Promise<TocEntry[]> {
     const pgRestore = this.tools.pgRestore;
-    const r = await runTool(pgRestore, ['--list', `--section=${section}`, this.file], {}, undefined);
+    const r = await runTool(pgRestore, ['--list', ...(section ? [`--section=${section}`] : []), this.file], {}, undefined);
     // The application's publications are carried; pgshift's own are not (see schema.ts).
     return parseToc(r.stdout).filter((e) => !isOwnEntry(e.line, this.own));
   }
@@ -97,13 +113,13 @@ export class SchemaArchive {
   }
 
   /** Run SQL on the target database in one transaction, stopping at the first error. */
-  async applyOnTarget(sql: string, what: string): Promise<void> {
+  async applyOnTarget(sql: string, what: string, failure: ApplyFailure = FAST_COPY_FAILURE(this.database)): Promise<void> {
     try {
       await runPsqlScript(this.tools.psql, { ...this.config.target.conn, dbname: this.database }, this.config.target.password ?? this.config.target.conn.password, sql);
     } catch (e) {
       throw applyFailed(e, {
-        code: 'fast_copy_schema_failed', database: this.database, what: `applying the ${what} to the target database "${this.database}"`,
-        rerun: `"pgshift start ${this.database} --copy fast" (it resumes)`, state: `Nothing of the ${what} was applied (one transaction).`,
+        code: failure.code, database: this.database, what: `applying the ${what} to the target database "${this.database}"`,
+        rerun: failure.rerun, state: failure.state ?? `Nothing of the ${what} was applied (one transaction).`,
       });
     }
   }

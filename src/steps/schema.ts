@@ -36,9 +36,6 @@
 // which looks at both clusters). A target database holding user tables that
 // do not match is refused (exit 3): pgshift never applies a schema over data.
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { databaseConfig, type Config } from '../config/config.js';
 import { silent, type Emit } from '../events.js';
 import { AbortedError, ProblemError, SafetyError, ToolError } from '../errors.js';
@@ -46,14 +43,15 @@ import { connect, withDb, type Db } from '../pg/connect.js';
 import { listTables, replicatedTables, tableKey } from '../pg/catalog.js';
 import { quoteIdent, quoteLiteral } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
-import { dumpTools, runPsqlScript, runTool, type DumpTools, type FoundTool } from '../pg/tools.js';
+import { dumpTools } from '../pg/tools.js';
 import { featuresOf } from '../pg/version.js';
 import { checkCompatibility, readColumns, type CompatReport } from '../checks/schema-compat.js';
 import { refuseUnsupportedPair } from '../checks/preflight.js';
 import { refuseUnrestorable } from '../checks/restore.js';
 import { checkLabel, deferralSql, notValidChecks } from '../checks/deferred-constraints.js';
 import { compareDatabaseProperties, planDatabaseProperties, readDatabaseProperties } from './database-properties.js';
-import { adaptForTarget, applyFailed, isExtensionComment, isOwnEntry, pgshiftPublicationEntries } from '../initial-copy/dump-entries.js';
+import { isExtensionComment, pgshiftPublicationEntries } from '../initial-copy/dump-entries.js';
+import { SchemaArchive } from '../initial-copy/schema-sections.js';
 
 export interface SchemaReport {
   database: string;
@@ -169,42 +167,16 @@ async function checkExtensions(exts: SourceExtension[], target: Db): Promise<voi
   }
 }
 
-/** The schema-only dump of the source database as SQL, minus what the target must not get. */
-async function dumpSchema(config: Config, tools: DumpTools, database: string, targetMajor: number, own: Set<string>, skipPublicOwner?: string): Promise<string> {
-  const { pgDump, pgRestore } = tools;
-  const dir = mkdtempSync(join(tmpdir(), 'pgshift-schema-'));
-  try {
-    const archive = join(dir, 'schema.dump');
-    const conn = { ...config.source.conn, dbname: database };
-    const password = config.source.password ?? config.source.conn.password;
-    await runTool(pgDump, [
-      '--schema-only', '--no-subscriptions', '--format=custom',
-      '--exclude-schema=pgshift', `--file=${archive}`,
-    ], conn, password);
-    const toc = await runTool(pgRestore, ['--list', archive], {}, undefined);
-    // Entries look like "123; 0 0 COMMENT - EXTENSION pg_trgm". Commented-out lines are skipped by pg_restore -L.
-    const skipped = (l: string): boolean => isExtensionComment(l) || isOwnEntry(l, own)
-      || (skipPublicOwner !== undefined && /^\d+; \d+ \d+ SCHEMA - public /.test(l) && l.endsWith(` public ${skipPublicOwner}`));
-    const filtered = toc.stdout.split('\n').map((l) => (skipped(l) ? ';' + l : l)).join('\n');
-    const list = join(dir, 'toc.list');
-    writeFileSync(list, filtered);
-    const sqlPath = join(dir, 'schema.sql');
-    await runTool(pgRestore, ['--use-list', list, `--file=${sqlPath}`, archive], {}, undefined);
-    return adaptForTarget(readFileSync(sqlPath, 'utf8'), targetMajor);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-async function applyDump(config: Config, database: string, sql: string, psql: FoundTool): Promise<void> {
-  try {
-    await runPsqlScript(psql, { ...config.target.conn, dbname: database }, config.target.password ?? config.target.conn.password, sql);
-  } catch (e) {
-    throw applyFailed(e, {
-      code: 'schema_apply_failed', database, what: `applying the source schema to the target database "${database}"`,
-      rerun: `"pgshift schema ${database}"`, state: 'The target was left as it was (the schema is applied in one transaction).',
-    });
-  }
+/**
+ * The whole schema-only archive as one script for the target, minus what the
+ * target must not get (COMMENT ON EXTENSION; the public schema's owner when
+ * the target role may not give it away).
+ */
+async function schemaScript(archive: SchemaArchive, targetMajor: number, skipPublicOwner?: string): Promise<string> {
+  // Entries look like "123; 0 0 COMMENT - EXTENSION pg_trgm".
+  const entries = (await archive.toc()).filter((e) => !isExtensionComment(e.line)
+    && !(skipPublicOwner !== undefined && /^\d+; \d+ \d+ SCHEMA - public /.test(e.line) && e.line.endsWith(` public ${skipPublicOwner}`)));
+  return archive.sqlFor(entries, targetMajor);
 }
 
 /** Apply the source schema to the target, or with `existing` check the target's (see the file header). */
@@ -278,11 +250,19 @@ export async function applySchema(config: Config, database: string, opts: ApplyS
         const bootstrap = (await source.one<{ name: string }>('SELECT rolname AS name FROM pg_catalog.pg_roles WHERE oid = 10')).name;
         await target.close();
         const tools = await dumpTools(source.version.major, targetMajor);
-        const sql = await dumpSchema(config, tools, database, targetMajor, await pgshiftPublicationEntries(source), targetSuper ? undefined : bootstrap);
+        const archive = await SchemaArchive.dump(config, database, tools, await pgshiftPublicationEntries(source));
         // NOT VALID CHECK constraints would reject the source's old rows during the initial copy.
-        const deferred = await notValidChecks(source);
-        checkAbort(opts.signal);
-        await applyDump(config, database, sql + deferralSql(deferred) + propertiesSql, tools.psql);
+        let deferred: Awaited<ReturnType<typeof notValidChecks>>;
+        try {
+          const sql = await schemaScript(archive, targetMajor, targetSuper ? undefined : bootstrap);
+          deferred = await notValidChecks(source);
+          checkAbort(opts.signal);
+          await archive.applyOnTarget(sql + deferralSql(deferred) + propertiesSql, 'source schema', {
+            code: 'schema_apply_failed', rerun: `"pgshift schema ${database}"`, state: 'The target was left as it was (the schema is applied in one transaction).',
+          });
+        } finally {
+          archive.remove();
+        }
         report.applied = true;
         if (deferred.length > 0) {
           report.deferredChecks = deferred.map(checkLabel);
