@@ -4,8 +4,10 @@
 // databases, pgshift's bookkeeping), the plan names the statements that
 // matter on the right side and database, bound values shown as literals and
 // the password masked; the real command then does what the plan said; a
-// refusal is the real command's refusal; and a dry run runs while another
-// pgshift holds the database's lock (it takes none).
+// refusal is the real command's refusal; a dry run runs while another
+// pgshift holds the database's lock (it takes none); and a dry-run session
+// refuses a change nobody marked, including the ones a read-only session lets
+// through (replication slots, pg_terminate_backend).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pair, runCli, startCli, versionPairs, waitFor } from '../helpers/harness.js';
@@ -13,6 +15,10 @@ import { snapshot } from '../helpers/cluster-state.js';
 import type { EmbeddedCluster } from '../../src/embedded/cluster.js';
 import { namesFor } from '../../src/replication/names.js';
 import { quoteIdent, quoteLiteral } from '../../src/pg/quote.js';
+import { loadConfig } from '../../src/config/config.js';
+import { connect } from '../../src/pg/connect.js';
+import { DryRun } from '../../src/pg/dry-run.js';
+import { InternalError } from '../../src/errors.js';
 
 const [[FROM, TO]] = versionPairs([[14, 17]]) as [[number, number]];
 let pair: Pair;
@@ -209,5 +215,32 @@ test('start --dry-run refuses as start does, and runs beside another pgshift (it
   } finally {
     held.child.kill('SIGKILL');
     await held.done.catch(() => undefined);
+  }
+});
+
+test('a dry-run connection records what change() is given and refuses an unmarked change, read-only or not', async () => {
+  const { db } = await setUp('dry_backstop');
+  const config = loadConfig(await pair.writeConfig([db]), pair.env());
+  await pair.source.sql("SELECT pg_create_logical_replication_slot('dry_backstop_keep', 'pgoutput')", [], db);
+  const plan = new DryRun();
+  const source = await connect('source', config.source, { database: db, dryRun: plan });
+  try {
+    const before = await fingerprint(pair.source);
+    // change(): recorded with its values as literals, not run.
+    assert.deepEqual(await source.change('SELECT pg_catalog.pg_drop_replication_slot($1)', ['dry_backstop_keep']), []);
+    await source.change('ALTER TABLE nokey REPLICA IDENTITY FULL');
+    assert.deepEqual(plan.statements.map((x) => x.sql), ["SELECT pg_catalog.pg_drop_replication_slot('dry_backstop_keep');", 'ALTER TABLE nokey REPLICA IDENTITY FULL;']);
+    // An unmarked DDL fails in the read-only session...
+    await assert.rejects(source.query('ALTER TABLE nokey REPLICA IDENTITY FULL'), /read-only transaction/);
+    // ...and what a read-only session would let through is refused before it reaches the server.
+    for (const sql of ["SELECT pg_catalog.pg_drop_replication_slot('dry_backstop_keep')", "SELECT pg_create_logical_replication_slot('dry_x', 'pgoutput')", 'SELECT pg_terminate_backend(pg_backend_pid())', 'SET default_transaction_read_only = off']) {
+      await assert.rejects(source.query(sql), (e) => e instanceof InternalError, sql);
+    }
+    await source.allowWrites();
+    await assert.rejects(source.query('CREATE TABLE dry_x (i int)'), /read-only transaction/, 'allowWrites keeps a dry-run session read-only');
+    assert.equal(await fingerprint(pair.source), before);
+  } finally {
+    await source.close();
+    await pair.source.sql("SELECT pg_drop_replication_slot('dry_backstop_keep')", [], db);
   }
 });
