@@ -111,12 +111,12 @@ async function existsOnTarget(target: Db, c: DeferredCheck): Promise<boolean> {
   return row !== undefined;
 }
 
-async function dropRecordIfEmpty(target: Db): Promise<void> {
+async function dropRecordIfEmpty(target: Db, stillCounted: number): Promise<void> {
   const left = await target.one<{ n: number }>(`SELECT count(*)::int AS n FROM ${RECORD_SQL}`);
-  if (left.n > 0) return;
-  await target.query(`DROP TABLE ${RECORD_SQL}`);
+  if (left.n - stillCounted > 0) return;
+  await target.change(`DROP TABLE ${RECORD_SQL}`);
   // The schema is ours alone; leave it only if something else of ours lives there.
-  await target.query("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'pgshift') THEN DROP SCHEMA IF EXISTS pgshift; END IF; END $$");
+  await target.change("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'pgshift') THEN DROP SCHEMA IF EXISTS pgshift; END IF; END $$");
 }
 
 /**
@@ -140,19 +140,20 @@ export async function addDeferredChecks(source: Db, target: Db, emit: Emit): Pro
       await withTransaction(target, async () => {
         if (src && !(await existsOnTarget(target, c))) {
           // sql-lint: safe (the definition is pg_get_constraintdef output read from the source)
-          await target.query(`${targetObjectSql(c)} ADD CONSTRAINT ${quoteIdent(c.constraint)} ${src.def}`);
+          await target.change(`${targetObjectSql(c)} ADD CONSTRAINT ${quoteIdent(c.constraint)} ${src.def}`);
           if (src.comment !== null) {
             // sql-lint: safe (COMMENT ON CONSTRAINT with quoted names and a literal)
-            await target.query(`COMMENT ON CONSTRAINT ${quoteIdent(c.constraint)} ON ${c.kind === 'domain' ? 'DOMAIN ' : ''}${qualify(c.schema, c.name)} IS ${quoteLiteral(src.comment)}`);
+            await target.change(`COMMENT ON CONSTRAINT ${quoteIdent(c.constraint)} ON ${c.kind === 'domain' ? 'DOMAIN ' : ''}${qualify(c.schema, c.name)} IS ${quoteLiteral(src.comment)}`);
           }
           added.push(c);
         }
-        await target.query(`DELETE FROM ${RECORD_SQL} WHERE kind = $1 AND schema_name = $2 AND object_name = $3 AND constraint_name = $4`, [c.kind, c.schema, c.name, c.constraint]);
+        await target.change(`DELETE FROM ${RECORD_SQL} WHERE kind = $1 AND schema_name = $2 AND object_name = $3 AND constraint_name = $4`, [c.kind, c.schema, c.name, c.constraint]);
       });
       faultPoint('after:deferred-check');
       if (!src) emit({ type: 'warn', message: `CHECK constraint ${checkLabel(c)} is no longer NOT VALID on the source (dropped, or validated there since): not added on the target; add it there yourself if it is still wanted` });
     }
-    await dropRecordIfEmpty(target);
+    // A dry run deleted no row of the record: the ones it would have deleted still count.
+    await dropRecordIfEmpty(target, target.dryRun ? pending.length : 0);
   } finally {
     await target.query('RESET lock_timeout');
   }

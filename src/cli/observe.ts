@@ -51,7 +51,8 @@ export async function observed(command: Command, ctx: CommandContext, run: () =>
     flags[k] = Array.isArray(v) ? v.join(',') : v;
   }
   let warned = false;
-  const journal = UNJOURNALED.has(name) ? undefined : new CommandJournal({
+  // A dry run is no step of the migration: the report must not show it as one.
+  const journal = UNJOURNALED.has(name) || ctx.flags['dry-run'] === true ? undefined : new CommandJournal({
     command: name,
     version: opts.version,
     args: ctx.args,

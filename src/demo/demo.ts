@@ -1,13 +1,15 @@
 // demo: the whole pgshift flow on two embedded clusters of different major
 // versions, under a ledgered write load (through PgBouncer when it is
 // installed), with a timeline of every phase. Everything it starts is
-// removed at the end unless `keep` is set.
+// removed at the end unless `keep` is set: the clusters, PgBouncer, and its
+// work directory (config, ledger) in the temp dir, also when it fails or is
+// interrupted.
 
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { EmbeddedCluster, startClusters, unregisterResource } from '../embedded/cluster.js';
+import { EmbeddedCluster, registerResource, startClusters, unregisterResource } from '../embedded/cluster.js';
 import { findBinaries } from '../embedded/binaries.js';
 import { EmbeddedPgBouncer, PGBOUNCER_BIN } from '../embedded/pgbouncer.js';
 import { createSampleApp } from './sample-app.js';
@@ -95,6 +97,10 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   await dumpTools(from, to);
 
   const dir = mkdtempSync(join(tmpdir(), 'pgshift-demo-'));
+  // A registered resource: cluster.ts's exit and signal handlers remove it
+  // when the process ends before the finally below runs (Ctrl-C exits there).
+  const workDir = { killSync: () => rmSync(dir, { recursive: true, force: true }) };
+  registerResource(workDir);
   let clusters: EmbeddedCluster[] = [];
   let bouncer: EmbeddedPgBouncer | undefined;
   let kept = false;
@@ -104,7 +110,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
     const [source, target] = clusters as [EmbeddedCluster, EmbeddedCluster];
     const rows = await phase('create sample database', async () => {
       await source.createDatabase(DATABASE);
-      return (await createSampleApp(source, DATABASE, opts.scale ?? 1)).rows;
+      return (await createSampleApp(source, DATABASE, opts.scale ?? 1, { emit, signal: opts.signal })).rows;
     }, (n) => `${n.toLocaleString('en-US')} rows in "${DATABASE}"`);
 
     const usePgBouncer = existsSync(PGBOUNCER_BIN);
@@ -199,7 +205,7 @@ ${bouncer ? `  pgbouncer:
     };
     if (opts.keep) {
       kept = true;
-      for (const r of [...clusters, ...(bouncer ? [bouncer] : [])]) unregisterResource(r);
+      for (const r of [...clusters, ...(bouncer ? [bouncer] : []), workDir]) unregisterResource(r);
       // The passwords go into a password file, so nothing printed contains one.
       const passfile = join(dir, 'pgpass');
       const pgpassLine = (host: string, port: number, password: string): string =>
@@ -228,6 +234,8 @@ ${bouncer ? `  pgbouncer:
     if (!kept) {
       await bouncer?.stop().catch(() => undefined);
       await Promise.all(clusters.map((c) => c.destroy().catch(() => undefined)));
+      unregisterResource(workDir);
+      workDir.killSync();
     }
   }
 }

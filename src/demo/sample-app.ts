@@ -5,6 +5,9 @@
 // a few hundred thousand rows take a second or two.
 
 import type { EmbeddedCluster } from '../embedded/cluster.js';
+import { AbortedError } from '../errors.js';
+import type { Emit } from '../events.js';
+import { silent } from '../events.js';
 
 export const SAMPLE_SCHEMA = `
 CREATE TYPE order_status AS ENUM ('new', 'paid', 'shipped', 'cancelled');
@@ -60,39 +63,92 @@ CREATE MATERIALIZED VIEW daily_revenue AS
   SELECT date_trunc('day', placed_at) AS day, sum(total) AS revenue FROM orders GROUP BY 1;
 `;
 
-/** Create the schema and fill it: `scale` 1 is about 300,000 rows. */
-export async function createSampleApp(cluster: EmbeddedCluster, db: string, scale = 1): Promise<{ rows: number }> {
+/** Rows per INSERT: small enough that progress moves every fraction of a second, large enough that statements cost nothing. */
+const CHUNK = 25_000;
+
+interface TableFill {
+  table: string;
+  rows: number;
+  /** The INSERT for rows lo..hi of the table ($1 lo, $2 hi, then `params`). */
+  sql: string;
+  params: number[];
+  /** Rows per unit of the series (order_items: three lines per order). */
+  perUnit?: number;
+}
+
+/**
+ * Create the schema and fill it: `scale` 1 is about 300,000 rows. Progress
+ * (rows loaded, with a rate) is emitted as the tables fill, in chunks of
+ * generated rows, so a large scale shows movement on a terminal.
+ */
+export async function createSampleApp(cluster: EmbeddedCluster, db: string, scale = 1, opts: { emit?: Emit; signal?: AbortSignal } = {}): Promise<{ rows: number }> {
+  const emit = opts.emit ?? silent;
   const customers = 20_000 * scale;
   const products = 2_000 * scale;
   const orders = 60_000 * scale;
+  const fills: TableFill[] = [
+    {
+      table: 'customers', rows: customers, params: [],
+      sql: `INSERT INTO customers (email, name, created_at, profile)
+       SELECT 'user' || g || '@example.com', 'Customer ' || g, now() - (g || ' minutes')::interval,
+              jsonb_build_object('tier', (ARRAY['free','pro','team'])[1 + g % 3], 'bio', repeat('x', g % 200))
+         FROM generate_series($1::int, $2::int) g`,
+    },
+    {
+      table: 'products', rows: products, params: [],
+      sql: `INSERT INTO products (sku, title, price, tags)
+       SELECT 'SKU-' || g, 'Product ' || g, round((random() * 200)::numeric, 2), ARRAY['tag' || g % 7, 'tag' || g % 11]
+         FROM generate_series($1::int, $2::int) g`,
+    },
+    {
+      table: 'orders', rows: orders, params: [customers],
+      sql: `INSERT INTO orders (customer_id, status, total, placed_at)
+       SELECT 1 + g % $3::int, (ARRAY['new','paid','shipped','cancelled']::order_status[])[1 + g % 4],
+              round((random() * 500)::numeric, 2), now() - (g || ' seconds')::interval
+         FROM generate_series($1::int, $2::int) g`,
+    },
+    {
+      table: 'order_items', rows: orders * 3, params: [products], perUnit: 3,
+      sql: `INSERT INTO order_items (order_id, line, product_id, qty, price)
+       SELECT o, l, 1 + (o * 7 + l) % $3::int, 1 + (o + l) % 5, round((random() * 100)::numeric, 2)
+         FROM generate_series($1::int, $2::int) o, generate_series(1, 3) l`,
+    },
+    {
+      table: 'events', rows: orders, params: [],
+      sql: `INSERT INTO events (at, kind, payload)
+       SELECT now() - (g || ' seconds')::interval, (ARRAY['login','view','buy'])[1 + g % 3], jsonb_build_object('n', g)
+         FROM generate_series($1::int, $2::int) g`,
+    },
+  ];
+  const total = fills.reduce((n, f) => n + f.rows, 0);
   const c = await cluster.client(db);
   try {
     await c.query(SAMPLE_SCHEMA);
-    await c.query(
-      `INSERT INTO customers (email, name, created_at, profile)
-       SELECT 'user' || g || '@example.com', 'Customer ' || g, now() - (g || ' minutes')::interval,
-              jsonb_build_object('tier', (ARRAY['free','pro','team'])[1 + g % 3], 'bio', repeat('x', g % 200))
-         FROM generate_series(1, $1::int) g`, [customers]);
-    await c.query(
-      `INSERT INTO products (sku, title, price, tags)
-       SELECT 'SKU-' || g, 'Product ' || g, round((random() * 200)::numeric, 2), ARRAY['tag' || g % 7, 'tag' || g % 11]
-         FROM generate_series(1, $1::int) g`, [products]);
-    await c.query(
-      `INSERT INTO orders (customer_id, status, total, placed_at)
-       SELECT 1 + g % $2::int, (ARRAY['new','paid','shipped','cancelled']::order_status[])[1 + g % 4],
-              round((random() * 500)::numeric, 2), now() - (g || ' seconds')::interval
-         FROM generate_series(1, $1::int) g`, [orders, customers]);
-    await c.query(
-      `INSERT INTO order_items (order_id, line, product_id, qty, price)
-       SELECT o, l, 1 + (o * 7 + l) % $2::int, 1 + (o + l) % 5, round((random() * 100)::numeric, 2)
-         FROM generate_series(1, $1::int) o, generate_series(1, 3) l`, [orders, products]);
-    await c.query(
-      `INSERT INTO events (at, kind, payload)
-       SELECT now() - (g || ' seconds')::interval, (ARRAY['login','view','buy'])[1 + g % 3], jsonb_build_object('n', g)
-         FROM generate_series(1, $1::int) g`, [orders]);
+    const t0 = performance.now();
+    let done = 0;
+    const progress = (label: string): void => {
+      const s = (performance.now() - t0) / 1000;
+      const rate = s > 0 ? done / s : undefined;
+      emit({
+        type: 'progress', task: 'sample-data', label: `sample data (${label})`, done, total, unit: 'rows',
+        ...(rate ? { rate, etaMs: ((total - done) / rate) * 1000 } : {}),
+      });
+    };
+    for (const f of fills) {
+      const units = f.rows / (f.perUnit ?? 1);
+      const step = Math.max(1, Math.floor(CHUNK / (f.perUnit ?? 1)));
+      for (let lo = 1; lo <= units; lo += step) {
+        if (opts.signal?.aborted) throw new AbortedError();
+        const hi = Math.min(units, lo + step - 1);
+        await c.query(f.sql, [lo, hi, ...f.params]);
+        done += (hi - lo + 1) * (f.perUnit ?? 1);
+        progress(f.table);
+      }
+    }
+    progress('refreshing the materialized view, ANALYZE');
     await c.query('REFRESH MATERIALIZED VIEW daily_revenue');
     await c.query('ANALYZE');
-    return { rows: customers + products + orders + orders * 3 + orders };
+    return { rows: total };
   } finally {
     await c.end();
   }

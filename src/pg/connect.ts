@@ -11,8 +11,9 @@ import type { Config, EndpointConfig } from '../config/config.js';
 import {
   ConninfoSyntaxError, describeConn, pgpassFor, resolveConninfo, unsupportedForPgshift, type ConnParams, type PgpassResult,
 } from '../config/conninfo.js';
-import { ConnectionError, SafetyError, UsageError, wrapSqlError, type PgshiftError } from '../errors.js';
+import { ConnectionError, InternalError, SafetyError, UsageError, wrapSqlError, type PgshiftError } from '../errors.js';
 import { versionFromNum, type ServerVersion } from './version.js';
+import { escapesReadOnly, planText, type DryRun } from './dry-run.js';
 
 export type Side = 'source' | 'target';
 
@@ -28,6 +29,11 @@ export interface ConnectOptions {
   skipIdentityCheck?: boolean;
   /** Bounded wait for the TCP connection and authentication. */
   connectTimeoutMs?: number;
+  /**
+   * A dry run (src/pg/dry-run.ts): the session is read-only, and changes
+   * made with Db.change are recorded in this plan instead of run.
+   */
+  dryRun?: DryRun;
 }
 
 export interface QueryResultRow {
@@ -43,9 +49,16 @@ export class Db {
     readonly version: ServerVersion,
     readonly systemIdentifier: string,
     readonly label: string,
+    /** Set on a dry-run connection: changes are recorded here, not made. */
+    readonly dryRun?: DryRun,
   ) {}
 
+  /** A statement that reads (or sets this session up). On a dry-run connection the session is read-only. */
   async query<T extends QueryResultRow = QueryResultRow>(text: string, params: readonly unknown[] = []): Promise<T[]> {
+    if (this.dryRun && escapesReadOnly(text)) {
+      // The read-only session would not stop this one (dry-run.ts): it must be marked as a change.
+      throw new InternalError(`dry run: a statement that changes the ${this.side} was about to run without being marked as a change: ${text.slice(0, 120)}`);
+    }
     try {
       const r = await this.client.query<T>(text, params as unknown[]);
       return r.rows;
@@ -63,6 +76,28 @@ export class Db {
   async maybeOne<T extends QueryResultRow = QueryResultRow>(text: string, params: readonly unknown[] = []): Promise<T | undefined> {
     const rows = await this.query<T>(text, params);
     return rows[0];
+  }
+
+  /**
+   * A statement that changes the cluster: run it, or on a dry-run
+   * connection record it (parameters shown as literals) and return no rows.
+   * note: for the plan, when or why it runs ("only if ...").
+   */
+  async change<T extends QueryResultRow = QueryResultRow>(text: string, params: readonly unknown[] = [], opts: { note?: string } = {}): Promise<T[]> {
+    if (this.dryRun) {
+      this.dryRun.record(this.side, this.database, planText(text, params), opts.note);
+      return [];
+    }
+    return this.query<T>(text, params);
+  }
+
+  /**
+   * Let this session write although the server (or a fence) makes sessions
+   * read-only by default. A no-op on a dry-run connection, which stays read-only.
+   */
+  async allowWrites(): Promise<void> {
+    if (this.dryRun) return;
+    await this.query('SET default_transaction_read_only = off');
   }
 
   /** The backend pid of this session, so pgshift can tell its own sessions apart. */
@@ -323,6 +358,10 @@ export async function connect(side: Side, ep: EndpointConfig, opts: ConnectOptio
       throw wrongCluster(side, label, ep.systemIdentifier, found);
     }
     const v = await client.query<{ server_version_num: string }>('SHOW server_version_num');
+    if (opts.dryRun) {
+      await client.end().catch(() => undefined);
+      throw new InternalError('dry run: a replication connection was asked for (it can create slots); the plan must record that instead');
+    }
     return new Db(client, side, String(cfg.database), versionFromNum(Number(v.rows[0]!.server_version_num)), found, label);
   }
   let id: { systemIdentifier: string; version: ServerVersion };
@@ -336,7 +375,16 @@ export async function connect(side: Side, ep: EndpointConfig, opts: ConnectOptio
     await client.end().catch(() => undefined);
     throw wrongCluster(side, label, ep.systemIdentifier, id.systemIdentifier);
   }
-  return new Db(client, side, String(cfg.database), id.version, id.systemIdentifier, label);
+  if (opts.dryRun) {
+    // The backstop for a change not marked with Db.change: DDL and DML fail in this session.
+    try {
+      await client.query('SET default_transaction_read_only = on');
+    } catch (e) {
+      await client.end().catch(() => undefined);
+      throw wrapSqlError(e, undefined, side);
+    }
+  }
+  return new Db(client, side, String(cfg.database), id.version, id.systemIdentifier, label, opts.dryRun);
 }
 
 function wrongCluster(side: Side, label: string, expected: string, found: string): SafetyError {

@@ -132,6 +132,12 @@ export function secretForms(secrets: readonly string[]): string[] {
 export async function runSecretStatement(db: Db, sql: string, secrets: readonly string[], opts: { what: string; emit?: Emit; local?: boolean }): Promise<void> {
   const quiet = await quietSession(db, { local: opts.local });
   if (opts.emit) warnExposure(quiet, db.side, opts.what, opts.emit);
+  if (db.dryRun) {
+    // Recorded, never run; the plan is printed, so the secret is masked in it.
+    await quiet.restore();
+    await db.change(maskSecrets(sql, secrets));
+    return;
+  }
   try {
     await db.client.query(sql);
   } catch (e) {

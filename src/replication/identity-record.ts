@@ -22,6 +22,7 @@ import { connect, maintenanceDb, type Db, type Side } from '../pg/connect.js';
 import { qualify, quoteIdent } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
 import { ProblemError } from '../errors.js';
+import type { DryRun } from '../pg/dry-run.js';
 
 export type Replident = 'd' | 'n' | 'f' | 'i';
 
@@ -54,17 +55,19 @@ let ensured = new WeakSet<Db>();
 export class IdentityChanges {
   private admin: Db | undefined;
   readonly changed: { table: string; from: string; to: string }[] = [];
+  /** In a dry run: the identity each table would have now (by table OID), since the ALTERs were only recorded. */
+  readonly planned = new Map<number, { replident: Replident; index: string | null }>();
 
   constructor(private readonly config: Config, readonly side: Side, private readonly db: Db) {}
 
   private async adminDb(): Promise<Db> {
     if (!this.admin) {
       const ep = this.side === 'source' ? this.config.source : this.config.target;
-      this.admin = await connect(this.side, ep, { database: maintenanceDb(this.config, this.side, this.db.database), applicationName: 'pgshift' });
-      await this.admin.query('SET default_transaction_read_only = off');
+      this.admin = await connect(this.side, ep, { database: maintenanceDb(this.config, this.side, this.db.database), applicationName: 'pgshift', dryRun: this.db.dryRun });
+      await this.admin.allowWrites();
     }
     if (!ensured.has(this.admin)) {
-      await this.admin.query(sqlFile('identity-record-table'));
+      await this.admin.change(sqlFile('identity-record-table'));
       ensured.add(this.admin);
     }
     return this.admin;
@@ -80,10 +83,11 @@ export class IdentityChanges {
     const setIndex = to.kind === 'index' ? to.index : null;
     if (now.replident === setTo && (setTo === 'f' || now.index_name === setIndex)) return;
     const admin = await this.adminDb();
-    await admin.query(sqlFile('identity-record-insert'), [
+    await admin.change(sqlFile('identity-record-insert'), [
       this.db.database, now.datoid, now.relid, now.schema, now.name, now.replident, now.index_name, setTo, setIndex,
     ]);
-    await this.db.query(`ALTER TABLE ${tableSql} REPLICA IDENTITY ${identitySql(setTo, setIndex)}`);
+    await this.db.change(`ALTER TABLE ${tableSql} REPLICA IDENTITY ${identitySql(setTo, setIndex)}`);
+    if (this.db.dryRun) this.planned.set(Number(now.relid), { replident: setTo, index: setIndex });
     this.changed.push({ table: `${now.schema}.${now.name}`, from: identityText(now.replident, now.index_name), to: identityText(setTo, setIndex) });
   }
 
@@ -97,10 +101,10 @@ export class IdentityChanges {
  * Refuse, before anything changes, when identities are to be set on this side
  * but its role may not keep the record in the maintenance database.
  */
-export async function refuseUnrecordable(config: Config, side: Side, database: string): Promise<void> {
+export async function refuseUnrecordable(config: Config, side: Side, database: string, dryRun?: DryRun): Promise<void> {
   const ep = side === 'source' ? config.source : config.target;
   const maint = maintenanceDb(config, side, database);
-  const admin = await connect(side, ep, { database: maint, applicationName: 'pgshift' });
+  const admin = await connect(side, ep, { database: maint, applicationName: 'pgshift', dryRun });
   try {
     const r = await admin.one<{ role: string; may_record: boolean }>(sqlFile('identity-may-record'));
     if (r.may_record) return;
@@ -141,7 +145,11 @@ export async function restoreReplicaIdentities(admin: Db, db: Db): Promise<Resto
     [db.database]);
   if (records.length === 0) return out;
   const { oid: datoid } = await admin.one<{ oid: string }>('SELECT oid::text FROM pg_catalog.pg_database WHERE datname = $1', [db.database]);
-  const forget = (r: RecordRow) => admin.query('DELETE FROM pgshift.replica_identity WHERE database = $1 AND relid = $2', [db.database, r.relid]);
+  let forgotten = 0;
+  const forget = (r: RecordRow) => {
+    forgotten++;
+    return admin.change('DELETE FROM pgshift.replica_identity WHERE database = $1 AND relid = $2', [db.database, r.relid]);
+  };
   const live = records.filter((r) => r.datoid === datoid);
   // Records of an earlier database of this name (dropped and made again): their tables are gone.
   for (const r of records) if (r.datoid !== datoid) await forget(r);
@@ -171,7 +179,7 @@ export async function restoreReplicaIdentities(admin: Db, db: Db): Promise<Resto
     // An original identity index dropped since cannot be used again: DEFAULT is the nearest.
     const back = r.original === 'i' && !(r.original_index && t.indexes.includes(r.original_index)) ? 'd' : r.original;
     try {
-      await db.query(`ALTER TABLE ${qualify(t.schema, t.name)} REPLICA IDENTITY ${identitySql(back, r.original_index)}`);
+      await db.change(`ALTER TABLE ${qualify(t.schema, t.name)} REPLICA IDENTITY ${identitySql(back, r.original_index)}`);
     } catch (e) {
       out.kept.push({ table: name, identity: current, reason: `could not be restored to ${original}: ${(e as Error).message}; run cleanup again` });
       continue;
@@ -180,15 +188,16 @@ export async function restoreReplicaIdentities(admin: Db, db: Db): Promise<Resto
     out.restored.push({ table: name === recordedAs ? name : `${name} (recorded as ${recordedAs})`, from: current, to: identityText(back, r.original_index) });
   }
   await db.query('RESET lock_timeout');
-  await dropEmptyRecord(admin);
+  // A dry run deleted nothing: the rows it would have deleted still count.
+  await dropEmptyRecord(admin, admin.dryRun ? forgotten : 0);
   return out;
 }
 
-async function dropEmptyRecord(admin: Db): Promise<void> {
+async function dropEmptyRecord(admin: Db, stillCounted: number): Promise<void> {
   const left = await admin.one<{ n: number }>('SELECT count(*)::int AS n FROM pgshift.replica_identity');
-  if (left.n > 0) return;
-  await admin.query('DROP TABLE pgshift.replica_identity');
+  if (left.n - stillCounted > 0) return;
+  await admin.change('DROP TABLE pgshift.replica_identity');
   // The schema is shared with the fence record: dropped only when nothing of pgshift's is left in it.
-  await admin.query("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'pgshift') THEN DROP SCHEMA IF EXISTS pgshift; END IF; END $$");
+  await admin.change("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'pgshift') THEN DROP SCHEMA IF EXISTS pgshift; END IF; END $$");
   ensured = new WeakSet<Db>();
 }

@@ -129,7 +129,7 @@ export async function syncPublication(source: Db, name: string, plan: Publicatio
   const withSql = plan.viaRoot ? ' WITH (publish_via_partition_root = true)' : '';
   if (!existing) {
     const forSql = plan.tables.length > 0 ? ` FOR TABLE ${listSql}` : '';
-    await source.query(`CREATE PUBLICATION ${quoteIdent(name)}${forSql}${withSql}`);
+    await source.change(`CREATE PUBLICATION ${quoteIdent(name)}${forSql}${withSql}`);
     return 'created';
   }
   if (existing.allTables) {
@@ -142,18 +142,18 @@ export async function syncPublication(source: Db, name: string, plan: Publicatio
   const have = [...existing.tableOids].sort((a, b) => a - b);
   if (want.join(',') !== have.join(',')) {
     if (plan.tables.length > 0) {
-      await source.query(`ALTER PUBLICATION ${quoteIdent(name)} SET TABLE ${listSql}`);
+      await source.change(`ALTER PUBLICATION ${quoteIdent(name)} SET TABLE ${listSql}`);
     } else {
       const names = await source.query<{ schema: string; name: string }>(
         'SELECT n.nspname AS schema, c.relname AS name FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ANY($1::oid[])',
         [existing.tableOids]);
-      await source.query(`ALTER PUBLICATION ${quoteIdent(name)} DROP TABLE ${publicationTablesSql(names)}`);
+      await source.change(`ALTER PUBLICATION ${quoteIdent(name)} DROP TABLE ${publicationTablesSql(names)}`);
     }
     emit({ type: 'info', message: `publication ${name}: table list updated (${have.length} -> ${want.length} tables)` });
     changed = true;
   }
   if (plan.viaRoot && !existing.viaRoot) {
-    await source.query(`ALTER PUBLICATION ${quoteIdent(name)} SET (publish_via_partition_root = true)`);
+    await source.change(`ALTER PUBLICATION ${quoteIdent(name)} SET (publish_via_partition_root = true)`);
     changed = true;
   }
   return changed ? 'updated' : 'unchanged';

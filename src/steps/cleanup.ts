@@ -16,6 +16,7 @@
 import type { Config } from '../config/config.js';
 import { connect, maintenanceDb, type Db, type Side } from '../pg/connect.js';
 import { quoteIdent, quoteLiteral } from '../pg/quote.js';
+import type { DryRun } from '../pg/dry-run.js';
 import { sqlFile } from '../pg/sql.js';
 import { PgshiftError, SafetyError } from '../errors.js';
 import type { Emit } from '../events.js';
@@ -23,7 +24,7 @@ import { silent } from '../events.js';
 import { sleep } from '../util/wait.js';
 import { namesFor } from '../replication/names.js';
 import { databaseConfig } from '../config/config.js';
-import { deleteFence, readFence } from '../switchover/state.js';
+import { deleteFence, readFence, type FenceRecord } from '../switchover/state.js';
 import { manualUnfenceSql, PAUSE_IMPLS } from '../switchover/pause.js';
 import { unfenceHint } from '../switchover/fence-status.js';
 import { addDeferredChecks, checkLabel, pendingDeferred } from '../checks/deferred-constraints.js';
@@ -52,13 +53,13 @@ export interface CleanupResult {
   identities: RestoredIdentities[];
 }
 
-async function tryConnect(config: Config, side: Side, database: string): Promise<{ db?: Db; admin?: Db; error?: string }> {
+async function tryConnect(config: Config, side: Side, database: string, dryRun?: DryRun): Promise<{ db?: Db; admin?: Db; error?: string }> {
   const ep = side === 'source' ? config.source : config.target;
   try {
-    const db = await connect(side, ep, { database, connectTimeoutMs: 5000, applicationName: 'pgshift cleanup' });
-    const admin = await connect(side, ep, { database: maintenanceDb(config, side, database), connectTimeoutMs: 5000, applicationName: 'pgshift cleanup' });
+    const db = await connect(side, ep, { database, connectTimeoutMs: 5000, applicationName: 'pgshift cleanup', dryRun });
+    const admin = await connect(side, ep, { database: maintenanceDb(config, side, database), connectTimeoutMs: 5000, applicationName: 'pgshift cleanup', dryRun });
     // A side left read-only by a readonly fence is read-only for clients, not for cleanup.
-    for (const d of [db, admin]) await d.query('SET default_transaction_read_only = off');
+    for (const d of [db, admin]) await d.allowWrites();
     return { db, admin };
   } catch (e) {
     if (e instanceof PgshiftError && e.exitCode === 3) throw e;
@@ -74,12 +75,19 @@ async function subOid(db: Db, name: string): Promise<string | undefined> {
   return r?.oid;
 }
 
-export async function cleanup(config: Config, database: string, opts: { emit?: Emit } = {}): Promise<CleanupResult> {
+export interface CleanupOptions {
+  emit?: Emit;
+  /** Plan only (src/pg/dry-run.ts): every look runs, every drop is recorded here instead of made. */
+  dryRun?: DryRun;
+}
+
+export async function cleanup(config: Config, database: string, opts: CleanupOptions = {}): Promise<CleanupResult> {
   databaseConfig(config, database);
   const emit = opts.emit ?? silent;
+  const dryRun = opts.dryRun;
   const names = namesFor(database);
   const result: CleanupResult = { database, dropped: [], left: [], fences: [], identities: [] };
-  const [src, tgt] = await Promise.all([tryConnect(config, 'source', database), tryConnect(config, 'target', database)]);
+  const [src, tgt] = await Promise.all([tryConnect(config, 'source', database, dryRun), tryConnect(config, 'target', database, dryRun)]);
   const conns: Record<Side, typeof src> = { source: src, target: tgt };
   const other = (s: Side): Side => (s === 'source' ? 'target' : 'source');
   // Each side: the subscription it holds, the publication and slot it holds.
@@ -89,6 +97,8 @@ export async function cleanup(config: Config, database: string, opts: { emit?: E
   };
   const leftOn: Record<Side, { objects: string[]; sql: string[] }> = { source: { objects: [], sql: [] }, target: { objects: [], sql: [] } };
   const syncOwners: Record<Side, string[]> = { source: [], target: [] };
+  /** Slots a DROP SUBSCRIPTION drops itself on the peer (it is attached to them): in a dry run they are still there. */
+  const droppedWithSubscription: Record<Side, string[]> = { source: [], target: [] };
 
   // Subscriptions first, so the slots they use become free.
   for (const side of ['target', 'source'] as Side[]) {
@@ -97,20 +107,25 @@ export async function cleanup(config: Config, database: string, opts: { emit?: E
     const oid = await subOid(c.db, plan[side].sub);
     if (!oid) continue;
     syncOwners[other(side)].push(oid);
+    dryRun?.step(`subscription ${plan[side].sub} on the ${side}`);
     const subSql = quoteIdent(plan[side].sub);
-    await c.db.query(`ALTER SUBSCRIPTION ${subSql} DISABLE`);
+    await c.db.change(`ALTER SUBSCRIPTION ${subSql} DISABLE`);
     const peer = conns[other(side)].db;
     const slotName = side === 'target' ? names.slot : names.reverseSlot;
     const slotThere = peer ? await peer.maybeOne('SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1', [slotName]) : undefined;
     if (peer && !slotThere) {
       // Its slot is already gone (an earlier cleanup ran while this side was down).
-      await c.db.query(`ALTER SUBSCRIPTION ${subSql} SET (slot_name = NONE)`);
+      await c.db.change(`ALTER SUBSCRIPTION ${subSql} SET (slot_name = NONE)`);
     } else if (!peer) {
       // The slot lives on the side we cannot reach: detach it, or DROP SUBSCRIPTION would try to drop it there and fail.
-      await c.db.query(`ALTER SUBSCRIPTION ${subSql} SET (slot_name = NONE)`);
+      await c.db.change(`ALTER SUBSCRIPTION ${subSql} SET (slot_name = NONE)`);
       leftOn[other(side)].objects.push(`replication slot ${slotName}`);
+    } else {
+      droppedWithSubscription[other(side)].push(slotName);
     }
-    await c.db.query(`DROP SUBSCRIPTION ${subSql}`);
+    await c.db.change(`DROP SUBSCRIPTION ${subSql}`, [], {
+      note: peer && slotThere ? `it also drops its replication slot ${slotName} (and table-sync slots) on the ${other(side)}` : undefined,
+    });
     result.dropped.push({ side, object: `subscription ${plan[side].sub}` });
     emit({ type: 'info', message: `dropped subscription ${plan[side].sub} on the ${side}` });
   }
@@ -133,25 +148,48 @@ export async function cleanup(config: Config, database: string, opts: { emit?: E
       continue;
     }
     const slots = await c.db.query<{ slot_name: string; active: boolean; active_pid: number | null }>(sqlFile('cleanup-slots'), [[slot], syncOwners[side]]);
+    dryRun?.step(`replication slots and publication ${pub} on the ${side}`);
     for (const sl of slots) {
+      if (dryRun) {
+        // The subscription was not dropped, so its walsender still holds the slot: nothing to wait for.
+        const bySubscription = droppedWithSubscription[side].includes(sl.slot_name) || /^pg_\d+_sync_/.test(sl.slot_name);
+        const only = bySubscription ? 'only if DROP SUBSCRIPTION left it' : undefined;
+        if (sl.active && sl.active_pid !== null) {
+          const ifLeft = bySubscription ? 'only if DROP SUBSCRIPTION left the slot and ' : 'only if ';
+          await c.db.change('SELECT pg_catalog.pg_terminate_backend($1)', [sl.active_pid], { note: `${ifLeft}its walsender (pid ${sl.active_pid} now) still holds it after about half a second` });
+        }
+        await c.db.change('SELECT pg_catalog.pg_drop_replication_slot($1)', [sl.slot_name], { note: only });
+        result.dropped.push({ side, object: `replication slot ${sl.slot_name}` });
+        continue;
+      }
       for (let i = 0; i < 200; i++) {
         const r = await c.db.maybeOne<{ active_pid: number | null }>('SELECT active_pid FROM pg_catalog.pg_replication_slots WHERE slot_name = $1', [sl.slot_name]);
         if (!r || r.active_pid === null) break;
         // A walsender of a subscription that is gone (or detached) still holds it: end it.
-        if (i > 20) await c.db.query('SELECT pg_catalog.pg_terminate_backend($1)', [r.active_pid]);
+        if (i > 20) await c.db.change('SELECT pg_catalog.pg_terminate_backend($1)', [r.active_pid]);
         await sleep(25);
       }
       const gone = await c.db.maybeOne('SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1', [sl.slot_name]);
-      if (gone) await c.db.query('SELECT pg_catalog.pg_drop_replication_slot($1)', [sl.slot_name]);
+      if (gone) await c.db.change('SELECT pg_catalog.pg_drop_replication_slot($1)', [sl.slot_name]);
       result.dropped.push({ side, object: `replication slot ${sl.slot_name}` });
     }
     const p = await c.db.maybeOne('SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = $1', [pub]);
     if (p) {
-      await c.db.query(`DROP PUBLICATION ${quoteIdent(pub)}`);
+      await c.db.change(`DROP PUBLICATION ${quoteIdent(pub)}`);
       result.dropped.push({ side, object: `publication ${pub}` });
     }
     const fence = await readFence(c.admin, database);
-    if (fence) {
+    if (fence && dryRun) {
+      dryRun.step(`switchover bookkeeping on the ${side}`);
+      await planFenceRemoval(c.admin, fence, config, side);
+      if (fence.phase === 'pausing' || fence.phase === 'paused') {
+        result.dropped.push({ side, object: `fence of an interrupted ${fence.direction} (${fence.method}): writes given back` });
+      } else {
+        const sql = manualUnfenceSql(fence, config);
+        if (sql.length > 0) result.fences.push({ side, method: fence.method, sql });
+      }
+      result.dropped.push({ side, object: 'switchover bookkeeping (pgshift.switchover_fence row)' });
+    } else if (fence) {
       if (fence.phase === 'pausing' || fence.phase === 'paused') {
         // A run killed before its point of no return: this side is still the one that
         // takes writes, so lifting the fence is the whole undo, and once the record is
@@ -175,6 +213,7 @@ export async function cleanup(config: Config, database: string, opts: { emit?: E
       result.dropped.push({ side, object: 'switchover bookkeeping (pgshift.switchover_fence row)' });
     }
     // Last on this side: its publication is gone, so no table goes back to an identity it cannot publish with.
+    dryRun?.step(`replica identities on the ${side} (put back as before pgshift)`);
     const ids = await restoreReplicaIdentities(c.admin, c.db);
     // Reported with the result (the CLI groups them: there may be hundreds).
     if (ids.restored.length > 0 || ids.kept.length > 0) result.identities.push(ids);
@@ -184,6 +223,7 @@ export async function cleanup(config: Config, database: string, opts: { emit?: E
   // they are added now and their record goes.
   if (tgt.db && (await pendingDeferred(tgt.db)).length > 0) {
     if (src.db) {
+      dryRun?.step('NOT VALID CHECK constraints deferred by schema, on the target');
       const added = await addDeferredChecks(src.db, tgt.db, emit);
       result.dropped.push({ side: 'target', object: `record of deferred NOT VALID CHECK constraints (pgshift.deferred_constraints)${added.length ? `; added: ${added.map(checkLabel).join(', ')}` : ''}` });
     } else {
@@ -197,6 +237,8 @@ export async function cleanup(config: Config, database: string, opts: { emit?: E
     result.left.push({ side, reason: 'unreachable peer', objects: l.objects, database, sql: l.sql });
   }
   await Promise.all([src.db, src.admin, tgt.db, tgt.admin].map((d) => d?.close()));
+  // A dry run ended nothing: no result for the journal or the metrics.
+  if (dryRun) return result;
   emit({
     type: 'result',
     data: {
@@ -207,4 +249,30 @@ export async function cleanup(config: Config, database: string, opts: { emit?: E
     },
   });
   return result;
+}
+
+/**
+ * What lifting and forgetting a fence would run, for a dry run. The pause
+ * methods' undo (src/switchover/pause.ts) runs its statements itself, so the
+ * plan shows the statements that give back what the record says was taken
+ * (manualUnfenceSql); deleteFence's statements (src/switchover/state.ts) follow.
+ */
+async function planFenceRemoval(admin: Db, fence: FenceRecord, config: Config, side: Side): Promise<void> {
+  let elsewhere: string | undefined;
+  if (fence.phase === 'pausing' || fence.phase === 'paused') {
+    const undo = manualUnfenceSql(fence, config);
+    if (fence.method === 'revoke' || fence.method === 'readonly') {
+      const note = `gives writes back on the ${side}: the ${fence.method} fence of an interrupted ${fence.direction}`;
+      for (const line of undo) await admin.change(line, [], { note });
+    } else {
+      // PgBouncer's RESUME and the user's resume command do not run on this server.
+      elsewhere = `first, writes are given back (${fence.method} fence of an interrupted ${fence.direction}): ${undo.join(' ')}`;
+    }
+  }
+  await admin.change('DELETE FROM pgshift.switchover_fence WHERE database = $1', [fence.database], { note: elsewhere });
+  const left = await admin.one<{ n: number }>('SELECT count(*)::int AS n FROM pgshift.switchover_fence WHERE database <> $1', [fence.database]);
+  if (left.n === 0) {
+    await admin.change('DROP TABLE pgshift.switchover_fence');
+    await admin.change("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'pgshift') THEN DROP SCHEMA IF EXISTS pgshift; END IF; END $$");
+  }
 }

@@ -29,6 +29,7 @@ import { listTables, tableKey, tableNames, type TableInfo } from '../pg/catalog.
 import { quoteIdent } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
 import { featuresOf } from '../pg/version.js';
+import type { DryRun } from '../pg/dry-run.js';
 import { sleep } from '../util/wait.js';
 import { faultPoint } from '../util/fault.js';
 import { namesFor } from '../replication/names.js';
@@ -45,6 +46,8 @@ export interface StartOptions {
   copy?: CopyMode;
   emit?: Emit;
   signal?: AbortSignal;
+  /** Plan only (src/pg/dry-run.ts): every read and check runs, every change is recorded here instead of made. */
+  dryRun?: DryRun;
 }
 
 export interface StartResult {
@@ -87,9 +90,13 @@ export async function textOnlyTypes(source: Db, target: Db, tables: TableInfo[])
 }
 
 /** Give the target the source's replica identities (the apply worker finds rows by them); each change recorded first. */
-export async function mirrorIdentityOnTarget(source: Db, target: Db, tables: TableInfo[], emit: Emit, changes: IdentityChanges): Promise<void> {
-  // Read the source's identities as they are now (after this run's ALTERs, or a previous run's).
-  const now = new Map((await listTables(source)).map((t) => [t.oid, t]));
+export async function mirrorIdentityOnTarget(source: Db, target: Db, tables: TableInfo[], emit: Emit, changes: IdentityChanges, sourceChanges?: IdentityChanges): Promise<void> {
+  // Read the source's identities as they are now (after this run's ALTERs, or a previous run's);
+  // in a dry run those ALTERs were only recorded, so what they would have set counts.
+  const now = new Map((await listTables(source)).map((t) => {
+    const planned = sourceChanges?.planned.get(t.oid);
+    return [t.oid, planned ? { ...t, replident: planned.replident, replidentIndex: planned.index } : t];
+  }));
   const onTarget = new Map((await listTables(target)).map((t) => [tableKey(t), t]));
   const leaves = await leafTables(source, tables);
   const check = [...new Map([...leaves, ...tables].map((t) => [t.oid, t])).values()];
@@ -124,9 +131,9 @@ export async function waitInactive(source: Db, slot: string, signal?: AbortSigna
   return false;
 }
 
-async function connectTarget(config: Config, database: string): Promise<Db> {
+async function connectTarget(config: Config, database: string, dryRun?: DryRun): Promise<Db> {
   try {
-    return await connect('target', config.target, { database });
+    return await connect('target', config.target, { database, dryRun });
   } catch (e) {
     if (e instanceof PgshiftError && e.code === 'no_database') {
       throw new ProblemError('no_target_database', `database "${database}" does not exist on the target`, {
@@ -160,10 +167,11 @@ export async function startReplication(config: Config, database: string, opts: S
   }
   const dbConfig = databaseConfig(config, database);
   const names = namesFor(database);
-  const source = await connect('source', config.source, { database });
+  const dryRun = opts.dryRun;
+  const source = await connect('source', config.source, { database, dryRun });
   let target: Db | undefined;
   try {
-    target = await connectTarget(config, database);
+    target = await connectTarget(config, database, dryRun);
     checkAborted(opts.signal);
 
     const plan = await planPublication(source, dbConfig);
@@ -178,24 +186,28 @@ export async function startReplication(config: Config, database: string, opts: S
     }
     await refuseTablesMissingOnTarget(plan.tables, onTarget, database);
     if (planChangesIdentities(plan)) {
-      for (const side of ['source', 'target'] as const) await refuseUnrecordable(config, side, database);
+      for (const side of ['source', 'target'] as const) await refuseUnrecordable(config, side, database, dryRun);
     }
     const sourceChanges = new IdentityChanges(config, 'source', source);
     const targetChanges = new IdentityChanges(config, 'target', target);
     try {
+      dryRun?.step('replica identities on the source (each recorded first, for cleanup to put back)');
       await applyIdentityPlan(sourceChanges, plan, emit);
-      await mirrorIdentityOnTarget(source, target, plan.tables, emit, targetChanges);
+      dryRun?.step('replica identities on the target (as the source has them, for the apply worker)');
+      await mirrorIdentityOnTarget(source, target, plan.tables, emit, targetChanges, sourceChanges);
     } finally {
       await Promise.all([sourceChanges.close(), targetChanges.close()]);
     }
     faultPoint('after:start-identity');
     checkAborted(opts.signal);
 
+    dryRun?.step(`publication ${names.publication} on the source`);
     const pubAction = await syncPublication(source, names.publication, plan, emit);
     faultPoint('after:start-publication');
     emit({ type: 'info', message: `publication ${names.publication} on the source: ${pubAction} (${plan.tables.length} tables${plan.viaRoot ? ', partitioned tables through their root' : ''})` });
     checkAborted(opts.signal);
 
+    dryRun?.step(`subscription ${names.subscription} on the target`);
     const conn = subscriptionConninfo(config, database);
     let subAction: StartResult['subscription']['action'] = 'unchanged';
     let droppedOrphan = false;
@@ -216,7 +228,7 @@ export async function startReplication(config: Config, database: string, opts: S
           emit({ type: 'warn', message: `subscription ${names.subscription} is disabled, so it cannot pick up ${missing.length} newly published table(s); enable it and run start again` });
         } else {
           // New tables are copied; tables already subscribed keep their state.
-          await target.query(`ALTER SUBSCRIPTION ${quoteIdent(names.subscription)} REFRESH PUBLICATION WITH (copy_data = true)`);
+          await target.change(`ALTER SUBSCRIPTION ${quoteIdent(names.subscription)} REFRESH PUBLICATION WITH (copy_data = true)`);
           subAction = 'refreshed';
           emit({ type: 'info', message: `subscription ${names.subscription}: refreshed, ${missing.length} new table(s) will be copied` });
         }
@@ -239,9 +251,9 @@ export async function startReplication(config: Config, database: string, opts: S
             hint: 'Another subscriber is using this slot. Stop it, or drop the slot, then run start again.',
           });
         }
-        await source.query('SELECT pg_catalog.pg_drop_replication_slot($1)', [names.slot]);
+        await source.change('SELECT pg_catalog.pg_drop_replication_slot($1)', [names.slot], { note: 'left on the source by an interrupted start' });
         droppedOrphan = true;
-        emit({ type: 'warn', message: `dropped replication slot ${names.slot} left on the source by an interrupted start` });
+        emit({ type: 'warn', message: `${dryRun ? 'would drop' : 'dropped'} replication slot ${names.slot} left on the source by an interrupted start` });
       }
       warnStoredPassword(conn, emit);
       const textOnly = await textOnlyTypes(source, target, plan.tables);

@@ -3,22 +3,35 @@
 // on the target, no failed transaction through PgBouncer). Run on the widest
 // supported pair, 10 -> 18 (the default 13 -> 17 flow is the same code, and
 // the version matrix covers that pair's steps). --report writes the demo's
-// rehearsal report, whose numbers are the demo's.
-import { test } from 'node:test';
+// rehearsal report, whose numbers are the demo's. The demo leaves nothing in
+// the temp dir (its work directory goes at the end, and on Ctrl-C), and shows
+// the sample data loading as progress events.
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../helpers/harness.js';
+import { runCli, startCli, waitFor } from '../helpers/harness.js';
 import { PGBOUNCER_BIN } from '../../src/embedded/pgbouncer.js';
+
+// The children's own temp dir, so other runs' pgshift-demo-* dirs cannot be counted as theirs.
+// Readable by the unprivileged user the embedded servers run as.
+const TMP = mkdtempSync(join(tmpdir(), 'pgshift-demotest-'));
+chmodSync(TMP, 0o755);
+const childEnv = { TMPDIR: TMP };
+const demoDirs = (): string[] => readdirSync(TMP).filter((f) => f.startsWith('pgshift-demo-'));
+after(() => {
+  rmSync(TMP, { recursive: true, force: true });
+});
 
 test('pgshift demo --from 10 --to 18 runs the whole flow and exits 0, and --report writes its report', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'pgshift-demo-report-'));
   const report = join(dir, 'demo.html');
-  const r = await runCli(['--json', 'demo', '--from', '10', '--to', '18', '--report', report], { timeoutMs: 900_000 });
+  const r = await runCli(['--json', 'demo', '--from', '10', '--to', '18', '--report', report], { timeoutMs: 900_000, env: childEnv });
   assert.equal(r.code, 0, r.stderr.slice(-4000));
+  assert.deepEqual(demoDirs(), [], 'the demo removed its work directory (config, ledger)');
   const result = JSON.parse(r.stdout) as {
-    ok: boolean; from: number; to: number; pauseMethod: string; verify: { identical: boolean }; loadCheck: { ok: boolean; acknowledged: number; missing: number };
+    ok: boolean; from: number; to: number; rows: number; pauseMethod: string; verify: { identical: boolean }; loadCheck: { ok: boolean; acknowledged: number; missing: number };
     load: { transactions: number; errors: number }; writePauseMs: number; timeline: { phase: string }[]; switchover: { pauseMs: number };
   };
   assert.equal(result.ok, true);
@@ -42,6 +55,29 @@ test('pgshift demo --from 10 --to 18 runs the whole flow and exits 0, and --repo
   assert.ok(html.includes(`data-metric="pause-ms" data-value="${result.switchover.pauseMs}"`), 'the report\'s pause is the demo\'s');
   assert.ok(html.includes(`data-metric="load-transactions" data-value="${result.load.transactions}"`), 'the report\'s acknowledged transactions are the demo\'s');
   assert.match(html, /<svg class="chart" id="chart-lag-0"/, 'a lag chart');
+
+  // Loading the sample data showed progress: rows with a rate, up to the total the demo reports.
+  const progress = r.stderr.split('\n').filter((l) => l.includes('"task":"sample-data"'))
+    .map((l) => JSON.parse(l) as { done: number; total: number; unit: string; rate?: number; label: string });
+  assert.ok(progress.length >= 5, `progress while the sample data loads (${progress.length} events)`);
+  assert.ok(progress.every((p) => p.unit === 'rows' && p.total === result.rows), 'rows out of the total loaded');
+  assert.ok(progress.some((p) => p.done < p.total && p.rate !== undefined && p.rate > 0), 'a rate while loading');
+  assert.equal(progress.at(-1)!.done, result.rows);
+  assert.ok(progress.some((p) => /order_items/.test(p.label)), 'named by table');
+});
+
+test('pgshift demo interrupted (Ctrl-C) leaves no work directory behind', async () => {
+  const before = demoDirs();
+  const run = startCli(['--json', 'demo', '--from', '10', '--to', '18'], { timeoutMs: 300_000, env: childEnv });
+  let events = '';
+  run.child.stderr!.on('data', (d: Buffer) => (events += d.toString()));
+  // Once the clusters are up (the phase after them has begun): the work directory exists by then.
+  await waitFor(async () => /"phase":"create sample database","state":"start"/.test(events), { timeoutMs: 240_000, what: 'the demo to start its clusters' });
+  assert.equal(demoDirs().length, before.length + 1, 'the demo has its work directory while it runs');
+  run.child.kill('SIGINT');
+  const r = await run.done;
+  assert.notEqual(r.code, 0);
+  assert.deepEqual(demoDirs(), before, 'the work directory went with the interrupted demo');
 });
 
 test('pgshift demo refuses a pair it cannot run before starting anything', async () => {

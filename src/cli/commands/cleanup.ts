@@ -2,16 +2,34 @@ import type { Command } from '../command.js';
 import { DB_ARG, namedDatabases, oneDatabase } from '../command.js';
 import { cleanup } from '../../steps/cleanup.js';
 import { EXIT } from '../../errors.js';
+import { DRY_RUN_FLAG, dryRunEmit, isDryRun, planJson, printPlan } from '../dry-run.js';
+import { DryRun } from '../../pg/dry-run.js';
 
 export const command: Command = {
   name: 'cleanup',
-  usage: 'cleanup DB',
+  usage: 'cleanup DB [--dry-run]',
   summary: 'drop every publication, subscription and slot pgshift made, on both sides; put back the replica identities it set',
   args: [DB_ARG],
-  locks: namedDatabases,
+  // A dry run changes nothing: no lock, no confirmation.
+  locks: (ctx) => (isDryRun(ctx) ? [] : namedDatabases(ctx)),
+  flags: { 'dry-run': DRY_RUN_FLAG },
   async run(ctx) {
     const database = oneDatabase(ctx, 'cleanup');
     const config = ctx.config();
+    if (isDryRun(ctx)) {
+      const plan = new DryRun();
+      const r = await cleanup(config, database, { emit: dryRunEmit(ctx), dryRun: plan });
+      if (ctx.json) {
+        ctx.out.writeJson({ ok: true, dryRun: true, changed: false, ...r, statements: planJson(plan) });
+        return EXIT.ok;
+      }
+      const notes: string[] = [];
+      if (plan.statements.length === 0) notes.push(`nothing of pgshift's was left for ${database} on the reachable side(s)`);
+      for (const f of r.fences) notes.push(`note: the ${f.side} database ${database} stays fenced (${f.method}) after cleanup; to lift it: ${f.sql.join(' ')}`);
+      for (const l of r.left) notes.push(`would be left on the ${l.side} (${l.reason}): ${l.objects.join('; ')}`);
+      printPlan(ctx, `cleanup ${database}`, plan, notes);
+      return EXIT.ok;
+    }
     if (!(await ctx.confirm(`Drop pgshift's replication objects for ${database} on both sides? Replication for it stops for good.`))) return EXIT.problem;
     const r = await cleanup(config, database, { emit: (e) => ctx.out.event(e) });
     const clean = r.left.length === 0;

@@ -39,6 +39,7 @@ function render(out: Output, r: DemoResult): void {
     out.line(`    source (old primary, now the reverse replica): ${r.kept.source}`);
     out.line(`    target (new primary):                          ${r.kept.target}`);
     if (r.kept.pgbouncer) out.line(`    through PgBouncer:                             ${r.kept.pgbouncer}`);
+    out.line(`    its files (config, ledger, journal, password file): ${r.kept.dir}`);
     out.line(`    config: ${r.kept.config}`);
     out.line(`    remove with: pg_ctl -D <dir>/data stop, then rm -rf the cluster dirs under ${r.kept.dir} and /tmp/pgshift-embedded`);
   }
@@ -54,7 +55,7 @@ export const command: Command = {
     to: { type: 'string', value: 'MAJOR', description: 'PostgreSQL major version of the target cluster', default: '17' },
     scale: { type: 'string', value: 'N', description: 'sample data size; 1 is about 300,000 rows', default: '1' },
     clients: { type: 'string', value: 'N', description: 'write-load clients during the flow', default: '4' },
-    keep: { type: 'boolean', description: 'leave the clusters (and PgBouncer) running and print how to connect' },
+    keep: { type: 'boolean', description: 'leave the clusters (and PgBouncer) running, and the demo\'s files (config, ledger) in the temp dir, and print how to connect; without it all of that is removed' },
     report: { type: 'string', value: 'FILE', description: 'write the rehearsal report of the demo here (.md or .html), from its journal' },
   },
   async run(ctx) {
