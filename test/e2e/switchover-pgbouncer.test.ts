@@ -177,3 +177,54 @@ test('pgbouncer switchover with min_pool_size and a PAUSE that waits for a trans
     await Promise.all([holder.end(), queued.end(), late.end()].map((p) => p.catch(() => undefined)));
   }
 });
+
+// The same PgBouncer behaviour, from a login that is simply in flight when
+// the switchover pauses (a pool still growing): pre_auth_delay on the source
+// keeps one such login going for seconds, so without pgshift waiting for it
+// before PAUSE the clients below are refused.
+test('pgbouncer switchover while PgBouncer is still logging in a server connection: pgshift waits for it, no client is refused', async () => {
+  const { db, cfgPath, bouncer: b } = await setup('growing');
+  const pgmod = (await import('pg')).default;
+  const { BouncerConsole } = await import('../../src/switchover/pgbouncer-admin.js');
+  const client = () => {
+    const c = new pgmod.Client({ host: '127.0.0.1', port: b.port, user: 'postgres', database: db, password: pair.source.password });
+    c.on('error', () => undefined);
+    return c;
+  };
+  const [a, bb, late] = [client(), client(), client()];
+  await Promise.all([a.connect(), bb.connect(), late.connect()]);
+  const console = await BouncerConsole.open(loadConfig(cfgPath, pair.env()).switchover.pgbouncer!);
+  try {
+    await a.query('SELECT 1');
+    const run = startCli(['-c', cfgPath, '--json', '--yes', 'switchover', db], { env: { ...pair.env(), PGSHIFT_FAULT: 'stop:after:preflight' }, timeoutMs: 120_000 });
+    await waitFor(async () => isStopped(run.child.pid!), { timeoutMs: 60_000, what: 'switchover to stop after preflight' });
+    // Every new backend on the source now waits 3 s before it authenticates.
+    await pair.source.sql('ALTER SYSTEM SET pre_auth_delay = 3');
+    await pair.source.sql('SELECT pg_reload_conf()');
+    try {
+      // a holds the pool's one server connection in a transaction, so b's query makes PgBouncer log in another.
+      await a.query('BEGIN');
+      await a.query('SELECT 1');
+      const bDone = bb.query('SELECT 1');
+      await waitFor(async () => (await console.serverLogins(db)) > 0, { timeoutMs: 10_000, what: 'PgBouncer to log in a second server connection' });
+      await a.query('COMMIT');
+      await bDone;
+      assert.ok((await console.serverLogins(db)) > 0, 'the login is still in flight when the switchover goes on');
+      run.child.kill('SIGCONT');
+      const r = await run.done;
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+      assert.equal((JSON.parse(r.stdout) as { outcome: string }).outcome, 'done');
+    } finally {
+      await pair.source.sql('ALTER SYSTEM RESET pre_auth_delay');
+      await pair.source.sql('SELECT pg_reload_conf()');
+    }
+    const answers = await Promise.allSettled([a, bb, late].map((c) => c.query<{ p: number }>('INSERT INTO ledger (client, delta) VALUES (-20, 1) RETURNING inet_server_port() AS p')));
+    for (const x of answers) {
+      assert.equal(x.status, 'fulfilled', x.status === 'rejected' ? String(x.reason) : '');
+      assert.equal((x as PromiseFulfilledResult<{ rows: { p: number }[] }>).value.rows[0]!.p, pair.target.port);
+    }
+  } finally {
+    await console.close();
+    await Promise.all([a.end(), bb.end(), late.end()].map((p) => p.catch(() => undefined)));
+  }
+});
