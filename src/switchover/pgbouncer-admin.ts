@@ -187,14 +187,21 @@ export function heldEntry(file: string, database: string): ConnParams | undefine
  */
 export function holdEntryParams(file: string, database: string, params: Record<string, string>): void {
   const text = readConfig(file);
-  const current = entryOf(file, text, database);
+  entryOf(file, text, database);
+  const lines = text.split('\n');
+  const e = findEntry(lines, database)!;
   const held = heldEntryFile(file, database);
-  if (!existsSync(held)) {
-    const line = text.split('\n')[findEntry(text.split('\n'), database)!.index]!;
-    writeAtomically(held, `${line.slice(line.indexOf('=') + 1).trim()}\n`, file);
+  if (!existsSync(held)) writeAtomically(held, `${e.value}\n`, file);
+  // Only these parameters change, in place: host, port and dbname stay exactly
+  // as written, or PgBouncer would take the entry for a new server and close
+  // the pool's connections on RELOAD.
+  let value = e.value;
+  for (const [k, v] of Object.entries(params)) {
+    const re = new RegExp(`(^|\\s)${k}\\s*=\\s*('(?:[^'\\\\]|\\\\.)*'|\\S+)`);
+    value = re.test(value) ? value.replace(re, `$1${k}=${v}`) : `${value} ${k}=${v}`;
   }
-  const host = (current.host ?? current.hostaddr ?? '').split(',')[0]!;
-  const next = rewriteDatabaseEntry(text, database, { host, port: current.port ?? '5432', dbname: current.dbname ?? database }, { ...current, ...params });
+  lines[e.index] = `${e.key} = ${value}`;
+  const next = lines.join('\n');
   if (next !== text) writeAtomically(file, next, file);
 }
 
