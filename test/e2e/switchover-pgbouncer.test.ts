@@ -64,6 +64,12 @@ test(`pgbouncer switchover ${FROM}->${TO} under pgbench: zero failed transaction
     'SELECT count(*)::int AS n, count(*) FILTER (WHERE server_port = $1)::int AS on_target FROM ledger', [pair.target.port], db);
   assert.equal(t!.n, summary.processed, 'ledger rows on the target = transactions pgbench processed');
   assert.ok(t!.on_target > 0, 'transactions ran on the target after the switchover');
+  // No client statement reached the target while the source still took writes: every row
+  // written on the target (its server_port) is later than every row written on the source
+  // (one machine, one clock; clock_timestamp() at the INSERT).
+  const [order] = await pair.target.sql<{ ok: boolean }>(
+    'SELECT (SELECT min(at) FROM ledger WHERE server_port = $1) > (SELECT max(at) FROM ledger WHERE server_port = $2) AS ok', [pair.target.port, pair.source.port], db);
+  assert.equal(order!.ok, true, 'a client transaction ran on the target before the last one on the source');
   // PgBouncer now points at the target; the forward subscription is gone, reverse replication runs.
   assert.match(b.log() + (await import('node:fs')).readFileSync(b.configFile, 'utf8'), new RegExp(`port=${pair.target.port}`));
   const names = namesFor(db);
