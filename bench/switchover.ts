@@ -14,8 +14,13 @@
 // target's WAL -> sequences -> repoint pgbouncer.ini, RELOAD -> RESUME (all
 // connections opened beforehand). It has no fence proof and no reverse
 // replication, so it is one way only: one fresh database per round.
-// Then the revoke method (no PgBouncer; clients are cut off by design): one
-// switchover and one rollback, pause only.
+// Baseline rounds run between pgshift's round trips, so both see the same
+// load. Then the revoke method (no PgBouncer; clients are cut off by design):
+// one switchover and one rollback per round, pause only.
+// For each move: the load averages (as uptime shows them) when it started,
+// the longest client transaction that overlapped the move (and the longest
+// of the whole pgbench run beside it), and per direction the medians, the
+// ratio to the baseline and the issue 14 targets met or not.
 //   node dist/bench/switchover.js [--from 14 --to 18] [--rounds 3] [--duration 12] [--no-revoke]
 // BENCH_DEBUG=1 prints, every second of each load, the sessions of the
 // database on both sides and PgBouncer's pool (where a long stall comes from);
@@ -24,6 +29,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import os from 'node:os';
 import { Pair, runCli, waitFor } from '../test/helpers/harness.js';
 import { EmbeddedPgBouncer } from '../src/embedded/pgbouncer.js';
 import { loadConfig } from '../src/config/config.js';
@@ -56,7 +62,12 @@ interface Move {
   direction: 'switchover' | 'rollback';
   pauseMs: number;
   phases: Record<string, number>;
+  /** Longest client transaction that overlapped the move (pgbench's log). */
   stallMs: number;
+  /** Longest client transaction of the whole pgbench run. */
+  runMaxMs: number;
+  /** Load averages (1, 5, 15 min) when the move started. */
+  load: [number, number, number];
   processed: number;
   failed: number;
   abortedClients: number;
@@ -68,16 +79,28 @@ interface Move {
 let logSeq = 0;
 let cfgPathGlobal: string | undefined;
 
-function maxLatencyMs(dir: string, prefix: string): number {
-  let max = 0;
+/**
+ * The longest transaction in pgbench's per-transaction log (client, number,
+ * latency us, script, end epoch s, end us): over the whole run, and among
+ * those that overlapped [from, to] (epoch ms).
+ */
+function maxLatencyMs(dir: string, prefix: string, from: number, to: number): { run: number; move: number } {
+  let run = 0;
+  let move = 0;
   for (const f of readdirSync(dir).filter((n) => n.startsWith(`${prefix}.`))) {
     for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
-      const us = Number(line.split(' ')[2]);
-      if (Number.isFinite(us) && us > max) max = us;
+      const [, , lat, , sec, usec] = line.split(' ').map(Number);
+      if (!Number.isFinite(lat) || !Number.isFinite(sec) || !Number.isFinite(usec)) continue;
+      const endMs = sec! * 1000 + usec! / 1000;
+      const ms = lat! / 1000;
+      run = Math.max(run, ms);
+      if (endMs >= from && endMs - ms <= to) move = Math.max(move, ms);
     }
   }
-  return max / 1000;
+  return { run, move };
 }
+
+const loadNow = (): [number, number, number] => os.loadavg().map((x) => Math.round(x * 100) / 100) as [number, number, number];
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -94,7 +117,7 @@ const ledgerCount = async (side: 'source' | 'target', db: string): Promise<{ n: 
  * Run pgbench for DURATION seconds against conn; once it has written `warm`
  * ledger rows, run move(); return pgbench's figures and the move's result.
  */
-async function underLoad<T>(conn: { host: string; port: number; user: string; dbname: string }, password: string, loadSide: 'source' | 'target', move: () => Promise<T>): Promise<{ result: T; processed: number; failed: number; aborted: number; stallMs: number; underLoad: boolean; out: string }> {
+async function underLoad<T>(conn: { host: string; port: number; user: string; dbname: string }, password: string, loadSide: 'source' | 'target', move: () => Promise<T>): Promise<{ result: T; processed: number; failed: number; aborted: number; stallMs: number; runMaxMs: number; load: [number, number, number]; underLoad: boolean; out: string }> {
   const prefix = `sw${++logSeq}`;
   const before = (await ledgerCount(loadSide, conn.dbname)).n;
   let finished = false;
@@ -111,13 +134,17 @@ async function underLoad<T>(conn: { host: string; port: number; user: string; db
     });
   }, 1000) : undefined;
   await waitFor(async () => finished || (await ledgerCount(loadSide, conn.dbname)).n > before + 300, { timeoutMs: 60_000, what: 'the load to run' });
+  const load = loadNow();
+  const from = Date.now();
   const result = await move();
+  const to = Date.now();
   const moved = !finished;
   const res = await bench;
   clearInterval(debug);
   const out = res.stdout + res.stderr;
   const s = parsePgbench(out);
-  return { result, processed: s.processed, failed: s.failed, aborted: (out.match(/client \d+ aborted/g) ?? []).length, stallMs: maxLatencyMs(pair.dir, prefix), underLoad: moved, out };
+  const lat = maxLatencyMs(pair.dir, prefix, from, to);
+  return { result, processed: s.processed, failed: s.failed, aborted: (out.match(/client \d+ aborted/g) ?? []).length, stallMs: lat.move, runMaxMs: lat.run, load, underLoad: moved, out };
 }
 
 interface CliMove { pauseMs: number; timeline: { phases: { phase: string; ms: number; inPause: boolean }[] } }
@@ -149,30 +176,8 @@ try {
   for (const d of [db, ...baseDbs]) await startAndWait(config, d, pair.target);
   const viaBouncer = (d: string) => ({ host: '127.0.0.1', port: bouncer!.port, user: 'postgres', dbname: d });
 
-  let acked = 0;
-  for (let round = 1; round <= (values['baseline-only'] ? 0 : ROUNDS); round++) {
-    for (const direction of ['switchover', 'rollback'] as const) {
-      const primary = direction === 'switchover' ? 'target' : 'source';
-      const other = direction === 'switchover' ? 'source' : 'target';
-      const run = await underLoad(viaBouncer(db), pair.source.password, direction === 'switchover' ? 'source' : 'target', () => cliMove(cfgPath, direction, db));
-      acked += run.processed;
-      // Every transaction pgbench counted, exactly once, on the side taking writes now...
-      const p = await ledgerCount(primary, db);
-      const ledgerOk = p.n === acked && p.ids === p.n;
-      // ...and replication (now running the other way) carries it to the other side.
-      await waitFor(async () => (await ledgerCount(other, db)).n === p.n, { timeoutMs: 60_000, what: `the ${other} to have the ${primary}'s ledger` }).catch(() => undefined);
-      const o = await ledgerCount(other, db);
-      moves.push({
-        scenario: 'pgbouncer', round, direction, pauseMs: r1(run.result.pauseMs), phases: inPausePhases(run.result), stallMs: r1(run.stallMs),
-        processed: run.processed, failed: run.failed, abortedClients: run.aborted, underLoad: run.underLoad,
-        ledger: `${ledgerOk && o.n === p.n ? 'ok' : 'MISMATCH'}: ${acked} acknowledged, ${p.n} on the ${primary} (${p.ids} distinct), ${o.n} on the ${other}`,
-      });
-      console.error(`pgshift ${direction} round ${round}: pause ${r1(run.result.pauseMs)} ms, stall ${r1(run.stallMs)} ms, failed ${run.failed}, ledger ${moves.at(-1)!.ledger}`);
-    }
-  }
-
   // --- the hand-run baseline, same load, same safety wait (one way: a database per round) ---
-  for (const [i, d] of baseDbs.entries()) {
+  const baselineRound = async (i: number, d: string): Promise<void> => {
     const cfg = config.switchover.pgbouncer!;
     const consoleConn = await BouncerConsole.open(cfg);
     const src: Db = await connect('source', config.source, { database: d });
@@ -193,6 +198,9 @@ try {
           t[name] = r1(now - at);
           at = now;
         };
+        // The same guard as pgshift's (pause.ts): a server login PAUSE cut off would make
+        // PgBouncer refuse server connections for server_login_retry (15 s) after RESUME.
+        while ((await consoleConn.serverLogins(d)) > 0) await new Promise((r) => setTimeout(r, 1));
         await consoleConn.command(`PAUSE ${d}`);
         lap('pause');
         const mark = await markPosition(src);
@@ -213,15 +221,39 @@ try {
       });
       const onTarget = await ledgerCount('target', d);
       moves.push({
-        scenario: 'baseline', round: i + 1, direction: 'switchover', pauseMs: r1(run.result.pauseMs), phases: run.result.phases, stallMs: r1(run.stallMs),
+        scenario: 'baseline', round: i + 1, direction: 'switchover', pauseMs: r1(run.result.pauseMs), phases: run.result.phases, stallMs: r1(run.stallMs), runMaxMs: r1(run.runMaxMs), load: run.load,
         processed: run.processed, failed: run.failed, abortedClients: run.aborted, underLoad: run.underLoad,
         ledger: `${onTarget.n === run.processed ? 'ok' : 'MISMATCH'}: ${run.processed} acknowledged, ${onTarget.n} on the target`,
       });
-      console.error(`baseline round ${i + 1}: pause ${r1(run.result.pauseMs)} ms, stall ${r1(run.stallMs)} ms, failed ${run.failed}`);
-      if (run.stallMs > 1000) console.error(`PgBouncer log (a client waited ${r1(run.stallMs)} ms):\n${bouncer.log().split('\n').slice(-20).join('\n')}`);
+      console.error(`baseline round ${i + 1}: pause ${r1(run.result.pauseMs)} ms, longest txn ${r1(run.stallMs)} ms, failed ${run.failed}, load ${run.load.join(' ')}`);
+      if (run.stallMs > 1000) console.error(`PgBouncer log (a client waited ${r1(run.stallMs)} ms):\n${bouncer!.log().split('\n').slice(-20).join('\n')}`);
     } finally {
       await Promise.all([consoleConn.close(), src.close(), tgt.close()]);
     }
+  };
+
+  // --- pgshift through PgBouncer, N round trips on one database, a baseline round after each ---
+  let acked = 0;
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const direction of values['baseline-only'] ? [] : ['switchover', 'rollback'] as const) {
+      const primary = direction === 'switchover' ? 'target' : 'source';
+      const other = direction === 'switchover' ? 'source' : 'target';
+      const run = await underLoad(viaBouncer(db), pair.source.password, direction === 'switchover' ? 'source' : 'target', () => cliMove(cfgPath, direction, db));
+      acked += run.processed;
+      // Every transaction pgbench counted, exactly once, on the side taking writes now...
+      const p = await ledgerCount(primary, db);
+      const ledgerOk = p.n === acked && p.ids === p.n;
+      // ...and replication (now running the other way) carries it to the other side.
+      await waitFor(async () => (await ledgerCount(other, db)).n === p.n, { timeoutMs: 60_000, what: `the ${other} to have the ${primary}'s ledger` }).catch(() => undefined);
+      const o = await ledgerCount(other, db);
+      moves.push({
+        scenario: 'pgbouncer', round, direction, pauseMs: r1(run.result.pauseMs), phases: inPausePhases(run.result), stallMs: r1(run.stallMs), runMaxMs: r1(run.runMaxMs), load: run.load,
+        processed: run.processed, failed: run.failed, abortedClients: run.aborted, underLoad: run.underLoad,
+        ledger: `${ledgerOk && o.n === p.n ? 'ok' : 'MISMATCH'}: ${acked} acknowledged, ${p.n} on the ${primary} (${p.ids} distinct), ${o.n} on the ${other}`,
+      });
+      console.error(`pgshift ${direction} round ${round}: pause ${r1(run.result.pauseMs)} ms, longest txn ${r1(run.stallMs)} ms, failed ${run.failed}, load ${run.load.join(' ')}, ledger ${moves.at(-1)!.ledger}`);
+    }
+    await baselineRound(round - 1, baseDbs[round - 1]!);
   }
   await bouncer.stop();
   bouncer = undefined;
@@ -241,7 +273,7 @@ try {
         const side = direction === 'switchover' ? pair.source : pair.target;
         const run = await underLoad({ host: side.host, port: side.port, user: 'bench', dbname: rdb }, 'bench', direction === 'switchover' ? 'source' : 'target', () => cliMove(rcfg, direction, rdb));
         moves.push({
-          scenario: 'revoke', round, direction, pauseMs: r1(run.result.pauseMs), phases: inPausePhases(run.result), stallMs: r1(run.stallMs),
+          scenario: 'revoke', round, direction, pauseMs: r1(run.result.pauseMs), phases: inPausePhases(run.result), stallMs: r1(run.stallMs), runMaxMs: r1(run.runMaxMs), load: run.load,
           processed: run.processed, failed: run.failed, abortedClients: run.aborted, underLoad: run.underLoad,
         });
         console.error(`revoke ${direction} round ${round}: pause ${r1(run.result.pauseMs)} ms`);
@@ -254,14 +286,19 @@ try {
 }
 
 // --- report ---
-const os = await import('node:os');
 console.log(`\npgshift switchover benchmark: pgbench TPC-B + ledger, ${CLIENTS} clients, ${DURATION} s per move, PostgreSQL ${FROM} -> ${TO}, ${ROUNDS} round trip(s), ${os.cpus().length} CPUs`);
-console.log('\nscenario   round direction    pause ms  longest txn ms  processed  failed  aborted  in-pause phases (ms)');
+console.log('longest txn: the longest client transaction that overlapped the move (in brackets: of the whole pgbench run); load: 1/5/15-minute load averages when the move started');
+console.log('\nscenario   round direction    pause ms  longest txn ms          load  processed  failed  aborted  in-pause phases (ms)');
 for (const m of moves) {
-  console.log(`${m.scenario.padEnd(10)} ${String(m.round).padStart(5)} ${m.direction.padEnd(11)} ${String(m.pauseMs).padStart(9)} ${String(m.stallMs).padStart(15)} ${String(m.processed).padStart(10)} ${String(m.failed).padStart(7)} ${String(m.abortedClients).padStart(8)}  ${Object.entries(m.phases).map(([k, v]) => `${k} ${v}`).join(', ')}${m.underLoad ? '' : '  [load ended before the move did]'}`);
+  console.log(`${m.scenario.padEnd(10)} ${String(m.round).padStart(5)} ${m.direction.padEnd(11)} ${String(m.pauseMs).padStart(9)} ${`${m.stallMs} (${m.runMaxMs})`.padStart(15)} ${m.load.map((x) => x.toFixed(1)).join('/').padStart(13)} ${String(m.processed).padStart(10)} ${String(m.failed).padStart(7)} ${String(m.abortedClients).padStart(8)}  ${Object.entries(m.phases).map(([k, v]) => `${k} ${v}`).join(', ')}${m.underLoad ? '' : '  [load ended before the move did]'}`);
   if (m.ledger) console.log(`${''.padEnd(28)}ledger ${m.ledger}`);
 }
 const pick = (scenario: Move['scenario'], direction?: Move['direction']): Move[] => moves.filter((m) => m.scenario === scenario && (!direction || m.direction === direction));
+/** Median of each in-pause phase over a set of moves. */
+const phaseMedians = (set: Move[]): Record<string, number> => {
+  const names = [...new Set(set.flatMap((m) => Object.keys(m.phases)))];
+  return Object.fromEntries(names.map((n) => [n, r1(median(set.map((m) => m.phases[n]).filter((v): v is number => v !== undefined)))]));
+};
 const summary: Record<string, unknown> = {};
 console.log('');
 for (const [label, set] of [
@@ -274,15 +311,41 @@ for (const [label, set] of [
   if (set.length === 0) continue;
   const pauses = set.map((m) => m.pauseMs);
   const stalls = set.map((m) => m.stallMs);
-  const s = { n: set.length, pauseP50: r1(median(pauses)), pauseMax: r1(Math.max(...pauses)), stallP50: r1(median(stalls)), stallMax: r1(Math.max(...stalls)), failed: set.reduce((a, m) => a + m.failed, 0) };
+  const s = {
+    n: set.length, pauseP50: r1(median(pauses)), pauseMax: r1(Math.max(...pauses)), stallP50: r1(median(stalls)), stallMax: r1(Math.max(...stalls)),
+    failed: set.reduce((a, m) => a + m.failed, 0), load1P50: r1(median(set.map((m) => m.load[0]))), phases: phaseMedians(set),
+  };
   summary[label.trim()] = s;
-  console.log(`${label}  pause p50 ${s.pauseP50} ms, max ${s.pauseMax} ms; longest transaction p50 ${s.stallP50} ms, max ${s.stallMax} ms; failed ${s.failed}`);
+  console.log(`${label}  pause p50 ${s.pauseP50} ms, max ${s.pauseMax} ms; longest transaction p50 ${s.stallP50} ms, max ${s.stallMax} ms; failed ${s.failed}; load (1 min) p50 ${s.load1P50}`);
+  console.log(`${''.padEnd(32)}phase medians: ${Object.entries(s.phases).map(([k, v]) => `${k} ${v}`).join(', ')}`);
 }
 const base = median(pick('baseline').map((m) => m.pauseMs));
+const baseStall = median(pick('baseline').map((m) => m.stallMs));
 const ours = median(pick('pgbouncer').map((m) => m.pauseMs));
 console.log(`\npgshift pause / hand-run baseline pause (p50, both directions): ${r1(ours)} / ${r1(base)} = ${(ours / base).toFixed(2)}x`);
+for (const d of ['switchover', 'rollback'] as const) {
+  const set = pick('pgbouncer', d);
+  if (set.length) console.log(`  ${d}: pause ${r1(median(set.map((m) => m.pauseMs)))} / ${r1(base)} = ${(median(set.map((m) => m.pauseMs)) / base).toFixed(2)}x; longest transaction ${r1(median(set.map((m) => m.stallMs)))} / ${r1(baseStall)} = ${(median(set.map((m) => m.stallMs)) / baseStall).toFixed(2)}x`);
+}
 const ledgerOk = pick('pgbouncer').every((m) => m.ledger?.startsWith('ok')) && pick('baseline').every((m) => m.ledger?.startsWith('ok'));
 console.log(`ledger: ${ledgerOk ? 'every acknowledged write present exactly once on the final primary' : 'MISMATCH (see above)'}`);
+// Issue 14's targets, judged on the medians (the machine is shared and noisy).
+const targets: [string, boolean][] = [];
+for (const d of ['switchover', 'rollback'] as const) {
+  const set = pick('pgbouncer', d);
+  if (!set.length) continue;
+  targets.push([`pgbouncer ${d} pause p50 <= 100 ms (${r1(median(set.map((m) => m.pauseMs)))})`, median(set.map((m) => m.pauseMs)) <= 100]);
+  targets.push([`pgbouncer ${d} longest client transaction p50 <= 150 ms (${r1(median(set.map((m) => m.stallMs)))})`, median(set.map((m) => m.stallMs)) <= 150]);
+}
+for (const d of ['switchover', 'rollback'] as const) {
+  const set = pick('revoke', d);
+  if (set.length) targets.push([`revoke ${d} pause p50 <= 200 ms (${r1(median(set.map((m) => m.pauseMs)))})`, median(set.map((m) => m.pauseMs)) <= 200]);
+}
+const throughBouncer = [...pick('pgbouncer'), ...pick('baseline')];
+targets.push([`zero failed transactions through PgBouncer (${throughBouncer.reduce((a, m) => a + m.failed, 0)} failed, ${throughBouncer.reduce((a, m) => a + m.abortedClients, 0)} clients aborted)`, throughBouncer.every((m) => m.failed === 0 && m.abortedClients === 0)]);
+targets.push(['every acknowledged write on the final primary (ledger)', ledgerOk]);
+console.log('\ntargets (issue 14):');
+for (const [what, met] of targets) console.log(`  ${met ? 'met    ' : 'NOT met'}  ${what}`);
 const allUnderLoad = moves.every((m) => m.underLoad);
 if (!allUnderLoad) console.log('warning: some moves finished after the load ended (raise --duration)');
-console.log('\n' + JSON.stringify({ from: FROM, to: TO, rounds: ROUNDS, summary, ratio: r1(ours / base), ledgerOk, moves }));
+console.log('\n' + JSON.stringify({ from: FROM, to: TO, rounds: ROUNDS, summary, ratio: r1(ours / base), ledgerOk, targets: Object.fromEntries(targets), moves }));

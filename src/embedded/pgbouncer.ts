@@ -30,6 +30,8 @@ export interface PgBouncerOptions {
   users: Record<string, string>;
   poolSize?: number;
   authType?: 'scram-sha-256' | 'md5';
+  /** More [pgbouncer] settings (e.g. min_pool_size), written after the defaults. */
+  settings?: Record<string, string | number>;
 }
 
 function iniValue(v: string): string {
@@ -104,9 +106,12 @@ export class EmbeddedPgBouncer {
       `logfile = ${b.logFile}`,
       'ignore_startup_parameters = extra_float_digits,options',
       'server_reset_query =',
-      'server_check_delay = 0',
+      // server_check_delay stays at its default (30 s): 0 would run server_check_query
+      // before every reuse of a server connection, a round trip per transaction that
+      // a production PgBouncer does not make, and one more per handover after a RESUME.
       'log_connections = 0',
       'log_disconnections = 0',
+      ...Object.entries(opts.settings ?? {}).map(([k, v]) => `${k} = ${v}`),
       '',
     ].join('\n');
     writeFileSync(b.configFile, ini, { mode: 0o600 });

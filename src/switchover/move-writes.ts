@@ -373,6 +373,7 @@ export async function moveWrites(config: Config, database: string, direction: Di
     await writeFence(sess.fromAdmin, rec);
     const ctx = ctxFor(rec);
     if (method === 'pgbouncer') ctx.bouncer = await BouncerConsole.open(config.switchover.pgbouncer!);
+    await impl.prepare?.(ctx);
     // The statements the pause runs, once now and read-only: each session's
     // catalog caches are warm, and the first check inside the pause costs what
     // the rest do.
@@ -408,13 +409,24 @@ export async function moveWrites(config: Config, database: string, direction: Di
       // final now, and written where replication does not reach: they need not wait for
       // the apply, so they run beside catch-up on sessions of their own.
       const carry = (async () => {
-        const seq = await timeline.phase('sequences', () => applySequences(sess.fromAux, sess.toAux, sequencePlan), (r) => `${r.set} set`);
-        const carried = await timeline.phase('copy', async () => {
+        const sequencesSet = () => timeline.phase('sequences', () => applySequences(sess.fromAux, sess.toAux, sequencePlan), (r) => `${r.set} set`);
+        const copy = () => timeline.phase('copy', async () => {
           const t = await copyTables(sess.fromAux, sess.toAux, notCarried);
           const lo = await copyLargeObjects(sess.fromAux, sess.toAux);
           return { ...t, lo };
         }, (r) => `${r.tables.length} table(s), ${r.lo} large object(s)`);
-        return { seq, carried };
+        // With no table to copy, copy only compares large objects: its statements and the
+        // sequences' share the two sessions, each session running them in turn, so the
+        // pause waits for two round trips instead of three (setval is not transactional,
+        // so where they interleave changes nothing).
+        if (notCarried.length === 0) {
+          const [seq, carried] = await Promise.allSettled([sequencesSet(), copy()]);
+          if (seq.status === 'rejected') throw seq.reason;
+          if (carried.status === 'rejected') throw carried.reason;
+          return { seq: seq.value, carried: carried.value };
+        }
+        const seq = await sequencesSet();
+        return { seq, carried: await copy() };
       })();
       const [caught, carriedAll] = await Promise.allSettled([catchUp, carry]);
       if (caught.status === 'rejected') throw caught.reason;

@@ -15,7 +15,8 @@ import { quoteIdent } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
 import type { Emit } from '../events.js';
 import { ConfigError, ProblemError } from '../errors.js';
-import { BouncerConsole, bouncerIdent, entryFor, repointConfigFile, type BouncerConfig } from './pgbouncer-admin.js';
+import { sleep } from '../util/wait.js';
+import { BouncerConsole, bouncerIdent, entryFor, holdEntryParams, repointConfigFile, type BouncerConfig } from './pgbouncer-admin.js';
 import { updateFence, type FenceRecord, type Grant } from './state.js';
 import { endpointEnv } from '../pg/child-env.js';
 
@@ -36,11 +37,15 @@ export interface FenceContext {
   bouncer?: BouncerConsole;
   /** Set once this run's own PAUSE returned: resume need not ask PgBouncer whether it is paused. */
   pausedHere?: boolean;
+  /** pgbouncer: the database's min_pool_size in effect, read before the pause (prepare). */
+  bouncerMinPool?: number;
 }
 
 export interface PauseMethodImpl {
   name: PauseMethod;
   terminates: boolean;
+  /** Read-only look-ups before the pause (changes nothing), so the pause spends no round trip on them. */
+  prepare?(ctx: FenceContext): Promise<void>;
   pause(ctx: FenceContext, deadline: number): Promise<void>;
   resume(ctx: FenceContext): Promise<void>;
   undo(ctx: FenceContext): Promise<void>;
@@ -217,18 +222,51 @@ async function onConsole<T>(ctx: FenceContext, fn: (c: BouncerConsole) => Promis
   return ctx.bouncer ? fn(ctx.bouncer) : withConsole(bouncerConfig(ctx), fn);
 }
 
+/**
+ * Before PAUSE: no server connection of the database may be logging in.
+ * PgBouncer (checked on 1.18) closes a paused database's server connections
+ * every loop, those still logging in too, and takes such a closed login for a
+ * failed one: until server_login_retry (15 s by default) has passed it opens
+ * no new server connection for the pool, so the clients queued in the pause
+ * wait that long after RESUME, and a client whose query arrives then, with no
+ * server connection left, is disconnected ("server login has been failing").
+ * Two things open logins: a pool still growing (or replacing a connection),
+ * which this waits out, and the janitor topping a pool up to min_pool_size
+ * (every 1/3 s, a per-database PAUSE does not stop it), which pause() holds
+ * off with min_pool_size = 0 for the time writes are paused.
+ */
+async function waitForNoServerLogin(c: BouncerConsole, name: string, deadline: number): Promise<void> {
+  while ((await c.serverLogins(name)) > 0) {
+    if (performance.now() > deadline) throw new PauseTimeout(`PgBouncer kept logging in new server connections for ${name} (a pool still growing?); pausing it then would make PgBouncer refuse new server connections for server_login_retry`);
+    await sleep(1);
+  }
+}
+
 const pgbouncer: PauseMethodImpl = {
   name: 'pgbouncer',
   terminates: false,
+  async prepare(ctx) {
+    const c = ctx.bouncer;
+    if (c) ctx.bouncerMinPool = (await c.database(bouncerName(ctx)))?.minPoolSize;
+  },
   async pause(ctx, deadline) {
     const cfg = bouncerConfig(ctx);
     const console = ctx.bouncer ?? await BouncerConsole.open(cfg);
     let timer: NodeJS.Timeout | undefined;
     let late = false;
     try {
+      const name = bouncerName(ctx);
+      const minPool = ctx.bouncerMinPool ?? (await console.database(name))?.minPoolSize ?? 0;
+      if (minPool > 0 && cfg.config) {
+        // Put back, with the rest of the entry, by the repoint of the resume or the undo.
+        holdEntryParams(cfg.config, name, { min_pool_size: '0' });
+        await console.command('RELOAD');
+        ctx.emit({ type: 'info', message: `PgBouncer: min_pool_size of ${name} (${minPool}) held at 0 in ${cfg.config} while writes are paused (a connection it opened in the pause would stall its clients for server_login_retry); put back when writes resume` });
+      }
+      await waitForNoServerLogin(console, name, deadline);
       // PAUSE returns once every in-flight transaction has finished and the
       // server connections are released; new transactions queue in PgBouncer.
-      const paused = console.command(`PAUSE ${bouncerIdent(bouncerName(ctx))}`);
+      const paused = console.command(`PAUSE ${bouncerIdent(name)}`);
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
           late = true;

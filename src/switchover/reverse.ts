@@ -190,17 +190,22 @@ export async function stopSubscription(db: Db, name: string, publisher?: Db, dea
   let lastNudge = -Infinity;
   let terminated = false;
   while (true) {
-    const r = await db.query<{ pid: number }>(
-      'SELECT st.pid FROM pg_catalog.pg_stat_subscription st JOIN pg_catalog.pg_subscription s ON s.oid = st.subid WHERE s.subname = $1 AND st.pid IS NOT NULL',
-      [name],
-    );
+    // The mark goes out beside the look (two sessions, two servers): a round trip less per nudge.
+    let nudge: Promise<unknown> | undefined;
+    if (publisher && performance.now() - lastNudge >= WAKE_NUDGE_MS) {
+      lastNudge = performance.now();
+      nudge = markPosition(publisher);
+    }
+    const [r] = await Promise.all([
+      db.query<{ pid: number }>(
+        'SELECT st.pid FROM pg_catalog.pg_stat_subscription st JOIN pg_catalog.pg_subscription s ON s.oid = st.subid WHERE s.subname = $1 AND st.pid IS NOT NULL',
+        [name],
+      ),
+      nudge,
+    ]);
     if (r.length === 0) return;
     const now = performance.now();
     if (now > until) throw new Error(`the apply worker of subscription ${name} did not stop`);
-    if (publisher && now - lastNudge >= WAKE_NUDGE_MS) {
-      lastNudge = now;
-      await markPosition(publisher);
-    }
     if (!terminated && now - start >= WAKE_TERMINATE_MS) {
       terminated = true;
       // Lacking the right to signal it is no failure: the worker still stops within its naptime.

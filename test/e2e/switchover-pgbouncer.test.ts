@@ -22,13 +22,14 @@ after(async () => {
   await pair?.stop();
 });
 
-async function setup(prefix: string): Promise<{ db: string; cfgPath: string; bouncer: EmbeddedPgBouncer }> {
+async function setup(prefix: string, settings?: Record<string, string | number>): Promise<{ db: string; cfgPath: string; bouncer: EmbeddedPgBouncer }> {
   const db = await pair.freshDatabase(prefix);
   await pgbenchDatabase(pair, db);
   await bouncer?.stop();
   bouncer = await EmbeddedPgBouncer.start({
     databases: { [db]: { host: pair.source.host, port: pair.source.port, dbname: db } },
     users: { postgres: pair.source.password },
+    settings,
   });
   const cfgPath = await pair.writeConfig([db], bouncerYaml(bouncer.port, bouncer.adminPassword, bouncer.configFile));
   await startAndWait(loadConfig(cfgPath, pair.env()), db, pair.target);
@@ -63,6 +64,12 @@ test(`pgbouncer switchover ${FROM}->${TO} under pgbench: zero failed transaction
     'SELECT count(*)::int AS n, count(*) FILTER (WHERE server_port = $1)::int AS on_target FROM ledger', [pair.target.port], db);
   assert.equal(t!.n, summary.processed, 'ledger rows on the target = transactions pgbench processed');
   assert.ok(t!.on_target > 0, 'transactions ran on the target after the switchover');
+  // No client statement reached the target while the source still took writes: every row
+  // written on the target (its server_port) is later than every row written on the source
+  // (one machine, one clock; clock_timestamp() at the INSERT).
+  const [order] = await pair.target.sql<{ ok: boolean }>(
+    'SELECT (SELECT min(at) FROM ledger WHERE server_port = $1) > (SELECT max(at) FROM ledger WHERE server_port = $2) AS ok', [pair.target.port, pair.source.port], db);
+  assert.equal(order!.ok, true, 'a client transaction ran on the target before the last one on the source');
   // PgBouncer now points at the target; the forward subscription is gone, reverse replication runs.
   assert.match(b.log() + (await import('node:fs')).readFileSync(b.configFile, 'utf8'), new RegExp(`port=${pair.target.port}`));
   const names = namesFor(db);
@@ -114,4 +121,116 @@ test('budget exceeded (apply blocked on the target): exit 3, source writable aga
   const fenced = (await pair.source.sql("SELECT to_regclass('pgshift.switchover_fence') IS NOT NULL AS t"))[0]!.t
     ? await pair.source.sql('SELECT 1 FROM pgshift.switchover_fence WHERE database = $1', [db]) : [];
   assert.equal(fenced.length, 0);
+});
+
+// PgBouncer 1.18 closes a paused database's server connections every loop,
+// one still logging in too, and takes that for a failed login: for
+// server_login_retry (15 s) it then opens no server connection for the pool,
+// so after RESUME the queued clients wait and a client whose query arrives
+// with no server connection left is disconnected ("server login has been
+// failing"). Its janitor opens such logins during a per-database PAUSE to keep
+// min_pool_size (every 1/3 s): here a transaction keeps the PAUSE waiting well
+// past that, so without pgshift holding min_pool_size at 0 the client below fails.
+test('pgbouncer switchover with min_pool_size and a PAUSE that waits for a transaction: every client goes on, on the target; the entry is as before', async () => {
+  const { db, cfgPath, bouncer: b } = await setup('minpool', { min_pool_size: 4 });
+  const pgmod = (await import('pg')).default;
+  const { BouncerConsole, heldEntryFile, readDatabaseEntry } = await import('../../src/switchover/pgbouncer-admin.js');
+  const { readFileSync, existsSync } = await import('node:fs');
+  const entryBefore = readDatabaseEntry(readFileSync(b.configFile, 'utf8'), db);
+  const client = () => {
+    const c = new pgmod.Client({ host: '127.0.0.1', port: b.port, user: 'postgres', database: db, password: pair.source.password });
+    c.on('error', () => undefined);
+    return c;
+  };
+  const [holder, queued, late] = [client(), client(), client()];
+  await Promise.all([holder.connect(), queued.connect(), late.connect()]);
+  const console = await BouncerConsole.open(loadConfig(cfgPath, pair.env()).switchover.pgbouncer!);
+  try {
+    // The janitor has topped the pool up to min_pool_size.
+    await waitFor(async () => ((await console.command('SHOW POOLS')).find((r) => r.database === db)?.sv_idle as number) >= 4, { timeoutMs: 30_000, what: 'PgBouncer to open min_pool_size server connections' });
+    const run = startCli(['-c', cfgPath, '--json', '--yes', 'switchover', db], { env: { ...pair.env(), PGSHIFT_FAULT: 'stop:after:preflight' }, timeoutMs: 120_000 });
+    await waitFor(async () => isStopped(run.child.pid!), { timeoutMs: 60_000, what: 'switchover to stop after preflight' });
+    await holder.query('BEGIN');
+    await holder.query('INSERT INTO ledger (client, delta) VALUES (-10, 1)');
+    run.child.kill('SIGCONT');
+    await waitFor(async () => (await console.database(db))?.paused === true, { timeoutMs: 30_000, what: 'PgBouncer to pause the database' });
+    // A client queued in the pause, and the PAUSE kept waiting across two janitor runs.
+    const queuedDone = queued.query<{ p: number }>('SELECT inet_server_port() AS p');
+    const held = Date.now();
+    await waitFor(async () => Date.now() - held > 700, { timeoutMs: 5_000, intervalMs: 50, what: 'the PAUSE to span two janitor runs' });
+    await holder.query('COMMIT');
+    const r = await run.done;
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal((JSON.parse(r.stdout) as { outcome: string }).outcome, 'done');
+    // Queries arriving now, while PgBouncer may still be logging in to the target, and the
+    // one queued in the pause: each runs, on the target (none is refused).
+    const insert = (c: InstanceType<typeof pgmod.Client>) => c.query<{ p: number }>('INSERT INTO ledger (client, delta) VALUES (-11, 1) RETURNING inet_server_port() AS p');
+    const answers = await Promise.allSettled([queuedDone, insert(late), insert(holder)]);
+    for (const a of answers) {
+      assert.equal(a.status, 'fulfilled', a.status === 'rejected' ? String(a.reason) : '');
+      assert.equal((a as PromiseFulfilledResult<{ rows: { p: number }[] }>).value.rows[0]!.p, pair.target.port);
+    }
+    // The entry is the user's again (min_pool_size not left at 0), now pointing at the target.
+    const entryAfter = readDatabaseEntry(readFileSync(b.configFile, 'utf8'), db);
+    assert.deepEqual({ ...entryAfter, port: undefined }, { ...entryBefore, port: undefined });
+    assert.equal(entryAfter?.port, String(pair.target.port));
+    assert.equal(existsSync(heldEntryFile(b.configFile, db)), false);
+    assert.equal((await console.database(db))?.minPoolSize, 4);
+    // The held transaction committed on the source before the pause: it reached the target.
+    assert.equal((await pair.target.sql('SELECT 1 FROM ledger WHERE client = -10', [], db)).length, 1);
+  } finally {
+    await console.close();
+    await Promise.all([holder.end(), queued.end(), late.end()].map((p) => p.catch(() => undefined)));
+  }
+});
+
+// The same PgBouncer behaviour, from a login that is simply in flight when
+// the switchover pauses (a pool still growing): pre_auth_delay on the source
+// keeps one such login going for seconds, so without pgshift waiting for it
+// before PAUSE the clients below are refused.
+test('pgbouncer switchover while PgBouncer is still logging in a server connection: pgshift waits for it, no client is refused', async () => {
+  const { db, cfgPath, bouncer: b } = await setup('growing');
+  const pgmod = (await import('pg')).default;
+  const { BouncerConsole } = await import('../../src/switchover/pgbouncer-admin.js');
+  const client = () => {
+    const c = new pgmod.Client({ host: '127.0.0.1', port: b.port, user: 'postgres', database: db, password: pair.source.password });
+    c.on('error', () => undefined);
+    return c;
+  };
+  const [a, bb, late] = [client(), client(), client()];
+  await Promise.all([a.connect(), bb.connect(), late.connect()]);
+  const console = await BouncerConsole.open(loadConfig(cfgPath, pair.env()).switchover.pgbouncer!);
+  try {
+    await a.query('SELECT 1');
+    const run = startCli(['-c', cfgPath, '--json', '--yes', 'switchover', db], { env: { ...pair.env(), PGSHIFT_FAULT: 'stop:after:preflight' }, timeoutMs: 120_000 });
+    await waitFor(async () => isStopped(run.child.pid!), { timeoutMs: 60_000, what: 'switchover to stop after preflight' });
+    // Every new backend on the source now waits 3 s before it authenticates.
+    await pair.source.sql('ALTER SYSTEM SET pre_auth_delay = 3');
+    await pair.source.sql('SELECT pg_reload_conf()');
+    try {
+      // a holds the pool's one server connection in a transaction, so b's query makes PgBouncer log in another.
+      await a.query('BEGIN');
+      await a.query('SELECT 1');
+      const bDone = bb.query('SELECT 1');
+      await waitFor(async () => (await console.serverLogins(db)) > 0, { timeoutMs: 10_000, what: 'PgBouncer to log in a second server connection' });
+      await a.query('COMMIT');
+      await bDone;
+      assert.ok((await console.serverLogins(db)) > 0, 'the login is still in flight when the switchover goes on');
+      run.child.kill('SIGCONT');
+      const r = await run.done;
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+      assert.equal((JSON.parse(r.stdout) as { outcome: string }).outcome, 'done');
+    } finally {
+      await pair.source.sql('ALTER SYSTEM RESET pre_auth_delay');
+      await pair.source.sql('SELECT pg_reload_conf()');
+    }
+    const answers = await Promise.allSettled([a, bb, late].map((c) => c.query<{ p: number }>('INSERT INTO ledger (client, delta) VALUES (-20, 1) RETURNING inet_server_port() AS p')));
+    for (const x of answers) {
+      assert.equal(x.status, 'fulfilled', x.status === 'rejected' ? String(x.reason) : '');
+      assert.equal((x as PromiseFulfilledResult<{ rows: { p: number }[] }>).value.rows[0]!.p, pair.target.port);
+    }
+  } finally {
+    await console.close();
+    await Promise.all([a.end(), bb.end(), late.end()].map((p) => p.catch(() => undefined)));
+  }
 });
