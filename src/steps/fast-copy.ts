@@ -24,9 +24,16 @@
 // with empty tables (then pre- and post-data are there already).
 // Idempotent by looking at the clusters: the subscription exists -> done.
 // The slot exists without the subscription -> a fast copy died (its snapshot
-// is gone with its connection): the slot is dropped, the tables of our
-// publication emptied on the target, and the copy starts again; objects of
-// the post-data part already built are kept.
+// is gone with its connection): the tables of our publication are emptied on
+// the target, then the slot is dropped, and the copy starts again; objects of
+// the post-data part already built are kept. Emptying comes first so that a
+// run killed between the two still finds the slot, and with it the knowledge
+// that the rows on the target are its own (without the slot, rows on the
+// target are refused as the user's).
+// Fault points (src/util/fault.ts), in order: after:fast-copy-publication,
+// -slot, -pre-data, -table (each table copied), -data, -post-data, -identity,
+// -subscription; on a restart, after:fast-copy-emptied (the leftover's tables
+// emptied, its slot not yet dropped) and after:fast-copy-slot-dropped.
 // A failed run (not a killed one) undoes itself the same way: slot dropped,
 // filled tables emptied. Undo after success: "pgshift cleanup DB".
 
@@ -39,6 +46,7 @@ import { listTables, tableKey, tableNames, type TableInfo } from '../pg/catalog.
 import { qualify } from '../pg/quote.js';
 import { dumpTools } from '../pg/tools.js';
 import { formatBytes, formatDuration } from '../util/duration.js';
+import { faultPoint } from '../util/fault.js';
 import { createSnapshotSlot, type SnapshotSlot } from '../copy/snapshot-slot.js';
 import { planCopyTables, partsFor, splitTable, type CopyRange, type CopyTable } from '../copy/plan.js';
 import { copyRanges, openSnapshotSession, type RangeDone } from '../copy/pipe.js';
@@ -161,6 +169,7 @@ class CopyProgress {
       ...(tableDone ? { total: t.bytes } : {}),
     });
     if (tableDone) {
+      faultPoint('after:fast-copy-table');
       this.emit({ type: 'info', message: `copied ${tableKey(d.range.table)}: ${t.rows} rows, ${formatBytes(t.bytes)} in ${formatDuration(t.last - t.first)}${d.range.of > 1 ? ` (${d.range.of} ranges)` : ''}`,
         data: { table: tableKey(d.range.table), rows: t.rows, bytes: t.bytes, ranges: d.range.of, ms: t.last - t.first } });
     }
@@ -237,8 +246,7 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
           hint: 'Something other than pgshift made it. Drop or rename it, then run start again.',
         });
       }
-      emit({ type: 'warn', message: `an earlier start of "${database}" stopped before its subscription was made: its snapshot is gone with its connection, so the copy starts again (slot ${names.slot} dropped, the published tables emptied on the target)` });
-      await dropOurSlot(source, names.slot, opts.signal);
+      emit({ type: 'warn', message: `an earlier start of "${database}" stopped before its subscription was made: its snapshot is gone with its connection, so the copy starts again (the published tables emptied on the target, slot ${names.slot} dropped)` });
       report.restarted = true;
     }
     checkAborted(opts.signal);
@@ -252,10 +260,19 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
     if (planChangesIdentities(plan)) {
       for (const side of ['source', 'target'] as const) await refuseUnrecordable(config, side, database);
     }
+    if (report.restarted) {
+      // The leftover run's rows go first, its slot after (see the top of this file).
+      const onTarget = await tableNames(target);
+      if (plan.tables.some((t) => onTarget.has(tableKey(t)))) await truncate(target, await planCopyTables(source, target, plan.tables.map((t) => t.oid)));
+      faultPoint('after:fast-copy-emptied');
+      await dropOurSlot(source, names.slot, opts.signal);
+      faultPoint('after:fast-copy-slot-dropped');
+    }
     sourceChanges = new IdentityChanges(config, 'source', source);
     await applyIdentityPlan(sourceChanges, plan, emit);
     await syncPublication(source, names.publication, plan, emit);
     report.publication.tables = plan.tables.length;
+    faultPoint('after:fast-copy-publication');
     checkAborted(opts.signal);
 
     // 2. The slot and its snapshot.
@@ -263,6 +280,7 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
     snap = await createSnapshotSlot(config.source, database, names.slot);
     report.slot.consistentPoint = snap.consistentPoint;
     emit({ type: 'phase', phase: 'slot', state: 'done', message: `slot ${names.slot} at ${snap.consistentPoint}, snapshot ${snap.snapshot}` });
+    faultPoint('after:fast-copy-slot');
 
     // 3. Pre-data.
     archive = await SchemaArchive.dump(config, database, tools, await pgshiftPublicationEntries(source), snap.snapshot);
@@ -280,6 +298,7 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
       await applyPreData(archive, target.version.major, propertiesSql);
       report.schema.preData = 'applied';
       emit({ type: 'phase', phase: 'pre-data', state: 'done', ms: Date.now() - t0 });
+      faultPoint('after:fast-copy-pre-data');
     } else if (report.restarted || (await appliedOn(source, target))) {
       report.schema.preData = 'present';
     } else {
@@ -292,15 +311,12 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
 
     // 4. The copy.
     copyTables = await planCopyTables(source, target, plan.tables.map((t) => t.oid));
-    if (report.restarted) {
-      await truncate(target, copyTables);
-    } else {
-      const full = await nonEmpty(target, copyTables);
-      if (full.length > 0) {
-        throw new SafetyError('target_has_rows', `the target already has rows in ${full.slice(0, 5).join(', ')}${full.length > 5 ? ', ...' : ''}; fast copy will not copy over them`, {
-          hint: `Empty those tables on the target (TRUNCATE), or drop the target database, then run start again.`,
-        });
-      }
+    // A restart emptied them before dropping the leftover slot.
+    const full = await nonEmpty(target, copyTables);
+    if (full.length > 0) {
+      throw new SafetyError('target_has_rows', `the target already has rows in ${full.slice(0, 5).join(', ')}${full.length > 5 ? ', ...' : ''}; fast copy will not copy over them`, {
+        hint: `Empty those tables on the target (TRUNCATE), or drop the target database, then run start again.`,
+      });
     }
     filling = true;
     const copyStarted = Date.now();
@@ -330,6 +346,7 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
     report.totals.rows = report.tables.reduce((s, t) => s + t.rows, 0);
     report.totals.bytes = report.tables.reduce((s, t) => s + t.bytes, 0);
     emit({ type: 'phase', phase: 'copy', state: 'done', ms: report.totals.copyMs, message: `${report.totals.rows} rows, ${formatBytes(report.totals.bytes)}` });
+    faultPoint('after:fast-copy-data');
     // The snapshot is no longer needed; the slot stays for the subscription.
     await snap.close();
     checkAborted(opts.signal);
@@ -341,8 +358,10 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
       onStep: (label, ms) => emit({ type: 'info', message: `built ${label} in ${formatDuration(ms)}` }),
     });
     emit({ type: 'phase', phase: 'post-data', state: 'done', ms: report.schema.postData.ms });
+    faultPoint('after:fast-copy-post-data');
     targetChanges = new IdentityChanges(config, 'target', target);
     await mirrorIdentityOnTarget(source, target, plan.tables, emit, targetChanges);
+    faultPoint('after:fast-copy-identity');
     checkAborted(opts.signal);
 
     // 6. The subscription, on the slot, from its consistent point.
@@ -351,6 +370,7 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
     const options = subscriptionOptions(source.version, target.version, names.slot, false);
     await waitInactive(source, names.slot, opts.signal);
     await createSubscription(target, names.subscription, conn, names.publication, options, emit);
+    faultPoint('after:fast-copy-subscription');
     report.subscription.options = options;
     filling = false;
     report.totals.totalMs = Date.now() - started;
