@@ -107,6 +107,39 @@ console.log(JSON.stringify({ code, connect: EXIT.connect, schema }));
   assert.ok(existsSync(join(project, 'node_modules', 'pgshift', 'dist', 'src', 'index.d.ts')));
 });
 
+test('a TypeScript program using the library type-checks against the installed package (strict, types through "exports")', async () => {
+  const project = join(work, 'typed');
+  mkdirSync(project);
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'typed', private: true, type: 'module' }));
+  const installed = await runIn(project, 'npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball]);
+  assert.equal(installed.code, 0, installed.stderr);
+  writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, skipLibCheck: true, types: [] },
+    files: ['use.ts'],
+  }));
+  writeFileSync(join(project, 'use.ts'), `
+import { loadConfig, runCheck, waitForSync, getStatus, runPipeline, verify, switchover, cleanup, withDatabaseLock, PgshiftError, EXIT } from 'pgshift';
+import type { PgshiftEvent, DatabaseStatus, RunOptions, RunResult, VerifyReport, MoveResult, CleanupResult } from 'pgshift';
+const config = loadConfig('pgshift.yml');
+const emit = (e: PgshiftEvent): string => (e.type === 'step' ? \`\${e.step} \${e.state}\` : e.type);
+const options: RunOptions = { copy: 'fast', jobs: 2, emit };
+export async function use(): Promise<string> {
+  const status: DatabaseStatus = await getStatus(config, 'app');
+  const report = await runCheck(config, ['app'], { emit });
+  await waitForSync(config, 'app', { timeoutMs: 1000, maxLagBytes: 1024 });
+  const run: RunResult = await withDatabaseLock(config, ['app'], 'typed', () => runPipeline(config, 'app', options));
+  const compared: VerifyReport = await verify(config, 'app', { mode: 'count' });
+  const moved: MoveResult = await switchover(config, 'app', { pause: 'revoke', maxPauseMs: 2000 });
+  const cleaned: CleanupResult = await cleanup(config, 'app', { emit });
+  const e = new PgshiftError('x', 'y', EXIT.problem);
+  return [status.phase, report.ok, run.steps.length, compared.identical, moved.outcome, cleaned.left.length, e.hint].join(' ');
+}
+`);
+  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const r = await runIn(project, process.execPath, [tsc, '-p', 'tsconfig.json']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+});
+
 /** The first ```js block of a markdown page, as it stands. */
 function firstJsBlock(markdown: string): string {
   const m = /^```js\n([\s\S]*?)^```$/m.exec(markdown);
