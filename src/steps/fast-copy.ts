@@ -59,7 +59,7 @@ import {
 import { appliedOn, createTargetDatabase, dropCreatedDatabase, pgshiftPublicationEntries, schemaIsApplied } from './schema.js';
 import { IdentityChanges, refuseUnrecordable } from './identity-record.js';
 import { refuseUnrestorable } from './check-restore.js';
-import { planDatabaseProperties, readDatabaseProperties } from './database-properties.js';
+import { compareDatabaseProperties, planDatabaseProperties, readDatabaseProperties } from './database-properties.js';
 import { findPublication, findSlot, findSubscription, subscriptionConninfo } from './subscription.js';
 import { refuseMissingPrivileges, refuseTargetRows, refuseUnsupportedPair } from './preflight.js';
 
@@ -306,6 +306,15 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
       throw new SafetyError('target_not_empty', `the target database "${database}" has tables that do not match the source schema (${shown}${targetTables.length > 5 ? ', ...' : ''})`, {
         hint: `Fast copy creates the schema itself on a target database without tables. Drop or rename the target database, or make its schema match the source's ("pgshift schema ${database} --existing" lists the differences).`,
       });
+    }
+    // A database this run did not create is the user's, or an earlier run's
+    // that was killed before its properties came with the pre-data: either
+    // way its differences are said, not overwritten (as the schema step does).
+    if (!createdDb) {
+      const differences = compareDatabaseProperties((await readDatabaseProperties(source, database))!, (await readDatabaseProperties(target, database))!);
+      if (differences.length > 0) {
+        emit({ type: 'warn', message: `the target database "${database}" was not created by this run and differs from the source's (pgshift leaves it as it is; change it yourself if it should match): ${differences.join('; ')}` });
+      }
     }
     checkAborted(opts.signal);
 

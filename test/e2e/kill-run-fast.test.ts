@@ -14,10 +14,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { Pair, runCli, startCli, versionPairs } from '../helpers/harness.js';
+import { Pair, qi, runCli, startCli, versionPairs } from '../helpers/harness.js';
 import { createFixtureSchema, fillFixture } from '../helpers/fixture-schema.js';
 import { assertSameRows, objectCounts, startLoad, waitForCatchUp } from '../helpers/replication-scenario.js';
-import { schemaDefinitions } from '../helpers/schema-catalog.js';
+import { databaseExists, schemaDefinitions } from '../helpers/schema-catalog.js';
 import { serverErrors } from '../helpers/fault-scenario.js';
 import { startLoad as startLedgerLoad } from '../../src/load/index.js';
 import type { LoadCheckReport } from '../../src/load/check.js';
@@ -127,4 +127,23 @@ test(`run --copy fast ${FROM}->${TO} SIGKILLed after:fast-copy-data, then run wi
   const clean = await runCli(['-c', cfg, '--yes', 'cleanup', db], { env: pair.env() });
   assert.equal(clean.code, 0, clean.stderr);
   assert.deepEqual(await objectCounts(pair.source, pair.target, db), { publications: 0, subscriptions: 0, slots: 0, slotsOnTarget: 0 });
+});
+
+test(`run --copy fast ${FROM}->${TO} SIGKILLed after it created the target database, run again: the database's own properties it did not get are named`, async () => {
+  const db = await pair.freshDatabase('killfastdb');
+  await createFixtureSchema(pair.source, db);
+  await fillFixture(pair.source, db, 20);
+  await pair.source.sql(`ALTER DATABASE ${qi(db)} SET work_mem = '7MB'`);
+  const cfg = await pair.writeConfig([db]);
+  const fast = ['-c', cfg, '--yes', 'run', db, '--copy', 'fast', '--timeout', '90s'];
+  const killed = await startCli(fast, { env: { ...pair.env(), PGSHIFT_FAULT: 'after:fast-copy-publication' } }).done;
+  assert.equal(killed.signal, 'SIGKILL', `run was not killed (exit ${killed.code}):\n${killed.stdout}${killed.stderr}`);
+  assert.ok(await databaseExists(pair.target, db), 'the killed run did not create the target database: this test proves nothing');
+
+  const again = await runCli(fast, { env: pair.env(), timeoutMs: 180_000 });
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, new RegExp(`the target database "${db}" was not created by this run and differs from the source's .*settings only on the source: work_mem=7MB`));
+  await assertSameRows(pair.source, pair.target, db);
+  const clean = await runCli(['-c', cfg, '--yes', 'cleanup', db], { env: pair.env() });
+  assert.equal(clean.code, 0, clean.stderr);
 });
