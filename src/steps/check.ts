@@ -508,7 +508,7 @@ async function checkSourceDatabase(ctx: DatabaseContext, database: string): Prom
       });
     }
 
-    // Objects the target cannot restore as the source has them (check-restore.ts).
+    // Objects the target cannot restore as the source has them (src/checks/restore.ts).
     for (const p of await restoreProblems(db, ctx.tgt.db)) out.push({ ...p, side: 'source', database });
 
     const missing = missingExtensions(facts.extensions.map((e) => e.name), ctx.targetExtensions);

@@ -24,9 +24,16 @@
 // with empty tables (then pre- and post-data are there already).
 // Idempotent by looking at the clusters: the subscription exists -> done.
 // The slot exists without the subscription -> a fast copy died (its snapshot
-// is gone with its connection): the slot is dropped, the tables of our
-// publication emptied on the target, and the copy starts again; objects of
-// the post-data part already built are kept.
+// is gone with its connection): the tables of our publication are emptied on
+// the target, then the slot is dropped, and the copy starts again; objects of
+// the post-data part already built are kept. Emptying comes first so that a
+// run killed between the two still finds the slot, and with it the knowledge
+// that the rows on the target are its own (without the slot, rows on the
+// target are refused as the user's).
+// Fault points (src/util/fault.ts), in order: after:fast-copy-publication,
+// -slot, -pre-data, -table (each table copied), -data, -post-data, -identity,
+// -subscription; on a restart, after:fast-copy-emptied (the leftover's tables
+// emptied, its slot not yet dropped) and after:fast-copy-slot-dropped.
 // A failed run (not a killed one) undoes itself the same way: slot dropped,
 // filled tables emptied. Undo after success: "pgshift cleanup DB".
 
@@ -39,6 +46,7 @@ import { listTables, tableKey, tableNames, type TableInfo } from '../pg/catalog.
 import { qualify } from '../pg/quote.js';
 import { dumpTools } from '../pg/tools.js';
 import { formatBytes, formatDuration } from '../util/duration.js';
+import { faultPoint } from '../util/fault.js';
 import { createSnapshotSlot, type SnapshotSlot } from '../initial-copy/snapshot-slot.js';
 import { planCopyTables, partsFor, splitTable, type CopyRange, type CopyTable } from '../initial-copy/plan.js';
 import { copyRanges, openSnapshotSession, type RangeDone } from '../initial-copy/pipe.js';
@@ -48,7 +56,7 @@ import { mirrorIdentityOnTarget, waitInactive } from './start.js';
 import { appliedOn, createTargetDatabase, dropCreatedDatabase, schemaIsApplied } from './schema.js';
 import { IdentityChanges, refuseUnrecordable } from '../replication/identity-record.js';
 import { refuseUnrestorable } from '../checks/restore.js';
-import { planDatabaseProperties, readDatabaseProperties } from './database-properties.js';
+import { compareDatabaseProperties, planDatabaseProperties, readDatabaseProperties } from './database-properties.js';
 import { findPublication, findSlot, findSubscription, subscriptionConninfo } from '../replication/subscription.js';
 import { refuseMissingPrivileges, refuseTargetRows, refuseUnsupportedPair } from '../checks/preflight.js';
 import { type NotCarriedTable, applyIdentityPlan, planChangesIdentities, planPublication, syncPublication } from '../replication/publication.js';
@@ -161,6 +169,7 @@ class CopyProgress {
       ...(tableDone ? { total: t.bytes } : {}),
     });
     if (tableDone) {
+      faultPoint('after:fast-copy-table');
       this.emit({ type: 'info', message: `copied ${tableKey(d.range.table)}: ${t.rows} rows, ${formatBytes(t.bytes)} in ${formatDuration(t.last - t.first)}${d.range.of > 1 ? ` (${d.range.of} ranges)` : ''}`,
         data: { table: tableKey(d.range.table), rows: t.rows, bytes: t.bytes, ranges: d.range.of, ms: t.last - t.first } });
     }
@@ -237,8 +246,7 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
           hint: 'Something other than pgshift made it. Drop or rename it, then run start again.',
         });
       }
-      emit({ type: 'warn', message: `an earlier start of "${database}" stopped before its subscription was made: its snapshot is gone with its connection, so the copy starts again (slot ${names.slot} dropped, the published tables emptied on the target)` });
-      await dropOurSlot(source, names.slot, opts.signal);
+      emit({ type: 'warn', message: `an earlier start of "${database}" stopped before its subscription was made: its snapshot is gone with its connection, so the copy starts again (the published tables emptied on the target, slot ${names.slot} dropped)` });
       report.restarted = true;
     }
     checkAborted(opts.signal);
@@ -252,10 +260,19 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
     if (planChangesIdentities(plan)) {
       for (const side of ['source', 'target'] as const) await refuseUnrecordable(config, side, database);
     }
+    if (report.restarted) {
+      // The leftover run's rows go first, its slot after (see the top of this file).
+      const onTarget = await tableNames(target);
+      if (plan.tables.some((t) => onTarget.has(tableKey(t)))) await truncate(target, await planCopyTables(source, target, plan.tables.map((t) => t.oid)));
+      faultPoint('after:fast-copy-emptied');
+      await dropOurSlot(source, names.slot, opts.signal);
+      faultPoint('after:fast-copy-slot-dropped');
+    }
     sourceChanges = new IdentityChanges(config, 'source', source);
     await applyIdentityPlan(sourceChanges, plan, emit);
     await syncPublication(source, names.publication, plan, emit);
     report.publication.tables = plan.tables.length;
+    faultPoint('after:fast-copy-publication');
     checkAborted(opts.signal);
 
     // 2. The slot and its snapshot.
@@ -263,6 +280,7 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
     snap = await createSnapshotSlot(config.source, database, names.slot);
     report.slot.consistentPoint = snap.consistentPoint;
     emit({ type: 'phase', phase: 'slot', state: 'done', message: `slot ${names.slot} at ${snap.consistentPoint}, snapshot ${snap.snapshot}` });
+    faultPoint('after:fast-copy-slot');
 
     // 3. Pre-data.
     archive = await SchemaArchive.dump(config, database, tools, await pgshiftPublicationEntries(source), snap.snapshot);
@@ -280,6 +298,7 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
       await applyPreData(archive, target.version.major, propertiesSql);
       report.schema.preData = 'applied';
       emit({ type: 'phase', phase: 'pre-data', state: 'done', ms: Date.now() - t0 });
+      faultPoint('after:fast-copy-pre-data');
     } else if (report.restarted || (await appliedOn(source, target))) {
       report.schema.preData = 'present';
     } else {
@@ -288,19 +307,25 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
         hint: `Fast copy creates the schema itself on a target database without tables. Drop or rename the target database, or make its schema match the source's ("pgshift schema ${database} --existing" lists the differences).`,
       });
     }
+    // A database this run did not create is the user's, or an earlier run's
+    // that was killed before its properties came with the pre-data: either
+    // way its differences are said, not overwritten (as the schema step does).
+    if (!createdDb) {
+      const differences = compareDatabaseProperties((await readDatabaseProperties(source, database))!, (await readDatabaseProperties(target, database))!);
+      if (differences.length > 0) {
+        emit({ type: 'warn', message: `the target database "${database}" was not created by this run and differs from the source's (pgshift leaves it as it is; change it yourself if it should match): ${differences.join('; ')}` });
+      }
+    }
     checkAborted(opts.signal);
 
     // 4. The copy.
     copyTables = await planCopyTables(source, target, plan.tables.map((t) => t.oid));
-    if (report.restarted) {
-      await truncate(target, copyTables);
-    } else {
-      const full = await nonEmpty(target, copyTables);
-      if (full.length > 0) {
-        throw new SafetyError('target_has_rows', `the target already has rows in ${full.slice(0, 5).join(', ')}${full.length > 5 ? ', ...' : ''}; fast copy will not copy over them`, {
-          hint: `Empty those tables on the target (TRUNCATE), or drop the target database, then run start again.`,
-        });
-      }
+    // A restart emptied them before dropping the leftover slot.
+    const full = await nonEmpty(target, copyTables);
+    if (full.length > 0) {
+      throw new SafetyError('target_has_rows', `the target already has rows in ${full.slice(0, 5).join(', ')}${full.length > 5 ? ', ...' : ''}; fast copy will not copy over them`, {
+        hint: `Empty those tables on the target (TRUNCATE), or drop the target database, then run start again.`,
+      });
     }
     filling = true;
     const copyStarted = Date.now();
@@ -330,6 +355,7 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
     report.totals.rows = report.tables.reduce((s, t) => s + t.rows, 0);
     report.totals.bytes = report.tables.reduce((s, t) => s + t.bytes, 0);
     emit({ type: 'phase', phase: 'copy', state: 'done', ms: report.totals.copyMs, message: `${report.totals.rows} rows, ${formatBytes(report.totals.bytes)}` });
+    faultPoint('after:fast-copy-data');
     // The snapshot is no longer needed; the slot stays for the subscription.
     await snap.close();
     checkAborted(opts.signal);
@@ -341,8 +367,10 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
       onStep: (label, ms) => emit({ type: 'info', message: `built ${label} in ${formatDuration(ms)}` }),
     });
     emit({ type: 'phase', phase: 'post-data', state: 'done', ms: report.schema.postData.ms });
+    faultPoint('after:fast-copy-post-data');
     targetChanges = new IdentityChanges(config, 'target', target);
     await mirrorIdentityOnTarget(source, target, plan.tables, emit, targetChanges);
+    faultPoint('after:fast-copy-identity');
     checkAborted(opts.signal);
 
     // 6. The subscription, on the slot, from its consistent point.
@@ -351,6 +379,7 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
     const options = subscriptionOptions(source.version, target.version, names.slot, false);
     await waitInactive(source, names.slot, opts.signal);
     await createSubscription(target, names.subscription, conn, names.publication, options, emit);
+    faultPoint('after:fast-copy-subscription');
     report.subscription.options = options;
     filling = false;
     report.totals.totalMs = Date.now() - started;

@@ -13,6 +13,12 @@
 //     has statistics.
 // Rows are never copied twice: the initial copy is PostgreSQL's, tracked per
 // table in pg_subscription_rel on the target, and survives pgshift dying.
+//
+// With copy 'fast' the same steps run, but schema is left to start, which is
+// the fast copy (fast-copy.ts): it restores the schema from the snapshot its
+// rows come from, with the indexes built after the data. Its resumption is
+// its own: a copy killed before its subscription exists leaves its slot, and
+// the next start empties the tables it filled and copies again.
 
 import type { Config } from '../config/config.js';
 import { AbortedError, ProblemError } from '../errors.js';
@@ -31,10 +37,15 @@ import { waitForSync } from './wait.js';
 import { formatBytes } from '../util/duration.js';
 import { analyzeTarget, tablesNeverAnalyzed } from './analyze.js';
 import { type DatabaseStatus } from '../status/model.js';
+import { startFastCopy } from './fast-copy.js';
 
 export type RunStepId = 'check' | 'roles' | 'schema' | 'start' | 'wait' | 'analyze';
 
 export interface RunOptions {
+  /** The initial copy: PostgreSQL's copy_data ('native', the default) or pgshift's parallel copy from a snapshot ('fast'). */
+  copy?: 'native' | 'fast';
+  /** Parallel copy workers of the fast copy (default: fast-copy.ts). */
+  jobs?: number;
   emit?: Emit;
   signal?: AbortSignal;
   timeoutMs?: number;
@@ -118,12 +129,18 @@ export async function runPipeline(config: Config, database: string, opts: RunOpt
 
   await step('schema', async () => {
     if (begun) return already;
+    if (opts.copy === 'fast') return { skip: true, message: 'the fast copy (start) restores the schema from its snapshot' };
     if (await schemaIsApplied(config, database)) return { skip: true, message: 'the target already has the schema' };
     await applySchema(config, database, { emit: inner, signal: opts.signal });
     return {};
   });
 
   await step('start', async () => {
+    if (opts.copy === 'fast') {
+      const r = await startFastCopy(config, database, { emit: inner, signal: opts.signal, jobs: opts.jobs });
+      if (r.alreadyDone) return { skip: true, message: `subscription ${r.subscription.name} exists` };
+      return { message: `${r.restarted ? 'restarted after an interrupted copy: ' : ''}${r.tables.length} tables, ${r.totals.rows} rows, ${formatBytes(r.totals.bytes)} copied; subscription ${r.subscription.name} created` };
+    }
     const r = await startReplication(config, database, { emit: inner, signal: opts.signal });
     const unchanged = r.publication.action === 'unchanged' && r.subscription.action === 'unchanged' && !r.slot.droppedOrphan;
     return unchanged

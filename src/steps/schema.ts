@@ -1,7 +1,7 @@
 // Step "schema": make the target database and its schema match the source's.
 //
 // What it does: refuses objects the target cannot restore as the source has
-// them (check-restore.ts), creates the database on the target if it is
+// them (src/checks/restore.ts), creates the database on the target if it is
 // missing (owner, encoding and locale like the source's, from template0),
 // checks that every extension the source uses can be installed on the
 // target, then applies `pg_dump --schema-only --no-subscriptions` of the

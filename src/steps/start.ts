@@ -182,7 +182,18 @@ export async function startReplication(config: Config, database: string, opts: S
     const onTarget = await tableNames(target);
     if (!sub) {
       await refuseMissingPrivileges(source, target, plan.tables, !(await findPublication(source, names.publication)));
-      await refuseTargetRows(target, plan.tables, onTarget);
+      try {
+        await refuseTargetRows(target, plan.tables, onTarget);
+      } catch (e) {
+        // Rows beside our slot and no subscription: most likely a fast copy that
+        // was killed; only the fast copy knows those rows are its own.
+        if (!(e instanceof SafetyError && e.code === 'target_has_rows' && (await findSlot(source, names.slot)))) throw e;
+        throw new SafetyError(e.code, `${e.message}; slot ${names.slot} exists on the source without a subscription: an interrupted "start --copy fast" (or "run --copy fast") left them`, {
+          // sql-lint: safe (a hint for the user, not SQL pgshift runs)
+          hint: `Run "pgshift start ${database} --copy fast" (or "pgshift run ${database} --copy fast") again: it empties those tables and copies again. To use the native copy instead, empty them on the target (TRUNCATE) first. Nothing was changed.`,
+          details: e.details,
+        });
+      }
     }
     await refuseTablesMissingOnTarget(plan.tables, onTarget, database);
     if (planChangesIdentities(plan)) {

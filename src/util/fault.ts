@@ -8,7 +8,8 @@
 // Point names: "before:<phase>" / "after:<phase>" for every switchover and
 // rollback phase (src/switchover/timeline.ts), "fence:<phase>" once the fence
 // record reached that phase (src/switchover/state.ts), "after:<step>" for the
-// steps of `run`, "after:start-<part>" inside start, and
+// steps of `run`, "after:start-<part>" inside start, "after:fast-copy-<part>"
+// inside the fast copy (src/steps/fast-copy.ts lists them), and
 // "after:deferred-check" after each deferred constraint wait adds.
 //
 // SIGKILL, not an exception: nothing may run after the point (no finally, no

