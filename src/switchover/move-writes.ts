@@ -64,14 +64,12 @@ export async function moveWrites(config: Config, database: string, direction: Di
 export async function moveMany(config: Config, databases: string[], direction: Direction, opts: MoveOptions = {}): Promise<MoveGroupResult> {
   const settings = settingsFor(config, databases, opts);
   const moves = [...new Set(databases)].map((d) => new Move(config, d, direction, settings));
+  refuseSharedBouncerName(config, settings, moves);
   try {
     await allOrFirstError(moves.map((m) => m.open()));
     const results = await resolveEarlier(moves);
     const movers = moves.filter((m) => !results.has(m));
-    if (movers.length) {
-      refuseSharedBouncerName(config, settings, movers);
-      for (const [m, r] of await moveTogether(movers, settings)) results.set(m, r);
-    }
+    if (movers.length) for (const [m, r] of await moveTogether(movers, settings)) results.set(m, r);
     return { direction, method: settings.method, ...pauseOf(moves), databases: moves.map((m) => results.get(m)!) };
   } finally {
     await Promise.all(moves.map((m) => m.close()));
@@ -93,9 +91,9 @@ function settingsFor(config: Config, databases: string[], opts: MoveOptions): Mo
 }
 
 /** switchover.pgbouncer.database is PgBouncer's name for one database: several cannot share it. */
-function refuseSharedBouncerName(config: Config, settings: MoveSettings, movers: Move[]): void {
-  if (settings.method !== 'pgbouncer' || movers.length < 2 || !config.switchover.pgbouncer?.database) return;
-  throw new UsageError(`switchover.pgbouncer.database names one PgBouncer database ("${config.switchover.pgbouncer.database}"), so ${movers.map((m) => m.database).join(', ')} cannot move in one pause with it`, {
+function refuseSharedBouncerName(config: Config, settings: MoveSettings, moves: Move[]): void {
+  if (settings.method !== 'pgbouncer' || moves.length < 2 || !config.switchover.pgbouncer?.database) return;
+  throw new UsageError(`switchover.pgbouncer.database names one PgBouncer database ("${config.switchover.pgbouncer.database}"), so ${moves.map((m) => m.database).join(', ')} cannot move in one pause with it`, {
     hint: 'Move them one at a time, or remove switchover.pgbouncer.database when PgBouncer knows each database by its own name.',
   });
 }
