@@ -9,12 +9,17 @@
 //      replicating; a later `switchover A B` works.
 //   3. `rollback A B` killed after the commit (both records "committed"):
 //      running it again finishes each database from its own record.
-import { test } from 'node:test';
+//   4. PgBouncer: two pgbench databases switched over in one pause through one
+//      PgBouncer under load: no failed transaction, every one on the target,
+//      both entries repointed with one RELOAD.
+import { readFileSync } from 'node:fs';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pair, isStopped, slotConfirmed, startCli, versionPairs, waitFor } from '../helpers/harness.js';
 import { namesFor } from '../../src/steps/names.js';
 import { loadConfig } from '../../src/config/config.js';
-import { startAndWait } from '../helpers/switchover-fixture.js';
+import { bouncerYaml, parsePgbench, pgbench, pgbenchDatabase, startAndWait, writeScript } from '../helpers/switchover-fixture.js';
+import { EmbeddedPgBouncer } from '../../src/embedded/pgbouncer.js';
 import { appCanWrite, assertAckedOn, assertSameLedger, cli, expectObjects, faultyCli, fenceRow, killMatrixPair, KillChecks, ledgerDatabase, objects, sequenceAhead, type Lane, type Writers } from './kill-fixture.js';
 
 const [[FROM, TO]] = versionPairs([[14, 18]]) as [[number, number]];
@@ -23,9 +28,14 @@ let check: KillChecks;
 let lanes: [Lane, Lane];
 const acked = new Map<string, Set<string>>();
 
+let bouncer: EmbeddedPgBouncer | undefined;
+
 killMatrixPair(FROM, TO, (p, c) => {
   pair = p;
   check = c;
+});
+after(async () => {
+  await bouncer?.stop();
 });
 
 interface MoveJson {
@@ -159,4 +169,42 @@ test('rollback of both killed after the commit: running it again finishes each d
   const doc = again.json as unknown as MoveJson;
   assert.deepEqual(doc.databases.map((d) => [d.database, d.outcome]), lanes.map((l) => [l.db, 'finished-interrupted']));
   for (const l of lanes) await check.rolledBack(l, acked.get(l.db)!, `${l.db} after the finished rollback`);
+});
+
+test('pgbouncer: two databases switched over in one pause under pgbench, one RELOAD, no failed transaction', async () => {
+  const dbs = [await pair.freshDatabase('pgbmulti'), await pair.freshDatabase('pgbmulti')];
+  for (const db of dbs) await pgbenchDatabase(pair, db);
+  bouncer = await EmbeddedPgBouncer.start({
+    databases: Object.fromEntries(dbs.map((db) => [db, { host: pair.source.host, port: pair.source.port, dbname: db }])),
+    users: { postgres: pair.source.password },
+  });
+  const b = bouncer;
+  const cfg = await pair.writeConfig(dbs, bouncerYaml(b.port, b.adminPassword, b.configFile));
+  await Promise.all(dbs.map((db) => startAndWait(loadConfig(cfg, pair.env()), db, pair.target)));
+  const script = writeScript(pair.dir, 'ledger-multi.sql');
+  const benches = dbs.map((db) => pgbench(['-n', '-M', 'simple', '-c', '4', '-j', '2', '-T', '12', '-f', script], { host: '127.0.0.1', port: b.port, user: 'postgres', dbname: db }, pair.source.password));
+  for (const db of dbs) {
+    await waitFor(async () => (await pair.source.sql<{ n: number }>('SELECT count(*)::int AS n FROM ledger', [], db))[0]!.n > 100, { timeoutMs: 30_000, what: `load on ${db}` });
+  }
+  const reloadsBefore = b.log().split('RELOAD command issued').length;
+  const sw = await cli(pair, { cfg }, ['switchover', ...dbs]);
+  assert.equal(sw.code, 0, sw.stderr + sw.stdout);
+  const doc = sw.json as unknown as MoveJson;
+  assert.deepEqual(doc.databases.map((d) => [d.database, d.outcome]), dbs.map((db) => [db, 'done']));
+  assert.ok(doc.pause.ms > 0);
+  assert.equal(b.log().split('RELOAD command issued').length - reloadsBefore, 1, 'one RELOAD for both databases');
+  const ini = readFileSync(b.configFile, 'utf8');
+  for (const db of dbs) assert.match(ini, new RegExp(`${db}\\s*=.*port=${pair.target.port}`), `${db}: PgBouncer entry repointed`);
+  for (const [i, db] of dbs.entries()) {
+    const res = await benches[i]!;
+    const out = res.stdout + res.stderr;
+    const summary = parsePgbench(out);
+    assert.equal(res.code, 0, out);
+    assert.equal(summary.failed, 0, out);
+    assert.ok(!/client \d+ aborted/.test(out), out);
+    const [t] = await pair.target.sql<{ n: number; on_target: number }>(
+      'SELECT count(*)::int AS n, count(*) FILTER (WHERE server_port = $1)::int AS on_target FROM ledger', [pair.target.port], db);
+    assert.equal(t!.n, summary.processed, `${db}: ledger rows on the target = transactions pgbench processed`);
+    assert.ok(t!.on_target > 0, `${db}: transactions ran on the target after the switchover`);
+  }
 });
