@@ -17,15 +17,16 @@ import { connect, type Db } from '../src/pg/connect.js';
 import { listTables } from '../src/pg/catalog.js';
 import { quoteIdent } from '../src/pg/quote.js';
 import { dumpTools, findTool, runTool } from '../src/pg/tools.js';
-import { applySchema, pgshiftPublicationEntries } from '../src/steps/schema.js';
+import { applySchema } from '../src/steps/schema.js';
 import { startReplication } from '../src/steps/start.js';
 import { startFastCopy } from '../src/steps/fast-copy.js';
-import { namesFor } from '../src/steps/names.js';
-import { planCopyTables, partsFor, splitTable, type CopyRange } from '../src/copy/plan.js';
-import { copyRanges } from '../src/copy/pipe.js';
-import { applyPreData, buildPostData, SchemaArchive } from '../src/copy/schema-sections.js';
+import { namesFor } from '../src/replication/names.js';
+import { planCopyTables, partsFor, splitTable, type CopyRange } from '../src/initial-copy/plan.js';
+import { copyRanges } from '../src/initial-copy/pipe.js';
+import { applyPreData, buildPostData, SchemaArchive } from '../src/initial-copy/schema-sections.js';
 import { formatBytes, formatDuration } from '../src/util/duration.js';
 import { Pair, waitFor } from '../test/helpers/harness.js';
+import { pgshiftPublicationEntries } from '../src/initial-copy/dump-entries.js';
 
 const { values } = parseArgs({ options: {
   scale: { type: 'string', default: '100' },

@@ -28,7 +28,7 @@ import { Pair, runCli, startCli, tableRows, waitFor } from '../test/helpers/harn
 import { createFixtureSchema, fillFixture, FIXTURE_TABLES } from '../test/helpers/fixture-schema.js';
 import { objectCounts, startLoad, waitForCatchUp } from '../test/helpers/replication-scenario.js';
 import { quoteIdent } from '../src/pg/quote.js';
-import { namesFor } from '../src/steps/names.js';
+import { namesFor } from '../src/replication/names.js';
 import type { EmbeddedCluster } from '../src/embedded/cluster.js';
 
 const { values } = parseArgs({ options: {

@@ -30,9 +30,9 @@ import { loadConfig } from '../src/config/config.js';
 import { connect, type Db } from '../src/pg/connect.js';
 import { lsnGte } from '../src/pg/lsn.js';
 import { sqlFile } from '../src/pg/sql.js';
-import { namesFor } from '../src/steps/names.js';
+import { namesFor } from '../src/replication/names.js';
 import { BouncerConsole, entryFor, repointConfigFile } from '../src/switchover/pgbouncer-admin.js';
-import { markPosition } from '../src/switchover/catch-up.js';
+import { markPosition } from '../src/replication/catch-up.js';
 import { applySequences, planSequences } from '../src/switchover/sequences.js';
 import { bouncerYaml, parsePgbench, pgbench, pgbenchDatabase, startAndWait, writeScript } from '../test/helpers/switchover-fixture.js';
 

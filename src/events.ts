@@ -5,7 +5,7 @@
 
 export type Severity = 'ok' | 'warn' | 'fail';
 
-/** The numbers of one status look (src/steps/status.ts sampleOf). */
+/** The numbers of one status look (src/status/derive.ts sampleOf). */
 export interface StatusSample {
   database: string;
   /** When the look was taken (ISO 8601). */

@@ -7,7 +7,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { checkServerIdentity } from 'node:tls';
 import pg from 'pg';
-import type { EndpointConfig } from '../config/config.js';
+import type { Config, EndpointConfig } from '../config/config.js';
 import {
   ConninfoSyntaxError, describeConn, pgpassFor, resolveConninfo, unsupportedForPgshift, type ConnParams, type PgpassResult,
 } from '../config/conninfo.js';
@@ -367,4 +367,10 @@ export async function withTransaction<T>(db: Db, fn: () => Promise<T>, begin = '
     await db.query('ROLLBACK').catch(() => undefined);
     throw e;
   }
+}
+
+/** Where the bookkeeping lives on a side: its conn's dbname, never the migrated database itself. */
+export function maintenanceDb(config: Config, side: Side, database: string): string {
+  const d = (side === 'source' ? config.source : config.target).conn.dbname ?? 'postgres';
+  return d === database ? 'postgres' : d;
 }

@@ -23,7 +23,7 @@ import { tableKey } from '../pg/catalog.js';
 import { qualify } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
 import { featuresOf, type ServerVersion } from '../pg/version.js';
-import { planPublication } from './start.js';
+import { planPublication } from '../replication/publication.js';
 
 export const DEFAULT_ANALYZE_JOBS = 4;
 

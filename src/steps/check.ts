@@ -23,15 +23,15 @@ import {
 import { switchoverPrivilegeGaps, type PrivilegeGap } from '../switchover/privileges.js';
 import { planReverse, reverseRefusal } from '../switchover/reverse.js';
 import { formatBytes } from '../util/duration.js';
-import { capacityRows, type CapacityRow, type SideUsage } from './check-capacity.js';
-import { NAME_PREFIX, namesFor } from './names.js';
-import { planReplicaIdentities } from './replica-identity.js';
-import { planPublication } from './start.js';
-import { restoreProblems } from './check-restore.js';
-import { checkLabel, notValidChecks } from './deferred-constraints.js';
-import { legacyProblems } from './check-legacy.js';
-import { invalidationAdvice, invalidationText } from './replication-health.js';
-import { tablesNotOwned, versionProblems } from './preflight.js';
+import { capacityRows, type CapacityRow, type SideUsage } from '../checks/capacity.js';
+import { NAME_PREFIX, namesFor } from '../replication/names.js';
+import { planReplicaIdentities } from '../replication/replica-identity.js';
+import { restoreProblems } from '../checks/restore.js';
+import { checkLabel, notValidChecks } from '../checks/deferred-constraints.js';
+import { legacyProblems } from '../checks/legacy-objects.js';
+import { invalidationAdvice, invalidationText } from '../checks/replication-health.js';
+import { tablesNotOwned, versionProblems } from '../checks/preflight.js';
+import { planPublication } from '../replication/publication.js';
 
 export interface Finding {
   /** Stable identifier, e.g. "wal_level", "capacity.source.max_wal_senders", "no-primary-key". */

@@ -14,21 +14,20 @@
 // its deterministic name and drops what it finds.
 
 import type { Config } from '../config/config.js';
-import { connect, type Db, type Side } from '../pg/connect.js';
+import { connect, maintenanceDb, type Db, type Side } from '../pg/connect.js';
 import { quoteIdent, quoteLiteral } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
 import { PgshiftError, SafetyError } from '../errors.js';
 import type { Emit } from '../events.js';
 import { silent } from '../events.js';
 import { sleep } from '../util/wait.js';
-import { namesFor } from './names.js';
+import { namesFor } from '../replication/names.js';
 import { databaseConfig } from '../config/config.js';
-import { maintenanceDb } from '../switchover/move-writes.js';
 import { deleteFence, readFence } from '../switchover/state.js';
 import { manualUnfenceSql, PAUSE_IMPLS } from '../switchover/pause.js';
 import { unfenceHint } from '../switchover/fence-status.js';
-import { addDeferredChecks, checkLabel, pendingDeferred } from './deferred-constraints.js';
-import { restoreReplicaIdentities, type RestoredIdentities } from './identity-record.js';
+import { addDeferredChecks, checkLabel, pendingDeferred } from '../checks/deferred-constraints.js';
+import { restoreReplicaIdentities, type RestoredIdentities } from '../replication/identity-record.js';
 
 export interface LeftBehind {
   side: Side;

@@ -4,24 +4,10 @@
 // The password travels in the environment only, never in an argument list.
 
 import { spawn } from 'node:child_process';
-import type { Config, EndpointConfig } from '../config/config.js';
-import { connect, type Side } from '../pg/connect.js';
-import { formatConninfo } from '../config/conninfo.js';
+import type { Config } from '../config/config.js';
+import { connect } from '../pg/connect.js';
 import { UsageError } from '../errors.js';
-
-export function endpointEnv(side: Side, ep: EndpointConfig): Record<string, string> {
-  const p = side === 'source' ? 'PGSHIFT_SOURCE_' : 'PGSHIFT_TARGET_';
-  const env: Record<string, string> = {
-    [`${p}CONNINFO`]: formatConninfo(ep.conn),
-    [`${p}SYSTEM_IDENTIFIER`]: ep.systemIdentifier,
-  };
-  const keys: [string, string | undefined][] = [
-    ['HOST', ep.conn.host ?? ep.conn.hostaddr], ['PORT', ep.conn.port], ['USER', ep.conn.user], ['DBNAME', ep.conn.dbname],
-    ['SSLMODE', ep.conn.sslmode], ['PASSWORD', ep.password],
-  ];
-  for (const [k, v] of keys) if (v !== undefined) env[`${p}${k}`] = v;
-  return env;
-}
+import { endpointEnv } from '../pg/child-env.js';
 
 export async function verifiedEnv(config: Config): Promise<Record<string, string>> {
   const dbs = await Promise.all([connect('source', config.source), connect('target', config.target)]);

@@ -13,8 +13,8 @@
 //   3. on the target, the database if missing, and the schema's pre-data part
 //      (dumped through that snapshot) when the target has no tables yet;
 //   4. every leaf table copied by N workers inside the snapshot, large tables
-//      split into ranges (src/copy/pipe.ts, src/copy/plan.ts);
-//   5. the post-data part built in parallel (src/copy/schema-sections.ts), and
+//      split into ranges (src/initial-copy/pipe.ts, src/initial-copy/plan.ts);
+//   5. the post-data part built in parallel (src/initial-copy/schema-sections.ts), and
 //      the source's replica identities mirrored on the target;
 //   6. the subscription pgshift_<db> on the slot, with copy_data = false and
 //      create_slot = false: it streams from the snapshot's consistent point,
@@ -39,21 +39,21 @@ import { listTables, tableKey, tableNames, type TableInfo } from '../pg/catalog.
 import { qualify } from '../pg/quote.js';
 import { dumpTools } from '../pg/tools.js';
 import { formatBytes, formatDuration } from '../util/duration.js';
-import { createSnapshotSlot, type SnapshotSlot } from '../copy/snapshot-slot.js';
-import { planCopyTables, partsFor, splitTable, type CopyRange, type CopyTable } from '../copy/plan.js';
-import { copyRanges, openSnapshotSession, type RangeDone } from '../copy/pipe.js';
-import { applyPreData, buildPostData, SchemaArchive, type PostDataReport } from '../copy/schema-sections.js';
-import { namesFor } from './names.js';
-import {
-  applyIdentityPlan, createSubscription, mirrorIdentityOnTarget, planChangesIdentities, planPublication, subscriptionOptions, syncPublication, waitInactive, warnStoredPassword,
-  type NotCarriedTable,
-} from './start.js';
-import { appliedOn, createTargetDatabase, dropCreatedDatabase, pgshiftPublicationEntries, schemaIsApplied } from './schema.js';
-import { IdentityChanges, refuseUnrecordable } from './identity-record.js';
-import { refuseUnrestorable } from './check-restore.js';
+import { createSnapshotSlot, type SnapshotSlot } from '../initial-copy/snapshot-slot.js';
+import { planCopyTables, partsFor, splitTable, type CopyRange, type CopyTable } from '../initial-copy/plan.js';
+import { copyRanges, openSnapshotSession, type RangeDone } from '../initial-copy/pipe.js';
+import { applyPreData, buildPostData, SchemaArchive, type PostDataReport } from '../initial-copy/schema-sections.js';
+import { namesFor } from '../replication/names.js';
+import { mirrorIdentityOnTarget, waitInactive } from './start.js';
+import { appliedOn, createTargetDatabase, dropCreatedDatabase, schemaIsApplied } from './schema.js';
+import { IdentityChanges, refuseUnrecordable } from '../replication/identity-record.js';
+import { refuseUnrestorable } from '../checks/restore.js';
 import { planDatabaseProperties, readDatabaseProperties } from './database-properties.js';
-import { findPublication, findSlot, findSubscription, subscriptionConninfo } from './subscription.js';
-import { refuseMissingPrivileges, refuseTargetRows, refuseUnsupportedPair } from './preflight.js';
+import { findPublication, findSlot, findSubscription, subscriptionConninfo } from '../replication/subscription.js';
+import { refuseMissingPrivileges, refuseTargetRows, refuseUnsupportedPair } from '../checks/preflight.js';
+import { type NotCarriedTable, applyIdentityPlan, planChangesIdentities, planPublication, syncPublication } from '../replication/publication.js';
+import { createSubscription, subscriptionOptions, warnStoredPassword } from '../replication/subscription.js';
+import { pgshiftPublicationEntries } from '../initial-copy/dump-entries.js';
 
 export const DEFAULT_FAST_COPY_JOBS = 4;
 /** Tables larger than this are split into ranges of about this size. */

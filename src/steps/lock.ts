@@ -20,10 +20,9 @@ import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Config } from '../config/config.js';
 import { databaseConfig } from '../config/config.js';
-import { connect, type Db, type Side } from '../pg/connect.js';
+import { connect, maintenanceDb, type Db, type Side } from '../pg/connect.js';
 import { sqlFile } from '../pg/sql.js';
 import { PgshiftError, SafetyError } from '../errors.js';
-import { maintenanceDb } from '../switchover/state.js';
 
 /** Key 1 of every pgshift lock ("pgsh"): pgshift's locks cannot meet another application's single-key locks (those show objsubid 1). */
 const LOCK_CLASS = 0x70677368;

@@ -12,9 +12,9 @@
 import type { Config } from '../config/config.js';
 import { databaseConfig } from '../config/config.js';
 import { silent, type Emit } from '../events.js';
-import { connect, type Side } from '../pg/connect.js';
-import { maintenanceDb, readFence, type Direction } from '../switchover/state.js';
-import { refuseLongTransactions } from './preflight.js';
+import { connect, maintenanceDb, type Side } from '../pg/connect.js';
+import { readFence, type Direction } from '../switchover/state.js';
+import { refuseLongTransactions } from '../checks/preflight.js';
 import { tablesNeverAnalyzed } from './analyze.js';
 
 export interface MoveGuardOptions {

@@ -25,7 +25,7 @@ import { quoteIdent, quoteLiteral } from '../pg/quote.js';
 import { sqlFile, sqlFor } from '../pg/sql.js';
 import { quietSession, warnExposure } from '../pg/secret-statement.js';
 import { featuresOf, type ServerVersion } from '../pg/version.js';
-import { refuseUnsupportedVersions } from './preflight.js';
+import { refuseUnsupportedVersions } from '../checks/preflight.js';
 
 export interface RolesReport {
   /** Roles created on the target in this run. */

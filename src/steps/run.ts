@@ -21,16 +21,16 @@ import { silent } from '../events.js';
 import { faultPoint } from '../util/fault.js';
 import { connect } from '../pg/connect.js';
 import { runCheck } from './check.js';
-import { namesFor } from './names.js';
+import { namesFor } from '../replication/names.js';
 import { copyRoles } from './roles.js';
 import { applySchema, schemaIsApplied } from './schema.js';
 import { replicationStarted, startReplication } from './start.js';
 import { databaseConfig } from '../config/config.js';
-import type { DatabaseStatus } from './status.js';
-import { findPublication } from './subscription.js';
+import { findPublication } from '../replication/subscription.js';
 import { waitForSync } from './wait.js';
 import { formatBytes } from '../util/duration.js';
 import { analyzeTarget, tablesNeverAnalyzed } from './analyze.js';
+import { type DatabaseStatus } from '../status/model.js';
 
 export type RunStepId = 'check' | 'roles' | 'schema' | 'start' | 'wait' | 'analyze';
 

@@ -20,24 +20,24 @@
 // SUBSCRIPTION that died half-way leaves behind, and is dropped and made again.
 // Undo: "pgshift cleanup DB" drops subscription, slot and publication.
 
-import { databaseConfig, type Config, type DatabaseConfig } from '../config/config.js';
-import { ProblemError, SafetyError, UsageError, AbortedError, PgshiftError, SqlError } from '../errors.js';
-import { redactConninfo } from '../config/conninfo.js';
+import { databaseConfig, type Config } from '../config/config.js';
+import { ProblemError, SafetyError, UsageError, AbortedError, PgshiftError } from '../errors.js';
 import type { Emit } from '../events.js';
 import { silent } from '../events.js';
 import { connect, type Db } from '../pg/connect.js';
-import { listTables, matchesPattern, replicatedTables, tableKey, tableNames, type TableInfo } from '../pg/catalog.js';
-import { qualify, quoteIdent, quoteIdentList, quoteLiteral } from '../pg/quote.js';
-import { sqlFile, sqlFor } from '../pg/sql.js';
-import { runSecretStatement } from '../pg/secret-statement.js';
-import { featuresOf, type ServerVersion } from '../pg/version.js';
+import { listTables, tableKey, tableNames, type TableInfo } from '../pg/catalog.js';
+import { quoteIdent } from '../pg/quote.js';
+import { sqlFile } from '../pg/sql.js';
+import { featuresOf } from '../pg/version.js';
 import { sleep } from '../util/wait.js';
 import { faultPoint } from '../util/fault.js';
-import { namesFor } from './names.js';
-import { refuseMissingPrivileges, refuseTablesMissingOnTarget, refuseTargetRows, refuseUnsupportedVersions } from './preflight.js';
-import { applyReplicaIdentity, leafTables, planReplicaIdentities, type ReplicaIdentityPlan } from './replica-identity.js';
-import { IdentityChanges, refuseUnrecordable } from './identity-record.js';
-import { findPublication, findSlot, findSubscription, subscriptionConninfo, type PublicationInfo, type SubscriptionConninfo } from './subscription.js';
+import { namesFor } from '../replication/names.js';
+import { refuseMissingPrivileges, refuseTablesMissingOnTarget, refuseTargetRows, refuseUnsupportedVersions } from '../checks/preflight.js';
+import { leafTables, type ReplicaIdentityPlan } from '../replication/replica-identity.js';
+import { IdentityChanges, refuseUnrecordable } from '../replication/identity-record.js';
+import { findPublication, findSlot, findSubscription, subscriptionConninfo } from '../replication/subscription.js';
+import { type NotCarriedTable, applyIdentityPlan, planChangesIdentities, planPublication, syncPublication } from '../replication/publication.js';
+import { createSubscription, subscriptionOptions, warnStoredPassword } from '../replication/subscription.js';
 
 export type CopyMode = 'native' | 'fast';
 
@@ -45,12 +45,6 @@ export interface StartOptions {
   copy?: CopyMode;
   emit?: Emit;
   signal?: AbortSignal;
-}
-
-export interface NotCarriedTable {
-  schema: string;
-  name: string;
-  reason: string;
 }
 
 export interface StartResult {
@@ -62,91 +56,8 @@ export interface StartResult {
   notCarried: NotCarriedTable[];
 }
 
-/** What the publication should hold, and why some tables are not in it. */
-export interface PublicationPlan {
-  viaRoot: boolean;
-  tables: TableInfo[];
-  identities: ReplicaIdentityPlan[];
-  notCarried: NotCarriedTable[];
-}
-
 function checkAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw new AbortedError();
-}
-
-/**
- * Plan the publication (read-only). A partitioned table published through its
- * root (13+) without a primary key needs REPLICA IDENTITY FULL on the root and
- * on every leaf: the root's identity decides the format of the old row that
- * pgoutput sends, the leaf's decides which columns of it were logged. A root
- * with any leaf that cannot be replicated is left out as a whole, because a
- * publication through the root cannot leave out one partition.
- */
-export async function planPublication(source: Db, dbConfig: DatabaseConfig): Promise<PublicationPlan> {
-  const viaRoot = featuresOf(source.version).publishViaPartitionRoot;
-  const all = await listTables(source);
-  const candidates = replicatedTables(all, dbConfig.exclude, viaRoot);
-  const notCarried: NotCarriedTable[] = [];
-  const excluded = (t: TableInfo): boolean => dbConfig.exclude.some((p) => matchesPattern(t, p));
-  for (const t of all) {
-    if (t.persistence === 'u' && !t.extension && !excluded(t)) {
-      notCarried.push({ schema: t.schema, name: t.name, reason: 'unlogged table: its changes are not written to WAL, so logical replication cannot carry them' });
-    }
-  }
-  const leafPlans = await planReplicaIdentities(source, candidates);
-  const byOid = new Map(candidates.map((t) => [t.oid, t]));
-  const rootOf = new Map<number, number>();
-  if (leafPlans.length > 0) {
-    const rows = await source.query<{ oid: string; root: string }>(sqlFor('start-partition-roots', source.version), [leafPlans.map((p) => p.table.oid)]);
-    for (const r of rows) rootOf.set(Number(r.oid), Number(r.root));
-  }
-  const droppedRoots = new Set<number>();
-  const identities: ReplicaIdentityPlan[] = [];
-  for (const plan of leafPlans) {
-    const rootOid = rootOf.get(plan.table.oid) ?? plan.table.oid;
-    const root = byOid.get(rootOid);
-    if (plan.action === 'cannot') {
-      if (root && root.oid !== plan.table.oid) {
-        droppedRoots.add(root.oid);
-        notCarried.push({ schema: root.schema, name: root.name, reason: `partition ${tableKey(plan.table)}: ${plan.reason}` });
-      } else {
-        notCarried.push({ schema: plan.table.schema, name: plan.table.name, reason: plan.reason });
-      }
-      continue;
-    }
-    const alreadyFull = plan.action === 'full' || (plan.action === 'keep' && plan.table.replident === 'f');
-    if (root && root.relkind === 'p' && !root.hasPk && !alreadyFull) {
-      identities.push({ ...plan, action: 'full', index: undefined, reason: `partition of ${tableKey(root)}, which has no primary key: REPLICA IDENTITY FULL` });
-    } else {
-      identities.push(plan);
-    }
-  }
-  for (const t of candidates) {
-    if (t.relkind === 'p' && !t.hasPk && !droppedRoots.has(t.oid) && t.replident !== 'f') {
-      identities.push({ table: t, action: 'full', reason: 'partitioned table without a primary key, published through its root: REPLICA IDENTITY FULL' });
-    }
-  }
-  const cannot = new Set(notCarried.map((n) => tableKey(n)));
-  const tables = candidates.filter((t) => !droppedRoots.has(t.oid) && !cannot.has(tableKey(t)));
-  return { viaRoot, tables, identities, notCarried };
-}
-
-/** Does the plan change any identity (so the record in the maintenance database is needed)? */
-export function planChangesIdentities(plan: PublicationPlan): boolean {
-  return plan.identities.some((p) => p.action === 'use-index' || p.action === 'full');
-}
-
-/** Set the planned replica identities on the source (each recorded first), and say which tables are not carried. */
-export async function applyIdentityPlan(changes: IdentityChanges, plan: PublicationPlan, emit: Emit): Promise<void> {
-  for (const p of plan.identities) {
-    if (p.action === 'use-index' || p.action === 'full') {
-      await applyReplicaIdentity(changes, p);
-      emit({ type: 'info', message: `replica identity ${p.action === 'full' ? 'FULL' : `USING INDEX ${p.index}`} on ${tableKey(p.table)}: ${p.reason}` });
-    }
-  }
-  for (const n of plan.notCarried) {
-    emit({ type: 'warn', message: `${n.schema}.${n.name} is not replicated (${n.reason}); switchover copies it while writes are paused` });
-  }
 }
 
 /**
@@ -163,32 +74,6 @@ export async function tablesReplicationCannotCarry(config: Config, database: str
   } finally {
     await source.close();
   }
-}
-
-/**
- * Subscription options for this pair of versions, as `key = value` SQL
- * fragments. nativeCopy: the subscription makes its slot and copies the
- * tables (start); false when fast copy made the slot and copied them.
- */
-export function subscriptionOptions(source: ServerVersion, target: ServerVersion, slot: string, nativeCopy = true, binaryOk = true): string[] {
-  const src = featuresOf(source);
-  const tgt = featuresOf(target);
-  const opts = [`slot_name = ${quoteLiteral(slot)}`, `create_slot = ${nativeCopy}`, `copy_data = ${nativeCopy}`, 'enabled = true'];
-  // Stream large in-progress transactions instead of spilling them to disk on
-  // the source; the publisher must speak protocol version 2 (14+) as well.
-  if (tgt.subscriptionStreaming && src.subscriptionStreaming) opts.push('streaming = on');
-  // No disable_on_error: PostgreSQL disables on ANY apply worker error,
-  // including a lost connection (a source restart, a network cut past
-  // wal_receiver_timeout), and replication would then stay stopped until
-  // someone re-enabled it. Transport errors heal by themselves; a data
-  // conflict repeats, and `wait` disables the subscription when it sees one
-  // (wait.ts), so it neither loops unnoticed nor dies on a network blip.
-  // Binary transfer only within one major version: across versions (and with
-  // a drifted target schema, e.g. int -> bigint) binary input can reject what
-  // text input accepts.
-  // binaryOk: false when a column type has no binary I/O and the copy would be binary (textOnlyTypes).
-  if (binaryOk && tgt.subscriptionBinary && src.subscriptionBinary && source.major === target.major) opts.push('binary = true');
-  return opts;
 }
 
 /**
@@ -225,95 +110,6 @@ export async function mirrorIdentityOnTarget(source: Db, target: Db, tables: Tab
       }
     }
   }
-}
-
-/**
- * A publication's FOR TABLE / SET TABLE list: ONLY before every table.
- * Without it PostgreSQL adds each table's inheritance children as well,
- * including children pgshift left out (no usable replica identity), and from
- * then on every UPDATE and DELETE touching them fails on the publisher ("does
- * not have a replica identity and publishes updates"). Partitions are not
- * affected: a partitioned table publishes its partitions whatever ONLY says
- * (13+), and on 12 the leaves are listed themselves.
- */
-export function publicationTablesSql(tables: { schema: string; name: string; columns?: string[] | null }[]): string {
-  // A column list (15+ publishers) publishes only those columns: the reverse publication's way
-  // of leaving out columns a drifted target has and the source lacks (src/switchover/reverse.ts).
-  return tables.map((t) => `ONLY ${qualify(t.schema, t.name)}${t.columns ? ` (${quoteIdentList(t.columns)})` : ''}`).join(', ');
-}
-
-/** Create the publication, or make an existing one hold exactly the planned tables. */
-export async function syncPublication(source: Db, name: string, plan: PublicationPlan, emit: Emit): Promise<'created' | 'updated' | 'unchanged'> {
-  const existing: PublicationInfo | undefined = await findPublication(source, name);
-  const listSql = publicationTablesSql(plan.tables);
-  const withSql = plan.viaRoot ? ' WITH (publish_via_partition_root = true)' : '';
-  if (!existing) {
-    const forSql = plan.tables.length > 0 ? ` FOR TABLE ${listSql}` : '';
-    await source.query(`CREATE PUBLICATION ${quoteIdent(name)}${forSql}${withSql}`);
-    return 'created';
-  }
-  if (existing.allTables) {
-    throw new SafetyError('publication_all_tables', `publication ${name} on the source is FOR ALL TABLES; pgshift did not create it`, {
-      hint: `Drop or rename that publication (DROP PUBLICATION ${quoteIdent(name)}), then run start again.`,
-    });
-  }
-  let changed = false;
-  const want = plan.tables.map((t) => t.oid).sort((a, b) => a - b);
-  const have = [...existing.tableOids].sort((a, b) => a - b);
-  if (want.join(',') !== have.join(',')) {
-    if (plan.tables.length > 0) {
-      await source.query(`ALTER PUBLICATION ${quoteIdent(name)} SET TABLE ${listSql}`);
-    } else {
-      const names = await source.query<{ schema: string; name: string }>(
-        'SELECT n.nspname AS schema, c.relname AS name FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ANY($1::oid[])',
-        [existing.tableOids]);
-      await source.query(`ALTER PUBLICATION ${quoteIdent(name)} DROP TABLE ${publicationTablesSql(names)}`);
-    }
-    emit({ type: 'info', message: `publication ${name}: table list updated (${have.length} -> ${want.length} tables)` });
-    changed = true;
-  }
-  if (plan.viaRoot && !existing.viaRoot) {
-    await source.query(`ALTER PUBLICATION ${quoteIdent(name)} SET (publish_via_partition_root = true)`);
-    changed = true;
-  }
-  return changed ? 'updated' : 'unchanged';
-}
-
-/**
- * CREATE SUBSCRIPTION on the subscribing side (the target; the source for
- * reverse replication). Its CONNECTION string may hold the publisher's
- * password, so it runs as a secret statement: kept out of the subscriber's
- * server log and pg_stat_activity where the role may arrange that (a warning
- * where it may not), and out of pgshift's errors.
- */
-export async function createSubscription(subscriber: Db, name: string, conn: SubscriptionConninfo, publication: string, options: string[], emit: Emit = silent): Promise<void> {
-  const side = subscriber.side;
-  const publisher = side === 'target' ? 'source' : 'target';
-  try {
-    await runSecretStatement(subscriber,
-      `CREATE SUBSCRIPTION ${quoteIdent(name)} CONNECTION ${quoteLiteral(conn.conninfo)} PUBLICATION ${quoteIdent(publication)} WITH (${options.join(', ')})`, // sql-lint: safe (options are constant fragments and quoteLiteral output)
-      conn.password === undefined ? [] : [conn.password],
-      // sql-lint: safe (a label for a warning, not SQL)
-      { what: `CREATE SUBSCRIPTION ${name}`, emit: conn.hasPassword ? emit : undefined });
-  } catch (e) {
-    if (e instanceof SqlError) {
-      // sql-lint: safe (an error message, not SQL)
-      throw new SqlError(`${side}: CREATE SUBSCRIPTION failed: ${e.message.replace(/^(source|target): /, '')}`, {
-        sqlstate: e.sqlstate, detail: e.serverDetail, hint: e.serverHint, side,
-      }, {
-        hint: e.sqlstate === '08006' || /could not connect/i.test(e.message)
-          ? `The ${side} server could not reach the ${publisher} with "${redactConninfo(conn.shown)}". Set ${publisher}.conn_from_${side} to how the ${side} server sees the ${publisher}.`
-          : e.hint,
-      });
-    }
-    throw e;
-  }
-}
-
-/** Say so when the forward subscription's connection string will keep the source password in the target's catalog. */
-export function warnStoredPassword(conn: SubscriptionConninfo, emit: Emit): void {
-  if (!conn.hasPassword) return;
-  emit({ type: 'warn', message: `the subscription's connection string holds the source password: PostgreSQL stores it in pg_subscription on the target (readable by superusers only). To keep it out, put a pgpass file on the target server and name it in source.conn_from_target (passfile=/path/readable/by/the/server).` });
 }
 
 /** Wait a little for a slot's walsender to go away (a killed subscriber's connection ends on its own). */

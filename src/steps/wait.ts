@@ -20,9 +20,11 @@ import { silent } from '../events.js';
 import { formatBytes, formatDuration } from '../util/duration.js';
 import { sleep } from '../util/wait.js';
 import { quoteIdent } from '../pg/quote.js';
-import { StatusProbe, sampleOf, type DatabaseStatus } from './status.js';
-import { invalidationAdvice, invalidationText } from './replication-health.js';
-import { addDeferredChecksFor } from './deferred-constraints.js';
+import { StatusProbe } from '../status/probe.js';
+import { invalidationAdvice, invalidationText } from '../checks/replication-health.js';
+import { addDeferredChecksFor } from '../checks/deferred-constraints.js';
+import { type DatabaseStatus } from '../status/model.js';
+import { sampleOf } from '../status/derive.js';
 
 export const DEFAULT_WAIT_TIMEOUT_MS = 24 * 3_600_000;
 export const DEFAULT_MAX_LAG_BYTES = 1024 * 1024;

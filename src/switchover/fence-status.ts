@@ -6,11 +6,11 @@
 
 import type { Config } from '../config/config.js';
 import { describeConn, type ConnParams } from '../config/conninfo.js';
-import { connect, type Db, type Side } from '../pg/connect.js';
+import { connect, maintenanceDb, type Db, type Side } from '../pg/connect.js';
 import { PgshiftError } from '../errors.js';
 import { bouncerNameOf, manualUnfenceSql } from './pause.js';
 import { BouncerConsole, entryFor } from './pgbouncer-admin.js';
-import { maintenanceDb, readFence, type Direction, type FencePhase, type FenceRecord } from './state.js';
+import { readFence, type Direction, type FencePhase, type FenceRecord } from './state.js';
 
 /** One side's fence record, in the shape `status --json` reports it. */
 export interface FenceInfo {

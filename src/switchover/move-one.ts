@@ -8,7 +8,7 @@
 // point is finished (after the commit) or undone (before it) by the next.
 
 import type { Config, PauseMethod } from '../config/config.js';
-import { connect, type Db, type Side } from '../pg/connect.js';
+import { connect, maintenanceDb, type Db, type Side } from '../pg/connect.js';
 import { quoteIdent } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
 import { featuresOf } from '../pg/version.js';
@@ -16,20 +16,21 @@ import { PgshiftError, ProblemError, SafetyError } from '../errors.js';
 import type { Emit, Outcome } from '../events.js';
 import { formatBytes } from '../util/duration.js';
 import { sleep } from '../util/wait.js';
-import { namesFor, type MigrationNames } from '../steps/names.js';
-import { planPublication } from '../steps/start.js';
+import { namesFor, type MigrationNames } from '../replication/names.js';
+import { planPublication } from '../replication/publication.js';
+import { subscriptionState } from '../replication/subscription.js';
 import { databaseConfig } from '../config/config.js';
-import { replicationBlocker } from '../steps/replication-health.js';
-import { checkLabel, pendingDeferred } from '../steps/deferred-constraints.js';
+import { replicationBlocker } from '../checks/replication-health.js';
+import { checkLabel, pendingDeferred } from '../checks/deferred-constraints.js';
 import { Timeline } from './timeline.js';
 import { PAUSE_IMPLS, undoRecordedFence, type FenceContext, type PauseMethodImpl } from './pause.js';
 import { describeSession, otherSessions, proveFence } from './fence.js';
-import { waitForApplied } from './catch-up.js';
+import { waitForApplied } from '../replication/catch-up.js';
 import { applySequences, planSequences, type SequencePlan, type SequenceSync } from './sequences.js';
 import { copyLargeObjects, copyTables, type CarriedTable } from './carry.js';
-import { createSlotIfMissing, enableSubscription, verifyForward, dropSubscription, planReverse, prepareForward, prepareReverse, reverseRefusal, stopSubscription, subscriptionState, verifyReverse, type ReversePlan, type ReverseVerification } from './reverse.js';
+import { createSlotIfMissing, enableSubscription, verifyForward, dropSubscription, planReverse, prepareForward, prepareReverse, reverseRefusal, stopSubscription, verifyReverse, type ReversePlan, type ReverseVerification } from './reverse.js';
 import { populateViews, refreshViews, viewsToCarry, type MatviewRefresh } from './matviews.js';
-import { deleteFence, deleteFenceRow, maintenanceDb, readFence, setFencePhase, writeFence, type Direction, type FenceRecord } from './state.js';
+import { deleteFence, deleteFenceRow, readFence, setFencePhase, writeFence, type Direction, type FenceRecord } from './state.js';
 import { unfenceHint } from './fence-status.js';
 import { switchoverPrivilegeGaps } from './privileges.js';
 import { BouncerConsole, readDatabaseEntry } from './pgbouncer-admin.js';

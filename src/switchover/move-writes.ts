@@ -24,8 +24,9 @@ import { silent, type Emit } from '../events.js';
 import { formatDuration } from '../util/duration.js';
 import { PAUSE_IMPLS, PauseTimeout, resumeMany } from './pause.js';
 import { FenceNotProven } from './fence.js';
-import { CatchUpTimeout } from './catch-up.js';
-import { deleteFence, maintenanceDb, setFencePhases, type Direction } from './state.js';
+import { CatchUpTimeout } from '../replication/catch-up.js';
+import { maintenanceDb } from '../pg/connect.js';
+import { deleteFence, setFencePhases, type Direction } from './state.js';
 import { Move, type MoveResult, type MoveSettings } from './move-one.js';
 
 export type { MoveResult } from './move-one.js';

@@ -16,9 +16,9 @@ import { quoteIdent } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
 import type { Emit } from '../events.js';
 import { ConfigError, ProblemError } from '../errors.js';
-import { endpointEnv } from '../steps/exec.js';
 import { BouncerConsole, bouncerIdent, entryFor, repointConfigFile, type BouncerConfig } from './pgbouncer-admin.js';
 import { updateFence, type FenceRecord, type Grant } from './state.js';
+import { endpointEnv } from '../pg/child-env.js';
 
 export interface FenceContext {
   config: Config;

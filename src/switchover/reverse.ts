@@ -30,7 +30,7 @@
 
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../config/config.js';
-import { peerConninfo } from '../steps/subscription.js';
+import { peerConninfo } from '../replication/subscription.js';
 import type { Db } from '../pg/connect.js';
 import { listTables, tableKey, tableNames } from '../pg/catalog.js';
 import { quoteIdent, quoteLiteral } from '../pg/quote.js';
@@ -38,28 +38,18 @@ import { sqlFile, sqlFor } from '../pg/sql.js';
 import type { Emit } from '../events.js';
 import { featuresOf } from '../pg/version.js';
 import { sleep } from '../util/wait.js';
-import { createSubscription, planPublication, publicationTablesSql, subscriptionOptions, type NotCarriedTable } from '../steps/start.js';
-import { readColumns } from '../steps/schema-compat.js';
-import { applyReplicaIdentity, type ReplicaIdentityPlan } from '../steps/replica-identity.js';
-import { IdentityChanges } from '../steps/identity-record.js';
+import { readColumns } from '../checks/schema-compat.js';
+import { applyReplicaIdentity, type ReplicaIdentityPlan } from '../replication/replica-identity.js';
+import { IdentityChanges } from '../replication/identity-record.js';
 import { ProblemError } from '../errors.js';
-import { CatchUpTimeout, markPosition, waitForConfirmed } from './catch-up.js';
-import { describeLogError, lastReplicationError } from '../steps/apply-errors.js';
-import { findSubscription, subscriptionConninfo } from '../steps/subscription.js';
+import { CatchUpTimeout, markPosition, waitForConfirmed } from '../replication/catch-up.js';
+import { describeLogError, lastReplicationError } from '../replication/apply-errors.js';
+import { findSubscription, subscriptionConninfo } from '../replication/subscription.js';
 import { databaseConfig } from '../config/config.js';
-import type { MigrationNames } from '../steps/names.js';
-
-export interface SubscriptionState {
-  enabled: boolean;
-  slot_name: string | null;
-  worker_pid: number | null;
-  tables: number;
-  not_ready: string[];
-}
-
-export async function subscriptionState(db: Db, name: string): Promise<SubscriptionState | undefined> {
-  return db.maybeOne<SubscriptionState & Record<string, unknown>>(sqlFile('switchover-subscription'), [name]);
-}
+import type { MigrationNames } from '../replication/names.js';
+import { type NotCarriedTable, planPublication, publicationTablesSql } from '../replication/publication.js';
+import { createSubscription, subscriptionOptions } from '../replication/subscription.js';
+import { subscriptionState } from '../replication/subscription.js';
 
 export interface ReverseTable {
   schema: string;
@@ -188,7 +178,7 @@ export async function prepareReverse(config: Config, database: string, names: Mi
  * An idle apply worker notices the DISABLE only when it wakes up (a message
  * from the walsender, or its one-second timeout): with nothing to replicate,
  * from 15 on the publisher sends nothing at all, which cost a rollback most of
- * a second inside the pause. A mark on the publisher (catch-up.ts) makes the
+ * a second inside the pause. A mark on the publisher (src/replication/catch-up.ts) makes the
  * walsender speak; the worker then re-reads its subscription and exits. A
  * worker that still runs after WAKE_TERMINATE_MS is ended (only then: its
  * exit is logged as an error).

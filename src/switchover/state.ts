@@ -5,8 +5,8 @@
 // so any later run can give back exactly that.
 
 import { sqlFile } from '../pg/sql.js';
-import type { Config, PauseMethod } from '../config/config.js';
-import type { Db, Side } from '../pg/connect.js';
+import type { PauseMethod } from '../config/config.js';
+import type { Db } from '../pg/connect.js';
 import { faultPoint } from '../util/fault.js';
 
 export type Direction = 'switchover' | 'rollback';
@@ -26,12 +26,6 @@ export interface FenceRecord {
   revoked: Grant[];
   readonlyBefore: string | null;
   startedAt: string;
-}
-
-/** Where the bookkeeping lives on a side: its conn's dbname, never the migrated database itself. */
-export function maintenanceDb(config: Config, side: Side, database: string): string {
-  const d = (side === 'source' ? config.source : config.target).conn.dbname ?? 'postgres';
-  return d === database ? 'postgres' : d;
 }
 
 let ensured = new WeakSet<Db>();

@@ -6,7 +6,7 @@
 
 import type { EndpointConfig } from '../config/config.js';
 import { listTables, matchesPattern, replicatedTables, tableKey, type TableInfo } from '../pg/catalog.js';
-import { namesFor } from '../steps/names.js';
+import { namesFor } from '../replication/names.js';
 import { AbortedError, UsageError } from '../errors.js';
 import { silent, type Emit } from '../events.js';
 import { chooseRowHash, rowHashProbeSql, type KeyRange, type RowHash } from './canonical.js';

@@ -19,7 +19,7 @@ import pg from 'pg';
 import { Pair, isStopped, runCli, startCli, waitFor, versionPairs } from '../helpers/harness.js';
 import { loadConfig } from '../../src/config/config.js';
 import { startAndWait } from '../helpers/switchover-fixture.js';
-import { namesFor } from '../../src/steps/names.js';
+import { namesFor } from '../../src/replication/names.js';
 import type { EmbeddedCluster } from '../../src/embedded/cluster.js';
 
 const [[FROM, TO]] = versionPairs([[13, 16]]) as [[number, number]];

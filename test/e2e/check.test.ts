@@ -10,7 +10,7 @@ import { Pair, runCli, versionPairs, HOSTILE_NAMES, qi, type CliResult } from '.
 import { EmbeddedCluster } from '../../src/embedded/cluster.js';
 import { formatConninfo } from '../../src/config/conninfo.js';
 import { quoteLiteral } from '../../src/pg/quote.js';
-import { namesFor } from '../../src/steps/names.js';
+import { namesFor } from '../../src/replication/names.js';
 import type { CheckReport, Finding } from '../../src/steps/check.js';
 
 const HOSTILE_PASSWORD = "p' \\@ %w \"x";
@@ -173,8 +173,8 @@ PAIRS.forEach(([from, to], pairIndex) => {
       `, [], db);
       const { connect } = await import('../../src/pg/connect.js');
       const { listTables } = await import('../../src/pg/catalog.js');
-      const { planReplicaIdentities, applyReplicaIdentity } = await import('../../src/steps/replica-identity.js');
-      const { IdentityChanges, restoreReplicaIdentities } = await import('../../src/steps/identity-record.js');
+      const { planReplicaIdentities, applyReplicaIdentity } = await import('../../src/replication/replica-identity.js');
+      const { IdentityChanges, restoreReplicaIdentities } = await import('../../src/replication/identity-record.js');
       const { loadConfig } = await import('../../src/config/config.js');
       const conn = await connect('source', await pair.source.endpoint(), { database: db });
       try {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { Pair, runCli, versionPairs } from '../helpers/harness.js';
 import { loadConfig } from '../../src/config/config.js';
 import { startAndWait } from '../helpers/switchover-fixture.js';
-import { namesFor } from '../../src/steps/names.js';
+import { namesFor } from '../../src/replication/names.js';
 import type { EmbeddedCluster } from '../../src/embedded/cluster.js';
 
 const [[FROM, TO]] = versionPairs([[14, 18]]) as [[number, number]];

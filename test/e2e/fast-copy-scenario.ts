@@ -11,7 +11,7 @@ import { loadConfig } from '../../src/config/config.js';
 import type { PgshiftEvent } from '../../src/events.js';
 import type { EmbeddedCluster } from '../../src/embedded/cluster.js';
 import { startFastCopy, type FastCopyReport } from '../../src/steps/fast-copy.js';
-import { namesFor } from '../../src/steps/names.js';
+import { namesFor } from '../../src/replication/names.js';
 import { createFixtureSchema, fillFixture, FIXTURE_SCHEMAS } from '../helpers/fixture-schema.js';
 import { waitFor, type Pair } from '../helpers/harness.js';
 import { assertSameRows, objectCounts, startLoad, waitForCatchUp } from '../helpers/replication-scenario.js';

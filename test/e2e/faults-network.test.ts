@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { Pair, runCli, versionPairs, waitFor } from '../helpers/harness.js';
 import { TcpProxy, type CutOptions } from '../helpers/tcp-proxy.js';
 import { loadConfig } from '../../src/config/config.js';
-import { getStatus } from '../../src/steps/status.js';
+import { getStatus } from '../../src/status/probe.js';
 import { assertNothingLost, assertStillEnabled, cliStatus, cliWait, faultDatabase, ledgerLoad, serverErrors, startStreaming } from '../helpers/fault-scenario.js';
 
 const [[FROM, TO]] = versionPairs([[14, 17]]) as [[number, number]];

@@ -14,7 +14,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pair, runCli, versionPairs, waitFor } from '../helpers/harness.js';
 import { loadConfig } from '../../src/config/config.js';
-import { getStatus } from '../../src/steps/status.js';
+import { getStatus } from '../../src/status/probe.js';
 import { assertNothingLost, assertStillEnabled, cliWait, faultDatabase, startStreaming, holdBrake, installBrake, ledgerLoad } from '../helpers/fault-scenario.js';
 
 const [[FROM, TO]] = versionPairs([[14, 17]]) as [[number, number]];

@@ -11,7 +11,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pair, runCli, waitFor } from '../helpers/harness.js';
-import { namesFor } from '../../src/steps/names.js';
+import { namesFor } from '../../src/replication/names.js';
 import { assertSourceUnfenced, refusedSwitchover, streamingItems } from './faults-helpers.js';
 import { cliStatus, startStreaming } from '../helpers/fault-scenario.js';
 

@@ -10,7 +10,7 @@ import { before, after } from 'node:test';
 import pg from 'pg';
 import { Pair, runCli, slotConfirmed, startCli, waitFor, type CliResult } from '../helpers/harness.js';
 import { loadConfig } from '../../src/config/config.js';
-import { namesFor } from '../../src/steps/names.js';
+import { namesFor } from '../../src/replication/names.js';
 import { startAndWait } from '../helpers/switchover-fixture.js';
 import type { EmbeddedCluster } from '../../src/embedded/cluster.js';
 

@@ -23,7 +23,7 @@ import pg from 'pg';
 import { Pair, slotConfirmed, startCli, versionPairs, waitFor } from '../helpers/harness.js';
 import { EmbeddedPgBouncer } from '../../src/embedded/pgbouncer.js';
 import { loadConfig } from '../../src/config/config.js';
-import { namesFor } from '../../src/steps/names.js';
+import { namesFor } from '../../src/replication/names.js';
 import { BouncerConsole, readDatabaseEntry } from '../../src/switchover/pgbouncer-admin.js';
 import { bouncerYaml, startAndWait } from '../helpers/switchover-fixture.js';
 import {

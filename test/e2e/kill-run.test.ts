@@ -21,7 +21,7 @@ import { assertSameRows, objectCounts, startLoad, waitForCatchUp } from '../help
 import { serverErrors } from '../helpers/fault-scenario.js';
 import { startLoad as startLedgerLoad } from '../../src/load/index.js';
 import type { LoadCheckReport } from '../../src/load/check.js';
-import { namesFor } from '../../src/steps/names.js';
+import { namesFor } from '../../src/replication/names.js';
 
 // The schema step uses the system pg_dump (15): the source must be <= 15.
 const [[FROM, TO]] = versionPairs([[13, 17]]) as [[number, number]];

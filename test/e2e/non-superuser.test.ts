@@ -21,7 +21,7 @@ import pg from 'pg';
 import { Pair, waitFor, qi, tableRows } from '../helpers/harness.js';
 import { formatConninfo } from '../../src/config/conninfo.js';
 import { quoteLiteral } from '../../src/pg/quote.js';
-import { namesFor } from '../../src/steps/names.js';
+import { namesFor } from '../../src/replication/names.js';
 import { writeConfigFor } from '../helpers/cluster-state.js';
 import { LOG_EVERYTHING, holding } from './server-log.js';
 import { APP_PW, MIGRATOR_PW, NEEDLES, TADMIN_PW, createRole, pgshiftObjects, RecordedCli, startWriters } from './non-superuser-fixture.js';

@@ -16,7 +16,7 @@ import { Pair, qi, runCli, tableRows, versionPairs } from '../helpers/harness.js
 import { quoteLiteral as ql } from '../../src/pg/quote.js';
 import { formatConninfo } from '../../src/config/conninfo.js';
 import { loadConfig } from '../../src/config/config.js';
-import { namesFor } from '../../src/steps/names.js';
+import { namesFor } from '../../src/replication/names.js';
 import { tablesReplicationCannotCarry } from '../../src/steps/start.js';
 import { createFixtureSchema, fillFixture } from '../helpers/fixture-schema.js';
 import { assertSameRows, assertStatusShape, objectCounts, startLoad, waitForCatchUp } from '../helpers/replication-scenario.js';

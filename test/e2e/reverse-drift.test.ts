@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { Pair, runCli, versionPairs, waitFor } from '../helpers/harness.js';
 import type { EmbeddedCluster } from '../../src/embedded/cluster.js';
 import type { MoveResult } from '../../src/switchover/move-writes.js';
-import type { DatabaseStatus } from '../../src/steps/status.js';
+import { type DatabaseStatus } from '../../src/status/model.js';
 
 const [[FROM, TO], [OLD_FROM, OLD_TO]] = versionPairs([[14, 17], [13, 14]]) as [[number, number], [number, number]];
 let pair: Pair;

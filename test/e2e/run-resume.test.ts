@@ -9,7 +9,7 @@ import { BIN, Pair, runCli, waitFor } from '../helpers/harness.js';
 import { createFixtureSchema, fillFixture } from '../helpers/fixture-schema.js';
 import { assertSameRows, objectCounts, startLoad, waitForCatchUp } from '../helpers/replication-scenario.js';
 import { tableRows } from '../helpers/harness.js';
-import { namesFor } from '../../src/steps/names.js';
+import { namesFor } from '../../src/replication/names.js';
 
 let pair: Pair;
 before(async () => {

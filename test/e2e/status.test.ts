@@ -8,8 +8,9 @@ import { Pair, runCli, waitFor } from '../helpers/harness.js';
 import { createFixtureSchema, fillFixture } from '../helpers/fixture-schema.js';
 import { assertStatusShape } from '../helpers/replication-scenario.js';
 import { loadConfig } from '../../src/config/config.js';
-import { getStatus, type DatabaseStatus } from '../../src/steps/status.js';
-import { namesFor } from '../../src/steps/names.js';
+import { getStatus } from '../../src/status/probe.js';
+import { namesFor } from '../../src/replication/names.js';
+import { type DatabaseStatus } from '../../src/status/model.js';
 
 let pair: Pair;
 before(async () => {

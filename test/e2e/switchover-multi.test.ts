@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pair, isStopped, slotConfirmed, startCli, versionPairs, waitFor } from '../helpers/harness.js';
-import { namesFor } from '../../src/steps/names.js';
+import { namesFor } from '../../src/replication/names.js';
 import { loadConfig } from '../../src/config/config.js';
 import { bouncerYaml, parsePgbench, pgbench, pgbenchDatabase, startAndWait, writeScript } from '../helpers/switchover-fixture.js';
 import { EmbeddedPgBouncer } from '../../src/embedded/pgbouncer.js';

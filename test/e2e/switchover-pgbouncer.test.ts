@@ -8,7 +8,7 @@ import { Pair, isStopped, runCli, startCli, waitFor, versionPairs } from '../hel
 import { EmbeddedPgBouncer } from '../../src/embedded/pgbouncer.js';
 import { loadConfig } from '../../src/config/config.js';
 import { bouncerYaml, parsePgbench, pgbench, pgbenchDatabase, startAndWait, writeScript } from '../helpers/switchover-fixture.js';
-import { namesFor } from '../../src/steps/names.js';
+import { namesFor } from '../../src/replication/names.js';
 
 const [[FROM, TO]] = versionPairs([[14, 17]]) as [[number, number]];
 let pair: Pair;

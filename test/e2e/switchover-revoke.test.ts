@@ -11,7 +11,7 @@ import pg from 'pg';
 import { Pair, runCli, waitFor, versionPairs } from '../helpers/harness.js';
 import { loadConfig } from '../../src/config/config.js';
 import { startAndWait, LEDGER_SQL } from '../helpers/switchover-fixture.js';
-import { namesFor } from '../../src/steps/names.js';
+import { namesFor } from '../../src/replication/names.js';
 import type { EmbeddedCluster } from '../../src/embedded/cluster.js';
 
 const [[FROM, TO]] = versionPairs([[13, 16]]) as [[number, number]];

@@ -15,7 +15,7 @@ import { startClusters, type EmbeddedCluster } from '../../src/embedded/cluster.
 import { formatConninfo } from '../../src/config/conninfo.js';
 import { loadConfig } from '../../src/config/config.js';
 import { connect } from '../../src/pg/connect.js';
-import { namesFor } from '../../src/steps/names.js';
+import { namesFor } from '../../src/replication/names.js';
 import { BIN, runCli, waitFor, qi } from '../helpers/harness.js';
 import { snapshots, writeConfigFor, type SideSpec } from '../helpers/cluster-state.js';
 

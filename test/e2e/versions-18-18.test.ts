@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { Pair, tableRows } from '../helpers/harness.js';
 import { cli, versionsRun } from '../helpers/versions-scenario.js';
 import { waitForCatchUp } from '../helpers/replication-scenario.js';
-import { namesFor } from '../../src/steps/names.js';
+import { namesFor } from '../../src/replication/names.js';
 
 let pair: Pair;
 before(async () => {

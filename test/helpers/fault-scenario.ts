@@ -13,10 +13,10 @@ import type pg from 'pg';
 import type { EmbeddedCluster } from '../../src/embedded/cluster.js';
 import { qualify } from '../../src/pg/quote.js';
 import { LOAD_SCHEMA_SQL, startLoad, type LoadHandle, type LoadReport } from '../../src/load/index.js';
-import type { DatabaseStatus } from '../../src/steps/status.js';
 import type { LoadCheckReport } from '../../src/load/check.js';
 import { runCli, tableRows, type Pair } from './harness.js';
 import { waitForCatchUp } from './replication-scenario.js';
+import { type DatabaseStatus } from '../../src/status/model.js';
 
 /** Every table the fault tests compare, with the bulk table last. */
 export const FAULT_TABLES: [string, string][] = [

@@ -4,7 +4,7 @@
 
 import { formatConninfo } from '../../src/config/conninfo.js';
 import { quoteIdent, quoteLiteral } from '../../src/pg/quote.js';
-import { namesFor } from '../../src/steps/names.js';
+import { namesFor } from '../../src/replication/names.js';
 import type { EmbeddedCluster } from '../../src/embedded/cluster.js';
 import { waitFor } from '../../src/util/wait.js';
 import { slotConfirmed } from './harness.js';

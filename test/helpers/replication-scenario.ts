@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type pg from 'pg';
 import type { EmbeddedCluster } from '../../src/embedded/cluster.js';
 import { qualify, quoteIdent } from '../../src/pg/quote.js';
-import { namesFor } from '../../src/steps/names.js';
+import { namesFor } from '../../src/replication/names.js';
 import { featuresOf } from '../../src/pg/version.js';
 import { createFixtureSchema, fillFixture, FIXTURE_SCHEMAS, FIXTURE_TABLES, HOSTILE } from './fixture-schema.js';
 import { runCli, slotConfirmed, tableRows, waitFor, type CliResult, type Pair } from './harness.js';

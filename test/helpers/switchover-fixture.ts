@@ -10,7 +10,7 @@ import type { EmbeddedCluster } from '../../src/embedded/cluster.js';
 import type { Config } from '../../src/config/config.js';
 import { findTool, toolEnv } from '../../src/pg/tools.js';
 import { startReplication } from '../../src/steps/start.js';
-import { namesFor } from '../../src/steps/names.js';
+import { namesFor } from '../../src/replication/names.js';
 import { waitFor } from '../../src/util/wait.js';
 import type { Pair } from './harness.js';
 

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { EmbeddedPgBouncer } from '../../src/embedded/pgbouncer.js';
 import { formatConninfo } from '../../src/config/conninfo.js';
 import { checkLedger, LOAD_SCHEMA_SQL } from '../../src/load/index.js';
-import { namesFor } from '../../src/steps/names.js';
+import { namesFor } from '../../src/replication/names.js';
 import { createFixtureSchema, fillFixture } from './fixture-schema.js';
 import { runCli, slotConfirmed, startCli, tableRows, waitFor, type CliResult, type Pair } from './harness.js';
 import { assertSameRows, assertStatusShape, objectCounts, startLoad, waitForCatchUp } from './replication-scenario.js';

@@ -3,8 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import { decideReplicaIdentity, type IdentityFacts } from '../../src/steps/replica-identity.js';
-import { capacityRows, type CapacityInput, type SideUsage } from '../../src/steps/check-capacity.js';
+import { decideReplicaIdentity, type IdentityFacts } from '../../src/replication/replica-identity.js';
+import { capacityRows, type CapacityInput, type SideUsage } from '../../src/checks/capacity.js';
 import { missingExtensions, orderFindings, type CheckReport, type Finding } from '../../src/steps/check.js';
 import { formatObjects, renderCheck, summaryLine } from '../../src/cli/commands/check.js';
 import { Output } from '../../src/cli/output.js';

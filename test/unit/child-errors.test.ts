@@ -4,8 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { childErrorLines, psqlFailedEntry } from '../../src/pg/tools.js';
-import { restoreFixFor } from '../../src/steps/check-restore.js';
-import { isOwnEntry } from '../../src/steps/schema.js';
+import { restoreFixFor } from '../../src/checks/restore.js';
+import { isOwnEntry } from '../../src/initial-copy/dump-entries.js';
 
 test('childErrorLines keeps psql\'s ERROR line and what explains it, not the noise before it', () => {
   const stderr = [

@@ -13,7 +13,7 @@ import {
 import { parseConfig, type Config } from '../../src/config/config.js';
 import { ConfigError, EXIT } from '../../src/errors.js';
 import { toolEnv } from '../../src/pg/tools.js';
-import { subscriptionConninfo } from '../../src/steps/subscription.js';
+import { subscriptionConninfo } from '../../src/replication/subscription.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pgshift-conninfo-'));
 let n = 0;

@@ -1,9 +1,9 @@
 // Pure pieces of the fast copy: table-of-contents parsing, range splitting.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { cutPoints, partsFor } from '../../src/copy/plan.js';
-import { copyInSql, copyOutSql } from '../../src/copy/pipe.js';
-import { parseToc } from '../../src/copy/schema-sections.js';
+import { cutPoints, partsFor } from '../../src/initial-copy/plan.js';
+import { copyInSql, copyOutSql } from '../../src/initial-copy/pipe.js';
+import { parseToc } from '../../src/initial-copy/schema-sections.js';
 
 test('parseToc reads entry id, catalog, oid and the multi-word type', () => {
   const toc = parseToc([

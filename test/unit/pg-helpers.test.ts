@@ -4,8 +4,10 @@ import { quoteIdent, quoteLiteral, qualify } from '../../src/pg/quote.js';
 import { parseLsn, formatLsn, lsnDiff } from '../../src/pg/lsn.js';
 import { featuresOf, versionFromNum } from '../../src/pg/version.js';
 import { parseDuration } from '../../src/util/duration.js';
-import { baseName, namesFor } from '../../src/steps/names.js';
+import { baseName, namesFor } from '../../src/replication/names.js';
 import { matchesPattern } from '../../src/pg/catalog.js';
+import { applyGates, sqlFile, sqlFor } from '../../src/pg/sql.js';
+import { readdirSync, readFileSync } from 'node:fs';
 
 test('identifiers are always quoted and never split on dots', () => {
   assert.equal(quoteIdent('a.b'), '"a.b"');
@@ -59,4 +61,29 @@ test('exclude patterns', () => {
   assert.ok(matchesPattern({ schema: 's', name: 'anything' }, 's.*'));
   assert.ok(matchesPattern({ schema: 'a.b', name: 'c.d' }, '"a.b"."c.d"'));
   assert.ok(!matchesPattern({ schema: 'public', name: 'tt' }, 'public.t'));
+});
+
+test('SQL version gates: the branch a server needs, the older form uncommented', () => {
+  const text = ['SELECT a,', '--#if generatedColumns', "       g <> '' AS generated", '--#else', '-- Before 12: none.', '--|       false AS generated', '--#end', '  FROM t;'].join('\n');
+  assert.equal(applyGates(text, featuresOf(versionFromNum(170000))), "SELECT a,\n       g <> '' AS generated\n  FROM t;");
+  assert.equal(applyGates(text, featuresOf(versionFromNum(110000))), 'SELECT a,\n       false AS generated\n  FROM t;');
+  assert.throws(() => applyGates('--#if noSuchFeature\nx\n--#end', featuresOf(versionFromNum(170000))), /no feature of src\/pg\/version.ts/);
+  assert.throws(() => applyGates('--#if jit\nx', featuresOf(versionFromNum(170000))), /without --#end/);
+  assert.throws(() => applyGates('--#if jit\nx\n--#else\ny\n--#end', featuresOf(versionFromNum(100000))), /neither "--\|" code nor a comment/);
+});
+
+test('every query with version gates loads for every supported major, and only through sqlFor', () => {
+  const dir = new URL('../../../src/pg/sql/', import.meta.url);
+  const gated = readdirSync(dir).filter((f) => f.endsWith('.sql') && readFileSync(new URL(f, dir), 'utf8').includes('\n--#if ')).map((f) => f.slice(0, -4));
+  assert.ok(gated.length >= 12, `gated queries: ${gated.join(', ')}`);
+  for (const name of gated) {
+    const forms = new Set<string>();
+    for (let major = 10; major <= 18; major++) {
+      const text = sqlFor(name, versionFromNum(major * 10000));
+      assert.doesNotMatch(text, /^--#|^--\|/m, `${name} for ${major}`);
+      forms.add(text);
+    }
+    assert.ok(forms.size >= 2, `${name}.sql has one form for every major: its gate never changes anything`);
+    assert.throws(() => sqlFile(name), /has version gates: load it with sqlFor/);
+  }
 });

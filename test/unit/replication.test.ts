@@ -2,14 +2,14 @@
 // subscription's connection string, byte sizes, and when wait is done.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { subscriptionOptions } from '../../src/steps/start.js';
-import { subscriptionConninfo } from '../../src/steps/subscription.js';
+import { subscriptionConninfo } from '../../src/replication/subscription.js';
 import { parseConninfo } from '../../src/config/conninfo.js';
 import { parseBytes } from '../../src/cli/commands/wait.js';
 import { hopeless, isCaughtUp } from '../../src/steps/wait.js';
-import type { DatabaseStatus } from '../../src/steps/status.js';
 import type { Config } from '../../src/config/config.js';
 import { versionFromNum } from '../../src/pg/version.js';
+import { subscriptionOptions } from '../../src/replication/subscription.js';
+import { type DatabaseStatus } from '../../src/status/model.js';
 
 const v = (major: number) => versionFromNum(major * 10000 + 1);
 

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareSchemas, convertible, type ColumnInfo, type TargetTypes } from '../../src/steps/schema-compat.js';
-import { adaptForTarget } from '../../src/steps/schema.js';
-import { reorderedByRestore } from '../../src/steps/check-restore.js';
+import { compareSchemas, convertible, type ColumnInfo, type TargetTypes } from '../../src/checks/schema-compat.js';
+import { reorderedByRestore } from '../../src/checks/restore.js';
+import { adaptForTarget } from '../../src/initial-copy/dump-entries.js';
 
 // A tiny target catalog: int4 23, int8 20, text 25, varchar 1043, int4[] 1007, int8[] 1016, a domain 9000 over int8.
 const tt: TargetTypes = {

@@ -1,16 +1,17 @@
 import type { Command, CommandContext } from '../command.js';
 import { flagInt, flagString } from '../command.js';
 import { writeFileSync } from 'node:fs';
-import { DEMO_DATABASE, runDemo, type DemoResult } from '../../embedded/demo.js';
+import { DEMO_DATABASE, runDemo, type DemoResult } from '../../demo/demo.js';
 import { CommandJournal, FileSink, journalFile, MemorySink } from '../../journal/journal.js';
 import { buildReport, formatForFile, renderReport } from '../../report/index.js';
 import { UsageError } from '../../errors.js';
-import { errorFor, version } from '../main.js';
 import { ensureServerBinaries } from '../../embedded/binaries.js';
 import { EXIT } from '../../errors.js';
 import { SUPPORTED_SOURCE_MAJORS, SUPPORTED_TARGET_MAJORS } from '../../pg/version.js';
 import { formatDuration } from '../../util/duration.js';
 import type { Output } from '../output.js';
+import { version } from '../version.js';
+import { errorFor } from '../failure.js';
 
 function render(out: Output, r: DemoResult): void {
   out.line('');

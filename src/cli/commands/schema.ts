@@ -1,7 +1,7 @@
 import type { Command, CommandContext } from '../command.js';
 import { DB_ARG, namedDatabases, oneDatabase } from '../command.js';
 import { applySchema } from '../../steps/schema.js';
-import type { CompatReport } from '../../steps/schema-compat.js';
+import type { CompatReport } from '../../checks/schema-compat.js';
 import { EXIT, PgshiftError } from '../../errors.js';
 
 function renderCompat(ctx: CommandContext, report: CompatReport): void {

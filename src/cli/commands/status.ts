@@ -2,10 +2,12 @@ import type { Command, CommandContext } from '../command.js';
 import { flagDuration, flagInt } from '../command.js';
 import { EXIT, UsageError } from '../../errors.js';
 import { selectDatabases } from '../../config/config.js';
-import { StatusProbe, sampleOf, type DatabaseStatus } from '../../steps/status.js';
+import { StatusProbe } from '../../status/probe.js';
 import { formatBytes } from '../../util/duration.js';
 import { sleep } from '../../util/wait.js';
 import { METRICS_FLAG } from '../observe.js';
+import { type DatabaseStatus } from '../../status/model.js';
+import { sampleOf } from '../../status/derive.js';
 
 /** After a switchover: writes go to the target, and the rollback path is the reverse replication. */
 function renderSwitchedOver(ctx: CommandContext, s: DatabaseStatus): void {

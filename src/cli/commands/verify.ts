@@ -9,7 +9,7 @@ import { databaseConfig } from '../../config/config.js';
 import { METRICS_FLAG } from '../observe.js';
 import { tablesReplicationCannotCarry } from '../../steps/start.js';
 import { connect } from '../../pg/connect.js';
-import { namesFor } from '../../steps/names.js';
+import { namesFor } from '../../replication/names.js';
 import { planReverse } from '../../switchover/reverse.js';
 import type { Config } from '../../config/config.js';
 

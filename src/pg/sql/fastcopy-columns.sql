@@ -18,5 +18,7 @@ SELECT n.nspname AS schema,
   JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
   JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
   JOIN pg_catalog.pg_type base ON base.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+--#if generatedColumns
  WHERE a.attgenerated = ''
+--#end
  ORDER BY n.nspname, c.relname, a.attnum;

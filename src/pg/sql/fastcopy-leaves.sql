@@ -5,11 +5,15 @@
 -- (main fork pages), int_key (the column of a single-column
 -- smallint/integer/bigint primary key, else NULL).
 -- (pg_partition_tree returns no row for a table outside any partition tree.)
+-- Before 12 (no pg_partition_tree) a publication lists only ordinary tables,
+-- each leaf partition on its own, so the published tables are the leaves.
 WITH leaves AS (
+--#if partitionTreeFunctions
   SELECT t.relid AS oid
     FROM unnest($1::oid[]) AS p(oid), LATERAL pg_catalog.pg_partition_tree(p.oid) AS t
    WHERE t.isleaf
   UNION
+--#end
   SELECT p.oid FROM unnest($1::oid[]) AS p(oid)
 )
 SELECT n.nspname AS schema,

@@ -74,8 +74,14 @@ SELECT c.oid::int8 AS oid,
          WHERE i.indrelid = c.oid AND i.indisprimary) AS pk_index,
        (SELECT ic.relname FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
          WHERE i.indrelid = c.oid AND i.indisreplident) AS replident_index,
+--#if indexIncludeColumns
        (SELECT coalesce(json_agg(json_build_object('name', ic.relname, 'ncols', i.indnkeyatts)
                                  ORDER BY i.indnkeyatts, ic.relname), '[]'::json)
+--#else
+-- Before 11 there are no INCLUDE columns (no indnkeyatts): every index column is a key column.
+--|       (SELECT coalesce(json_agg(json_build_object('name', ic.relname, 'ncols', i.indnatts)
+--|                                 ORDER BY i.indnatts, ic.relname), '[]'::json)
+--#end
           FROM pg_catalog.pg_index i
           JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
          WHERE i.indrelid = c.oid
@@ -83,7 +89,11 @@ SELECT c.oid::int8 AS oid,
            AND i.indpred IS NULL AND i.indexprs IS NULL
            AND NOT EXISTS (
              SELECT 1
+--#if indexIncludeColumns
                FROM generate_series(0, i.indnkeyatts - 1) AS k
+--#else
+--|               FROM generate_series(0, i.indnatts - 1) AS k
+--#end
                LEFT JOIN pg_catalog.pg_attribute ka ON ka.attrelid = c.oid AND ka.attnum = i.indkey[k]
               WHERE i.indkey[k] <= 0 OR ka.attnum IS NULL OR NOT ka.attnotnull)) AS candidates,
        (SELECT coalesce(json_agg(json_build_object('column', cl.attname,

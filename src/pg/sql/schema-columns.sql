@@ -18,7 +18,11 @@ SELECT n.nspname AS schema,
        a.atttypmod AS typmod,
        a.attnotnull AS not_null,
        a.atthasdef AS has_default,
+--#if generatedColumns
        a.attgenerated <> '' AS generated,
+--#else
+--|       false AS generated,
+--#end
        a.attidentity <> '' AS identity,
        CASE WHEN t.typtype = 'e'
             THEN ARRAY(SELECT e.enumlabel::text FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder)

@@ -14,7 +14,12 @@ WITH t AS (
     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
    WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')
 ), k AS (
+--#if indexIncludeColumns
   SELECT i.indkey, i.indnkeyatts
+--#else
+-- Before 11 there are no INCLUDE columns (no indnkeyatts): every index column is a key column.
+--|  SELECT i.indkey, i.indnatts AS indnkeyatts
+--#end
     FROM pg_catalog.pg_index i, t
    WHERE i.indrelid = t.oid
      AND i.indexprs IS NULL AND i.indpred IS NULL

@@ -19,7 +19,7 @@ import {
   featuresOf, isSupportedSource, isSupportedTarget, SUPPORTED_SOURCE_MAJORS, SUPPORTED_TARGET_MAJORS, type ServerVersion,
 } from '../pg/version.js';
 import { actsAsSuperuser, ROLES_OF_INTEREST } from '../pg/provider.js';
-import { refuseLegacyObjects } from './check-legacy.js';
+import { refuseLegacyObjects } from './legacy-objects.js';
 import { formatDuration } from '../util/duration.js';
 
 /** What is wrong with this pair of versions (check reports it, the steps refuse on it); empty when supported. */

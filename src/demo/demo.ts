@@ -7,9 +7,9 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { EmbeddedCluster, startClusters, unregisterResource } from './cluster.js';
-import { findBinaries } from './binaries.js';
-import { EmbeddedPgBouncer, PGBOUNCER_BIN } from './pgbouncer.js';
+import { EmbeddedCluster, startClusters, unregisterResource } from '../embedded/cluster.js';
+import { findBinaries } from '../embedded/binaries.js';
+import { EmbeddedPgBouncer, PGBOUNCER_BIN } from '../embedded/pgbouncer.js';
 import { createSampleApp } from './sample-app.js';
 import { parseConfig, type Config } from '../config/config.js';
 import { formatConninfo } from '../config/conninfo.js';
@@ -24,7 +24,7 @@ import type { MoveResult } from '../switchover/move-writes.js';
 import { ProblemError } from '../errors.js';
 import { dumpTools } from '../pg/tools.js';
 import { versionFromNum } from '../pg/version.js';
-import { refuseUnsupportedVersions } from '../steps/preflight.js';
+import { refuseUnsupportedVersions } from '../checks/preflight.js';
 import { waitFor } from '../util/wait.js';
 
 export interface DemoOptions {

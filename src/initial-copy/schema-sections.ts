@@ -27,7 +27,7 @@ import { connect, type Db } from '../pg/connect.js';
 import { qualify, quoteIdent } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
 import { runPsqlScript, runTool, type DumpTools } from '../pg/tools.js';
-import { adaptForTarget, applyFailed, isExtensionComment, isOwnEntry } from '../steps/schema.js';
+import { adaptForTarget, applyFailed, isExtensionComment, isOwnEntry } from './dump-entries.js';
 
 export interface TocEntry {
   id: number;

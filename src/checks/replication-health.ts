@@ -17,11 +17,11 @@ import type { Db } from '../pg/connect.js';
 import { quoteIdent } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
 import { formatDuration } from '../util/duration.js';
-import { CatchUpTimeout, waitForConfirmed } from '../switchover/catch-up.js';
-import { subscriptionState } from '../switchover/reverse.js';
-import { describeLogError, lastReplicationError } from './apply-errors.js';
+import { CatchUpTimeout, waitForConfirmed } from '../replication/catch-up.js';
+import { describeLogError, lastReplicationError } from '../replication/apply-errors.js';
 import { driftProblems, findSchemaDrift, hasDrift } from './drift.js';
-import { findSubscription } from './subscription.js';
+import { findSubscription } from '../replication/subscription.js';
+import { subscriptionState } from '../replication/subscription.js';
 
 export interface SlotHealth {
   /** 13+: reserved | extended | unreserved | lost */

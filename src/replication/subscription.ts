@@ -1,15 +1,19 @@
-// Shared pieces of forward replication: the CONNECTION string the target's
-// subscription uses to reach the source, and lookups of what pgshift already
-// created (publication on the source, subscription on the target, slot on the
-// source), so every step finds existing objects by their deterministic names
-// instead of creating duplicates.
+// Subscriptions, for both directions: the CONNECTION string one server uses
+// to reach the other, the options for a pair of versions, CREATE SUBSCRIPTION
+// (as a secret statement: its conninfo may hold a password), and lookups of
+// what pgshift already created (publication, subscription, slot), so every
+// step finds existing objects by their deterministic names instead of making
+// duplicates.
 
 import type { Config, EndpointConfig } from '../config/config.js';
-import { formatConninfo, pgpassFor, type ConnParams } from '../config/conninfo.js';
+import { formatConninfo, pgpassFor, redactConninfo, type ConnParams } from '../config/conninfo.js';
+import { SqlError } from '../errors.js';
+import { silent, type Emit } from '../events.js';
 import type { Db } from '../pg/connect.js';
-import { quoteLiteral } from '../pg/quote.js';
+import { quoteIdent, quoteLiteral } from '../pg/quote.js';
+import { runSecretStatement } from '../pg/secret-statement.js';
 import { sqlFile } from '../pg/sql.js';
-import { featuresOf } from '../pg/version.js';
+import { featuresOf, type ServerVersion } from '../pg/version.js';
 
 export interface SubscriptionConninfo {
   /** The libpq string, password included when there is one. Never print it. */
@@ -150,4 +154,77 @@ export async function findSlot(source: Db, name: string): Promise<SlotInfo | und
     confirmedFlushLsn: row.confirmed_flush_lsn,
     walStatus: row.wal_status,
   };
+}
+/**
+ * Subscription options for this pair of versions, as `key = value` SQL
+ * fragments. nativeCopy: the subscription makes its slot and copies the
+ * tables (start); false when fast copy made the slot and copied them.
+ */
+export function subscriptionOptions(source: ServerVersion, target: ServerVersion, slot: string, nativeCopy = true, binaryOk = true): string[] {
+  const src = featuresOf(source);
+  const tgt = featuresOf(target);
+  const opts = [`slot_name = ${quoteLiteral(slot)}`, `create_slot = ${nativeCopy}`, `copy_data = ${nativeCopy}`, 'enabled = true'];
+  // Stream large in-progress transactions instead of spilling them to disk on
+  // the source; the publisher must speak protocol version 2 (14+) as well.
+  if (tgt.subscriptionStreaming && src.subscriptionStreaming) opts.push('streaming = on');
+  // No disable_on_error: PostgreSQL disables on ANY apply worker error,
+  // including a lost connection (a source restart, a network cut past
+  // wal_receiver_timeout), and replication would then stay stopped until
+  // someone re-enabled it. Transport errors heal by themselves; a data
+  // conflict repeats, and `wait` disables the subscription when it sees one
+  // (wait.ts), so it neither loops unnoticed nor dies on a network blip.
+  // Binary transfer only within one major version: across versions (and with
+  // a drifted target schema, e.g. int -> bigint) binary input can reject what
+  // text input accepts.
+  // binaryOk: false when a column type has no binary I/O and the copy would be binary (textOnlyTypes).
+  if (binaryOk && tgt.subscriptionBinary && src.subscriptionBinary && source.major === target.major) opts.push('binary = true');
+  return opts;
+}
+
+/**
+ * CREATE SUBSCRIPTION on the subscribing side (the target; the source for
+ * reverse replication). Its CONNECTION string may hold the publisher's
+ * password, so it runs as a secret statement: kept out of the subscriber's
+ * server log and pg_stat_activity where the role may arrange that (a warning
+ * where it may not), and out of pgshift's errors.
+ */
+export async function createSubscription(subscriber: Db, name: string, conn: SubscriptionConninfo, publication: string, options: string[], emit: Emit = silent): Promise<void> {
+  const side = subscriber.side;
+  const publisher = side === 'target' ? 'source' : 'target';
+  try {
+    await runSecretStatement(subscriber,
+      `CREATE SUBSCRIPTION ${quoteIdent(name)} CONNECTION ${quoteLiteral(conn.conninfo)} PUBLICATION ${quoteIdent(publication)} WITH (${options.join(', ')})`, // sql-lint: safe (options are constant fragments and quoteLiteral output)
+      conn.password === undefined ? [] : [conn.password],
+      // sql-lint: safe (a label for a warning, not SQL)
+      { what: `CREATE SUBSCRIPTION ${name}`, emit: conn.hasPassword ? emit : undefined });
+  } catch (e) {
+    if (e instanceof SqlError) {
+      // sql-lint: safe (an error message, not SQL)
+      throw new SqlError(`${side}: CREATE SUBSCRIPTION failed: ${e.message.replace(/^(source|target): /, '')}`, {
+        sqlstate: e.sqlstate, detail: e.serverDetail, hint: e.serverHint, side,
+      }, {
+        hint: e.sqlstate === '08006' || /could not connect/i.test(e.message)
+          ? `The ${side} server could not reach the ${publisher} with "${redactConninfo(conn.shown)}". Set ${publisher}.conn_from_${side} to how the ${side} server sees the ${publisher}.`
+          : e.hint,
+      });
+    }
+    throw e;
+  }
+}
+
+/** Say so when the forward subscription's connection string will keep the source password in the target's catalog. */
+export function warnStoredPassword(conn: SubscriptionConninfo, emit: Emit): void {
+  if (!conn.hasPassword) return;
+  emit({ type: 'warn', message: `the subscription's connection string holds the source password: PostgreSQL stores it in pg_subscription on the target (readable by superusers only). To keep it out, put a pgpass file on the target server and name it in source.conn_from_target (passfile=/path/readable/by/the/server).` });
+}
+export interface SubscriptionState {
+  enabled: boolean;
+  slot_name: string | null;
+  worker_pid: number | null;
+  tables: number;
+  not_ready: string[];
+}
+
+export async function subscriptionState(db: Db, name: string): Promise<SubscriptionState | undefined> {
+  return db.maybeOne<SubscriptionState & Record<string, unknown>>(sqlFile('switchover-subscription'), [name]);
 }

@@ -20,7 +20,7 @@ import { tableKey, tableNames } from '../pg/catalog.js';
 import { qualify, quoteIdent } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
 import { checkCompatibility } from './schema-compat.js';
-import { planPublication } from './start.js';
+import { planPublication } from '../replication/publication.js';
 
 export interface NewTable {
   schema: string;

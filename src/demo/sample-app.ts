@@ -4,7 +4,7 @@
 // materialized view. Data is generated in the server (generate_series), so
 // a few hundred thousand rows take a second or two.
 
-import type { EmbeddedCluster } from './cluster.js';
+import type { EmbeddedCluster } from '../embedded/cluster.js';
 
 export const SAMPLE_SCHEMA = `
 CREATE TYPE order_status AS ENUM ('new', 'paid', 'shipped', 'cancelled');

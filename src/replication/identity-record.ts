@@ -18,11 +18,10 @@
 // schema, when nothing else of pgshift's is in it) is dropped once empty.
 
 import type { Config } from '../config/config.js';
-import { connect, type Db, type Side } from '../pg/connect.js';
+import { connect, maintenanceDb, type Db, type Side } from '../pg/connect.js';
 import { qualify, quoteIdent } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
 import { ProblemError } from '../errors.js';
-import { maintenanceDb } from '../switchover/state.js';
 
 export type Replident = 'd' | 'n' | 'f' | 'i';
 
