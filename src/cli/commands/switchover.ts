@@ -72,8 +72,11 @@ export function renderGroup(ctx: CommandContext, r: MoveGroupResult): void {
   }
   const side = r.direction === 'switchover' ? 'target' : 'source';
   ctx.out.line('');
-  ctx.out.line(`${r.direction} of ${r.databases.length} database(s): writes now go to the ${side}`);
-  for (const d of r.databases) ctx.out.line(`  ${d.database}: ${OUTCOME_WORDS[d.outcome]}${d.pauseMs !== undefined ? `, its writes paused ${formatDuration(d.pauseMs)}` : ''}`);
+  ctx.out.line(`${r.direction} of ${r.databases.length} database(s) in one pause:`);
+  for (const d of r.databases) {
+    const moved = d.outcome === 'done' || d.outcome === 'finished-interrupted' ? `; writes now go to the ${side}` : '';
+    ctx.out.line(`  ${d.database}: ${OUTCOME_WORDS[d.outcome]}${moved}${d.pauseMs !== undefined ? `; its writes paused ${formatDuration(d.pauseMs)}` : ''}`);
+  }
   const phases = r.databases.flatMap((d) => d.timeline.phases.map((p) => ({ ...p, database: d.database }))).sort((a, b) => a.startMs - b.startMs);
   if (phases.length) {
     const w = Math.max(8, ...r.databases.map((d) => d.database.length));
