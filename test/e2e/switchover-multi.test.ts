@@ -182,7 +182,7 @@ test('pgbouncer: two databases switched over in one pause under pgbench, one REL
   const cfg = await pair.writeConfig(dbs, bouncerYaml(b.port, b.adminPassword, b.configFile));
   await Promise.all(dbs.map((db) => startAndWait(loadConfig(cfg, pair.env()), db, pair.target)));
   const script = writeScript(pair.dir, 'ledger-multi.sql');
-  const benches = dbs.map((db) => pgbench(['-n', '-M', 'simple', '-c', '4', '-j', '2', '-T', '12', '-f', script], { host: '127.0.0.1', port: b.port, user: 'postgres', dbname: db }, pair.source.password));
+  const benches = dbs.map((db) => pgbench(['-n', '-M', 'simple', '-c', '4', '-j', '2', '-T', '25', '-f', script], { host: '127.0.0.1', port: b.port, user: 'postgres', dbname: db }, pair.source.password));
   for (const db of dbs) {
     await waitFor(async () => (await pair.source.sql<{ n: number }>('SELECT count(*)::int AS n FROM ledger', [], db))[0]!.n > 100, { timeoutMs: 30_000, what: `load on ${db}` });
   }
@@ -195,6 +195,11 @@ test('pgbouncer: two databases switched over in one pause under pgbench, one REL
   assert.equal(b.log().split('RELOAD command issued').length - reloadsBefore, 1, 'one RELOAD for both databases');
   const ini = readFileSync(b.configFile, 'utf8');
   for (const db of dbs) assert.match(ini, new RegExp(`${db}\\s*=.*port=${pair.target.port}`), `${db}: PgBouncer entry repointed`);
+  // The clients of both databases write on the target now (PgBouncer opens its new server connections one at a time).
+  for (const db of dbs) {
+    await waitFor(async () => (await pair.target.sql<{ n: number }>('SELECT count(*)::int AS n FROM ledger WHERE server_port = $1', [pair.target.port], db))[0]!.n > 0,
+      { timeoutMs: 20_000, what: `${db}: transactions through PgBouncer on the target` });
+  }
   for (const [i, db] of dbs.entries()) {
     const res = await benches[i]!;
     const out = res.stdout + res.stderr;
