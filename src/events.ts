@@ -120,7 +120,8 @@ export type PgshiftEvent =
   | { type: 'info'; message: string; data?: Record<string, unknown> }
   | { type: 'warn'; message: string; data?: Record<string, unknown> }
   | { type: 'progress'; task: string; label?: string; done: number; total?: number; unit?: 'rows' | 'bytes' | 'tables' | 'ranges'; rate?: number; etaMs?: number; errors?: number }
-  | { type: 'phase'; phase: string; state: 'start' | 'done' | 'fail'; ms?: number; message?: string }
+  /** database: set when a switchover or rollback moves several databases at once. */
+  | { type: 'phase'; phase: string; state: 'start' | 'done' | 'fail'; ms?: number; message?: string; database?: string }
   | { type: 'status'; data: StatusSample }
   | { type: 'result'; data: Outcome };
 

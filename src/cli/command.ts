@@ -124,5 +124,21 @@ export function namedDatabases(ctx: CommandContext): string[] {
   return ctx.flags.all === true ? [...ctx.config().databases.keys()] : ctx.args;
 }
 
+/**
+ * The databases of a command that moves several at once (switchover,
+ * rollback): the ones named, or every one of the config with --all.
+ */
+export function movedDatabases(ctx: CommandContext, command: string): string[] {
+  const all = ctx.flags.all === true;
+  if (all && ctx.args.length) throw new UsageError(`${command}: name databases or pass --all, not both`);
+  if (!all && ctx.args.length === 0) throw new UsageError(`${command} needs a database name (pgshift ${command} DB [DB...]), or --all for every database of the config`);
+  const names = all ? [...ctx.config().databases.keys()] : [...new Set(ctx.args)];
+  if (names.length === 0) throw new UsageError(`${command} --all: the config lists no databases`);
+  return names;
+}
+
+/** The positional arguments of switchover and rollback. */
+export const DBS_ARG: [string, string] = ['DB...', 'one or more databases listed under "databases:" in the config, moved in one pause (or --all: every one)'];
+
 /** The positional argument every per-database command takes. */
 export const DB_ARG: [string, string] = ['DB', 'a database listed under "databases:" in the config'];

@@ -23,6 +23,8 @@ const UNJOURNALED = new Set(['init', 'exec', 'report', 'demo']);
 const EVERY_DATABASE = new Set(['roles']);
 /** Commands about the databases named, or every one when none is. */
 const LISTED_DATABASES = new Set(['check', 'status']);
+/** Commands about the databases named, or every one with --all (several move in one pause). */
+const MOVED_DATABASES = new Set(['switchover', 'rollback']);
 /** Flags whose values are connection strings: never recorded. */
 const CONNECTION_FLAGS = new Set(['via', 'source', 'target']);
 
@@ -31,6 +33,7 @@ function databasesOf(name: string, ctx: CommandContext): string[] {
   const known = [...ctx.config().databases.keys()];
   if (EVERY_DATABASE.has(name)) return known;
   if (LISTED_DATABASES.has(name)) return ctx.args.length ? [...new Set(ctx.args)].filter((a) => known.includes(a)) : known;
+  if (MOVED_DATABASES.has(name)) return ctx.flags.all === true ? known : [...new Set(ctx.args)].filter((a) => known.includes(a));
   return ctx.args.length === 1 && known.includes(ctx.args[0]!) ? [ctx.args[0]!] : [];
 }
 
@@ -41,7 +44,7 @@ export interface ObserveOptions {
 
 export async function observed(command: Command, ctx: CommandContext, run: () => Promise<ExitCode>, opts: ObserveOptions): Promise<ExitCode> {
   const name = command.name;
-  const single = !EVERY_DATABASE.has(name) && !LISTED_DATABASES.has(name) && ctx.args.length === 1 ? ctx.args[0] : undefined;
+  const single = !EVERY_DATABASE.has(name) && !LISTED_DATABASES.has(name) && ctx.args.length === 1 && ctx.flags.all !== true ? ctx.args[0] : undefined;
   let databases: string[] | undefined;
   const dbs = (): string[] => (databases ??= databasesOf(name, ctx));
 

@@ -143,8 +143,8 @@ export class Output {
         else this.line(`    ${e.step}: ${this.paint('failed', 'red')}${e.message ? ` - ${e.message}` : ''}`);
         break;
       case 'phase':
-        if (e.state === 'done') this.line(`    ${e.phase.padEnd(22)} ${e.ms !== undefined ? formatDuration(e.ms) : ''}${e.message ? `  ${e.message}` : ''}`);
-        else if (e.state === 'fail') this.line(`    ${e.phase.padEnd(22)} ${this.paint('failed', 'red')}${e.message ? `  ${e.message}` : ''}`);
+        if (e.state === 'done') this.line(`    ${phaseLabel(e).padEnd(22)} ${e.ms !== undefined ? formatDuration(e.ms) : ''}${e.message ? `  ${e.message}` : ''}`);
+        else if (e.state === 'fail') this.line(`    ${phaseLabel(e).padEnd(22)} ${this.paint('failed', 'red')}${e.message ? `  ${e.message}` : ''}`);
         break;
       case 'info':
         this.line(e.message);
@@ -176,4 +176,9 @@ export class Output {
 
 function jsonReplacer(_key: string, value: unknown): unknown {
   return typeof value === 'bigint' ? value.toString() : value;
+}
+
+/** A phase as a progress line names it: "db: phase" when several databases move at once. */
+function phaseLabel(e: { phase: string; database?: string }): string {
+  return e.database !== undefined ? `${e.database}: ${e.phase}` : e.phase;
 }

@@ -6,7 +6,8 @@
 // statistics; "pgshift analyze" gathers them).
 // An earlier run's fence record means moveWrites must finish or undo that
 // run, which it decides: these checks stand aside then.
-// Read-only.
+// Several databases moving in one pause are checked all at once, and all
+// must pass (guardMoves). Read-only.
 
 import type { Config } from '../config/config.js';
 import { databaseConfig } from '../config/config.js';
@@ -69,4 +70,12 @@ export async function guardMove(config: Config, database: string, direction: Dir
     await fromDb.close();
   }
   return warnings;
+}
+
+/** The checks of every database of one move, at once; any refusal refuses the move (each database's warnings by name). */
+export async function guardMoves(config: Config, databases: string[], direction: Direction, opts: MoveGuardOptions = {}): Promise<Map<string, string[]>> {
+  const settled = await Promise.allSettled(databases.map((d) => guardMove(config, d, direction, opts)));
+  const refused = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
+  if (refused.length) throw refused[0];
+  return new Map(databases.map((d, i) => [d, (settled[i] as PromiseFulfilledResult<string[]>).value]));
 }

@@ -13,12 +13,14 @@
 // Idempotent like switchover: a fence record on the target tells where an
 // earlier rollback stopped (before its point of no return: undone and done
 // again; after it: finished; done: nothing to do).
+// Several databases: rollbackMany, one pause for all.
 // Before it: the long-transaction guard of move-guards.ts, on the target
 // (the side whose writes pause).
 
 import type { Config } from '../config/config.js';
-import { moveWrites, type MoveOptions, type MoveResult } from '../switchover/move-writes.js';
-import { guardMove } from './move-guards.js';
+import { moveMany, moveWrites, type MoveGroupResult, type MoveOptions, type MoveResult } from '../switchover/move-writes.js';
+import { guardMove, guardMoves } from './move-guards.js';
+import { withGuardWarnings } from './switchover.js';
 
 export type RollbackOptions = MoveOptions & {
   /** Go ahead despite target transactions open longer than max_pause. */
@@ -29,4 +31,10 @@ export async function rollback(config: Config, database: string, opts: RollbackO
   const warnings = await guardMove(config, database, 'rollback', opts);
   const r = await moveWrites(config, database, 'rollback', opts);
   return { ...r, warnings: [...warnings, ...r.warnings] };
+}
+
+/** Roll several databases back in one pause (as switchoverMany, the other way). */
+export async function rollbackMany(config: Config, databases: string[], opts: RollbackOptions = {}): Promise<MoveGroupResult> {
+  const warnings = await guardMoves(config, databases, 'rollback', opts);
+  return withGuardWarnings(await moveMany(config, databases, 'rollback', opts), warnings);
 }

@@ -8,11 +8,12 @@
 // earlier run paused writes; before its point of no return (the forward
 // subscription still enabled) that fence is undone and the switchover starts
 // again; after it, the run is finished; when it is done, nothing happens.
+// Several databases: switchoverMany, one pause for all (move-writes.ts).
 // Undo: "pgshift rollback DB".
 
 import type { Config } from '../config/config.js';
-import { moveWrites, type MoveOptions, type MoveResult } from '../switchover/move-writes.js';
-import { guardMove } from './move-guards.js';
+import { moveMany, moveWrites, type MoveGroupResult, type MoveOptions, type MoveResult } from '../switchover/move-writes.js';
+import { guardMove, guardMoves } from './move-guards.js';
 
 export type SwitchoverOptions = MoveOptions & {
   /** Go ahead despite source transactions open longer than max_pause. */
@@ -24,4 +25,15 @@ export async function switchover(config: Config, database: string, opts: Switcho
   const warnings = await guardMove(config, database, 'switchover', opts);
   const r = await moveWrites(config, database, 'switchover', opts);
   return { ...r, warnings: [...warnings, ...r.warnings] };
+}
+
+/** Switch several databases over in one pause: every guard first (all must pass), then all of them or none before the commit point. */
+export async function switchoverMany(config: Config, databases: string[], opts: SwitchoverOptions = {}): Promise<MoveGroupResult> {
+  const warnings = await guardMoves(config, databases, 'switchover', opts);
+  return withGuardWarnings(await moveMany(config, databases, 'switchover', opts), warnings);
+}
+
+/** Each database's result with the warnings its guards gave. */
+export function withGuardWarnings(r: MoveGroupResult, warnings: Map<string, string[]>): MoveGroupResult {
+  return { ...r, databases: r.databases.map((d) => ({ ...d, warnings: [...(warnings.get(d.database) ?? []), ...d.warnings] })) };
 }

@@ -4,7 +4,8 @@
 //   undo(ctx)             give the fenced side its writes back (budget abort, rollback of a fence),
 // and `terminates`: whether sessions are ended (revoke, readonly) or drained
 // by the method itself (PgBouncer PAUSE waits for in-flight transactions;
-// user commands stop their writers).
+// user commands stop their writers). Several databases moving at once are
+// resumed together by resumeMany (PgBouncer: every entry repointed, one RELOAD).
 
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
@@ -49,6 +50,15 @@ export interface PauseMethodImpl {
   pause(ctx: FenceContext, deadline: number): Promise<void>;
   resume(ctx: FenceContext): Promise<void>;
   undo(ctx: FenceContext): Promise<void>;
+  /** Resume several databases at once, where the method can do better than one by one. */
+  resumeAll?(ctxs: FenceContext[]): Promise<void>;
+}
+
+/** Resume the databases of one move (one fence context each) together. */
+export async function resumeMany(impl: PauseMethodImpl, ctxs: FenceContext[]): Promise<void> {
+  if (ctxs.length === 0) return;
+  if (impl.resumeAll) await impl.resumeAll(ctxs);
+  else await Promise.all(ctxs.map((c) => impl.resume(c)));
 }
 
 /** Raised when a pause method does not finish before the budget runs out. */
@@ -285,12 +295,16 @@ const pgbouncer: PauseMethodImpl = {
     }
   },
   async resume(ctx) {
-    await bouncerPointAt(ctx, otherSide(ctx.side));
-    await onConsole(ctx, async (c) => {
-      await c.command('RELOAD');
+    await pgbouncer.resumeAll!([ctx]);
+  },
+  async resumeAll(ctxs) {
+    // Every entry first (each write atomic), then one RELOAD reads them all.
+    for (const ctx of ctxs) await bouncerPointAt(ctx, otherSide(ctx.side));
+    await onConsole(ctxs[0]!, (c) => c.command('RELOAD'));
+    await Promise.all(ctxs.map((ctx) => onConsole(ctx, async (c) => {
       // A run finishing an interrupted one may find PgBouncer already resumed.
       if (ctx.pausedHere || (await c.isPaused(bouncerName(ctx))) !== false) await c.command(`RESUME ${bouncerIdent(bouncerName(ctx))}`);
-    });
+    })));
   },
   async undo(ctx) {
     const cfg = bouncerConfig(ctx);

@@ -65,6 +65,15 @@ export async function setFencePhase(admin: Db, database: string, phase: FencePha
   faultPoint(`fence:${phase}`);
 }
 
+/**
+ * Set the phase of several databases' records on one cluster in one statement:
+ * their point of no return ("committed") is one commit for all of them.
+ */
+export async function setFencePhases(admin: Db, databases: string[], phase: FencePhase): Promise<void> {
+  await admin.query('UPDATE pgshift.switchover_fence SET phase = $2, updated_at = now() WHERE database = ANY($1::text[])', [databases, phase]);
+  faultPoint(`fence:${phase}`);
+}
+
 export async function updateFence(admin: Db, database: string, fields: { revoked?: Grant[]; readonlyBefore?: string | null }): Promise<void> {
   if (fields.revoked) await admin.query('UPDATE pgshift.switchover_fence SET revoked = $2::jsonb, updated_at = now() WHERE database = $1', [database, JSON.stringify(fields.revoked)]);
   if (fields.readonlyBefore !== undefined) await admin.query('UPDATE pgshift.switchover_fence SET readonly_before = $2, updated_at = now() WHERE database = $1', [database, fields.readonlyBefore]);

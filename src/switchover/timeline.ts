@@ -1,6 +1,8 @@
 // The switchover timeline: every phase timed with a monotonic clock, and the
 // write pause measured from the moment writes were paused to the moment they
-// resumed. Reported to people and in --json.
+// resumed. Reported to people and in --json. A move of several databases
+// keeps one timeline per database on one clock (t0), so their phases line up,
+// and one PauseWindow over all of them.
 
 import { performance } from 'node:perf_hooks';
 import type { Emit } from '../events.js';
@@ -17,11 +19,20 @@ export interface PhaseTiming {
 
 export class Timeline {
   readonly phases: PhaseTiming[] = [];
-  private readonly t0 = performance.now();
+  private readonly t0: number;
   private pauseStart?: number;
   private pauseEnd?: number;
 
-  constructor(private readonly emit: Emit) {}
+  /** database: named in the phase events when several databases move at once; t0: the shared clock's zero. */
+  constructor(private readonly emit: Emit, private readonly opts: { database?: string; t0?: number } = {}) {
+    this.t0 = opts.t0 ?? performance.now();
+  }
+
+  /** When writes were paused and resumed, in ms since t0. */
+  get pauseSpan(): { startMs: number; endMs?: number } | undefined {
+    if (this.pauseStart === undefined) return undefined;
+    return { startMs: this.pauseStart - this.t0, ...(this.pauseEnd !== undefined ? { endMs: this.pauseEnd - this.t0 } : {}) };
+  }
 
   now(): number {
     return performance.now() - this.t0;
@@ -49,19 +60,20 @@ export class Timeline {
     faultPoint(`before:${name}`);
     const start = performance.now();
     const inPause = this.paused;
-    this.emit({ type: 'phase', phase: name, state: 'start' });
+    const db = this.opts.database !== undefined ? { database: this.opts.database } : {};
+    this.emit({ type: 'phase', phase: name, state: 'start', ...db });
     try {
       const r = await fn();
       faultPoint(`after:${name}`);
       const ms = performance.now() - start;
       const message = describe?.(r);
       this.phases.push({ phase: name, startMs: start - this.t0, ms, inPause: inPause || this.paused, ...(message ? { message } : {}) });
-      this.emit({ type: 'phase', phase: name, state: 'done', ms, ...(message ? { message } : {}) });
+      this.emit({ type: 'phase', phase: name, state: 'done', ms, ...(message ? { message } : {}), ...db });
       return r;
     } catch (e) {
       const ms = performance.now() - start;
       this.phases.push({ phase: name, startMs: start - this.t0, ms, inPause, message: `failed: ${(e as Error).message}` });
-      this.emit({ type: 'phase', phase: name, state: 'fail', ms, message: (e as Error).message });
+      this.emit({ type: 'phase', phase: name, state: 'fail', ms, message: (e as Error).message, ...db });
       throw e;
     }
   }

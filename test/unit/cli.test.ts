@@ -158,6 +158,26 @@ test('switchover asks on a terminal like rollback; no terminal and no --yes refu
   assert.ok(execFileSync('script', ['--version'], { encoding: 'utf8' }).length > 0);
 });
 
+test('switchover and rollback take several databases or --all: none, both, or an unknown one is exit 2; the question names them all', async () => {
+  const multi = join(dir, 'multi.yml');
+  writeFileSync(multi, readFileSync(config, 'utf8') + '  shop: {}\n');
+  for (const command of ['switchover', 'rollback']) {
+    const none = await inProcess(['-c', multi, command]);
+    assert.equal(none.code, EXIT.usage, none.stderr);
+    assert.match(none.stderr, new RegExp(`${command} needs a database name \\(pgshift ${command} DB \\[DB\\.\\.\\.\\]\\), or --all`));
+    const both = await inProcess(['-c', multi, command, 'app', '--all']);
+    assert.equal(both.code, EXIT.usage, both.stderr);
+    assert.match(both.stderr, /name databases or pass --all, not both/);
+    const unknown = await inProcess(['-c', multi, '--yes', command, 'app', 'nope']);
+    assert.equal(unknown.code, EXIT.usage, unknown.stderr);
+    assert.match(unknown.stderr, /database "nope" is not in the config/);
+  }
+  // Without a terminal the refusal repeats the question: every database of --all, in one pause.
+  const all = await runCli(['-c', multi, 'switchover', '--all']);
+  assert.equal(all.code, EXIT.usage, all.stderr);
+  assert.match(all.stderr, /Move writes for app, shop to the target in one pause\?/);
+});
+
 test('an unknown command or flag is exit 2 with a hint', async () => {
   const r = await runCli(['-c', config, 'verify', 'app', '--mood', 'full']);
   assert.equal(r.code, EXIT.usage);

@@ -1,9 +1,12 @@
 import type { Command, CommandContext } from '../command.js';
-import { DB_ARG, namedDatabases, flagDuration, flagString, oneDatabase } from '../command.js';
-import { switchover } from '../../steps/switchover.js';
-import { EXIT, UsageError } from '../../errors.js';
+import { DBS_ARG, namedDatabases, flagDuration, flagString, movedDatabases } from '../command.js';
+import { switchover, switchoverMany } from '../../steps/switchover.js';
+import { rollback, rollbackMany } from '../../steps/rollback.js';
+import { EXIT, UsageError, type ExitCode } from '../../errors.js';
 import { PAUSE_METHODS, type PauseMethod } from '../../config/config.js';
-import type { MoveResult } from '../../switchover/move-writes.js';
+import type { MoveGroupResult, MoveResult } from '../../switchover/move-writes.js';
+import type { Direction } from '../../switchover/state.js';
+import type { Emit } from '../../events.js';
 import { formatDuration } from '../../util/duration.js';
 import { METRICS_FLAG } from '../observe.js';
 
@@ -29,59 +32,113 @@ export function renderMove(ctx: CommandContext, r: MoveResult): void {
     ctx.out.line(`  ${(p.inPause ? '* ' : '  ') + p.phase.padEnd(20)} ${formatDuration(p.ms).padStart(8)}  ${p.message ?? ''}`);
   }
   if (r.pauseMs !== undefined) ctx.out.line(`  write pause (* phases): ${ctx.out.paint(formatDuration(r.pauseMs), 'bold')} (${r.method})`);
-  if (r.sequences) ctx.out.line(`  sequences set: ${r.sequences.set}`);
-  if (r.copied?.length) ctx.out.line(`  copied while paused: ${r.copied.map((c) => `${c.table} (${c.rows} rows)`).join(', ')}`);
-  if (r.largeObjects) ctx.out.line(`  large objects copied: ${r.largeObjects}`);
+  renderCarried(ctx, r);
+}
+
+function renderCarried(ctx: CommandContext, r: MoveResult, indent = '  '): void {
+  if (r.sequences) ctx.out.line(`${indent}sequences set: ${r.sequences.set}`);
+  if (r.copied?.length) ctx.out.line(`${indent}copied while paused: ${r.copied.map((c) => `${c.table} (${c.rows} rows)`).join(', ')}`);
+  if (r.largeObjects) ctx.out.line(`${indent}large objects copied: ${r.largeObjects}`);
+  for (const line of replicationLines(r)) ctx.out.line(line.warn ? ctx.out.paint(`${indent}${line.text}`, 'yellow') : `${indent}${line.text}`);
+}
+
+/** Which way replication runs after the move, and what that allows next. */
+function replicationLines(r: MoveResult): { text: string; warn?: boolean }[] {
   if (r.direction === 'switchover') {
-    if (!r.reverse) {
-      ctx.out.line('  no reverse replication (--no-reverse): a rollback would lose writes made on the target');
-    } else if (r.reverseVerified === false) {
-      ctx.out.line(ctx.out.paint(`  reverse replication target -> source is NOT working: ${r.reverseProblem ?? 'unknown'}`, 'yellow'));
-      ctx.out.line(`  a rollback cannot carry the target's writes until it is fixed; "pgshift status ${r.database}" shows it`);
-    } else if (r.reverseVerified) {
-      ctx.out.line(`  reverse replication target -> source is running and verified (the source applied the target's changes up to the switchover): "pgshift rollback ${r.database}" moves writes back, nothing lost`);
-    } else {
-      ctx.out.line(`  reverse replication target -> source was started: "pgshift status ${r.database}" shows whether it streams`);
+    if (!r.reverse) return [{ text: 'no reverse replication (--no-reverse): a rollback would lose writes made on the target' }];
+    if (r.reverseVerified === false) {
+      return [{ text: `reverse replication target -> source is NOT working: ${r.reverseProblem ?? 'unknown'}`, warn: true }, { text: `a rollback cannot carry the target's writes until it is fixed; "pgshift status ${r.database}" shows it` }];
     }
-  } else if (r.reverse && r.reverseVerified === false) {
-    ctx.out.line(ctx.out.paint(`  replication source -> target was started again but is NOT working: ${r.reverseProblem ?? 'unknown'}`, 'yellow'));
-  } else if (r.reverse) {
-    ctx.out.line(`  replication source -> target runs again (from the rollback's fence): "pgshift switchover ${r.database}" moves writes to the target once more, without a new copy`);
-  } else {
-    ctx.out.line('  no replication source -> target afterwards (--no-reverse): a later switchover needs "pgshift cleanup" and a new "pgshift start"');
+    if (r.reverseVerified) return [{ text: `reverse replication target -> source is running and verified (the source applied the target's changes up to the switchover): "pgshift rollback ${r.database}" moves writes back, nothing lost` }];
+    return [{ text: `reverse replication target -> source was started: "pgshift status ${r.database}" shows whether it streams` }];
   }
+  if (r.reverse && r.reverseVerified === false) return [{ text: `replication source -> target was started again but is NOT working: ${r.reverseProblem ?? 'unknown'}`, warn: true }];
+  if (r.reverse) return [{ text: `replication source -> target runs again (from the rollback's fence): "pgshift switchover ${r.database}" moves writes to the target once more, without a new copy` }];
+  return [{ text: 'no replication source -> target afterwards (--no-reverse): a later switchover needs "pgshift cleanup" and a new "pgshift start"' }];
+}
+
+const OUTCOME_WORDS: Record<MoveResult['outcome'], string> = {
+  'done': 'done',
+  'already-done': 'already done',
+  'finished-interrupted': 'done (finishing an interrupted run)',
+  'undone-interrupted': 'the fence an interrupted run of the other direction left was lifted',
+};
+
+/** Several databases moved in one pause: one line per database, one timeline with each database's phases, the shared pause. */
+export function renderGroup(ctx: CommandContext, r: MoveGroupResult): void {
+  if (ctx.json) {
+    ctx.out.writeJson({ ok: true, direction: r.direction, method: r.method, ...(r.pause ? { pauseMs: r.pause.ms, pause: r.pause } : {}), databases: r.databases });
+    return;
+  }
+  const side = r.direction === 'switchover' ? 'target' : 'source';
+  ctx.out.line('');
+  ctx.out.line(`${r.direction} of ${r.databases.length} database(s) in one pause:`);
+  for (const d of r.databases) {
+    const moved = d.outcome === 'done' || d.outcome === 'finished-interrupted' ? `; writes now go to the ${side}` : '';
+    ctx.out.line(`  ${d.database}: ${OUTCOME_WORDS[d.outcome]}${moved}${d.pauseMs !== undefined ? `; its writes paused ${formatDuration(d.pauseMs)}` : ''}`);
+  }
+  const phases = r.databases.flatMap((d) => d.timeline.phases.map((p) => ({ ...p, database: d.database }))).sort((a, b) => a.startMs - b.startMs);
+  if (phases.length) {
+    const w = Math.max(8, ...r.databases.map((d) => d.database.length));
+    ctx.out.line(`  ${'database'.padEnd(w)}   phase                  start      time`);
+    for (const p of phases) {
+      ctx.out.line(`  ${p.database.padEnd(w)} ${(p.inPause ? '* ' : '  ') + p.phase.padEnd(20)} ${formatDuration(p.startMs).padStart(8)} ${formatDuration(p.ms).padStart(8)}  ${p.message ?? ''}`);
+    }
+  }
+  if (r.pause) ctx.out.line(`  write pause, one for all (first pause to last resume, * phases): ${ctx.out.paint(formatDuration(r.pause.ms), 'bold')} (${r.method})`);
+  for (const d of r.databases) {
+    if (d.outcome !== 'done' && d.outcome !== 'finished-interrupted') continue;
+    ctx.out.line(`  ${d.database}:`);
+    renderCarried(ctx, d, '    ');
+  }
+}
+
+export const MOVE_FLAGS = (side: 'source' | 'target'): Command['flags'] => ({
+  all: { type: 'boolean', description: 'every database of the config, in one pause' },
+  pause: { type: 'string', value: 'METHOD', description: 'how writes are paused: pgbouncer, revoke, readonly or command', default: 'switchover.pause in the config, else revoke' },
+  force: { type: 'boolean', description: `go ahead although a transaction on the ${side} has been open longer than max_pause (the pause waits for it, or the revoke fence ends it)` },
+  'max-pause': { type: 'string', value: 'D', description: `give the writes back to the ${side} if catching up takes longer (one budget for every database)`, default: 'switchover.max_pause in the config, else 5s' },
+  metrics: METRICS_FLAG,
+});
+
+/** switchover and rollback: one database as before, several (or --all) in one pause. */
+export async function runMove(ctx: CommandContext, direction: Direction): Promise<ExitCode> {
+  const databases = movedDatabases(ctx, direction);
+  const pause = flagString(ctx, 'pause');
+  if (pause !== undefined && !PAUSE_METHODS.includes(pause as PauseMethod)) {
+    throw new UsageError(`--pause: expected one of ${PAUSE_METHODS.join(', ')}, found "${pause}"`);
+  }
+  const config = ctx.config();
+  const list = databases.join(', ');
+  const question = direction === 'switchover'
+    ? `Move writes for ${list} to the target${databases.length > 1 ? ' in one pause' : ''}? Writes pause while the target catches up.`
+    : `Move writes for ${list} back to the source${databases.length > 1 ? ' in one pause' : ''}?`;
+  if (!(await ctx.confirm(question))) return EXIT.problem;
+  const opts = {
+    pause: pause as PauseMethod | undefined,
+    maxPauseMs: flagDuration(ctx, 'max-pause'),
+    force: ctx.flags.force === true,
+    reverse: ctx.flags['no-reverse'] === true ? false : undefined,
+    emit: ((e) => ctx.out.event(e)) as Emit,
+    signal: ctx.signal,
+  };
+  if (databases.length === 1 && ctx.flags.all !== true) {
+    renderMove(ctx, await (direction === 'switchover' ? switchover : rollback)(config, databases[0]!, opts));
+  } else {
+    renderGroup(ctx, await (direction === 'switchover' ? switchoverMany : rollbackMany)(config, databases, opts));
+  }
+  return EXIT.ok;
 }
 
 export const command: Command = {
   name: 'switchover',
-  usage: 'switchover DB [--pause M] [--max-pause D] [--force] [--no-reverse] [--metrics HOST:PORT]',
-  summary: 'move writes to the target (sub-second pause, reversible)',
-  args: [DB_ARG],
+  usage: 'switchover DB... | --all [--pause M] [--max-pause D] [--force] [--no-reverse] [--metrics HOST:PORT]',
+  summary: 'move writes to the target (sub-second pause, reversible), several databases in one pause',
+  args: [DBS_ARG],
   locks: namedDatabases,
   flags: {
-    pause: { type: 'string', value: 'METHOD', description: 'how writes are paused: pgbouncer, revoke, readonly or command', default: 'switchover.pause in the config, else revoke' },
-    force: { type: 'boolean', description: 'go ahead although a transaction on the source has been open longer than max_pause (the pause waits for it, or the revoke fence ends it)' },
-    'max-pause': { type: 'string', value: 'D', description: 'give the writes back to the source if catching up takes longer', default: 'switchover.max_pause in the config, else 5s' },
+    ...MOVE_FLAGS('source'),
     'no-reverse': { type: 'boolean', description: 'no reverse replication target -> source afterwards (a rollback would lose writes)' },
-    metrics: METRICS_FLAG,
   },
-  async run(ctx) {
-    const database = oneDatabase(ctx, 'switchover');
-    const pause = flagString(ctx, 'pause');
-    if (pause !== undefined && !PAUSE_METHODS.includes(pause as PauseMethod)) {
-      throw new UsageError(`--pause: expected one of ${PAUSE_METHODS.join(', ')}, found "${pause}"`);
-    }
-    const config = ctx.config();
-    if (!(await ctx.confirm(`Move writes for ${database} to the target? Writes pause while the target catches up.`))) return EXIT.problem;
-    const r = await switchover(config, database, {
-      pause: pause as PauseMethod | undefined,
-      maxPauseMs: flagDuration(ctx, 'max-pause'),
-      force: ctx.flags.force === true,
-      reverse: ctx.flags['no-reverse'] === true ? false : undefined,
-      emit: (e) => ctx.out.event(e),
-      signal: ctx.signal,
-    });
-    renderMove(ctx, r);
-    return EXIT.ok;
-  },
+  run: (ctx) => runMove(ctx, 'switchover'),
 };

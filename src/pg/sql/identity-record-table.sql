@@ -5,7 +5,13 @@
 -- FOR ALL TABLES publication of the user's would publish it). One row per
 -- table whose identity pgshift set; cleanup restores the original and
 -- deletes the row.
--- No parameters. Idempotent.
+-- No parameters. Idempotent, and safe to run from several sessions at once:
+-- CREATE ... IF NOT EXISTS is not (two sessions both find nothing, and the
+-- second fails on pg_namespace's unique index), so the statements below run
+-- under one transaction-level advisory lock (pgshift's key 1 "pgsh", key 2
+-- 0: its bookkeeping schema). Sent as one simple query, they are one
+-- transaction: a second session waits, then finds what the first made.
+SELECT pg_catalog.pg_advisory_xact_lock(1885827944, 0);
 CREATE SCHEMA IF NOT EXISTS pgshift;
 CREATE TABLE IF NOT EXISTS pgshift.replica_identity (
   database       text NOT NULL,         -- the migrated database

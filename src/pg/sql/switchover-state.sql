@@ -2,7 +2,13 @@
 -- cluster whose writes are paused, so it survives a crash of pgshift: which
 -- database is fenced, how, and exactly what to give back (revoked CONNECT
 -- grants, the previous read-only setting).
--- No parameters. Idempotent.
+-- No parameters. Idempotent, and safe to run from several sessions at once:
+-- CREATE ... IF NOT EXISTS is not (two sessions both find nothing, and the
+-- second fails on pg_namespace's unique index), so the statements below run
+-- under one transaction-level advisory lock (pgshift's key 1 "pgsh", key 2
+-- 0: its bookkeeping schema). Sent as one simple query, they are one
+-- transaction: a second session waits, then finds what the first made.
+SELECT pg_catalog.pg_advisory_xact_lock(1885827944, 0);
 CREATE SCHEMA IF NOT EXISTS pgshift;
 CREATE TABLE IF NOT EXISTS pgshift.switchover_fence (
   database    text PRIMARY KEY,
