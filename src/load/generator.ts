@@ -15,6 +15,7 @@ import { silent, type Emit } from '../events.js';
 import { sleep } from '../util/wait.js';
 import { LedgerWriter } from './ledger.js';
 import { ensureLoadSchema } from './schema.js';
+import { FIRST_BACKOFF_MS, LoadTally, loadOutcome, loadReport, nextBackoff, pickOp, type LoadReport, type Op } from './tally.js';
 
 export interface LoadOptions {
   source: EndpointConfig;
@@ -32,25 +33,7 @@ export interface LoadOptions {
   thinkMs?: number;
 }
 
-export interface LoadReport {
-  run: string;
-  database: string;
-  clients: number;
-  durationMs: number;
-  /** Acknowledged transactions: COMMIT returned OK. */
-  transactions: number;
-  tps: number;
-  latencyMs: { p50: number; p95: number; p99: number; max: number };
-  /** Longest gap between two successive acknowledged commits, over all clients. */
-  longestStallMs: number;
-  /** Transactions that failed (including those whose COMMIT outcome is unknown). */
-  errors: number;
-  reconnects: number;
-  /** A few distinct error messages, for the report. */
-  errorSamples: string[];
-  byOp: Record<string, number>;
-  ledgerFile?: string;
-}
+export type { LoadReport } from './tally.js';
 
 export interface LoadHandle {
   run: string;
@@ -60,16 +43,6 @@ export interface LoadHandle {
   done: Promise<LoadReport>;
   /** Acknowledged transactions so far. */
   acknowledged(): number;
-}
-
-type Op = 'insert' | 'update' | 'delete' | 'audit';
-
-function pickOp(): Op {
-  const r = Math.random();
-  if (r < 0.4) return 'insert';
-  if (r < 0.75) return 'update';
-  if (r < 0.9) return 'delete';
-  return 'audit';
 }
 
 const OP_SQL: Record<Op, string[]> = {
@@ -86,11 +59,6 @@ const OP_SQL: Record<Op, string[]> = {
 
 const LEDGER_SQL = 'INSERT INTO pgshift_load.ledger (id, run, client, seq, op) VALUES ($1, $2, $3, $4, $5)';
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
 /** A broken connection (as opposed to a failed statement on a healthy one). */
 function connectionLost(e: unknown, client: pg.Client | undefined): boolean {
   const code = (e as { code?: string }).code ?? '';
@@ -105,107 +73,20 @@ export async function startLoad(opts: LoadOptions): Promise<LoadHandle> {
   const clients = Math.max(1, opts.clients ?? 4);
   await withDb('source', opts.source, { database: opts.database, applicationName: 'pgshift load setup' }, ensureLoadSchema);
   const ledger = opts.ledgerFile ? new LedgerWriter(opts.ledgerFile, run) : undefined;
-
-  const latencies: number[] = [];
-  const byOp: Record<string, number> = {};
-  const errorSamples = new Set<string>();
-  let errors = 0;
-  let reconnects = 0;
-  let lastAck: number | undefined;
-  let longestStall = 0;
-  let stopping = false;
+  const tally = new LoadTally();
+  const state = { stopping: false };
   const started = Date.now();
-
-  const open = async (): Promise<pg.Client> => {
-    if (opts.via) {
-      const cfg = clientConfig(opts.via.conn, opts.via.password ?? opts.via.conn.password ?? opts.source.password, {
-        database: opts.via.conn.dbname ?? opts.database, applicationName: 'pgshift load',
-      });
-      const c = new pg.Client(cfg);
-      c.on('error', () => undefined);
-      try {
-        await c.connect();
-      } catch (e) {
-        await c.end().catch(() => undefined);
-        throw e;
-      }
-      return c;
-    }
-    return (await connect('source', opts.source, { database: opts.database, applicationName: 'pgshift load' })).client;
-  };
-
-  const noteError = (e: unknown): void => {
-    errors++;
-    if (errorSamples.size < 5) errorSamples.add(String((e as Error).message ?? e).split('\n')[0]!.slice(0, 200));
-  };
-
-  const clientLoop = async (n: number): Promise<void> => {
-    let client: pg.Client | undefined;
-    let seq = 0;
-    let backoff = 20;
-    while (!stopping) {
-      if (!client) {
-        try {
-          client = await open();
-          backoff = 20;
-        } catch (e) {
-          noteError(e);
-          await sleep(backoff, opts.signal);
-          backoff = Math.min(backoff * 2, 1000);
-          continue;
-        }
-      }
-      const op = pickOp();
-      const id = randomUUID();
-      seq++;
-      const t0 = performance.now();
-      let inTransaction = false;
-      try {
-        await client.query('BEGIN');
-        inTransaction = true;
-        for (const sql of OP_SQL[op]) await client.query(sql, [n]);
-        await client.query(LEDGER_SQL, [id, run, n, seq, op]);
-        await client.query('COMMIT');
-        inTransaction = false;
-      } catch (e) {
-        noteError(e);
-        if (connectionLost(e, client)) {
-          await client.end().catch(() => undefined);
-          client = undefined;
-          reconnects++;
-        } else if (inTransaction) {
-          await client.query('ROLLBACK').catch(async () => {
-            await client?.end().catch(() => undefined);
-            client = undefined;
-          });
-        }
-        await sleep(backoff, opts.signal);
-        backoff = Math.min(backoff * 2, 1000);
-        continue;
-      }
-      // Acknowledged: COMMIT returned OK.
-      const now = Date.now();
-      latencies.push(performance.now() - t0);
-      byOp[op] = (byOp[op] ?? 0) + 1;
-      if (lastAck !== undefined) longestStall = Math.max(longestStall, now - lastAck);
-      lastAck = now;
-      ledger?.add(id);
-      backoff = 20;
-      if (opts.thinkMs) await sleep(opts.thinkMs, opts.signal);
-    }
-    await client?.end().catch(() => undefined);
-  };
 
   const ticker = setInterval(() => {
     const secs = (Date.now() - started) / 1000;
-    emit({ type: 'progress', task: 'load', label: `load (${clients} clients, ${errors} errors)`, done: latencies.length, rate: secs > 0 ? latencies.length / secs : 0, errors });
+    emit({ type: 'progress', task: 'load', label: `load (${clients} clients, ${tally.errors} errors)`, done: tally.transactions, rate: secs > 0 ? tally.transactions / secs : 0, errors: tally.errors });
   }, 1000);
   ticker.unref();
 
-  const loops = Array.from({ length: clients }, (_, i) => clientLoop(i + 1));
+  const loops = Array.from({ length: clients }, (_, i) => clientLoop(i + 1, { opts, run, tally, ledger, state }));
   let durationTimer: NodeJS.Timeout | undefined;
   const stopNow = (): void => {
-    stopping = true;
+    state.stopping = true;
   };
   if (opts.durationMs !== undefined) durationTimer = setTimeout(stopNow, opts.durationMs);
   opts.signal?.addEventListener('abort', stopNow, { once: true });
@@ -215,31 +96,8 @@ export async function startLoad(opts: LoadOptions): Promise<LoadHandle> {
     if (durationTimer) clearTimeout(durationTimer);
     opts.signal?.removeEventListener('abort', stopNow);
     ledger?.close();
-    const durationMs = Date.now() - started;
-    const sorted = [...latencies].sort((a, b) => a - b);
-    const round = (x: number): number => Math.round(x * 100) / 100;
-    const report: LoadReport = {
-      run,
-      database: opts.database,
-      clients,
-      durationMs,
-      transactions: latencies.length,
-      tps: round(latencies.length / (durationMs / 1000)),
-      latencyMs: { p50: round(percentile(sorted, 50)), p95: round(percentile(sorted, 95)), p99: round(percentile(sorted, 99)), max: round(sorted[sorted.length - 1] ?? 0) },
-      longestStallMs: longestStall,
-      errors,
-      reconnects,
-      errorSamples: [...errorSamples],
-      byOp,
-      ledgerFile: opts.ledgerFile,
-    };
-    emit({
-      type: 'result',
-      data: {
-        kind: 'load', database: report.database, clients, durationMs, transactions: report.transactions, tps: report.tps,
-        errors, longestStallMs: longestStall, latencyMs: report.latencyMs,
-      },
-    });
+    const report = loadReport(tally, { run, database: opts.database, clients, durationMs: Date.now() - started, ledgerFile: opts.ledgerFile });
+    emit({ type: 'result', data: loadOutcome(report) });
     return report;
   });
 
@@ -250,8 +108,106 @@ export async function startLoad(opts: LoadOptions): Promise<LoadHandle> {
       stopNow();
       return done;
     },
-    acknowledged: () => latencies.length,
+    acknowledged: () => tally.transactions,
   };
+}
+
+/** What every client of one load shares. */
+interface LoadRun {
+  opts: LoadOptions;
+  run: string;
+  tally: LoadTally;
+  ledger: LedgerWriter | undefined;
+  state: { stopping: boolean };
+}
+
+/** A load connection: through `via` (PgBouncer) when given, else a verified connection to the source. */
+async function openLoadConnection(opts: LoadOptions): Promise<pg.Client> {
+  if (opts.via) {
+    const cfg = clientConfig(opts.via.conn, opts.via.password ?? opts.via.conn.password ?? opts.source.password, {
+      database: opts.via.conn.dbname ?? opts.database, applicationName: 'pgshift load',
+    });
+    const c = new pg.Client(cfg);
+    c.on('error', () => undefined);
+    try {
+      await c.connect();
+    } catch (e) {
+      await c.end().catch(() => undefined);
+      throw e;
+    }
+    return c;
+  }
+  return (await connect('source', opts.source, { database: opts.database, applicationName: 'pgshift load' })).client;
+}
+
+/** One client: transactions until the load stops, reconnecting (with backoff) whenever its connection breaks. */
+async function clientLoop(n: number, load: LoadRun): Promise<void> {
+  const { opts, tally } = load;
+  let client: pg.Client | undefined;
+  let seq = 0;
+  let backoff = FIRST_BACKOFF_MS;
+  while (!load.state.stopping) {
+    if (!client) {
+      try {
+        client = await openLoadConnection(opts);
+        backoff = FIRST_BACKOFF_MS;
+      } catch (e) {
+        tally.failed(e);
+        await sleep(backoff, opts.signal);
+        backoff = nextBackoff(backoff);
+        continue;
+      }
+    }
+    const op = pickOp(Math.random());
+    const id = randomUUID();
+    seq++;
+    const t0 = performance.now();
+    const failure = await runTransaction(client, n, op, [id, load.run, n, seq, op]);
+    if (failure) {
+      tally.failed(failure.error);
+      if (failure.connectionLost) tally.reconnected();
+      if (!failure.usable) client = undefined;
+      await sleep(backoff, opts.signal);
+      backoff = nextBackoff(backoff);
+      continue;
+    }
+    // Acknowledged: COMMIT returned OK.
+    tally.acknowledged(op, performance.now() - t0, Date.now());
+    load.ledger?.add(id);
+    backoff = FIRST_BACKOFF_MS;
+    if (opts.thinkMs) await sleep(opts.thinkMs, opts.signal);
+  }
+  await client?.end().catch(() => undefined);
+}
+
+/**
+ * One transaction of `op` by client `n`, plus its ledger row. On failure: the error, whether
+ * the connection was lost, and whether the client can still be used (it is
+ * closed when the connection broke or a ROLLBACK failed).
+ */
+async function runTransaction(client: pg.Client, n: number, op: Op, ledgerRow: unknown[]): Promise<{ error: unknown; connectionLost: boolean; usable: boolean } | undefined> {
+  let inTransaction = false;
+  try {
+    await client.query('BEGIN');
+    inTransaction = true;
+    for (const sql of OP_SQL[op]) await client.query(sql, [n]);
+    await client.query(LEDGER_SQL, ledgerRow);
+    await client.query('COMMIT');
+    return undefined;
+  } catch (e) {
+    if (connectionLost(e, client)) {
+      await client.end().catch(() => undefined);
+      return { error: e, connectionLost: true, usable: false };
+    }
+    let usable = true;
+    if (inTransaction) {
+      await client.query('ROLLBACK').catch(async () => {
+        await client.end().catch(() => undefined);
+        usable = false;
+      });
+    }
+    return { error: e, connectionLost: false, usable };
+  }
 }
 
 /** Run the load until its duration passes or the signal fires. */

@@ -81,8 +81,27 @@ export function renderHtml(m: ReportModel): string {
   const B: string[] = [];
   B.push(`<h1>pgshift rehearsal report: <code>${h(m.database)}</code></h1>`);
   B.push(`<p class="meta">Made ${h(formatTime(m.generatedAt))} from ${m.source ? `the journal <code>${h(m.source)}</code>` : 'the journal'}: ${m.records} records, ${h(formatTime(m.first))} to ${h(formatTime(m.last))}${m.damaged ? `; ${m.damaged} damaged line(s) skipped` : ''}.</p>`);
+  B.push(...summarySection(m), ...timelineSection(m), ...chartsSection(m), ...switchoverSection(m), ...verifySection(m), ...loadSection(m), ...warningsSection(m), ...clustersSection(m));
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<title>pgshift rehearsal report: ${h(m.database)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+<main>
+${B.join('\n')}
+</main>
+</body>
+</html>
+`;
+}
 
-  // Summary cards.
+/** The cards at the top: versions, the write pause, verify, the load, warnings. */
+function summarySection(m: ReportModel): string[] {
   const move = headlineMove(m);
   const verify = lastOf(m.verifies);
   const load = lastOf(m.loads);
@@ -95,10 +114,12 @@ export function renderHtml(m: ReportModel): string {
   if (load) cards.push(card('Client transactions', metric('load-transactions', load.transactions, formatCount(load.transactions)), `${metric('load-errors', load.errors, String(load.errors))} failed, longest stall ${h(formatMs(load.longestStallMs))}`));
   if (lc) cards.push(card('Acknowledged writes on target', lc.ok ? `<span class="v-ok">all ${h(formatCount(lc.acknowledged))}</span>` : `<span class="v-fail">${lc.missing} missing</span>`, lc.ok ? 'exactly once' : `${lc.duplicated} duplicated`));
   cards.push(card('Warnings', String(m.warnings.length), `${m.findings.filter((f) => f.stillReported).length} check finding(s) still reported`));
-  B.push(`<section id="summary"><div class="cards">${cards.join('')}</div></section>`);
+  return [`<section id="summary"><div class="cards">${cards.join('')}</div></section>`];
+}
 
-  // Timeline.
-  B.push('<section id="timeline"><h2>Timeline</h2>');
+/** Every command but status, with its steps. */
+function timelineSection(m: ReportModel): string[] {
+  const B = ['<section id="timeline"><h2>Timeline</h2>'];
   if (m.runs.length === 0) B.push('<p>No command recorded.</p>');
   else {
     B.push('<table><thead><tr><th>Started</th><th>Command / step</th><th class="num">Took</th><th>Result</th><th>Detail</th></tr></thead><tbody>');
@@ -113,9 +134,12 @@ export function renderHtml(m: ReportModel): string {
     if (m.statusRuns) B.push(`<p class="note">Also ${m.statusRuns} <code>pgshift status</code> run(s), which only look; their looks are in the charts.</p>`);
   }
   B.push('</section>');
+  return B;
+}
 
-  // Charts.
-  B.push('<section id="charts"><h2>Copy and replication lag</h2>');
+/** Copy throughput and replication lag over each command's looks; fast copies. */
+function chartsSection(m: ReportModel): string[] {
+  const B = ['<section id="charts"><h2>Copy and replication lag</h2>'];
   if (m.series.length === 0) B.push('<p>No status looks or copy progress recorded.</p>');
   m.series.forEach((s, i) => {
     const run = m.runs.find((r) => r.run === s.run);
@@ -132,9 +156,12 @@ export function renderHtml(m: ReportModel): string {
   });
   for (const c of m.copies) B.push(`<p>Fast copy ${h(formatTime(c.at))}: ${c.tables} tables, ${metric('copy-rows', c.rows, formatCount(c.rows))} rows, ${h(formatBytes(c.bytes))} in ${h(formatMs(c.copyMs))} (with indexes and subscription ${h(formatMs(c.totalMs))}).</p>`);
   B.push('</section>');
+  return B;
+}
 
-  // Switchovers.
-  B.push('<section id="switchover"><h2>Switchover and rollback</h2>');
+/** Each switchover and rollback: its phases on a time line, what it copied and set. */
+function switchoverSection(m: ReportModel): string[] {
+  const B = ['<section id="switchover"><h2>Switchover and rollback</h2>'];
   if (m.moves.length === 0) B.push('<p>No switchover or rollback recorded.</p>');
   m.moves.forEach((mv, i) => {
     B.push(`<h3>${h(mv.direction)} ${h(formatTime(mv.at))}: ${h(mv.outcome)}${mv.pauseMs !== undefined ? `, write pause ${metric(`pause-ms-${i}`, mv.pauseMs, formatMs(mv.pauseMs))}` : ''} (${h(mv.method)})</h3>`);
@@ -155,9 +182,12 @@ export function renderHtml(m: ReportModel): string {
     for (const w of mv.warnings) B.push(`<p class="v-warn">warning: ${h(w)}</p>`);
   });
   B.push('</section>');
+  return B;
+}
 
-  // Verify.
-  B.push('<section id="verify"><h2>Verify</h2>');
+/** Each verify and what differed. */
+function verifySection(m: ReportModel): string[] {
+  const B = ['<section id="verify"><h2>Verify</h2>'];
   if (m.verifies.length === 0) B.push('<p>No verify recorded.</p>');
   else {
     B.push('<table><thead><tr><th>When</th><th>Mode</th><th>Result</th><th class="num">Tables</th><th class="num">Rows compared</th><th class="num">Took</th><th>Differences</th></tr></thead><tbody>');
@@ -168,15 +198,22 @@ export function renderHtml(m: ReportModel): string {
     B.push('</tbody></table>');
   }
   B.push('</section>');
+  return B;
+}
 
-  if (m.loads.length || m.loadChecks.length) {
-    B.push('<section id="load"><h2>Write load</h2><ul>');
-    for (const l of m.loads) B.push(`<li>${h(formatTime(l.at))}: ${l.clients} client${l.clients === 1 ? '' : 's'} for ${h(formatMs(l.durationMs))}: ${h(formatCount(l.transactions))} transactions (${l.tps} tps), ${l.errors} failed; latency p50 ${l.latencyMs.p50} ms, p99 ${l.latencyMs.p99} ms, max ${l.latencyMs.max} ms; longest stall ${h(formatMs(l.longestStallMs))}</li>`);
-    for (const c of m.loadChecks) B.push(`<li>load-check ${h(formatTime(c.at))}: ${c.ok ? `all ${h(formatCount(c.acknowledged))} acknowledged writes on the target, exactly once` : `<span class="v-fail">${c.missing} missing, ${c.duplicated} duplicated</span> of ${h(formatCount(c.acknowledged))}`}</li>`);
-    B.push('</ul></section>');
-  }
+/** The write load and its ledger check, when there was one. */
+function loadSection(m: ReportModel): string[] {
+  if (m.loads.length === 0 && m.loadChecks.length === 0) return [];
+  const B = ['<section id="load"><h2>Write load</h2><ul>'];
+  for (const l of m.loads) B.push(`<li>${h(formatTime(l.at))}: ${l.clients} client${l.clients === 1 ? '' : 's'} for ${h(formatMs(l.durationMs))}: ${h(formatCount(l.transactions))} transactions (${l.tps} tps), ${l.errors} failed; latency p50 ${l.latencyMs.p50} ms, p99 ${l.latencyMs.p99} ms, max ${l.latencyMs.max} ms; longest stall ${h(formatMs(l.longestStallMs))}</li>`);
+  for (const c of m.loadChecks) B.push(`<li>load-check ${h(formatTime(c.at))}: ${c.ok ? `all ${h(formatCount(c.acknowledged))} acknowledged writes on the target, exactly once` : `<span class="v-fail">${c.missing} missing, ${c.duplicated} duplicated</span> of ${h(formatCount(c.acknowledged))}`}</li>`);
+  B.push('</ul></section>');
+  return B;
+}
 
-  B.push('<section id="warnings"><h2>Warnings and what was done about them</h2>');
+/** Warnings with what became of them, and check findings still reported or resolved. */
+function warningsSection(m: ReportModel): string[] {
+  const B = ['<section id="warnings"><h2>Warnings and what was done about them</h2>'];
   if (m.warnings.length === 0 && m.findings.length === 0) B.push('<p>None.</p>');
   if (m.warnings.length) {
     B.push('<table><thead><tr><th>When</th><th>Command</th><th>Warning</th><th>What happened</th></tr></thead><tbody>');
@@ -192,8 +229,12 @@ export function renderHtml(m: ReportModel): string {
     B.push('</tbody></table>');
   }
   B.push('</section>');
+  return B;
+}
 
-  B.push('<section id="clusters"><h2>Clusters</h2>');
+/** Both clusters as the last check saw them. */
+function clustersSection(m: ReportModel): string[] {
+  const B = ['<section id="clusters"><h2>Clusters</h2>'];
   if (!m.clusters) B.push(`<p>No check recorded${m.versions.source ? `; status saw PostgreSQL ${h(m.versions.source)} &rarr; ${h(m.versions.target ?? '?')}` : ''}.</p>`);
   else {
     const c = m.clusters;
@@ -204,21 +245,5 @@ export function renderHtml(m: ReportModel): string {
     B.push('</tbody></table>');
   }
   B.push('</section>');
-
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<title>pgshift rehearsal report: ${h(m.database)}</title>
-<style>${CSS}</style>
-</head>
-<body>
-<main>
-${B.join('\n')}
-</main>
-</body>
-</html>
-`;
+  return B;
 }

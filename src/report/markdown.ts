@@ -22,8 +22,13 @@ export function renderMarkdown(m: ReportModel): string {
   const L: string[] = [];
   L.push(`# pgshift rehearsal report: ${escapeMd(m.database)}`, '');
   L.push(`Made ${formatTime(m.generatedAt)} from ${m.source ? `the journal \`${m.source.replace(/`/g, "'")}\`` : 'the journal'}: ${m.records} records, ${formatTime(m.first)} to ${formatTime(m.last)}${m.damaged ? `; ${m.damaged} damaged line(s) skipped` : ''}.`, '');
+  L.push(...summarySection(m), ...timelineSection(m), ...seriesSection(m), ...switchoverSection(m), ...verifySection(m), ...loadSection(m), ...warningsSection(m), ...clustersSection(m));
+  return L.join('\n');
+}
 
-  L.push('## Summary', '');
+/** Versions, the headline write pause, the last verify, the load, warnings. */
+function summarySection(m: ReportModel): string[] {
+  const L = ['## Summary', ''];
   const move = headlineMove(m);
   const verify = lastOf(m.verifies);
   const load = lastOf(m.loads);
@@ -39,8 +44,12 @@ export function renderMarkdown(m: ReportModel): string {
   if (lc) rows.push(['Load-check', lc.ok ? `every one of ${formatCount(lc.acknowledged)} acknowledged writes on the target, exactly once` : `**${lc.missing} missing, ${lc.duplicated} duplicated**`]);
   rows.push(['Warnings', `${m.warnings.length} during commands; ${open.length} check finding(s) still reported`]);
   L.push(...table(['', ''], rows), '');
+  return L;
+}
 
-  L.push('## Timeline', '');
+/** Every command but status, with its steps. */
+function timelineSection(m: ReportModel): string[] {
+  const L = ['## Timeline', ''];
   if (m.runs.length === 0) L.push('No command recorded.', '');
   else {
     const trows: string[][] = [];
@@ -51,8 +60,12 @@ export function renderMarkdown(m: ReportModel): string {
     L.push(...table(['Started', 'Command / step', 'Took', 'Result', 'Detail'], trows), '');
     if (m.statusRuns) L.push(`Also ${m.statusRuns} \`pgshift status\` run(s), which only look; their looks are in the charts.`, '');
   }
+  return L;
+}
 
-  L.push('## Copy and replication lag', '');
+/** Copy and lag per look (at most 16 rows per series), and fast copies. */
+function seriesSection(m: ReportModel): string[] {
+  const L = ['## Copy and replication lag', ''];
   if (m.series.length === 0) L.push('No status looks or copy progress recorded.', '');
   for (const s of m.series) {
     const run = m.runs.find((r) => r.run === s.run);
@@ -68,8 +81,12 @@ export function renderMarkdown(m: ReportModel): string {
     L.push('', `${s.points.length} look${s.points.length === 1 ? '' : 's'}${s.points.length > 16 ? ', 16 shown evenly spread' : ''}; throughput is the copied bytes' growth between looks while the initial copy ran.`, '');
   }
   for (const c of m.copies) L.push(`Fast copy ${formatTime(c.at)}: ${c.tables} tables, ${formatCount(c.rows)} rows, ${formatBytes(c.bytes)} in ${formatMs(c.copyMs)} (with indexes and subscription ${formatMs(c.totalMs)}).`, '');
+  return L;
+}
 
-  L.push('## Switchover and rollback', '');
+/** Each switchover and rollback: its phases, what it copied and set. */
+function switchoverSection(m: ReportModel): string[] {
+  const L = ['## Switchover and rollback', ''];
   if (m.moves.length === 0) L.push('No switchover or rollback recorded.', '');
   for (const mv of m.moves) {
     L.push(`### ${mv.direction} ${formatTime(mv.at)}: ${mv.outcome}${mv.pauseMs !== undefined ? `, write pause **${formatMs(mv.pauseMs)}**` : ''} (${cell(mv.method)})`, '');
@@ -87,8 +104,12 @@ export function renderMarkdown(m: ReportModel): string {
     for (const w of mv.warnings) L.push(`- warning: ${escapeMd(w)}`);
     if (mv.warnings.length) L.push('');
   }
+  return L;
+}
 
-  L.push('## Verify', '');
+/** Each verify and what differed. */
+function verifySection(m: ReportModel): string[] {
+  const L = ['## Verify', ''];
   if (m.verifies.length === 0) L.push('No verify recorded.', '');
   for (const v of m.verifies) {
     L.push(`- ${formatTime(v.at)}, ${v.mode}${v.live ? ', live source' : ''}: ${v.identical ? 'identical' : '**different**'}; ${v.tables} tables, ${formatCount(v.rows)} rows compared in ${formatMs(v.ms)}`);
@@ -97,15 +118,22 @@ export function renderMarkdown(m: ReportModel): string {
     for (const t of v.deferred ?? []) L.push(`  - ${escapeMd(t)}: replication does not carry it; copied at switchover, compared after it`);
   }
   L.push('');
+  return L;
+}
 
-  if (m.loads.length || m.loadChecks.length) {
-    L.push('## Write load', '');
-    for (const l of m.loads) L.push(`- ${formatTime(l.at)}: ${l.clients} client${l.clients === 1 ? '' : 's'} for ${formatMs(l.durationMs)}: ${formatCount(l.transactions)} transactions (${l.tps} tps), ${l.errors} failed; latency p50 ${l.latencyMs.p50} ms, p99 ${l.latencyMs.p99} ms, max ${l.latencyMs.max} ms; longest stall ${formatMs(l.longestStallMs)}`);
-    for (const c of m.loadChecks) L.push(`- load-check ${formatTime(c.at)}: ${c.ok ? `all ${formatCount(c.acknowledged)} acknowledged writes on the target, exactly once` : `${c.missing} missing, ${c.duplicated} duplicated of ${formatCount(c.acknowledged)}`}`);
-    L.push('');
-  }
+/** The write load and its ledger check, when there was one. */
+function loadSection(m: ReportModel): string[] {
+  if (m.loads.length === 0 && m.loadChecks.length === 0) return [];
+  const L = ['## Write load', ''];
+  for (const l of m.loads) L.push(`- ${formatTime(l.at)}: ${l.clients} client${l.clients === 1 ? '' : 's'} for ${formatMs(l.durationMs)}: ${formatCount(l.transactions)} transactions (${l.tps} tps), ${l.errors} failed; latency p50 ${l.latencyMs.p50} ms, p99 ${l.latencyMs.p99} ms, max ${l.latencyMs.max} ms; longest stall ${formatMs(l.longestStallMs)}`);
+  for (const c of m.loadChecks) L.push(`- load-check ${formatTime(c.at)}: ${c.ok ? `all ${formatCount(c.acknowledged)} acknowledged writes on the target, exactly once` : `${c.missing} missing, ${c.duplicated} duplicated of ${formatCount(c.acknowledged)}`}`);
+  L.push('');
+  return L;
+}
 
-  L.push('## Warnings and what was done about them', '');
+/** Warnings with what became of them, and check findings still reported or resolved. */
+function warningsSection(m: ReportModel): string[] {
+  const L = ['## Warnings and what was done about them', ''];
   if (m.warnings.length === 0 && m.findings.length === 0) L.push('None.', '');
   if (m.warnings.length) L.push(...table(['When', 'Command', 'Warning', 'What happened'], m.warnings.map((w) => [formatTime(w.at), cell(w.command), cell(w.message), cell(w.outcome)])), '');
   if (m.findings.length) {
@@ -115,8 +143,12 @@ export function renderMarkdown(m: ReportModel): string {
       f.stillReported ? 'still reported by the last check' : `not reported by the check of ${formatTime(f.resolvedAt)}`,
     ])), '');
   }
+  return L;
+}
 
-  L.push('## Clusters', '');
+/** Both clusters as the last check saw them. */
+function clustersSection(m: ReportModel): string[] {
+  const L = ['## Clusters', ''];
   if (!m.clusters) L.push(`No check recorded${m.versions.source ? `; status saw PostgreSQL ${escapeMd(m.versions.source)} -> ${escapeMd(m.versions.target ?? '?')}` : ''}.`, '');
   else {
     const c = m.clusters;
@@ -128,5 +160,5 @@ export function renderMarkdown(m: ReportModel): string {
       ...settingNames(m).map((s) => [cell(s), cell(c.source.settings[s] ?? ''), cell(c.target.settings[s] ?? '')]),
     ]), '');
   }
-  return L.join('\n');
+  return L;
 }

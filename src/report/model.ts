@@ -167,9 +167,16 @@ export function formatMs(ms: number): string {
 
 const minus = (iso: string, ms: number | undefined): string => (ms === undefined ? iso : new Date(Date.parse(iso) - ms).toISOString());
 
+const byTime = <T extends { at: string }>(a: T, b: T): number => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0);
+
 export function buildReport(database: string, records: JournalRecord[], opts: { damaged?: number; source?: string; now?: Date } = {}): ReportModel {
   const sorted = records.filter((r) => r.database === database).sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
-  const model: ReportModel = {
+  const replay = new JournalReplay();
+  for (const r of sorted) replay.add(r);
+  const allRuns = [...replay.runs.values()].sort(byTime);
+  const runs = allRuns.filter((r) => r.command !== 'status');
+  for (const r of runs) r.items.sort(byTime);
+  return {
     database,
     generatedAt: (opts.now ?? new Date()).toISOString(),
     ...(opts.source ? { source: opts.source } : {}),
@@ -177,46 +184,33 @@ export function buildReport(database: string, records: JournalRecord[], opts: { 
     damaged: opts.damaged ?? 0,
     first: sorted[0]?.time,
     last: sorted[sorted.length - 1]?.time,
-    versions: {},
-    runs: [],
-    statusRuns: 0,
-    series: [],
-    copies: [],
-    moves: [],
-    verifies: [],
-    loads: [],
-    loadChecks: [],
-    cleanups: [],
-    findings: [],
-    warnings: [],
+    versions: replay.versions,
+    runs,
+    statusRuns: allRuns.filter((r) => r.command === 'status').length,
+    series: [...replay.series.values()].filter((s) => s.points.length > 0),
+    ...replay.results,
+    findings: findingsAcrossChecks(replay.checks, database),
+    warnings: replay.warnings.map((w) => ({ at: w.at, command: w.command, message: w.message, outcome: warningOutcome(replay.runs.get(w.run), allRuns) })),
+    ...(replay.clusters ? { clusters: replay.clusters } : {}),
   };
-  const runs = new Map<string, CommandRun>();
-  const series = new Map<string, Series>();
-  const stepStart = new Map<string, string>();
-  const checks: At<Outcome & { kind: 'check' }>[] = [];
-  const pendingWarnings: (WarningItem & { run: string })[] = [];
+}
 
-  const runOf = (r: JournalRecord): CommandRun => {
-    let c = runs.get(r.run);
-    if (!c) {
-      c = { run: r.run, command: r.command, args: [], flags: {}, at: r.time, verdict: 'running', items: [], looks: 0 };
-      runs.set(r.run, c);
-    }
-    return c;
-  };
-  const seriesOf = (r: JournalRecord, kind: Series['kind']): Series => {
-    const key = `${r.run}\u0000${kind}`;
-    let s = series.get(key);
-    if (!s) {
-      s = { run: r.run, command: r.command, start: r.time, kind, points: [] };
-      series.set(key, s);
-    }
-    return s;
-  };
+type Results = Pick<ReportModel, 'copies' | 'moves' | 'verifies' | 'loads' | 'loadChecks' | 'cleanups'>;
 
-  for (const r of sorted) {
+/** The journal's records of one database, in time order, gathered into runs, series and results. */
+class JournalReplay {
+  readonly runs = new Map<string, CommandRun>();
+  readonly series = new Map<string, Series>();
+  readonly checks: At<Outcome & { kind: 'check' }>[] = [];
+  readonly warnings: { at: string; command: string; message: string; run: string }[] = [];
+  readonly results: Results = { copies: [], moves: [], verifies: [], loads: [], loadChecks: [], cleanups: [] };
+  versions: ReportModel['versions'] = {};
+  clusters: ReportModel['clusters'];
+  private readonly stepStart = new Map<string, string>();
+
+  add(r: JournalRecord): void {
     const e = r.event;
-    const c = runOf(r);
+    const c = this.runOf(r);
     switch (e.type) {
       case 'command':
         if (e.state === 'start') {
@@ -229,83 +223,110 @@ export function buildReport(database: string, records: JournalRecord[], opts: { 
         }
         break;
       case 'step':
-        // check's per-database sub-steps: its result says more.
-        if (e.step.startsWith('check ')) break;
-        if (e.state === 'start') stepStart.set(`${r.run}\u0000${e.step}`, r.time);
-        else {
-          const started = stepStart.get(`${r.run}\u0000${e.step}`) ?? minus(r.time, e.ms);
-          c.items.push({ at: started, what: e.step, ...(e.ms !== undefined ? { ms: e.ms } : {}), verdict: e.state === 'done' ? 'ok' : e.state === 'skip' ? 'skip' : 'fail', ...(e.message ? { detail: e.message } : {}) });
-        }
+        this.step(c, r, e);
         break;
-      case 'status': {
+      case 'status':
         c.looks++;
-        const s = seriesOf(r, 'status');
-        const d: StatusSample = e.data;
-        s.points.push({
-          t: Date.parse(d.time) - Date.parse(s.start), at: d.time, copiedBytes: d.copiedBytes, lagBytes: d.lagBytes, lagSeconds: d.lagSeconds,
-          tablesReady: d.tablesReady, tablesTotal: d.tablesTotal,
-        });
-        if (d.sourceVersion) model.versions.source = d.sourceVersion;
-        if (d.targetVersion) model.versions.target = d.targetVersion;
+        this.status(r, e.data);
         break;
-      }
       case 'progress':
         if (e.task === 'copy-total' && e.unit === 'bytes') {
-          const s = seriesOf(r, 'fast-copy');
+          const s = this.seriesOf(r, 'fast-copy');
           s.points.push({ t: Date.parse(r.time) - Date.parse(s.start), at: r.time, copiedBytes: e.done });
         }
         break;
       case 'warn':
-        pendingWarnings.push({ at: r.time, command: r.command, message: e.message, outcome: '', run: r.run });
+        this.warnings.push({ at: r.time, command: r.command, message: e.message, run: r.run });
         break;
-      case 'result': {
-        const o = e.data;
-        const d = describeOutcome(o);
-        const prev = c.items[c.items.length - 1];
-        if (prev && prev.what === d.what && !prev.detail) {
-          // The step that produced it (check's own step event): one line, with the result's words.
-          Object.assign(prev, { verdict: prev.verdict === 'fail' ? 'fail' : d.verdict, detail: d.detail });
-        } else {
-          c.items.push({ at: minus(r.time, d.ms), what: d.what, ...(d.ms !== undefined ? { ms: d.ms } : {}), verdict: d.verdict, detail: d.detail });
-        }
-        const tagged = { ...o, at: minus(r.time, d.ms), run: r.run };
-        if (o.kind === 'check') {
-          checks.push(tagged as At<Outcome & { kind: 'check' }>);
-          model.clusters = { source: o.source, target: o.target, at: r.time, run: r.run };
-          model.versions = { source: o.source.version, target: o.target.version };
-        } else if (o.kind === 'verify') model.verifies.push(tagged as At<Outcome & { kind: 'verify' }>);
-        else if (o.kind === 'move') model.moves.push(tagged as At<Outcome & { kind: 'move' }>);
-        else if (o.kind === 'copy') model.copies.push(tagged as At<Outcome & { kind: 'copy' }>);
-        else if (o.kind === 'load') model.loads.push(tagged as At<Outcome & { kind: 'load' }>);
-        else if (o.kind === 'load-check') model.loadChecks.push(tagged as At<Outcome & { kind: 'load-check' }>);
-        else if (o.kind === 'cleanup') model.cleanups.push(tagged as At<Outcome & { kind: 'cleanup' }>);
+      case 'result':
+        this.result(c, r, e.data);
         break;
-      }
       default:
         break;
     }
   }
 
-  const allRuns = [...runs.values()].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
-  model.statusRuns = allRuns.filter((r) => r.command === 'status').length;
-  model.runs = allRuns.filter((r) => r.command !== 'status');
-  for (const r of model.runs) r.items.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
-  model.series = [...series.values()].filter((s) => s.points.length > 0);
-
-  // What became of each warning: the end of the command that raised it, and whether a later run of the same command succeeded.
-  for (const w of pendingWarnings) {
-    const run = runs.get(w.run);
-    let outcome: string;
-    if (!run || run.exitCode === undefined) outcome = 'the command did not record its end (still running, or killed)';
-    else if (run.exitCode === 0) outcome = `${run.command} went on and finished (exit 0)`;
-    else {
-      const later = allRuns.find((x) => x.command === run.command && x.at > run.at && x.exitCode === 0);
-      outcome = `${run.command} failed (exit ${run.exitCode}${run.error ? `, ${run.error.code}` : ''})${later ? `; it succeeded when run again at ${later.at}` : ''}`;
+  private runOf(r: JournalRecord): CommandRun {
+    let c = this.runs.get(r.run);
+    if (!c) {
+      c = { run: r.run, command: r.command, args: [], flags: {}, at: r.time, verdict: 'running', items: [], looks: 0 };
+      this.runs.set(r.run, c);
     }
-    model.warnings.push({ at: w.at, command: w.command, message: w.message, outcome });
+    return c;
   }
 
-  // Check findings across checks: still reported by the last check, or resolved by a later one.
+  private seriesOf(r: JournalRecord, kind: Series['kind']): Series {
+    const key = `${r.run}\u0000${kind}`;
+    let s = this.series.get(key);
+    if (!s) {
+      s = { run: r.run, command: r.command, start: r.time, kind, points: [] };
+      this.series.set(key, s);
+    }
+    return s;
+  }
+
+  private step(c: CommandRun, r: JournalRecord, e: Extract<JournalRecord['event'], { type: 'step' }>): void {
+    // check's per-database sub-steps: its result says more.
+    if (e.step.startsWith('check ')) return;
+    const key = `${r.run}\u0000${e.step}`;
+    if (e.state === 'start') {
+      this.stepStart.set(key, r.time);
+      return;
+    }
+    const started = this.stepStart.get(key) ?? minus(r.time, e.ms);
+    c.items.push({ at: started, what: e.step, ...(e.ms !== undefined ? { ms: e.ms } : {}), verdict: e.state === 'done' ? 'ok' : e.state === 'skip' ? 'skip' : 'fail', ...(e.message ? { detail: e.message } : {}) });
+  }
+
+  private status(r: JournalRecord, d: StatusSample): void {
+    const s = this.seriesOf(r, 'status');
+    s.points.push({
+      t: Date.parse(d.time) - Date.parse(s.start), at: d.time, copiedBytes: d.copiedBytes, lagBytes: d.lagBytes, lagSeconds: d.lagSeconds,
+      tablesReady: d.tablesReady, tablesTotal: d.tablesTotal,
+    });
+    if (d.sourceVersion) this.versions.source = d.sourceVersion;
+    if (d.targetVersion) this.versions.target = d.targetVersion;
+  }
+
+  private result(c: CommandRun, r: JournalRecord, o: Outcome): void {
+    const d = describeOutcome(o);
+    const prev = c.items[c.items.length - 1];
+    if (prev && prev.what === d.what && !prev.detail) {
+      // The step that produced it (check's own step event): one line, with the result's words.
+      Object.assign(prev, { verdict: prev.verdict === 'fail' ? 'fail' : d.verdict, detail: d.detail });
+    } else {
+      c.items.push({ at: minus(r.time, d.ms), what: d.what, ...(d.ms !== undefined ? { ms: d.ms } : {}), verdict: d.verdict, detail: d.detail });
+    }
+    const tagged = { ...o, at: minus(r.time, d.ms), run: r.run };
+    if (o.kind === 'check') {
+      this.checks.push(tagged as At<Outcome & { kind: 'check' }>);
+      this.clusters = { source: o.source, target: o.target, at: r.time, run: r.run };
+      this.versions = { source: o.source.version, target: o.target.version };
+    } else if (o.kind === 'verify') this.results.verifies.push(tagged as At<Outcome & { kind: 'verify' }>);
+    else if (o.kind === 'move') this.results.moves.push(tagged as At<Outcome & { kind: 'move' }>);
+    else if (o.kind === 'copy') this.results.copies.push(tagged as At<Outcome & { kind: 'copy' }>);
+    else if (o.kind === 'load') this.results.loads.push(tagged as At<Outcome & { kind: 'load' }>);
+    else if (o.kind === 'load-check') this.results.loadChecks.push(tagged as At<Outcome & { kind: 'load-check' }>);
+    else if (o.kind === 'cleanup') this.results.cleanups.push(tagged as At<Outcome & { kind: 'cleanup' }>);
+  }
+}
+
+/**
+ * What became of a warning, from the run that raised it: its end, and
+ * whether a later run of the same command succeeded.
+ */
+export function warningOutcome(run: CommandRun | undefined, allRuns: CommandRun[]): string {
+  if (!run || run.exitCode === undefined) return 'the command did not record its end (still running, or killed)';
+  if (run.exitCode === 0) return `${run.command} went on and finished (exit 0)`;
+  const later = allRuns.find((x) => x.command === run.command && x.at > run.at && x.exitCode === 0);
+  return `${run.command} failed (exit ${run.exitCode}${run.error ? `, ${run.error.code}` : ''})${later ? `; it succeeded when run again at ${later.at}` : ''}`;
+}
+
+/**
+ * Check findings across checks, in time order: still reported by the last
+ * check, or resolved by the first later one that no longer reports them.
+ * Findings about another database are left out.
+ */
+export function findingsAcrossChecks(checks: At<Outcome & { kind: 'check' }>[], database: string): FindingItem[] {
   const byId = new Map<string, FindingItem>();
   for (const chk of checks) {
     const seen = new Set<string>();
@@ -327,8 +348,7 @@ export function buildReport(database: string, records: JournalRecord[], opts: { 
       }
     }
   }
-  model.findings = [...byId.values()];
-  return model;
+  return [...byId.values()];
 }
 
 /**

@@ -10,9 +10,9 @@
 
 import { databaseConfig, selectDatabases, type Config } from '../config/config.js';
 import { PgshiftError } from '../errors.js';
-import type { ClusterOutcome, Emit, Outcome, Severity } from '../events.js';
+import type { ClusterOutcome, Emit, Outcome } from '../events.js';
 import { connect, type Db, type Side } from '../pg/connect.js';
-import { listTables, matchesPattern, replicatedTables, tableKey } from '../pg/catalog.js';
+import { listTables, replicatedTables, tableKey } from '../pg/catalog.js';
 import { qualify, quoteIdent } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
 import { actsAsSuperuser, PROVIDER_ADMIN_ROLES, ROLES_OF_INTEREST } from '../pg/provider.js';
@@ -27,25 +27,14 @@ import { capacityRows, type CapacityRow, type SideUsage } from '../checks/capaci
 import { NAME_PREFIX, namesFor } from '../replication/names.js';
 import { planReplicaIdentities } from '../replication/replica-identity.js';
 import { restoreProblems } from '../checks/restore.js';
-import { checkLabel, notValidChecks } from '../checks/deferred-constraints.js';
+import { notValidChecks } from '../checks/deferred-constraints.js';
 import { legacyProblems } from '../checks/legacy-objects.js';
 import { invalidationAdvice, invalidationText } from '../checks/replication-health.js';
 import { tablesNotOwned, versionProblems } from '../checks/preflight.js';
 import { planPublication } from '../replication/publication.js';
+import { sourceDatabaseFindings, type Finding, type SourceDatabaseCatalog, type SourceDatabaseFacts } from '../checks/source-database.js';
 
-export interface Finding {
-  /** Stable identifier, e.g. "wal_level", "capacity.source.max_wal_senders", "no-primary-key". */
-  id: string;
-  severity: Severity;
-  side: 'source' | 'target' | 'both';
-  /** Set for findings about one database. */
-  database?: string;
-  title: string;
-  /** The objects concerned (tables, slots, extensions...), unquoted schema.name. */
-  objects: string[];
-  /** What to do about it. */
-  fix?: string;
-}
+export { missingExtensions, type Finding } from '../checks/source-database.js';
 
 export interface ClusterSummary {
   version: string;
@@ -382,158 +371,34 @@ interface DatabaseContext {
 }
 
 async function checkSourceDatabase(ctx: DatabaseContext, database: string): Promise<Finding[]> {
+  return sourceDatabaseFindings(await readSourceDatabase(ctx, database));
+}
+
+/** Everything the source database rules need, read in one connection to it. */
+async function readSourceDatabase(ctx: DatabaseContext, database: string): Promise<SourceDatabaseFacts> {
   const { config, src } = ctx;
-  const out: Finding[] = [];
   const exclude = config.databases.get(database)?.exclude ?? [];
   const db = await connect('source', config.source, { database, applicationName: 'pgshift check' });
   try {
     const feats = featuresOf(src.version);
     const all = await listTables(db);
-    const user = all.filter((t) => !t.extension && !exclude.some((p) => matchesPattern(t, p)));
     const tables = replicatedTables(all, exclude, feats.publishViaPartitionRoot);
-    const facts = await db.one<{ large_objects: string; lo_columns: string[]; materialized_views: { schema: string; name: string }[]; extensions: { name: string; version: string }[]; can_create: boolean }>(sqlFile('check-database'));
-
-    // A typo in an exclude pattern would replicate the table it meant to leave out.
-    const unmatched = exclude.filter((p) => !all.some((t) => matchesPattern(t, p)));
-    if (unmatched.length) {
-      out.push({
-        id: 'exclude-unmatched', severity: 'warn', side: 'source', database,
-        title: `${unmatched.length} exclude pattern${unmatched.length === 1 ? ' matches' : 's match'} no table in this database`,
-        objects: unmatched,
-        fix: `Check the spelling in databases.${database}.exclude of the config: schema.table or schema.* ("a.b"."c" for names with dots); a bare name means public.name.`,
-      });
-    }
-
-    // Replica identity.
-    const plans = await planReplicaIdentities(db, tables);
-    const kept = plans.filter((p) => p.action === 'keep');
-    const planned = plans.filter((p) => p.action === 'use-index' || p.action === 'full');
-    const cannot = plans.filter((p) => p.action === 'cannot');
+    const catalog = await db.one<SourceDatabaseCatalog>(sqlFile('check-database'));
+    const identities = await planReplicaIdentities(db, tables);
     // What start will publish, as start plans it: without the tables replication cannot carry.
     const publication = await planPublication(db, databaseConfig(config, database));
-    const published = publication.tables.length;
-    const carriedLeaves = plans.length - cannot.length;
-    const notCarried = publication.notCarried.length;
-    out.push({
-      id: 'tables', severity: published ? 'ok' : 'warn', side: 'source', database,
-      title: (published
-        ? `${published} table${published === 1 ? '' : 's'} to replicate (${kept.length} of ${carriedLeaves} tables and partitions with a usable replica identity already)`
-        : 'no tables to replicate in this database') +
-        (notCarried ? `; ${notCarried} more not replicated: pgshift switchover copies ${notCarried === 1 ? 'it' : 'them'} while writes are paused (listed below)` : ''),
-      objects: [],
-    });
-    if (planned.length) {
-      out.push({
-        id: 'no-primary-key', severity: 'warn', side: 'source', database,
-        title: `${planned.length} table${planned.length === 1 ? '' : 's'} without a primary key: pgshift start sets the replica identity shown`,
-        objects: planned.map((p) => `${tableKey(p.table)}: ${p.action === 'use-index' ? `USING INDEX ${p.index}` : 'FULL'}`),
-        fix: 'Nothing to do (pgshift sets these on the source). A primary key is better: REPLICA IDENTITY FULL matches every UPDATE/DELETE on all columns, slow on large tables.',
-      });
-    }
-    if (cannot.length) {
-      out.push({
-        id: 'replica-identity-impossible', severity: 'warn', side: 'source', database,
-        // sql-lint: safe (a message, not SQL)
-        title: `${cannot.length} table${cannot.length === 1 ? '' : 's'} without a primary key or unique NOT NULL index, with a column type that has no equality operator: UPDATE and DELETE cannot be replicated, pgshift copies ${cannot.length === 1 ? 'it' : 'them'} at switchover`,
-        objects: cannot.map((p) => `${tableKey(p.table)}: ${/(columns? .*) ha(?:s|ve) no equality/.exec(p.reason)?.[1] ?? p.reason}`),
-        fix: 'Add a primary key (or a unique index on NOT NULL columns) to replicate these tables continuously; otherwise writes to them must stop before switchover copies them.',
-      });
-    }
-
-    // Privileges on this database, for a non-superuser source role.
-    const role = src.role;
-    if (!actsAsSuperuser(role)) {
-      const notOwned = await tablesNotOwned(db, tables);
-      if (notOwned.length || !facts.can_create) {
-        out.push({
-          id: 'privileges.database', severity: 'fail', side: 'source', database,
-          title: [
-            // sql-lint: safe (a message, not SQL)
-            !facts.can_create ? `role ${role.rolname} may not CREATE in this database (CREATE PUBLICATION needs it)` : '',
-            notOwned.length ? `role ${role.rolname} does not own ${notOwned.length} table${notOwned.length === 1 ? '' : 's'} (a publication needs the owner)` : '',
-          ].filter(Boolean).join('; '),
-          objects: notOwned.map((t) => tableKey(t)),
-          fix: `Connect as a superuser, or GRANT CREATE ON DATABASE ${quoteIdent(database)} TO ${quoteIdent(role.rolname)} and make it (a member of) the owner of these tables.`,
-        });
-      }
-    }
-
-    const largeObjects = Number(facts.large_objects);
-    if (largeObjects > 0) {
-      const cols = facts.lo_columns;
-      out.push({
-        id: 'large-objects', severity: 'warn', side: 'source', database,
-        title: `${largeObjects} large object${largeObjects === 1 ? '' : 's'}: not carried by logical replication; pgshift copies ${largeObjects === 1 ? 'it' : 'them'} at switchover, with ${largeObjects === 1 ? 'its' : 'their'} OIDs (longer pause); ` +
-          (cols.length
-            ? `${cols.length} column${cols.length === 1 ? '' : 's'} of type oid or lo can refer to ${largeObjects === 1 ? 'it' : 'them'} (listed; their values replicate as they are)`
-            : 'no column of type oid or lo refers to them (unreferenced, or referred to some other way)'),
-        objects: cols,
-        fix: 'Nothing to do; to shorten the pause, move large objects into bytea columns.',
-      });
-    }
-    const unlogged = user.filter((t) => t.persistence === 'u');
-    if (unlogged.length) {
-      out.push({
-        id: 'unlogged-tables', severity: 'warn', side: 'source', database,
-        title: `${unlogged.length} unlogged table${unlogged.length === 1 ? '' : 's'}: not replicated (their changes are not in the WAL); pgshift switchover copies ${unlogged.length === 1 ? 'it' : 'them'} while writes are paused`,
-        objects: unlogged.map(tableKey),
-        fix: 'Nothing to do; a large one lengthens the pause. To replicate one continuously instead: ALTER TABLE ... SET LOGGED on the source before pgshift start (it rewrites the table, and its writes are WAL-logged from then on).',
-      });
-    }
-    if (facts.materialized_views.length) {
-      out.push({
-        id: 'materialized-views', severity: 'warn', side: 'source', database,
-        title: `${facts.materialized_views.length} materialized view${facts.materialized_views.length === 1 ? '' : 's'}: not replicated; the switchover populates ${facts.materialized_views.length === 1 ? 'it' : 'them'} on the target before it pauses writes and refreshes ${facts.materialized_views.length === 1 ? 'it' : 'them'} after`,
-        objects: facts.materialized_views.map(tableKey),
-        fix: 'Nothing to do; a large view makes the switchover take longer (not the write pause); a unique index on it lets the refresh after the switchover run CONCURRENTLY, without blocking readers.',
-      });
-    }
-    const partitioned = user.filter((t) => t.relkind === 'p');
-    if (partitioned.length && !feats.publishViaPartitionRoot) {
-      out.push({
-        id: 'partitioned-tables', severity: 'warn', side: 'source', database,
-        title: `${partitioned.length} partitioned table${partitioned.length === 1 ? '' : 's'} on PostgreSQL ${src.version.major}: each leaf partition is published on its own (publish_via_partition_root needs 13)`,
-        objects: partitioned.map(tableKey),
-        fix: 'Keep the same partitions on the target (pgshift schema does); re-partitioning during the migration is not possible from this version.',
-      });
-    }
-
+    // Privileges on this database matter only for a non-superuser source role.
+    const notOwned = actsAsSuperuser(src.role) ? null : await tablesNotOwned(db, tables);
     const notValid = await notValidChecks(db);
-    if (notValid.length) {
-      out.push({
-        id: 'not-valid-checks', severity: 'warn', side: 'source', database,
-        title: `${notValid.length} NOT VALID CHECK constraint${notValid.length === 1 ? '' : 's'}: rows on the source may violate ${notValid.length === 1 ? 'it' : 'them'}, so the initial copy would fail on the target; pgshift schema leaves ${notValid.length === 1 ? 'it' : 'them'} out and pgshift wait adds ${notValid.length === 1 ? 'it' : 'them'} (NOT VALID) once every table is copied; switchover waits for that`,
-        objects: notValid.map(checkLabel),
-        fix: 'Nothing to do. With a target schema you provisioned (schema --existing), create them on the target only after the initial copy. To make them valid: fix the violating rows on the source, then ALTER TABLE ... VALIDATE CONSTRAINT.',
-      });
-    }
-
-    // Objects the target cannot restore as the source has them (src/checks/restore.ts).
-    for (const p of await restoreProblems(db, ctx.tgt.db)) out.push({ ...p, side: 'source', database });
-
-    const missing = missingExtensions(facts.extensions.map((e) => e.name), ctx.targetExtensions);
-    if (missing.length) {
-      out.push({
-        id: 'extensions', severity: 'fail', side: 'target', database,
-        title: `${missing.length} extension${missing.length === 1 ? '' : 's'} installed on the source ${missing.length === 1 ? 'is' : 'are'} not available on the target`,
-        objects: missing.map((n) => `${n} ${facts.extensions.find((e) => e.name === n)?.version ?? ''}`.trim()),
-        fix: 'Install the extension packages on the target server (they must appear in pg_available_extensions), or drop the extensions on the source if unused.',
-      });
-    } else if (facts.extensions.length) {
-      out.push({ id: 'extensions', severity: 'ok', side: 'target', database, title: `all ${facts.extensions.length} source extension${facts.extensions.length === 1 ? ' is' : 's are'} available on the target`, objects: [] });
-    }
-
-    // Objects the target's version cannot restore as an older source has them (check-legacy.ts).
-    for (const { short: _, ...p } of await legacyProblems(db, ctx.tgt.db)) out.push({ ...p, side: 'source', database });
+    const restore = await restoreProblems(db, ctx.tgt.db);
+    const legacy = await legacyProblems(db, ctx.tgt.db);
+    return {
+      database, exclude, sourceMajor: src.version.major, publishViaPartitionRoot: feats.publishViaPartitionRoot, role: src.role.rolname,
+      all, catalog, identities, publication, notOwned, notValid, restore, legacy, targetExtensions: ctx.targetExtensions,
+    };
   } finally {
     await db.close();
   }
-  return out;
-}
-
-/** Extensions installed on the source with no package on the target. */
-export function missingExtensions(installed: string[], available: Set<string>): string[] {
-  return installed.filter((e) => !available.has(e)).sort();
 }
 
 async function checkTargetDatabase(ctx: DatabaseContext, database: string): Promise<Finding> {
