@@ -46,10 +46,10 @@ export function printPlan(ctx: CommandContext, title: string, plan: DryRun, note
       out.line('');
       out.line(out.paint(`== ${step}`, 'bold'));
     }
-    const where = `on the ${s.side}, in database ${s.database}${s.command ? ' (a program)' : ''}`;
+    const where = s.pgbouncer ? `PgBouncer, for its database ${s.database} (fronting the ${s.side})` : `on the ${s.side}, in database ${s.database}${s.command ? ' (a program)' : ''}`;
     out.line(`${String(s.n).padStart(width + 2)}. ${out.paint(where, 'dim')}`);
     const pad = ' '.repeat(width + 6);
-    for (const l of (s.sql ?? s.command ?? '').split('\n')) out.line(pad + l);
+    if (s.sql ?? s.command) for (const l of (s.sql ?? s.command ?? '').split('\n')) out.line(pad + l);
     if (s.note) out.line(pad + out.paint(`-- ${s.note}`, 'dim'));
   }
   if (notes.length) out.line('');

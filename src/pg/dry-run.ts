@@ -49,6 +49,8 @@ export interface PlannedStatement {
   sql?: string;
   /** A child program's command line (passwords never are on it: they go through the environment). */
   command?: string;
+  /** Sent to PgBouncer's admin console (for the database PgBouncer names so), not to a cluster. */
+  pgbouncer?: true;
   /** When or why: "only if ...", what else it does. */
   note?: string;
 }
@@ -65,6 +67,21 @@ export class DryRun {
 
   record(side: Side, database: string, sql: string, note?: string): void {
     this.statements.push({ n: this.statements.length + 1, step: this.current, side, database, sql, ...(note ? { note } : {}) });
+  }
+
+  /** What happens at this point without a change to show (a wait, a check): the note alone. */
+  note(side: Side, database: string, note: string): void {
+    this.statements.push({ n: this.statements.length + 1, step: this.current, side, database, note });
+  }
+
+  /** A command for PgBouncer's admin console, or (sql absent) what pgshift would do to PgBouncer's config file. */
+  pgbouncer(side: Side, database: string, sql: string | undefined, note?: string): void {
+    this.statements.push({ n: this.statements.length + 1, step: this.current, side, database, ...(sql ? { sql } : {}), pgbouncer: true, ...(note ? { note } : {}) });
+  }
+
+  /** Add another plan's statements after these, renumbered (prefix: put before each step name). */
+  append(other: DryRun, prefix = ''): void {
+    for (const s of other.statements) this.statements.push({ ...s, n: this.statements.length + 1, step: prefix + s.step });
   }
 
   /** A child program pgshift would run (argv as it would be given, no password on it). */

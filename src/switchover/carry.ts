@@ -40,6 +40,14 @@ export async function copyTables(from: Db, to: Db, tables: { schema: string; nam
     const target = await columns(to, t.schema, t.name);
     const shared = cols.filter((c) => target.includes(c));
     const list = quoteIdentList(shared);
+    if (to.dryRun) {
+      // The same statements as below; COPY streams rows from one session to the other, so the plan names both.
+      await to.change(`TRUNCATE ONLY ${qualify(t.schema, t.name)}`, [], { note: 'in one transaction with the COPY into it below' });
+      to.dryRun.record(from.side, from.database, `COPY (SELECT ${list} FROM ONLY ${qualify(t.schema, t.name)}) TO STDOUT;`, `read while writes are paused, streamed into the ${to.side}`); // sql-lint: safe (list is quoteIdentList output)
+      await to.change(`COPY ${qualify(t.schema, t.name)} (${list}) FROM STDIN`); // sql-lint: safe (list is quoteIdentList output)
+      out.push({ table: key, rows: 0 });
+      continue;
+    }
     const rows = await withTransaction(to, async () => {
       await to.query(`TRUNCATE ONLY ${qualify(t.schema, t.name)}`);
       const reader = from.client.query(copyTo(`COPY (SELECT ${list} FROM ONLY ${qualify(t.schema, t.name)}) TO STDOUT`)); // sql-lint: safe (list is quoteIdentList output)
@@ -57,6 +65,10 @@ export async function copyLargeObjects(from: Db, to: Db): Promise<number> {
   const q = 'SELECT oid::text AS oid FROM pg_catalog.pg_largeobject_metadata ORDER BY oid';
   const [src, dst] = await Promise.all([from.query<{ oid: string }>(q), to.query<{ oid: string }>(q)]);
   if (src.length === 0 && dst.length === 0) return 0;
+  if (to.dryRun) {
+    await to.change('SELECT pg_catalog.lo_unlink(oid) FROM pg_catalog.pg_largeobject_metadata', [], { note: `then each of the ${from.side}'s ${src.length} large object(s) written with lo_from_bytea, in one transaction` });
+    return src.length;
+  }
   await withTransaction(to, async () => {
     await to.query('SELECT pg_catalog.lo_unlink(oid) FROM pg_catalog.pg_largeobject_metadata');
     for (const { oid } of src) {

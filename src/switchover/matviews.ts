@@ -79,7 +79,7 @@ export async function viewsToCarry(from: Db, to: Db): Promise<MatviewInfo[]> {
 async function refreshOne(db: Db, v: MatviewInfo, concurrently: boolean): Promise<MatviewRefresh> {
   const t0 = performance.now();
   try {
-    await db.query(`REFRESH MATERIALIZED VIEW ${concurrently ? 'CONCURRENTLY ' : ''}${qualify(v.schema, v.name)}`);
+    await db.change(`REFRESH MATERIALIZED VIEW ${concurrently ? 'CONCURRENTLY ' : ''}${qualify(v.schema, v.name)}`);
     return { view: key(v), concurrently, ms: performance.now() - t0 };
   } catch (e) {
     return { view: key(v), concurrently, ms: performance.now() - t0, error: (e as Error).message };

@@ -9,6 +9,7 @@
 
 import type { Config, PauseMethod } from '../config/config.js';
 import { connect, maintenanceDb, type Db, type Side } from '../pg/connect.js';
+import type { DryRun } from '../pg/dry-run.js';
 import { quoteIdent } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
 import { featuresOf } from '../pg/version.js';
@@ -80,6 +81,8 @@ export interface MoveSettings {
   t0: number;
   /** Name the database in phase events (several databases move at once). */
   labelled: boolean;
+  /** A dry run (src/pg/dry-run.ts): every Move records into its own plan (moveMany puts them together). */
+  dryRun: boolean;
 }
 
 /** What to do about what an earlier run left (decided before anything is changed). */
@@ -120,15 +123,16 @@ class Session {
    */
   fromAux!: Db;
   toAux!: Db;
-  async open(config: Config, database: string, s: Sides): Promise<void> {
+  async open(config: Config, database: string, s: Sides, dryRun?: DryRun): Promise<void> {
     const ep = (side: Side) => (side === 'source' ? config.source : config.target);
+    const o = { applicationName: 'pgshift switchover', ...(dryRun ? { dryRun } : {}) };
     const opened = await Promise.allSettled([
-      connect(s.from, ep(s.from), { database: maintenanceDb(config, s.from, database), applicationName: 'pgshift switchover' }),
-      connect(s.to, ep(s.to), { database: maintenanceDb(config, s.to, database), applicationName: 'pgshift switchover' }),
-      connect(s.from, ep(s.from), { database, applicationName: 'pgshift switchover' }),
-      connect(s.to, ep(s.to), { database, applicationName: 'pgshift switchover' }),
-      connect(s.from, ep(s.from), { database, applicationName: 'pgshift switchover' }),
-      connect(s.to, ep(s.to), { database, applicationName: 'pgshift switchover' }),
+      connect(s.from, ep(s.from), { database: maintenanceDb(config, s.from, database), ...o }),
+      connect(s.to, ep(s.to), { database: maintenanceDb(config, s.to, database), ...o }),
+      connect(s.from, ep(s.from), { database, ...o }),
+      connect(s.to, ep(s.to), { database, ...o }),
+      connect(s.from, ep(s.from), { database, ...o }),
+      connect(s.to, ep(s.to), { database, ...o }),
     ]);
     // Whatever opened is kept, so close() ends it when another connection failed.
     const dbs = opened.map((o) => (o.status === 'fulfilled' ? o.value : undefined)) as [Db, Db, Db, Db, Db, Db];
@@ -140,7 +144,7 @@ class Session {
     // undoes) is for clients: pgshift's own sessions must write, whenever they were opened.
     await Promise.all(this.all().map(async (d) => {
       await d.query("SET lock_timeout = '10s'");
-      await d.query('SET default_transaction_read_only = off');
+      await d.allowWrites();
       // Catch-up's mark must be flushed before the walsender sends it, and its
       // flush on the receiving side is what makes the applied changes durable.
       await d.query('SET synchronous_commit = on');
@@ -185,12 +189,17 @@ export class Move {
   /** One context per record: what the pause prepared (PgBouncer's console) and learnt (it paused) reaches the resume. */
   private readonly contexts = new Map<FenceRecord, FenceContext>();
 
-  constructor(readonly config: Config, readonly database: string, readonly direction: Direction, readonly o: MoveSettings) {
+  /** A dry run's plan of this database (its sessions record their changes here instead of making them). */
+  readonly dry?: DryRun;
+
+  constructor(readonly config: Config, readonly database: string, readonly direction: Direction, readonly o: MoveSettings, dry?: DryRun) {
     databaseConfig(config, database);
     this.names = namesFor(database);
     this.s = sidesFor(direction, this.names);
     this.impl = PAUSE_IMPLS[o.method];
-    this.timeline = new Timeline(o.emit, { t0: o.t0, ...(o.labelled ? { database } : {}) });
+    this.dry = dry;
+    // A dry run's plan is grouped by the phases the statements belong to.
+    this.timeline = new Timeline(o.emit, { t0: o.t0, ...(o.labelled ? { database } : {}), ...(dry ? { onPhase: (name: string) => dry.step(name) } : {}) });
   }
 
   warn(m: string): void {
@@ -214,7 +223,7 @@ export class Move {
   }
 
   async open(): Promise<void> {
-    await this.sess.open(this.config, this.database, this.s);
+    await this.sess.open(this.config, this.database, this.s, this.dry);
   }
 
   async close(): Promise<void> {
@@ -359,6 +368,7 @@ export class Move {
 
   /** The fence record, written before the fence; then what the pause needs, opened and warmed. */
   async writeRecord(): Promise<void> {
+    this.dry?.step('fence record');
     this.rec = { database: this.database, direction: this.direction, method: this.o.method, phase: 'pausing', revoked: [], readonlyBefore: null, startedAt: '' };
     await writeFence(this.sess.fromAdmin, this.rec);
   }
@@ -387,6 +397,7 @@ export class Move {
     const { timeline, sess, s, database } = this;
     timeline.pauseBegan();
     await timeline.phase('pause', () => this.impl.pause(this.ctx, deadline), () => this.o.method);
+    if (this.dry) return this.planCatchUp();
     const proof = await timeline.phase('fence', () => proveFence(sess.fromAdmin, database, this.ownPids, deadline, { terminate: this.impl.terminates, second: sess.fromDb }), (p) => `${p.checks} check(s)`);
     for (const idle of proof.idle) this.warn(`session ${describeSession(idle)} is connected to the ${s.from} outside the pause method; it is idle now, but writes it makes later would not be carried`);
     // The record says "paused" while catch-up runs: two sessions, no waiting on each other.
@@ -404,6 +415,25 @@ export class Move {
     this.caught = { lsn: caught.value.lsn, sequences: seq, copied: tables, largeObjects: lo };
     if (seq.missing.length) this.warn(`sequences missing on the ${s.to}: ${seq.missing.join(', ')}`);
     if (missing.length) this.warn(`tables replication cannot carry are missing on the ${s.to} and were not copied: ${missing.join(', ')}`);
+  }
+
+  /**
+   * A dry run inside the pause: the fence proof and the catch-up wait on a
+   * pause that did not happen, so they are described here, next to the code
+   * above they stand for (keep the two together); the record's phase, the
+   * sequences and the copies go through the same code as a real run.
+   */
+  private async planCatchUp(): Promise<void> {
+    const { timeline, sess, s, database, dry } = this;
+    await timeline.phase('fence', async () => {
+      dry!.note(s.from, database, `proveFence: reads pg_stat_activity and pg_prepared_xacts until no session of ${database} but pgshift's holds a transaction or runs a statement${this.impl.terminates ? ' (sessions still connected are ended with pg_terminate_backend)' : ''}; within max_pause, else writes are given back`);
+    });
+    await setFencePhase(sess.fromAdmin, database, 'paused');
+    await timeline.phase('catch-up', async () => {
+      dry!.note(s.from, database, `waitForApplied: a mark written into the ${s.from}'s WAL (SELECT pg_catalog.pg_logical_emit_message(true, 'pgshift', 'fence')), then wait until subscription ${s.feed} on the ${s.to} applied and flushed past it`);
+    });
+    const { seq, tables, lo } = await this.carry();
+    this.caught = { lsn: '(dry run)', sequences: seq, copied: tables, largeObjects: lo };
   }
 
   /**
@@ -503,6 +533,7 @@ export class Move {
   }
 
   async markDone(): Promise<void> {
+    this.dry?.step('done');
     this.timeline.pauseEnded();
     await setFencePhase(this.sess.fromAdmin, this.database, 'done');
   }
@@ -526,6 +557,12 @@ export class Move {
     await this.refreshAfterResume();
     if (!this.o.reverse) return;
     const { names, sess, database } = this;
+    if (this.dry) {
+      // Verifying writes a mark and waits for the other side to apply it: only the real run can.
+      this.dry.step('verify-reverse');
+      this.dry.note(this.s.to, database, `verify: a mark written on the ${this.s.to}, then wait until the ${this.s.from} applied it (replication ${this.s.to} -> ${this.s.from} proven)`);
+      return;
+    }
     if (this.direction === 'switchover') {
       // The rollback path is ready only once proven (reverse.ts verifyReverse).
       this.reverseCheck = await this.timeline.phase('verify-reverse', async () => {

@@ -28,6 +28,7 @@ import { CatchUpTimeout } from '../replication/catch-up.js';
 import { maintenanceDb } from '../pg/connect.js';
 import { deleteFence, setFencePhases, type Direction } from './state.js';
 import { Move, type MoveResult, type MoveSettings } from './move-one.js';
+import { DryRun } from '../pg/dry-run.js';
 
 export type { MoveResult } from './move-one.js';
 
@@ -40,6 +41,12 @@ export interface MoveOptions {
   maxLagBytes?: number;
   emit?: Emit;
   signal?: AbortSignal;
+  /**
+   * A dry run (src/pg/dry-run.ts): every read and check runs, every change
+   * is recorded here instead of made (per database, in order), nothing is
+   * paused; PgBouncer and its config file are not touched.
+   */
+  dryRun?: DryRun;
 }
 
 /** The one write pause of a move: from the first database's pause to the last one's resume (ms on the move's clock). */
@@ -64,13 +71,15 @@ export async function moveWrites(config: Config, database: string, direction: Di
 /** Move the writes of several databases in one pause: all of them, or none before the commit point. */
 export async function moveMany(config: Config, databases: string[], direction: Direction, opts: MoveOptions = {}): Promise<MoveGroupResult> {
   const settings = settingsFor(config, databases, opts);
-  const moves = [...new Set(databases)].map((d) => new Move(config, d, direction, settings));
+  // A dry run: one plan per database (they run side by side), put together in order at the end.
+  const moves = [...new Set(databases)].map((d) => new Move(config, d, direction, settings, opts.dryRun ? new DryRun() : undefined));
   refuseSharedBouncerName(config, settings, moves);
   try {
     await allOrFirstError(moves.map((m) => m.open()));
     const results = await resolveEarlier(moves);
     const movers = moves.filter((m) => !results.has(m));
     if (movers.length) for (const [m, r] of await moveTogether(movers, settings)) results.set(m, r);
+    for (const m of moves) if (m.dry) opts.dryRun!.append(m.dry, settings.labelled ? `${m.database}: ` : '');
     return { direction, method: settings.method, ...pauseOf(moves), databases: moves.map((m) => results.get(m)!) };
   } finally {
     await Promise.all(moves.map((m) => m.close()));
@@ -88,6 +97,7 @@ function settingsFor(config: Config, databases: string[], opts: MoveOptions): Mo
     emit: opts.emit ?? silent,
     t0: performance.now(),
     labelled: new Set(databases).size > 1,
+    dryRun: opts.dryRun !== undefined,
   };
 }
 
@@ -240,6 +250,7 @@ async function finishAll(moves: Move[], fresh: boolean): Promise<Map<Move, MoveR
 
 /** Every database's record says "committed": one statement (one commit) per bookkeeping database. */
 async function commitPoints(moves: Move[]): Promise<void> {
+  for (const m of moves) m.dry?.step('commit');
   const byAdmin = new Map<string, Move[]>();
   for (const m of moves) {
     const key = maintenanceDb(m.config, m.s.from, m.database);

@@ -111,19 +111,19 @@ export async function grantBack(admin: Db, database: string, grants: Grant[]): P
         continue;
       }
     }
-    await admin.query(grantConnectSql(database, g));
+    await admin.change(grantConnectSql(database, g));
   }
   return missing;
 }
 
 async function revokeAll(admin: Db, database: string, grants: Grant[]): Promise<void> {
   for (const g of grants) {
-    await admin.query(`REVOKE CONNECT ON DATABASE ${quoteIdent(database)} FROM ${granteeSql(g)}${cascadeSql(g)}`);
+    await admin.change(`REVOKE CONNECT ON DATABASE ${quoteIdent(database)} FROM ${granteeSql(g)}${cascadeSql(g)}`);
   }
 }
 
 async function setReadOnly(admin: Db, database: string, before: string | null | 'on'): Promise<void> {
-  await admin.query(readOnlySql(database, before));
+  await admin.change(readOnlySql(database, before));
 }
 
 /** Undo a fence on its own cluster from its record (used by undo, by rollback, and after a crash). */
@@ -160,7 +160,7 @@ const revoke: PauseMethodImpl = {
   async pause(ctx) {
     const me = await ctx.admin.one<{ u: string; su: boolean }>('SELECT current_user::text AS u, (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) AS su');
     // pgshift must still be able to connect after the revoke (a re-run after a crash needs it).
-    if (!me.su) await ctx.admin.query(`GRANT CONNECT ON DATABASE ${quoteIdent(ctx.database)} TO ${quoteIdent(me.u)}`);
+    if (!me.su) await ctx.admin.change(`GRANT CONNECT ON DATABASE ${quoteIdent(ctx.database)} TO ${quoteIdent(me.u)}`);
     const grants = (await connectGrants(ctx.admin, ctx.database)).filter((g) => g.grantee !== me.u);
     // Merge with what an earlier, interrupted attempt already revoked, so nothing is forgotten.
     const known = new Set(ctx.record.revoked.map((g) => g.grantee ?? ''));
@@ -227,6 +227,13 @@ async function bouncerPointAt(ctx: FenceContext, side: Side): Promise<void> {
   repointConfigFile(cfg.config, bouncerName(ctx), entryFor(conn, ctx.database));
 }
 
+/** What bouncerPointAt would write, for a dry run's plan (entryFor carries no password). */
+function entryPlan(ctx: FenceContext, side: Side): string {
+  const conn = side === 'source' ? ctx.config.source.conn : ctx.config.target.conn;
+  const e = entryFor(conn, ctx.database);
+  return `point the [databases] entry ${bouncerName(ctx)} in ${bouncerConfig(ctx).config ?? 'pgbouncer.ini'} at the ${side}: host=${e.host} port=${e.port} dbname=${e.dbname} (other settings of the entry kept; written atomically)`;
+}
+
 /** Run fn on the console prepared before the pause, else on one opened for it. */
 async function onConsole<T>(ctx: FenceContext, fn: (c: BouncerConsole) => Promise<T>): Promise<T> {
   return ctx.bouncer ? fn(ctx.bouncer) : withConsole(bouncerConfig(ctx), fn);
@@ -261,6 +268,18 @@ const pgbouncer: PauseMethodImpl = {
   },
   async pause(ctx, deadline) {
     const cfg = bouncerConfig(ctx);
+    const plan = ctx.admin.dryRun;
+    if (plan) {
+      // A dry run (src/pg/dry-run.ts): what the code below does, in its order, recorded.
+      const name = bouncerName(ctx);
+      if ((ctx.bouncerMinPool ?? 0) > 0 && cfg.config) {
+        plan.pgbouncer(ctx.side, name, undefined, `set min_pool_size = 0 on the [databases] entry ${name} in ${cfg.config} (now ${ctx.bouncerMinPool}; put back when writes resume)`);
+        plan.pgbouncer(ctx.side, name, 'RELOAD;');
+      }
+      plan.pgbouncer(ctx.side, name, `PAUSE ${bouncerIdent(name)};`, 'once no server login of it is in flight; returns when its clients have finished their transactions');
+      ctx.pausedHere = true;
+      return;
+    }
     const console = ctx.bouncer ?? await BouncerConsole.open(cfg);
     let timer: NodeJS.Timeout | undefined;
     let late = false;
@@ -298,6 +317,14 @@ const pgbouncer: PauseMethodImpl = {
     await pgbouncer.resumeAll!([ctx]);
   },
   async resumeAll(ctxs) {
+    const plan = ctxs[0]!.admin.dryRun;
+    if (plan) {
+      // A dry run: what the code below does, recorded (pgbouncer.ini is not touched).
+      for (const ctx of ctxs) plan.pgbouncer(otherSide(ctx.side), bouncerName(ctx), undefined, entryPlan(ctx, otherSide(ctx.side)));
+      plan.pgbouncer(otherSide(ctxs[0]!.side), bouncerName(ctxs[0]!), 'RELOAD;');
+      for (const ctx of ctxs) plan.pgbouncer(otherSide(ctx.side), bouncerName(ctx), `RESUME ${bouncerIdent(bouncerName(ctx))};`);
+      return;
+    }
     // Every entry first (each write atomic), then one RELOAD reads them all.
     for (const ctx of ctxs) await bouncerPointAt(ctx, otherSide(ctx.side));
     await onConsole(ctxs[0]!, (c) => c.command('RELOAD'));
@@ -308,6 +335,13 @@ const pgbouncer: PauseMethodImpl = {
   },
   async undo(ctx) {
     const cfg = bouncerConfig(ctx);
+    const plan = ctx.admin.dryRun;
+    if (plan) {
+      if (cfg.config) plan.pgbouncer(ctx.side, bouncerName(ctx), undefined, entryPlan(ctx, ctx.side));
+      if (cfg.config) plan.pgbouncer(ctx.side, bouncerName(ctx), 'RELOAD;');
+      plan.pgbouncer(ctx.side, bouncerName(ctx), `RESUME ${bouncerIdent(bouncerName(ctx))};`, 'if PgBouncer has it paused');
+      return;
+    }
     if (cfg.config) await bouncerPointAt(ctx, ctx.side);
     await onConsole(ctx, async (c) => {
       if (cfg.config) await c.command('RELOAD');
@@ -325,6 +359,10 @@ export async function runUserCommand(ctx: FenceContext, which: 'pause' | 'resume
   const cmd = ctx.config.switchover.command;
   if (!cmd) throw new ConfigError(ctx.config.file, 'switchover.command', 'required for pause: command (pause: ..., resume: ...)');
   const text = which === 'pause' ? cmd.pause : cmd.resume;
+  if (ctx.admin.dryRun) {
+    ctx.admin.dryRun.command(ctx.side, ctx.database, ['sh', '-c', text], `with PGSHIFT_DATABASE=${ctx.database} PGSHIFT_ACTION=${which} PGSHIFT_WRITES_TO=${writesTo} and the PG* variables of both sides in its environment; timeout ${Math.round(timeoutMs)} ms`);
+    return;
+  }
   const env = {
     ...process.env,
     ...endpointEnv('source', ctx.config.source),

@@ -154,9 +154,9 @@ export async function prepareReverse(config: Config, database: string, names: Mi
     // A PostgreSQL 10 subscriber stops at a TRUNCATE message ("invalid logical
     // replication message type"), over and over: publish none to it.
     const withSql = featuresOf(source.version).replicatesTruncate ? '' : " WITH (publish = 'insert, update, delete')";
-    await target.query(`CREATE PUBLICATION ${quoteIdent(names.reversePublication)}${tables.length ? ` FOR TABLE ${listSql}` : ''}${withSql}`); // sql-lint: safe (listSql is publicationTablesSql() output, withSql a constant)
+    await target.change(`CREATE PUBLICATION ${quoteIdent(names.reversePublication)}${tables.length ? ` FOR TABLE ${listSql}` : ''}${withSql}`); // sql-lint: safe (listSql is publicationTablesSql() output, withSql a constant)
   } else if (tables.length) {
-    await target.query(`ALTER PUBLICATION ${quoteIdent(names.reversePublication)} SET TABLE ${listSql}`);
+    await target.change(`ALTER PUBLICATION ${quoteIdent(names.reversePublication)} SET TABLE ${listSql}`);
   }
   const sub = await subscriptionState(source, names.reverseSubscription);
   if (!sub) {
@@ -184,7 +184,9 @@ export async function prepareReverse(config: Config, database: string, names: Mi
  * exit is logged as an error).
  */
 export async function stopSubscription(db: Db, name: string, publisher?: Db, deadlineMs = 30_000): Promise<void> {
-  await db.query(`ALTER SUBSCRIPTION ${quoteIdent(name)} DISABLE`);
+  await db.change(`ALTER SUBSCRIPTION ${quoteIdent(name)} DISABLE`, [], { note: 'then waits until its apply worker has exited' });
+  // A dry run recorded the DISABLE: there is no worker exit to wait for.
+  if (db.dryRun) return;
   const start = performance.now();
   const until = start + deadlineMs;
   let lastNudge = -Infinity;
@@ -225,11 +227,11 @@ const WAKE_TERMINATE_MS = 250;
  * One round trip: made only when missing (a run finishing an interrupted one may find it).
  */
 export async function createSlotIfMissing(publisher: Db, slot: string): Promise<void> {
-  await publisher.query("SELECT pg_catalog.pg_create_logical_replication_slot($1, 'pgoutput') WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1)", [slot]);
+  await publisher.change("SELECT pg_catalog.pg_create_logical_replication_slot($1, 'pgoutput') WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1)", [slot]);
 }
 
 export async function enableSubscription(subscriber: Db, subscription: string): Promise<void> {
-  await subscriber.query(`ALTER SUBSCRIPTION ${quoteIdent(subscription)} ENABLE`);
+  await subscriber.change(`ALTER SUBSCRIPTION ${quoteIdent(subscription)} ENABLE`);
 }
 
 /**
@@ -256,8 +258,8 @@ export async function prepareForward(config: Config, database: string, names: Mi
 export async function dropSubscription(db: Db, name: string): Promise<boolean> {
   const s = await subscriptionState(db, name);
   if (!s) return false;
-  if (s.enabled) await db.query(`ALTER SUBSCRIPTION ${quoteIdent(name)} DISABLE`);
-  await db.query(`DROP SUBSCRIPTION ${quoteIdent(name)}`);
+  if (s.enabled) await db.change(`ALTER SUBSCRIPTION ${quoteIdent(name)} DISABLE`);
+  await db.change(`DROP SUBSCRIPTION ${quoteIdent(name)}`);
   return true;
 }
 

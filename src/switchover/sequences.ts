@@ -63,7 +63,14 @@ export async function applySequences(from: Db, to: Db, plan: SequencePlan): Prom
   for (const chunk of plan.chunks) {
     const values = await from.query<{ i: number; last_value: string; is_called: boolean }>(chunk.readSql);
     const names = values.map((v) => chunk.names[v.i]!);
-    const r = await to.one<{ set: number }>(sqlFile('sequences-set'), [names, values.map((v) => v.last_value), values.map((v) => v.is_called)]);
+    const params = [names, values.map((v) => v.last_value), values.map((v) => v.is_called)];
+    if (to.dryRun) {
+      // The plan shows the values as they are now: the real run reads them inside the pause.
+      await to.change(sqlFile('sequences-set'), params, { note: `${names.length} sequence(s); the values shown were read now, the real run reads them inside the pause, once writes stopped` });
+      set += names.length;
+      continue;
+    }
+    const r = await to.one<{ set: number }>(sqlFile('sequences-set'), params);
     set += r.set;
   }
   return { set, missing: plan.missing };

@@ -32,7 +32,7 @@ let ensured = new WeakSet<Db>();
 
 async function ensure(db: Db): Promise<void> {
   if (ensured.has(db)) return;
-  await db.query(sqlFile('switchover-state'));
+  await db.change(sqlFile('switchover-state'));
   ensured.add(db);
 }
 
@@ -50,7 +50,7 @@ export async function readFence(admin: Db, database: string): Promise<FenceRecor
 
 export async function writeFence(admin: Db, rec: Omit<FenceRecord, 'startedAt'>): Promise<void> {
   await ensure(admin);
-  await admin.query(
+  await admin.change(
     `INSERT INTO pgshift.switchover_fence (database, direction, method, phase, revoked, readonly_before)
      VALUES ($1, $2, $3, $4, $5::jsonb, $6)
      ON CONFLICT (database) DO UPDATE SET direction = EXCLUDED.direction, method = EXCLUDED.method, phase = EXCLUDED.phase,
@@ -61,7 +61,7 @@ export async function writeFence(admin: Db, rec: Omit<FenceRecord, 'startedAt'>)
 }
 
 export async function setFencePhase(admin: Db, database: string, phase: FencePhase): Promise<void> {
-  await admin.query('UPDATE pgshift.switchover_fence SET phase = $2, updated_at = now() WHERE database = $1', [database, phase]);
+  await admin.change('UPDATE pgshift.switchover_fence SET phase = $2, updated_at = now() WHERE database = $1', [database, phase]);
   faultPoint(`fence:${phase}`);
 }
 
@@ -70,29 +70,29 @@ export async function setFencePhase(admin: Db, database: string, phase: FencePha
  * their point of no return ("committed") is one commit for all of them.
  */
 export async function setFencePhases(admin: Db, databases: string[], phase: FencePhase): Promise<void> {
-  await admin.query('UPDATE pgshift.switchover_fence SET phase = $2, updated_at = now() WHERE database = ANY($1::text[])', [databases, phase]);
+  await admin.change('UPDATE pgshift.switchover_fence SET phase = $2, updated_at = now() WHERE database = ANY($1::text[])', [databases, phase]);
   faultPoint(`fence:${phase}`);
 }
 
 export async function updateFence(admin: Db, database: string, fields: { revoked?: Grant[]; readonlyBefore?: string | null }): Promise<void> {
-  if (fields.revoked) await admin.query('UPDATE pgshift.switchover_fence SET revoked = $2::jsonb, updated_at = now() WHERE database = $1', [database, JSON.stringify(fields.revoked)]);
-  if (fields.readonlyBefore !== undefined) await admin.query('UPDATE pgshift.switchover_fence SET readonly_before = $2, updated_at = now() WHERE database = $1', [database, fields.readonlyBefore]);
+  if (fields.revoked) await admin.change('UPDATE pgshift.switchover_fence SET revoked = $2::jsonb, updated_at = now() WHERE database = $1', [database, JSON.stringify(fields.revoked)]);
+  if (fields.readonlyBefore !== undefined) await admin.change('UPDATE pgshift.switchover_fence SET readonly_before = $2, updated_at = now() WHERE database = $1', [database, fields.readonlyBefore]);
 }
 
 /** Forget a database's fence record, and only that: one statement, for inside the pause (deleteFence tidies up after). */
 export async function deleteFenceRow(admin: Db, database: string): Promise<void> {
-  await admin.query('DELETE FROM pgshift.switchover_fence WHERE database = $1', [database]);
+  await admin.change('DELETE FROM pgshift.switchover_fence WHERE database = $1', [database]);
 }
 
 export async function deleteFence(admin: Db, database: string): Promise<void> {
   const exists = await admin.one<{ t: string | null }>("SELECT pg_catalog.to_regclass('pgshift.switchover_fence')::text AS t");
   if (!exists.t) return;
-  await admin.query('DELETE FROM pgshift.switchover_fence WHERE database = $1', [database]);
+  await admin.change('DELETE FROM pgshift.switchover_fence WHERE database = $1', [database]);
   // The table is ours alone; leave no empty bookkeeping behind.
   const left = await admin.one<{ n: number }>('SELECT count(*)::int AS n FROM pgshift.switchover_fence');
   if (left.n === 0) {
-    await admin.query('DROP TABLE pgshift.switchover_fence');
-    await admin.query("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'pgshift') THEN DROP SCHEMA IF EXISTS pgshift; END IF; END $$");
+    await admin.change('DROP TABLE pgshift.switchover_fence');
+    await admin.change("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'pgshift') THEN DROP SCHEMA IF EXISTS pgshift; END IF; END $$");
     ensured = new WeakSet<Db>();
   }
 }

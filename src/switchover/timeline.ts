@@ -24,7 +24,7 @@ export class Timeline {
   private pauseEnd?: number;
 
   /** database: named in the phase events when several databases move at once; t0: the shared clock's zero. */
-  constructor(private readonly emit: Emit, private readonly opts: { database?: string; t0?: number } = {}) {
+  constructor(private readonly emit: Emit, private readonly opts: { database?: string; t0?: number; onPhase?: (name: string) => void } = {}) {
     this.t0 = opts.t0 ?? performance.now();
   }
 
@@ -58,6 +58,7 @@ export class Timeline {
 
   async phase<T>(name: string, fn: () => Promise<T>, describe?: (r: T) => string | undefined): Promise<T> {
     faultPoint(`before:${name}`);
+    this.opts.onPhase?.(name);
     const start = performance.now();
     const inPause = this.paused;
     const db = this.opts.database !== undefined ? { database: this.opts.database } : {};

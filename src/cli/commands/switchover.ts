@@ -9,6 +9,8 @@ import type { Direction } from '../../switchover/state.js';
 import type { Emit } from '../../events.js';
 import { formatDuration } from '../../util/duration.js';
 import { METRICS_FLAG } from '../observe.js';
+import { DRY_RUN_FLAG, dryRunEmit, isDryRun, planJson, printPlan } from '../dry-run.js';
+import { DryRun } from '../../pg/dry-run.js';
 
 export function renderMove(ctx: CommandContext, r: MoveResult): void {
   if (ctx.json) {
@@ -98,8 +100,12 @@ export const MOVE_FLAGS = (side: 'source' | 'target'): Command['flags'] => ({
   pause: { type: 'string', value: 'METHOD', description: 'how writes are paused: pgbouncer, revoke, readonly or command', default: 'switchover.pause in the config, else revoke' },
   force: { type: 'boolean', description: `go ahead although a transaction on the ${side} has been open longer than max_pause (the pause waits for it, or the revoke fence ends it)` },
   'max-pause': { type: 'string', value: 'D', description: `give the writes back to the ${side} if catching up takes longer (one budget for every database)`, default: 'switchover.max_pause in the config, else 5s' },
+  'dry-run': DRY_RUN_FLAG,
   metrics: METRICS_FLAG,
 });
+
+/** A dry run changes nothing, so it takes no lock (and another pgshift may be running). */
+export const moveLocks = (ctx: CommandContext): string[] => (isDryRun(ctx) ? [] : namedDatabases(ctx));
 
 /** switchover and rollback: one database as before, several (or --all) in one pause. */
 export async function runMove(ctx: CommandContext, direction: Direction): Promise<ExitCode> {
@@ -109,6 +115,7 @@ export async function runMove(ctx: CommandContext, direction: Direction): Promis
     throw new UsageError(`--pause: expected one of ${PAUSE_METHODS.join(', ')}, found "${pause}"`);
   }
   const config = ctx.config();
+  if (isDryRun(ctx)) return dryRunMove(ctx, direction, databases, pause as PauseMethod | undefined);
   const list = databases.join(', ');
   const question = direction === 'switchover'
     ? `Move writes for ${list} to the target${databases.length > 1 ? ' in one pause' : ''}? Writes pause while the target catches up.`
@@ -130,12 +137,40 @@ export async function runMove(ctx: CommandContext, direction: Direction): Promis
   return EXIT.ok;
 }
 
+/**
+ * --dry-run: the guards, what earlier runs left, the preflight and the
+ * preparations run for real (refusals with their exit codes), every change
+ * recorded (src/pg/dry-run.ts), nothing paused; no question asked.
+ */
+async function dryRunMove(ctx: CommandContext, direction: Direction, databases: string[], pause: PauseMethod | undefined): Promise<ExitCode> {
+  const plan = new DryRun();
+  const opts = {
+    pause,
+    maxPauseMs: flagDuration(ctx, 'max-pause'),
+    force: ctx.flags.force === true,
+    reverse: ctx.flags['no-reverse'] === true ? false : undefined,
+    emit: dryRunEmit(ctx),
+    signal: ctx.signal,
+    dryRun: plan,
+  };
+  const r = await (direction === 'switchover' ? switchoverMany : rollbackMany)(ctx.config(), databases, opts);
+  const outcomes = r.databases.map(({ database, outcome, warnings }) => ({ database, outcome, warnings }));
+  if (ctx.json) {
+    ctx.out.writeJson({ ok: true, dryRun: true, changed: false, direction, method: r.method, databases: outcomes, statements: planJson(plan) });
+    return EXIT.ok;
+  }
+  const notes = r.databases.flatMap((d) => (d.outcome === 'done' ? [] : [`${d.database}: ${d.outcome === 'already-done' ? `the ${direction} is already done; only what a killed run left would be tidied` : `an interrupted run is ${d.outcome === 'finished-interrupted' ? 'finished' : 'undone'} as shown`}`]));
+  notes.push(`writes would pause with method ${r.method}; the real run asks for confirmation on a terminal (--yes skips)`);
+  printPlan(ctx, `${direction} ${databases.join(' ')}`, plan, notes);
+  return EXIT.ok;
+}
+
 export const command: Command = {
   name: 'switchover',
-  usage: 'switchover DB... | --all [--pause M] [--max-pause D] [--force] [--no-reverse] [--metrics HOST:PORT]',
+  usage: 'switchover DB... | --all [--pause M] [--max-pause D] [--force] [--no-reverse] [--dry-run] [--metrics HOST:PORT]',
   summary: 'move writes to the target (sub-second pause, reversible), several databases in one pause',
   args: [DBS_ARG],
-  locks: namedDatabases,
+  locks: moveLocks,
   flags: {
     ...MOVE_FLAGS('source'),
     'no-reverse': { type: 'boolean', description: 'no reverse replication target -> source afterwards (a rollback would lose writes)' },
