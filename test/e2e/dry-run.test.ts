@@ -19,6 +19,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { connect } from '../../src/pg/connect.js';
 import { DryRun } from '../../src/pg/dry-run.js';
 import { InternalError } from '../../src/errors.js';
+import pg from 'pg';
 
 const [[FROM, TO]] = versionPairs([[14, 17]]) as [[number, number]];
 let pair: Pair;
@@ -50,6 +51,9 @@ async function fingerprint(c: EmbeddedCluster): Promise<string> {
     lines.push(`${db}: ${q}`, ...(await c.sql<{ v: string }>(q, [], db)).map((r) => r.v));
   };
   await add("SELECT roname::text AS v FROM pg_replication_origin ORDER BY 1");
+  // A switchover's fences: CONNECT grants and database settings (revoke, readonly).
+  await add("SELECT datname || ' ' || coalesce(datacl::text, '-') AS v FROM pg_database ORDER BY 1");
+  await add("SELECT coalesce((SELECT datname::text FROM pg_database d WHERE d.oid = setdatabase), '-') || ' ' || array_to_string(setconfig, ',') AS v FROM pg_db_role_setting ORDER BY 1");
   await add("SELECT s.subname || ' ' || coalesce(s.subslotname::text, '-') || ' ' || s.subenabled::text || ' ' || array_to_string(s.subpublications, ',') AS v FROM pg_subscription s ORDER BY 1");
   await add("SELECT slot_name::text || ' ' || slot_type || ' ' || coalesce(plugin::text, '') AS v FROM pg_replication_slots ORDER BY 1");
   const dbs = await c.sql<{ d: string }>('SELECT datname AS d FROM pg_database WHERE datallowconn ORDER BY 1');
@@ -243,4 +247,90 @@ test('a dry-run connection records what change() is given and refuses an unmarke
     await source.close();
     await pair.source.sql("SELECT pg_drop_replication_slot('dry_backstop_keep')", [], db);
   }
+});
+
+test('switchover and rollback --dry-run change nothing and print the move; the real ones then run; a refusal is the real refusal', async () => {
+  const { db, cli } = await setUp('dry_move');
+  const names = namesFor(db);
+  const started = await cli(['start', db]);
+  assert.equal(started.code, 0, started.stderr);
+  await allReady(db);
+  const waited = await cli(['wait', db]);
+  assert.equal(waited.code, 0, waited.stderr);
+
+  /** Plan both ways (text and JSON), prove nothing changed, return the JSON statements. */
+  const dryRun = async (cmd: 'switchover' | 'rollback'): Promise<{ text: string; st: Planned[] }> => {
+    const before = [await fingerprint(pair.source), await fingerprint(pair.target)];
+    const text = await cli([cmd, db, '--dry-run']);
+    assert.equal(text.code, 0, text.stderr);
+    const json = await cli(['--json', cmd, db, '--dry-run']);
+    assert.equal(json.code, 0, json.stderr);
+    assert.deepEqual([await fingerprint(pair.source), await fingerprint(pair.target)], before, `a ${cmd} dry run changed a cluster`);
+    assert.match(text.stderr, /dry run: nothing was changed/);
+    assert.doesNotMatch(text.stderr, /Refusing without a terminal/, 'a dry run asks for no confirmation');
+    assert.ok(!text.stderr.includes(pair.source.password) && !json.stdout.includes(pair.source.password), 'the password is never printed');
+    const doc = JSON.parse(json.stdout) as { formatVersion: number; dryRun: boolean; statements: Planned[] };
+    assert.equal(doc.formatVersion, 1);
+    assert.equal(doc.dryRun, true);
+    return { text: text.stderr, st: doc.statements };
+  };
+  const at = (st: Planned[], side: string, database: string, re: RegExp): number => st.findIndex((s) => s.side === side && s.database === database && re.test(s.sql ?? ''));
+
+  // --- switchover (revoke: the default pause method) ---
+  const sw = await dryRun('switchover');
+  const fwd = sw.st;
+  const show = JSON.stringify(fwd, null, 1);
+  const pub = at(fwd, 'target', db, new RegExp(`^CREATE PUBLICATION ${quoteIdent(names.reversePublication)} FOR TABLE `));
+  const rsub = at(fwd, 'source', db, new RegExp(`^CREATE SUBSCRIPTION ${quoteIdent(names.reverseSubscription)} CONNECTION .*enabled = false`));
+  const fence = at(fwd, 'source', 'postgres', /^INSERT INTO pgshift\.switchover_fence /);
+  const revoke = at(fwd, 'source', 'postgres', new RegExp(`^REVOKE CONNECT ON DATABASE ${quoteIdent(db)} FROM PUBLIC;`));
+  const disable = at(fwd, 'target', db, new RegExp(`^ALTER SUBSCRIPTION ${quoteIdent(names.subscription)} DISABLE;`));
+  const slot = at(fwd, 'target', db, new RegExp(`pg_create_logical_replication_slot\\(${quoteLiteral(names.reverseSlot)}, 'pgoutput'\\)`));
+  const enable = at(fwd, 'source', db, new RegExp(`^ALTER SUBSCRIPTION ${quoteIdent(names.reverseSubscription)} ENABLE;`));
+  const grant = at(fwd, 'target', 'postgres', new RegExp(`^GRANT CONNECT ON DATABASE ${quoteIdent(db)} TO PUBLIC;`));
+  const drop = at(fwd, 'target', db, new RegExp(`^DROP SUBSCRIPTION ${quoteIdent(names.subscription)};`));
+  for (const [what, i] of Object.entries({ pub, rsub, fence, revoke, disable, slot, enable, grant, drop })) assert.ok(i >= 0, `${what} in the plan: ${show}`);
+  assert.ok(pub < rsub && rsub < fence && fence < revoke && revoke < disable && disable < enable && slot < enable && enable < grant && grant < drop, `in the engine's order: ${show}`);
+  assert.ok(fwd[fence]!.sql!.includes(quoteLiteral(db)) && !/\$\d/.test(fwd[fence]!.sql!), 'values bound as literals');
+  assert.ok(fwd.some((s) => s.step === 'fence' && /proveFence/.test(s.note ?? '')), 'the fence proof is described');
+  assert.ok(fwd.some((s) => s.step === 'catch-up' && /pg_logical_emit_message/.test(s.note ?? '')), 'the catch-up mark is described');
+  assert.match(sw.text, /== pause/);
+  assert.match(sw.text, /REVOKE CONNECT ON DATABASE/);
+
+  // The real switchover works after it.
+  const real = await cli(['--yes', 'switchover', db]);
+  assert.equal(real.code, 0, real.stderr);
+
+  // --- rollback: the pause on the target, forward replication prepared again ---
+  const rb = await dryRun('rollback');
+  const back = rb.st;
+  const showBack = JSON.stringify(back, null, 1);
+  const fsub = at(back, 'target', db, new RegExp(`^CREATE SUBSCRIPTION ${quoteIdent(names.subscription)} CONNECTION .*enabled = false`));
+  const rrevoke = at(back, 'target', 'postgres', new RegExp(`^REVOKE CONNECT ON DATABASE ${quoteIdent(db)} FROM PUBLIC;`));
+  const rdisable = at(back, 'source', db, new RegExp(`^ALTER SUBSCRIPTION ${quoteIdent(names.reverseSubscription)} DISABLE;`));
+  const rslot = at(back, 'source', db, new RegExp(`pg_create_logical_replication_slot\\(${quoteLiteral(names.slot)}, 'pgoutput'\\)`));
+  const renable = at(back, 'target', db, new RegExp(`^ALTER SUBSCRIPTION ${quoteIdent(names.subscription)} ENABLE;`));
+  const rgrant = at(back, 'source', 'postgres', new RegExp(`^GRANT CONNECT ON DATABASE ${quoteIdent(db)} TO PUBLIC;`));
+  for (const [what, i] of Object.entries({ fsub, rrevoke, rdisable, rslot, renable, rgrant })) assert.ok(i >= 0, `${what} in the rollback plan: ${showBack}`);
+  assert.ok(fsub < rrevoke && rrevoke < rdisable && rdisable < renable && rslot < renable && renable <= rgrant, `in the engine's order: ${showBack}`);
+
+  // A refusal (a transaction on the target older than max_pause) is the real refusal, exit code and all.
+  const client = new pg.Client({ host: pair.target.host, port: pair.target.port, user: pair.target.superuser, password: pair.target.password, database: db });
+  await client.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT txid_current()');
+    await waitFor(async () => (await pair.target.sql<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND now() - xact_start > interval '1 second' AND pid <> pg_backend_pid()", [db])).some((r) => r.n > 0), { timeoutMs: 30_000, what: 'the transaction to be older than 1s' });
+    const before = [await fingerprint(pair.source), await fingerprint(pair.target)];
+    const dry = await cli(['rollback', db, '--dry-run', '--max-pause', '500ms']);
+    const realRb = await cli(['--yes', 'rollback', db, '--max-pause', '500ms']);
+    assert.equal(dry.code, realRb.code, dry.stderr);
+    assert.equal(dry.code, 3, dry.stderr);
+    assert.deepEqual([await fingerprint(pair.source), await fingerprint(pair.target)], before);
+  } finally {
+    await client.query('ROLLBACK').catch(() => undefined);
+    await client.end();
+  }
+  const rolled = await cli(['--yes', 'rollback', db]);
+  assert.equal(rolled.code, 0, rolled.stderr);
 });
