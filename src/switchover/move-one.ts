@@ -81,8 +81,6 @@ export interface MoveSettings {
   t0: number;
   /** Name the database in phase events (several databases move at once). */
   labelled: boolean;
-  /** A dry run (src/pg/dry-run.ts): every Move records into its own plan (moveMany puts them together). */
-  dryRun: boolean;
 }
 
 /** What to do about what an earlier run left (decided before anything is changed). */

@@ -97,7 +97,6 @@ function settingsFor(config: Config, databases: string[], opts: MoveOptions): Mo
     emit: opts.emit ?? silent,
     t0: performance.now(),
     labelled: new Set(databases).size > 1,
-    dryRun: opts.dryRun !== undefined,
   };
 }
 
