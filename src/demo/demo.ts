@@ -71,23 +71,9 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   const emit = opts.emit ?? silent;
   const from = opts.from ?? 13;
   const to = opts.to ?? 17;
-  const timeline: DemoPhase[] = [];
+  const timeline = new DemoTimeline(emit);
+  const phase = timeline.phase.bind(timeline);
   const t0 = performance.now();
-  const phase = async <T>(name: string, fn: () => Promise<T>, detail?: (r: T) => string): Promise<T> => {
-    emit({ type: 'phase', phase: name, state: 'start' });
-    const start = performance.now();
-    try {
-      const r = await fn();
-      const ms = performance.now() - start;
-      const d = detail?.(r);
-      timeline.push({ phase: name, ms, ...(d ? { detail: d } : {}) });
-      emit({ type: 'phase', phase: name, state: 'done', ms, message: d });
-      return r;
-    } catch (e) {
-      emit({ type: 'phase', phase: name, state: 'fail', message: (e as Error).message });
-      throw e;
-    }
-  };
 
   // What would stop the flow half-way is refused before anything starts:
   // the pair of versions, their server binaries, a pg_dump for the source.
@@ -123,34 +109,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
       emit({ type: 'warn', message: 'PgBouncer is not installed (apt-get install -y pgbouncer): the demo uses the "revoke" pause, which disconnects clients.' });
     }
 
-    const [ss, ts] = await Promise.all([source.systemIdentifier(), target.systemIdentifier()]);
-    const configText = `source:
-  conn: ${JSON.stringify(formatConninfo(source.params()))}
-  password: \${PGSHIFT_SOURCE_PASSWORD}
-  system_identifier: "${ss}"
-target:
-  conn: ${JSON.stringify(formatConninfo(target.params()))}
-  password: \${PGSHIFT_TARGET_PASSWORD}
-  system_identifier: "${ts}"
-databases:
-  ${DATABASE}: {}
-switchover:
-  pause: ${usePgBouncer ? 'pgbouncer' : 'revoke'}
-  max_pause: 5s
-  reverse: true
-${bouncer ? `  pgbouncer:
-    admin: ${JSON.stringify(formatConninfo(bouncer.adminParams()))}
-    password: \${PGSHIFT_PGBOUNCER_PASSWORD}
-    config: ${JSON.stringify(bouncer.configFile)}
-` : ''}`;
-    const configFile = join(dir, 'pgshift.yml');
-    writeFileSync(configFile, configText, { mode: 0o600 });
-    const env = {
-      PGSHIFT_SOURCE_PASSWORD: source.password,
-      PGSHIFT_TARGET_PASSWORD: target.password,
-      ...(bouncer ? { PGSHIFT_PGBOUNCER_PASSWORD: bouncer.adminPassword } : {}),
-    };
-    const config: Config = parseConfig(configText, configFile, env);
+    const { config, configFile } = await writeDemoConfig(dir, source, target, bouncer);
 
     const ledgerFile = join(dir, 'ledger.txt');
     const load = await phase(`start write load (${opts.clients ?? 4} clients${bouncer ? ', through PgBouncer' : ''})`, () => startLoad({
@@ -195,7 +154,7 @@ ${bouncer ? `  pgbouncer:
       from, to, database: DATABASE,
       pauseMethod: usePgBouncer ? 'pgbouncer' : 'revoke',
       rows,
-      timeline,
+      timeline: timeline.phases,
       totalMs: performance.now() - t0,
       writePauseMs: moved.pauseMs,
       load: loadReport,
@@ -206,23 +165,7 @@ ${bouncer ? `  pgbouncer:
     if (opts.keep) {
       kept = true;
       for (const r of [...clusters, ...(bouncer ? [bouncer] : []), workDir]) unregisterResource(r);
-      // The passwords go into a password file, so nothing printed contains one.
-      const passfile = join(dir, 'pgpass');
-      const pgpassLine = (host: string, port: number, password: string): string =>
-        `${host}:${port}:*:${source.superuser}:${password.replace(/\\/g, '\\\\').replace(/:/g, '\\:')}`;
-      writeFileSync(passfile, [
-        pgpassLine(source.host, source.port, source.password),
-        pgpassLine(target.host, target.port, target.password),
-        ...(bouncer ? [pgpassLine('127.0.0.1', bouncer.port, source.password)] : []),
-      ].join('\n') + '\n', { mode: 0o600 });
-      const psql = (params: Record<string, string>): string => `PGPASSFILE=${passfile} psql "${formatConninfo(params)}"`;
-      result.kept = {
-        source: psql(source.params(DATABASE)),
-        target: psql(target.params(DATABASE)),
-        ...(bouncer ? { pgbouncer: psql(bouncer.params(DATABASE)) } : {}),
-        config: configFile,
-        dir,
-      };
+      result.kept = { ...keptAccess(dir, source, target, bouncer), config: configFile, dir };
     }
     if (!result.ok) {
       throw new ProblemError('demo_failed', `the demo found a problem: verify ${verify.identical ? 'ok' : 'found differences'}, load-check ${loadCheck.ok ? 'ok' : 'found missing writes'}, ${loadReport.errors} failed transactions`, {
@@ -238,4 +181,76 @@ ${bouncer ? `  pgbouncer:
       workDir.killSync();
     }
   }
+}
+
+/** The demo's phases, timed, as events and for its result. */
+class DemoTimeline {
+  readonly phases: DemoPhase[] = [];
+  constructor(private readonly emit: Emit) {}
+
+  async phase<T>(name: string, fn: () => Promise<T>, detail?: (r: T) => string): Promise<T> {
+    this.emit({ type: 'phase', phase: name, state: 'start' });
+    const start = performance.now();
+    try {
+      const r = await fn();
+      const ms = performance.now() - start;
+      const d = detail?.(r);
+      this.phases.push({ phase: name, ms, ...(d ? { detail: d } : {}) });
+      this.emit({ type: 'phase', phase: name, state: 'done', ms, message: d });
+      return r;
+    } catch (e) {
+      this.emit({ type: 'phase', phase: name, state: 'fail', message: (e as Error).message });
+      throw e;
+    }
+  }
+}
+
+/** The demo's pgshift.yml in its work directory (passwords as ${VAR}, given in the environment), and the config read from it. */
+async function writeDemoConfig(dir: string, source: EmbeddedCluster, target: EmbeddedCluster, bouncer: EmbeddedPgBouncer | undefined): Promise<{ config: Config; configFile: string }> {
+  const [ss, ts] = await Promise.all([source.systemIdentifier(), target.systemIdentifier()]);
+  const configText = `source:
+  conn: ${JSON.stringify(formatConninfo(source.params()))}
+  password: \${PGSHIFT_SOURCE_PASSWORD}
+  system_identifier: "${ss}"
+target:
+  conn: ${JSON.stringify(formatConninfo(target.params()))}
+  password: \${PGSHIFT_TARGET_PASSWORD}
+  system_identifier: "${ts}"
+databases:
+  ${DATABASE}: {}
+switchover:
+  pause: ${bouncer ? 'pgbouncer' : 'revoke'}
+  max_pause: 5s
+  reverse: true
+${bouncer ? `  pgbouncer:
+    admin: ${JSON.stringify(formatConninfo(bouncer.adminParams()))}
+    password: \${PGSHIFT_PGBOUNCER_PASSWORD}
+    config: ${JSON.stringify(bouncer.configFile)}
+` : ''}`;
+  const configFile = join(dir, 'pgshift.yml');
+  writeFileSync(configFile, configText, { mode: 0o600 });
+  const env = {
+    PGSHIFT_SOURCE_PASSWORD: source.password,
+    PGSHIFT_TARGET_PASSWORD: target.password,
+    ...(bouncer ? { PGSHIFT_PGBOUNCER_PASSWORD: bouncer.adminPassword } : {}),
+  };
+  return { config: parseConfig(configText, configFile, env), configFile };
+}
+
+/** --keep: how to reach the kept clusters; the passwords go into a password file, so nothing printed contains one. */
+function keptAccess(dir: string, source: EmbeddedCluster, target: EmbeddedCluster, bouncer: EmbeddedPgBouncer | undefined): { source: string; target: string; pgbouncer?: string } {
+  const passfile = join(dir, 'pgpass');
+  const pgpassLine = (host: string, port: number, password: string): string =>
+    `${host}:${port}:*:${source.superuser}:${password.replace(/\\/g, '\\\\').replace(/:/g, '\\:')}`;
+  writeFileSync(passfile, [
+    pgpassLine(source.host, source.port, source.password),
+    pgpassLine(target.host, target.port, target.password),
+    ...(bouncer ? [pgpassLine('127.0.0.1', bouncer.port, source.password)] : []),
+  ].join('\n') + '\n', { mode: 0o600 });
+  const psql = (params: Record<string, string>): string => `PGPASSFILE=${passfile} psql "${formatConninfo(params)}"`;
+  return {
+    source: psql(source.params(DATABASE)),
+    target: psql(target.params(DATABASE)),
+    ...(bouncer ? { pgbouncer: psql(bouncer.params(DATABASE)) } : {}),
+  };
 }

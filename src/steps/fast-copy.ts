@@ -37,21 +37,21 @@
 // A failed run (not a killed one) undoes itself the same way: slot dropped,
 // filled tables emptied. Undo after success: "pgshift cleanup DB".
 
-import { databaseConfig, type Config } from '../config/config.js';
+import { databaseConfig, type Config, type DatabaseConfig } from '../config/config.js';
 import { AbortedError, PgshiftError, ProblemError, SafetyError } from '../errors.js';
 import type { Emit } from '../events.js';
 import { silent } from '../events.js';
 import { connect, type Db } from '../pg/connect.js';
 import { listTables, tableKey, tableNames, type TableInfo } from '../pg/catalog.js';
 import { qualify } from '../pg/quote.js';
-import { dumpTools } from '../pg/tools.js';
+import { dumpTools, type DumpTools } from '../pg/tools.js';
 import { formatBytes, formatDuration } from '../util/duration.js';
 import { faultPoint } from '../util/fault.js';
 import { createSnapshotSlot, type SnapshotSlot } from '../initial-copy/snapshot-slot.js';
 import { planCopyTables, partsFor, splitTable, type CopyRange, type CopyTable } from '../initial-copy/plan.js';
 import { copyRanges, openSnapshotSession, type RangeDone } from '../initial-copy/pipe.js';
 import { applyPreData, buildPostData, SchemaArchive, type PostDataReport } from '../initial-copy/schema-sections.js';
-import { namesFor } from '../replication/names.js';
+import { namesFor, type MigrationNames } from '../replication/names.js';
 import { mirrorIdentityOnTarget, waitInactive } from './start.js';
 import { appliedOn, createTargetDatabase, dropCreatedDatabase, schemaIsApplied } from './schema.js';
 import { IdentityChanges, refuseUnrecordable } from '../replication/identity-record.js';
@@ -59,7 +59,7 @@ import { refuseUnrestorable } from '../checks/restore.js';
 import { compareDatabaseProperties, planDatabaseProperties, readDatabaseProperties } from './database-properties.js';
 import { findPublication, findSlot, findSubscription, subscriptionConninfo } from '../replication/subscription.js';
 import { refuseMissingPrivileges, refuseTargetRows, refuseUnsupportedPair } from '../checks/preflight.js';
-import { type NotCarriedTable, applyIdentityPlan, planChangesIdentities, planPublication, syncPublication } from '../replication/publication.js';
+import { type NotCarriedTable, type PublicationPlan, applyIdentityPlan, planChangesIdentities, planPublication, syncPublication } from '../replication/publication.js';
 import { createSubscription, subscriptionOptions, warnStoredPassword } from '../replication/subscription.js';
 import { pgshiftPublicationEntries } from '../initial-copy/dump-entries.js';
 
@@ -200,45 +200,79 @@ class CopyProgress {
 }
 
 export async function startFastCopy(config: Config, database: string, opts: FastCopyOptions = {}): Promise<FastCopyReport> {
-  const emit = opts.emit ?? silent;
-  const jobs = Math.max(1, Math.floor(opts.jobs ?? DEFAULT_FAST_COPY_JOBS));
-  const splitBytes = opts.splitBytes ?? DEFAULT_SPLIT_BYTES;
-  const started = Date.now();
   const dbConfig = databaseConfig(config, database);
-  const names = namesFor(database);
-  const report: FastCopyReport = {
-    database, alreadyDone: false, restarted: false,
-    publication: { name: names.publication, tables: 0 },
-    slot: { name: names.slot, consistentPoint: null },
-    subscription: { name: names.subscription, options: [] },
-    schema: { preData: 'skipped', postData: null },
-    tables: [], totals: { rows: 0, bytes: 0, copyMs: 0, totalMs: 0 }, notCarried: [],
-  };
-  emit({ type: 'step', step: 'fast-copy', state: 'start', message: database });
-  const source = await connect('source', config.source, { database });
-  let target: Db | undefined;
-  let snap: SnapshotSlot | undefined;
-  let archive: SchemaArchive | undefined;
-  let copyTables: CopyTable[] = [];
-  let filling = false;
-  let createdDb = false;
-  let sourceChanges: IdentityChanges | undefined;
-  let targetChanges: IdentityChanges | undefined;
+  (opts.emit ?? silent)({ type: 'step', step: 'fast-copy', state: 'start', message: database });
+  const run = new FastCopyRun(config, database, dbConfig, opts, await connect('source', config.source, { database }));
   try {
+    if (await run.prepare()) return run.report;
+    const plan = await run.publication();
+    await run.slot();
+    await run.preData();
+    await run.copy(plan);
+    await run.postData(plan);
+    return await run.subscribe();
+  } catch (e) {
+    run.emit({ type: 'step', step: 'fast-copy', state: 'fail', message: (e as Error).message });
+    throw await run.undo(e);
+  } finally {
+    await run.close();
+  }
+}
+
+/**
+ * One fast copy, phase by phase (the numbers of the file header). What a
+ * phase made that a later one or the undo needs (the target connection, the
+ * snapshot slot, the archive, the tables being filled) is kept on the run.
+ */
+class FastCopyRun {
+  readonly emit: Emit;
+  readonly names: MigrationNames;
+  readonly report: FastCopyReport;
+  private readonly jobs: number;
+  private readonly started = Date.now();
+  private target?: Db;
+  private tools?: DumpTools;
+  private snap?: SnapshotSlot;
+  private archive?: SchemaArchive;
+  private copyTables: CopyTable[] = [];
+  private filling = false;
+  private createdDb = false;
+  private sourceChanges?: IdentityChanges;
+  private targetChanges?: IdentityChanges;
+
+  constructor(readonly config: Config, readonly database: string, private readonly dbConfig: DatabaseConfig, readonly opts: FastCopyOptions, readonly source: Db) {
+    this.emit = opts.emit ?? silent;
+    this.jobs = Math.max(1, Math.floor(opts.jobs ?? DEFAULT_FAST_COPY_JOBS));
+    this.names = namesFor(database);
+    this.report = {
+      database, alreadyDone: false, restarted: false,
+      publication: { name: this.names.publication, tables: 0 },
+      slot: { name: this.names.slot, consistentPoint: null },
+      subscription: { name: this.names.subscription, options: [] },
+      schema: { preData: 'skipped', postData: null },
+      tables: [], totals: { rows: 0, bytes: 0, copyMs: 0, totalMs: 0 }, notCarried: [],
+    };
+  }
+
+  private get targetDb(): Db {
+    return this.target!;
+  }
+
+  /** Refusals, the target database, and what an earlier run left. True when the copy is already done. */
+  async prepare(): Promise<boolean> {
+    const { config, database, source, names, emit } = this;
     await refuseUnsupportedPair(config, source);
     if (!(await schemaIsApplied(config, database))) await refuseUnrestorable(config, source, database);
-    createdDb = await createTargetDatabase(config, source, database, emit);
-    if (createdDb) emit({ type: 'info', message: `created database "${database}" on the target` });
-    target = await connect('target', config.target, { database });
-    const sub = await findSubscription(target, names.subscription);
-    if (sub) {
-      report.alreadyDone = true;
+    this.createdDb = await createTargetDatabase(config, source, database, emit);
+    if (this.createdDb) emit({ type: 'info', message: `created database "${database}" on the target` });
+    this.target = await connect('target', config.target, { database });
+    if (await findSubscription(this.target, names.subscription)) {
+      this.report.alreadyDone = true;
       emit({ type: 'step', step: 'fast-copy', state: 'skip', message: `subscription ${names.subscription} exists: the initial copy is done (or native start ran)` });
-      return report;
+      return true;
     }
     // Before the slot: a missing or too old pg_dump is refused while nothing is made.
-    const tools = await dumpTools(source.version.major, target.version.major);
-
+    this.tools = await dumpTools(source.version.major, this.target.version.major);
     const leftover = await findSlot(source, names.slot);
     if (leftover) {
       if (leftover.slotType !== 'logical' || leftover.database !== database || leftover.plugin !== 'pgoutput') {
@@ -247,12 +281,17 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
         });
       }
       emit({ type: 'warn', message: `an earlier start of "${database}" stopped before its subscription was made: its snapshot is gone with its connection, so the copy starts again (the published tables emptied on the target, slot ${names.slot} dropped)` });
-      report.restarted = true;
+      this.report.restarted = true;
     }
-    checkAborted(opts.signal);
+    checkAborted(this.opts.signal);
+    return false;
+  }
 
-    // 1. Replica identities and the publication, before the slot.
-    const plan = await planPublication(source, dbConfig);
+  /** 1. Replica identities and the publication, before the slot. */
+  async publication(): Promise<PublicationPlan> {
+    const { config, database, source, names, emit, report } = this;
+    const target = this.targetDb;
+    const plan = await planPublication(source, this.dbConfig);
     // Refusals before any change (a restart empties the tables it filled itself); the versions were checked first thing.
     await refuseMissingPrivileges(source, target, plan.tables, !(await findPublication(source, names.publication)));
     if (!report.restarted) await refuseTargetRows(target, plan.tables, await tableNames(target));
@@ -265,32 +304,40 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
       const onTarget = await tableNames(target);
       if (plan.tables.some((t) => onTarget.has(tableKey(t)))) await truncate(target, await planCopyTables(source, target, plan.tables.map((t) => t.oid)));
       faultPoint('after:fast-copy-emptied');
-      await dropOurSlot(source, names.slot, opts.signal);
+      await dropOurSlot(source, names.slot, this.opts.signal);
       faultPoint('after:fast-copy-slot-dropped');
     }
-    sourceChanges = new IdentityChanges(config, 'source', source);
-    await applyIdentityPlan(sourceChanges, plan, emit);
+    this.sourceChanges = new IdentityChanges(config, 'source', source);
+    await applyIdentityPlan(this.sourceChanges, plan, emit);
     await syncPublication(source, names.publication, plan, emit);
     report.publication.tables = plan.tables.length;
     faultPoint('after:fast-copy-publication');
-    checkAborted(opts.signal);
+    checkAborted(this.opts.signal);
+    return plan;
+  }
 
-    // 2. The slot and its snapshot.
+  /** 2. The slot and its snapshot. */
+  async slot(): Promise<void> {
+    const { names, emit } = this;
     emit({ type: 'phase', phase: 'slot', state: 'start', message: `creating slot ${names.slot} with an exported snapshot (waits for running transactions on the source to end)` });
-    snap = await createSnapshotSlot(config.source, database, names.slot);
-    report.slot.consistentPoint = snap.consistentPoint;
+    const snap = this.snap = await createSnapshotSlot(this.config.source, this.database, names.slot);
+    this.report.slot.consistentPoint = snap.consistentPoint;
     emit({ type: 'phase', phase: 'slot', state: 'done', message: `slot ${names.slot} at ${snap.consistentPoint}, snapshot ${snap.snapshot}` });
     faultPoint('after:fast-copy-slot');
+  }
 
-    // 3. Pre-data.
-    archive = await SchemaArchive.dump(config, database, tools, await pgshiftPublicationEntries(source), snap.snapshot);
+  /** 3. Pre-data: tables, types, sequences, no indexes yet; on a target without tables only. */
+  async preData(): Promise<void> {
+    const { config, database, source, emit, report } = this;
+    const target = this.targetDb;
+    const archive = this.archive = await SchemaArchive.dump(config, database, this.tools!, await pgshiftPublicationEntries(source), this.snap!.snapshot);
     const targetTables = (await listTables(target)).filter((t: TableInfo) => !t.extension);
     if (targetTables.length === 0) {
       emit({ type: 'phase', phase: 'pre-data', state: 'start', message: 'tables, types, sequences (no indexes yet)' });
       const t0 = Date.now();
       // A database this run created gets the source database's own properties with its schema.
       let propertiesSql = '';
-      if (createdDb) {
+      if (this.createdDb) {
         const plan = await planDatabaseProperties((await readDatabaseProperties(source, database))!, database, target);
         propertiesSql = plan.sql;
         for (const w of plan.skipped) emit({ type: 'warn', message: `database "${database}" on the target will not get this property of the source's: ${w}` });
@@ -310,16 +357,21 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
     // A database this run did not create is the user's, or an earlier run's
     // that was killed before its properties came with the pre-data: either
     // way its differences are said, not overwritten (as the schema step does).
-    if (!createdDb) {
+    if (!this.createdDb) {
       const differences = compareDatabaseProperties((await readDatabaseProperties(source, database))!, (await readDatabaseProperties(target, database))!);
       if (differences.length > 0) {
         emit({ type: 'warn', message: `the target database "${database}" was not created by this run and differs from the source's (pgshift leaves it as it is; change it yourself if it should match): ${differences.join('; ')}` });
       }
     }
-    checkAborted(opts.signal);
+    checkAborted(this.opts.signal);
+  }
 
-    // 4. The copy.
-    copyTables = await planCopyTables(source, target, plan.tables.map((t) => t.oid));
+  /** 4. The copy: every table in ranges, over `jobs` sessions on the snapshot. */
+  async copy(plan: PublicationPlan): Promise<void> {
+    const { config, database, source, emit, report } = this;
+    const target = this.targetDb;
+    const snap = this.snap!;
+    const copyTables = this.copyTables = await planCopyTables(source, target, plan.tables.map((t) => t.oid));
     // A restart emptied them before dropping the leftover slot.
     const full = await nonEmpty(target, copyTables);
     if (full.length > 0) {
@@ -327,21 +379,20 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
         hint: `Empty those tables on the target (TRUNCATE), or drop the target database, then run start again.`,
       });
     }
-    filling = true;
+    this.filling = true;
     const copyStarted = Date.now();
     const sessions: Db[] = [];
     try {
-      for (let i = 0; i < jobs; i++) {
-        sessions.push(await openSnapshotSession(config.source, database, snap.snapshot));
-      }
+      for (let i = 0; i < this.jobs; i++) sessions.push(await openSnapshotSession(config.source, database, snap.snapshot));
       const ranges: CopyRange[] = [];
-      for (const t of copyTables) ranges.push(...(await splitTable(sessions[0]!, t, partsFor(t.bytes, splitBytes, jobs * 4))));
+      const splitBytes = this.opts.splitBytes ?? DEFAULT_SPLIT_BYTES;
+      for (const t of copyTables) ranges.push(...(await splitTable(sessions[0]!, t, partsFor(t.bytes, splitBytes, this.jobs * 4))));
       const binary = copyTables.filter((t) => t.format === 'binary').length;
       emit({ type: 'phase', phase: 'copy', state: 'start',
         message: `${copyTables.length} tables (${formatBytes(copyTables.reduce((s, t) => s + t.bytes, 0))}) in ${ranges.length} ranges, ${sessions.length} workers, ${binary} tables in binary` });
       const progress = new CopyProgress(emit, copyTables.reduce((s, t) => s + t.bytes, 0), ranges.length);
       await copyRanges({
-        sources: sessions, target: config.target, database, ranges, signal: opts.signal,
+        sources: sessions, target: config.target, database, ranges, signal: this.opts.signal,
         callbacks: { onBytes: (r, n) => progress.bytes(r, n), onRangeDone: (d) => progress.rangeDone(d) },
       });
       for (const t of copyTables) {
@@ -358,44 +409,54 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
     faultPoint('after:fast-copy-data');
     // The snapshot is no longer needed; the slot stays for the subscription.
     await snap.close();
-    checkAborted(opts.signal);
+    checkAborted(this.opts.signal);
+  }
 
-    // 5. Post-data and identities.
-    emit({ type: 'phase', phase: 'post-data', state: 'start', message: `indexes, constraints, foreign keys, triggers (${jobs} in parallel)` });
-    report.schema.postData = await buildPostData({
-      config, database, archive, source, target, jobs, signal: opts.signal,
+  /** 5. Post-data (indexes, constraints, foreign keys, triggers) and the target's replica identities. */
+  async postData(plan: PublicationPlan): Promise<void> {
+    const { config, database, source, emit } = this;
+    const target = this.targetDb;
+    emit({ type: 'phase', phase: 'post-data', state: 'start', message: `indexes, constraints, foreign keys, triggers (${this.jobs} in parallel)` });
+    this.report.schema.postData = await buildPostData({
+      config, database, archive: this.archive!, source, target, jobs: this.jobs, signal: this.opts.signal,
       onStep: (label, ms) => emit({ type: 'info', message: `built ${label} in ${formatDuration(ms)}` }),
     });
-    emit({ type: 'phase', phase: 'post-data', state: 'done', ms: report.schema.postData.ms });
+    emit({ type: 'phase', phase: 'post-data', state: 'done', ms: this.report.schema.postData.ms });
     faultPoint('after:fast-copy-post-data');
-    targetChanges = new IdentityChanges(config, 'target', target);
-    await mirrorIdentityOnTarget(source, target, plan.tables, emit, targetChanges);
+    this.targetChanges = new IdentityChanges(config, 'target', target);
+    await mirrorIdentityOnTarget(source, target, plan.tables, emit, this.targetChanges);
     faultPoint('after:fast-copy-identity');
-    checkAborted(opts.signal);
+    checkAborted(this.opts.signal);
+  }
 
-    // 6. The subscription, on the slot, from its consistent point.
+  /** 6. The subscription, on the slot, from its consistent point. */
+  async subscribe(): Promise<FastCopyReport> {
+    const { config, database, source, names, emit, report } = this;
+    const target = this.targetDb;
     const conn = subscriptionConninfo(config, database);
     warnStoredPassword(conn, emit);
     const options = subscriptionOptions(source.version, target.version, names.slot, false);
-    await waitInactive(source, names.slot, opts.signal);
+    await waitInactive(source, names.slot, this.opts.signal);
     await createSubscription(target, names.subscription, conn, names.publication, options, emit);
     faultPoint('after:fast-copy-subscription');
     report.subscription.options = options;
-    filling = false;
-    report.totals.totalMs = Date.now() - started;
+    this.filling = false;
+    report.totals.totalMs = Date.now() - this.started;
     emit({ type: 'result', data: { kind: 'copy', database, tables: report.tables.length, ...report.totals } });
     emit({ type: 'step', step: 'fast-copy', state: 'done', ms: report.totals.totalMs,
-      message: `${report.totals.rows} rows, ${formatBytes(report.totals.bytes)} copied; streaming from ${snap.consistentPoint}` });
+      message: `${report.totals.rows} rows, ${formatBytes(report.totals.bytes)} copied; streaming from ${this.snap!.consistentPoint}` });
     return report;
-  } catch (e) {
-    emit({ type: 'step', step: 'fast-copy', state: 'fail', message: (e as Error).message });
-    // Undo what this run started, so a failure leaves no slot retaining WAL.
+  }
+
+  /** Undo what this run started, so a failure leaves no slot retaining WAL; the error to throw. */
+  async undo(e: unknown): Promise<unknown> {
+    const { config, database, source, names } = this;
     let failure = e;
-    if (snap) {
-      await snap.close();
+    if (this.snap) {
+      await this.snap.close();
       const undo: string[] = [];
       try {
-        if (filling && target && !createdDb) await truncate(target, copyTables);
+        if (this.filling && this.target && !this.createdDb) await truncate(this.target, this.copyTables);
       } catch (u) {
         undo.push(`emptying the copied tables on the target failed: ${(u as Error).message}`);
       }
@@ -411,19 +472,21 @@ export async function startFastCopy(config: Config, database: string, opts: Fast
     // A database this run created holds nothing a next run keeps (the copy
     // starts again without its snapshot): drop it, so a failed start leaves
     // the target as it found it.
-    if (createdDb) {
-      await target?.close();
-      target = undefined;
+    if (this.createdDb) {
+      await this.target?.close();
+      this.target = undefined;
       await dropCreatedDatabase(config, database).catch((dropErr: unknown) => {
-        emit({ type: 'warn', message: `could not drop the database "${database}" this run created on the target: ${(dropErr as Error).message}; drop it by hand before running start again` });
+        this.emit({ type: 'warn', message: `could not drop the database "${database}" this run created on the target: ${(dropErr as Error).message}; drop it by hand before running start again` });
       });
     }
-    throw failure;
-  } finally {
-    archive?.remove();
-    await snap?.close();
-    await Promise.all([sourceChanges?.close(), targetChanges?.close()]);
-    await target?.close();
-    await source.close();
+    return failure;
+  }
+
+  async close(): Promise<void> {
+    this.archive?.remove();
+    await this.snap?.close();
+    await Promise.all([this.sourceChanges?.close(), this.targetChanges?.close()]);
+    await this.target?.close();
+    await this.source.close();
   }
 }

@@ -21,10 +21,10 @@
 // the next start empties the tables it filled and copies again.
 
 import type { Config } from '../config/config.js';
-import { AbortedError, ProblemError } from '../errors.js';
+import { ProblemError } from '../errors.js';
 import type { Emit } from '../events.js';
 import { silent } from '../events.js';
-import { faultPoint } from '../util/fault.js';
+import { StepRunner, type Step, type StepRecord } from './step.js';
 import { connect } from '../pg/connect.js';
 import { runCheck } from './check.js';
 import { namesFor } from '../replication/names.js';
@@ -58,7 +58,7 @@ export interface RunOptions {
 
 export interface RunResult {
   database: string;
-  steps: { step: RunStepId; state: 'done' | 'skip'; ms: number; message?: string }[];
+  steps: StepRecord<RunStepId>[];
   status: DatabaseStatus;
 }
 
@@ -76,98 +76,113 @@ async function replicationBegun(config: Config, database: string): Promise<boole
 export async function runPipeline(config: Config, database: string, opts: RunOptions = {}): Promise<RunResult> {
   const emit = opts.emit ?? silent;
   databaseConfig(config, database);
-  const steps: RunResult['steps'] = [];
-  let status: DatabaseStatus | undefined;
-
-  // The steps report their own progress; their own start/done of the step itself would repeat ours.
-  let current: RunStepId | undefined;
-  const inner: Emit = (e) => {
-    if (e.type === 'step' && e.step === current) return;
-    emit(e);
-  };
-
-  const step = async (id: RunStepId, fn: () => Promise<{ skip?: boolean; message?: string }>): Promise<void> => {
-    if (opts.signal?.aborted) throw new AbortedError();
-    current = id;
-    const t0 = Date.now();
-    emit({ type: 'step', step: id, state: 'start' });
-    try {
-      const r = await fn();
-      faultPoint(`after:${id}`);
-      const ms = Date.now() - t0;
-      steps.push({ step: id, state: r.skip ? 'skip' : 'done', ms, message: r.message });
-      emit({ type: 'step', step: id, state: r.skip ? 'skip' : 'done', ms, message: r.message });
-    } catch (e) {
-      emit({ type: 'step', step: id, state: 'fail', ms: Date.now() - t0, message: (e as Error).message });
-      throw e;
-    }
-  };
-
-  const begun = await replicationBegun(config, database);
-  const already = { skip: true, message: 'replication already started by an earlier run' };
-
-  await step('check', async () => {
-    if (begun) return already;
-    const report = await runCheck(config, [database], { emit: inner });
-    for (const f of report.findings) {
-      if (f.severity === 'fail') emit({ type: 'warn', message: `FAIL ${f.title}${f.objects.length ? `: ${f.objects.slice(0, 10).join(', ')}` : ''}${f.fix ? ` (fix: ${f.fix})` : ''}` });
-    }
-    if (!report.ok) {
-      const fails = report.findings.filter((f) => f.severity === 'fail');
-      throw new ProblemError('check_failed', `check found ${fails.length} blocking problem(s) for "${database}": ${fails.map((f) => f.title).join('; ')}`, {
-        hint: `Fix what "pgshift check ${database}" reports as FAIL, then run again.`,
-      });
-    }
-    return {};
-  });
-
-  await step('roles', async () => {
-    if (begun) return already;
-    const r = await copyRoles(config, { noPasswords: opts.noPasswords, managed: opts.managed, emit: inner });
-    return { message: `${r.created.length} created, ${r.skippedExisting.length} already on the target` };
-  });
-
-  await step('schema', async () => {
-    if (begun) return already;
-    if (opts.copy === 'fast') return { skip: true, message: 'the fast copy (start) restores the schema from its snapshot' };
-    if (await schemaIsApplied(config, database)) return { skip: true, message: 'the target already has the schema' };
-    await applySchema(config, database, { emit: inner, signal: opts.signal });
-    return {};
-  });
-
-  await step('start', async () => {
-    if (opts.copy === 'fast') {
-      const r = await startFastCopy(config, database, { emit: inner, signal: opts.signal, jobs: opts.jobs });
-      if (r.alreadyDone) return { skip: true, message: `subscription ${r.subscription.name} exists` };
-      return { message: `${r.restarted ? 'restarted after an interrupted copy: ' : ''}${r.tables.length} tables, ${r.totals.rows} rows, ${formatBytes(r.totals.bytes)} copied; subscription ${r.subscription.name} created` };
-    }
-    const r = await startReplication(config, database, { emit: inner, signal: opts.signal });
-    const unchanged = r.publication.action === 'unchanged' && r.subscription.action === 'unchanged' && !r.slot.droppedOrphan;
-    return unchanged
-      ? { skip: true, message: `publication and subscription ${r.subscription.name} exist` }
-      : { message: `publication ${r.publication.action}, subscription ${r.subscription.action}` };
-  });
-
-  await step('wait', async () => {
-    const r = await waitForSync(config, database, { emit: inner, signal: opts.signal, timeoutMs: opts.timeoutMs, maxLagBytes: opts.maxLagBytes });
-    status = r.status;
-    return { message: `${r.status.tablesReady} tables ready, lag ${formatBytes(r.status.lagBytes ?? 0)}` };
-  });
-
-  // Every table is ready: the copy is done, so the statistics are worth gathering
-  // before the target serves (the switchover preflight warns otherwise).
-  await step('analyze', async () => {
-    const target = await connect('target', config.target, { database, applicationName: 'pgshift analyze' });
-    let missing: string[];
-    try {
-      missing = await tablesNeverAnalyzed(config, database, target);
-    } finally {
-      await target.close();
-    }
-    if (missing.length === 0) return { skip: true, message: 'every replicated table on the target has statistics' };
-    const r = await analyzeTarget(config, database, { emit: inner, signal: opts.signal, jobs: opts.analyzeJobs });
-    return { message: `${r.tables} table(s) analyzed on the target (${r.jobs} job(s))` };
-  });
-
-  return { database, steps, status: status! };
+  const runner = new StepRunner<RunStepId, PipelineContext>(emit, opts.signal);
+  const ctx: PipelineContext = { config, database, opts, emit: runner.inner, report: emit, begun: await replicationBegun(config, database) };
+  const steps = await runner.runAll(PIPELINE, ctx);
+  return { database, steps, status: ctx.status! };
 }
+
+interface PipelineContext {
+  config: Config;
+  database: string;
+  opts: RunOptions;
+  /** For the steps' own progress (the runner reports their start and end). */
+  emit: Emit;
+  /** The run's own emitter, for what the run itself says (check's FAIL findings). */
+  report: Emit;
+  /** pgshift's publication or subscription exists: check, roles and schema ran in an earlier run. */
+  begun: boolean;
+  /** What wait saw last: the run's result. */
+  status?: DatabaseStatus;
+}
+
+const ALREADY = 'replication already started by an earlier run';
+
+/** check -> roles -> schema -> start -> wait -> analyze (see the top of this file). */
+const PIPELINE: Step<RunStepId, PipelineContext>[] = [
+  {
+    id: 'check',
+    title: 'readiness of both clusters',
+    probe: async (c) => (c.begun ? ALREADY : undefined),
+    async run({ config, database, emit, report }) {
+      const r = await runCheck(config, [database], { emit });
+      for (const f of r.findings) {
+        if (f.severity === 'fail') report({ type: 'warn', message: `FAIL ${f.title}${f.objects.length ? `: ${f.objects.slice(0, 10).join(', ')}` : ''}${f.fix ? ` (fix: ${f.fix})` : ''}` });
+      }
+      if (!r.ok) {
+        const fails = r.findings.filter((f) => f.severity === 'fail');
+        throw new ProblemError('check_failed', `check found ${fails.length} blocking problem(s) for "${database}": ${fails.map((f) => f.title).join('; ')}`, {
+          hint: `Fix what "pgshift check ${database}" reports as FAIL, then run again.`,
+        });
+      }
+      return {};
+    },
+  },
+  {
+    id: 'roles',
+    title: 'roles onto the target',
+    probe: async (c) => (c.begun ? ALREADY : undefined),
+    async run({ config, opts, emit }) {
+      const r = await copyRoles(config, { noPasswords: opts.noPasswords, managed: opts.managed, emit });
+      return { message: `${r.created.length} created, ${r.skippedExisting.length} already on the target` };
+    },
+  },
+  {
+    id: 'schema',
+    title: 'the schema onto the target',
+    async probe({ config, database, opts, begun }) {
+      if (begun) return ALREADY;
+      if (opts.copy === 'fast') return 'the fast copy (start) restores the schema from its snapshot';
+      if (await schemaIsApplied(config, database)) return 'the target already has the schema';
+      return undefined;
+    },
+    async run({ config, database, opts, emit }) {
+      await applySchema(config, database, { emit, signal: opts.signal });
+      return {};
+    },
+  },
+  {
+    // Idempotent by itself (it finds what exists by name): no probe.
+    id: 'start',
+    title: 'publication, subscription and the initial copy',
+    async run({ config, database, opts, emit }) {
+      if (opts.copy === 'fast') {
+        const r = await startFastCopy(config, database, { emit, signal: opts.signal, jobs: opts.jobs });
+        if (r.alreadyDone) return { skip: true, message: `subscription ${r.subscription.name} exists` };
+        return { message: `${r.restarted ? 'restarted after an interrupted copy: ' : ''}${r.tables.length} tables, ${r.totals.rows} rows, ${formatBytes(r.totals.bytes)} copied; subscription ${r.subscription.name} created` };
+      }
+      const r = await startReplication(config, database, { emit, signal: opts.signal });
+      const unchanged = r.publication.action === 'unchanged' && r.subscription.action === 'unchanged' && !r.slot.droppedOrphan;
+      return unchanged
+        ? { skip: true, message: `publication and subscription ${r.subscription.name} exist` }
+        : { message: `publication ${r.publication.action}, subscription ${r.subscription.action}` };
+    },
+  },
+  {
+    id: 'wait',
+    title: 'every table copied, lag small',
+    async run(c) {
+      const r = await waitForSync(c.config, c.database, { emit: c.emit, signal: c.opts.signal, timeoutMs: c.opts.timeoutMs, maxLagBytes: c.opts.maxLagBytes });
+      c.status = r.status;
+      return { message: `${r.status.tablesReady} tables ready, lag ${formatBytes(r.status.lagBytes ?? 0)}` };
+    },
+  },
+  {
+    // Every table is ready: the copy is done, so the statistics are worth gathering
+    // before the target serves (the switchover preflight warns otherwise).
+    id: 'analyze',
+    title: 'planner statistics on the target',
+    async probe({ config, database }) {
+      const target = await connect('target', config.target, { database, applicationName: 'pgshift analyze' });
+      try {
+        return (await tablesNeverAnalyzed(config, database, target)).length === 0 ? 'every replicated table on the target has statistics' : undefined;
+      } finally {
+        await target.close();
+      }
+    },
+    async run({ config, database, opts, emit }) {
+      const r = await analyzeTarget(config, database, { emit, signal: opts.signal, jobs: opts.analyzeJobs });
+      return { message: `${r.tables} table(s) analyzed on the target (${r.jobs} job(s))` };
+    },
+  },
+];

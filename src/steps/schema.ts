@@ -36,7 +36,7 @@
 // which looks at both clusters). A target database holding user tables that
 // do not match is refused (exit 3): pgshift never applies a schema over data.
 
-import { databaseConfig, type Config } from '../config/config.js';
+import { databaseConfig, type Config, type DatabaseConfig } from '../config/config.js';
 import { silent, type Emit } from '../events.js';
 import { AbortedError, ProblemError, SafetyError, ToolError } from '../errors.js';
 import { connect, withDb, type Db } from '../pg/connect.js';
@@ -186,111 +186,27 @@ export async function applySchema(config: Config, database: string, opts: ApplyS
   const started = Date.now();
   const step = opts.existing ? 'schema-check' : 'schema';
   emit({ type: 'step', step, state: 'start', message: database });
-  let created = false;
+  const made = { created: false };
   try {
     const report = await withDb('source', config.source, { database }, async (source) => {
       const sourceExtensions = await source.query<SourceExtension>(sqlFile('schema-extensions'));
-      const extensions = sourceExtensions.map((e) => `${e.name} ${e.version}`);
-      const report: SchemaReport = { database, created: false, applied: false, extensions, alreadyDone: false };
+      const report: SchemaReport = { database, created: false, applied: false, extensions: sourceExtensions.map((e) => `${e.name} ${e.version}`), alreadyDone: false };
       if (opts.existing) {
-        if (!(await targetDatabaseExists(config, database))) {
-          throw new ProblemError('target_database_missing', `--existing: the target has no database "${database}"`, {
-            hint: `Create and provision it on the target, or run "pgshift schema ${database}" without --existing to copy the source schema.`,
-          });
-        }
-        const all = await listTables(source);
-        const replicated = replicatedTables(all, dbConfig.exclude, featuresOf(source.version).publishViaPartitionRoot);
-        report.compatibility = await withDb('target', config.target, { database }, async (target) => {
-          reportDatabaseDifferences(report, compareDatabaseProperties((await readDatabaseProperties(source, database))!, (await readDatabaseProperties(target, database))!), database, emit);
-          return checkCompatibility(source, target, replicated, emit);
-        });
+        report.compatibility = await checkExisting(config, source, database, dbConfig, report, emit);
         return report;
       }
-
       checkAbort(opts.signal);
       await refuseUnsupportedPair(config, source);
       if (!(await schemaIsApplied(config, database))) await refuseUnrestorable(config, source, database);
-      created = await createTargetDatabase(config, source, database, emit);
-      report.created = created;
-      if (created) emit({ type: 'info', message: `created database "${database}" on the target` });
-
-      const target = await connect('target', config.target, { database });
-      try {
-        const sourceProps = (await readDatabaseProperties(source, database))!;
-        let propertiesSql = '';
-        if (created) {
-          const plan = await planDatabaseProperties(sourceProps, database, target);
-          propertiesSql = plan.sql;
-          if (plan.skipped.length) {
-            report.skippedDatabaseProperties = plan.skipped;
-            for (const w of plan.skipped) emit({ type: 'warn', message: `database "${database}" on the target will not get this property of the source's: ${w}` });
-          }
-        } else {
-          reportDatabaseDifferences(report, compareDatabaseProperties(sourceProps, (await readDatabaseProperties(target, database))!), database, emit);
-        }
-        if (!created && (await appliedOn(source, target))) {
-          report.alreadyDone = true;
-          return report;
-        }
-        const userTables = (await listTables(target)).filter((t) => !t.extension);
-        if (userTables.length) {
-          const shown = userTables.slice(0, 5).map(tableKey).join(', ');
-          throw new SafetyError('target_not_empty', `the target database "${database}" already has ${userTables.length} user table(s) that do not match the source schema (${shown}${userTables.length > 5 ? ', ...' : ''}); pgshift will not apply a schema over them`, {
-            hint: `If you provisioned the target schema yourself, run "pgshift schema ${database} --existing" to check it instead. Otherwise drop or rename the target database and re-run.`,
-            details: { tables: userTables.map(tableKey) },
-          });
-        }
-        await checkExtensions(sourceExtensions, target);
-        checkAbort(opts.signal);
-        const targetMajor = target.version.major;
-        // The source's bootstrap superuser owns its public schema (before 15) and is
-        // never copied; a non-superuser target role may not hand the schema to the
-        // target's own, so the target's public schema keeps its owner (15+: the database owner).
-        const targetSuper = (await target.one<{ su: boolean }>('SELECT rolsuper AS su FROM pg_catalog.pg_roles WHERE rolname = current_user')).su;
-        const bootstrap = (await source.one<{ name: string }>('SELECT rolname AS name FROM pg_catalog.pg_roles WHERE oid = 10')).name;
-        await target.close();
-        const tools = await dumpTools(source.version.major, targetMajor);
-        const archive = await SchemaArchive.dump(config, database, tools, await pgshiftPublicationEntries(source));
-        // NOT VALID CHECK constraints would reject the source's old rows during the initial copy.
-        let deferred: Awaited<ReturnType<typeof notValidChecks>>;
-        try {
-          const sql = await schemaScript(archive, targetMajor, targetSuper ? undefined : bootstrap);
-          deferred = await notValidChecks(source);
-          checkAbort(opts.signal);
-          await archive.applyOnTarget(sql + deferralSql(deferred) + propertiesSql, 'source schema', {
-            code: 'schema_apply_failed', rerun: `"pgshift schema ${database}"`, state: 'The target was left as it was (the schema is applied in one transaction).',
-          });
-        } finally {
-          archive.remove();
-        }
-        report.applied = true;
-        if (deferred.length > 0) {
-          report.deferredChecks = deferred.map(checkLabel);
-          emit({ type: 'info', message: `${deferred.length} NOT VALID CHECK constraint(s) wait for the initial copy (rows on the source may violate them); "pgshift wait ${database}" adds them once every table is ready: ${report.deferredChecks.join(', ')}` });
-        }
-        return report;
-      } finally {
-        await target.close();
-      }
+      made.created = report.created = await createTargetDatabase(config, source, database, emit);
+      if (made.created) emit({ type: 'info', message: `created database "${database}" on the target` });
+      await copySchema(config, source, database, sourceExtensions, report, emit, opts.signal);
+      return report;
     });
-    if (report.compatibility) {
-      const bad = report.compatibility.differences.filter((d) => d.verdict === 'incompatible');
-      if (bad.length) {
-        throw new ProblemError('schema_incompatible', `the target schema of "${database}" cannot receive the source's rows: ${bad.map((d) => `${d.table}${d.column ? '.' + d.column : ''} (${d.reason})`).join('; ')}`, {
-          hint: 'Change the target schema so every replicated source column exists there with a type the source type converts to (or exclude the table in the config), then re-run with --existing.',
-          details: { compatibility: report.compatibility },
-        });
-      }
-      emit({ type: 'step', step, state: 'done', ms: Date.now() - started,
-        message: `${report.compatibility.tables} table(s) checked, ${report.compatibility.differences.length} difference(s), none incompatible` });
-    } else if (report.alreadyDone) {
-      emit({ type: 'step', step, state: 'skip', message: 'the target already has the source schema' });
-    } else {
-      emit({ type: 'step', step, state: 'done', ms: Date.now() - started });
-    }
+    finished(report, step, started, emit);
     return report;
   } catch (e) {
-    if (created) {
+    if (made.created) {
       await dropCreatedDatabase(config, database).catch((dropErr: unknown) => {
         emit({ type: 'warn', message: `could not drop the database "${database}" this run created: ${(dropErr as Error).message}; drop it by hand before re-running` });
       });
@@ -302,5 +218,108 @@ export async function applySchema(config: Config, database: string, opts: ApplyS
       });
     }
     throw e;
+  }
+}
+
+/** --existing: the target's own schema checked against the source's (nothing applied). */
+async function checkExisting(config: Config, source: Db, database: string, dbConfig: DatabaseConfig, report: SchemaReport, emit: Emit): Promise<CompatReport> {
+  if (!(await targetDatabaseExists(config, database))) {
+    throw new ProblemError('target_database_missing', `--existing: the target has no database "${database}"`, {
+      hint: `Create and provision it on the target, or run "pgshift schema ${database}" without --existing to copy the source schema.`,
+    });
+  }
+  const all = await listTables(source);
+  const replicated = replicatedTables(all, dbConfig.exclude, featuresOf(source.version).publishViaPartitionRoot);
+  return withDb('target', config.target, { database }, async (target) => {
+    reportDatabaseDifferences(report, compareDatabaseProperties((await readDatabaseProperties(source, database))!, (await readDatabaseProperties(target, database))!), database, emit);
+    return checkCompatibility(source, target, replicated, emit);
+  });
+}
+
+/**
+ * The source schema onto the target database (which this run may just have
+ * created: report.created), with the database's own properties, unless it is
+ * there already; refused over tables that are not the source's.
+ */
+async function copySchema(config: Config, source: Db, database: string, sourceExtensions: SourceExtension[], report: SchemaReport, emit: Emit, signal?: AbortSignal): Promise<void> {
+  const target = await connect('target', config.target, { database });
+  try {
+    const sourceProps = (await readDatabaseProperties(source, database))!;
+    let propertiesSql = '';
+    if (report.created) {
+      const plan = await planDatabaseProperties(sourceProps, database, target);
+      propertiesSql = plan.sql;
+      if (plan.skipped.length) {
+        report.skippedDatabaseProperties = plan.skipped;
+        for (const w of plan.skipped) emit({ type: 'warn', message: `database "${database}" on the target will not get this property of the source's: ${w}` });
+      }
+    } else {
+      reportDatabaseDifferences(report, compareDatabaseProperties(sourceProps, (await readDatabaseProperties(target, database))!), database, emit);
+    }
+    if (!report.created && (await appliedOn(source, target))) {
+      report.alreadyDone = true;
+      return;
+    }
+    const userTables = (await listTables(target)).filter((t) => !t.extension);
+    if (userTables.length) {
+      const shown = userTables.slice(0, 5).map(tableKey).join(', ');
+      throw new SafetyError('target_not_empty', `the target database "${database}" already has ${userTables.length} user table(s) that do not match the source schema (${shown}${userTables.length > 5 ? ', ...' : ''}); pgshift will not apply a schema over them`, {
+        hint: `If you provisioned the target schema yourself, run "pgshift schema ${database} --existing" to check it instead. Otherwise drop or rename the target database and re-run.`,
+        details: { tables: userTables.map(tableKey) },
+      });
+    }
+    await checkExtensions(sourceExtensions, target);
+    checkAbort(signal);
+    // The source's bootstrap superuser owns its public schema (before 15) and is
+    // never copied; a non-superuser target role may not hand the schema to the
+    // target's own, so the target's public schema keeps its owner (15+: the database owner).
+    const targetSuper = (await target.one<{ su: boolean }>('SELECT rolsuper AS su FROM pg_catalog.pg_roles WHERE rolname = current_user')).su;
+    const bootstrap = (await source.one<{ name: string }>('SELECT rolname AS name FROM pg_catalog.pg_roles WHERE oid = 10')).name;
+    const targetMajor = target.version.major;
+    await target.close();
+    await applyArchive(config, source, database, targetMajor, targetSuper ? undefined : bootstrap, propertiesSql, report, emit, signal);
+  } finally {
+    await target.close();
+  }
+}
+
+/** Dump, adapt and apply the schema in one transaction; NOT VALID CHECK constraints deferred (they would reject the source's old rows during the initial copy). */
+async function applyArchive(config: Config, source: Db, database: string, targetMajor: number, skipPublicOwner: string | undefined, propertiesSql: string, report: SchemaReport, emit: Emit, signal?: AbortSignal): Promise<void> {
+  const tools = await dumpTools(source.version.major, targetMajor);
+  const archive = await SchemaArchive.dump(config, database, tools, await pgshiftPublicationEntries(source));
+  let deferred: Awaited<ReturnType<typeof notValidChecks>>;
+  try {
+    const sql = await schemaScript(archive, targetMajor, skipPublicOwner);
+    deferred = await notValidChecks(source);
+    checkAbort(signal);
+    await archive.applyOnTarget(sql + deferralSql(deferred) + propertiesSql, 'source schema', {
+      code: 'schema_apply_failed', rerun: `"pgshift schema ${database}"`, state: 'The target was left as it was (the schema is applied in one transaction).',
+    });
+  } finally {
+    archive.remove();
+  }
+  report.applied = true;
+  if (deferred.length > 0) {
+    report.deferredChecks = deferred.map(checkLabel);
+    emit({ type: 'info', message: `${deferred.length} NOT VALID CHECK constraint(s) wait for the initial copy (rows on the source may violate them); "pgshift wait ${database}" adds them once every table is ready: ${report.deferredChecks.join(', ')}` });
+  }
+}
+
+/** The step's end: an incompatible --existing target refused, else done or skipped. */
+function finished(report: SchemaReport, step: string, started: number, emit: Emit): void {
+  if (report.compatibility) {
+    const bad = report.compatibility.differences.filter((d) => d.verdict === 'incompatible');
+    if (bad.length) {
+      throw new ProblemError('schema_incompatible', `the target schema of "${report.database}" cannot receive the source's rows: ${bad.map((d) => `${d.table}${d.column ? '.' + d.column : ''} (${d.reason})`).join('; ')}`, {
+        hint: 'Change the target schema so every replicated source column exists there with a type the source type converts to (or exclude the table in the config), then re-run with --existing.',
+        details: { compatibility: report.compatibility },
+      });
+    }
+    emit({ type: 'step', step, state: 'done', ms: Date.now() - started,
+      message: `${report.compatibility.tables} table(s) checked, ${report.compatibility.differences.length} difference(s), none incompatible` });
+  } else if (report.alreadyDone) {
+    emit({ type: 'step', step, state: 'skip', message: 'the target already has the source schema' });
+  } else {
+    emit({ type: 'step', step, state: 'done', ms: Date.now() - started });
   }
 }

@@ -36,8 +36,8 @@ import { namesFor } from '../replication/names.js';
 import { refuseMissingPrivileges, refuseTablesMissingOnTarget, refuseTargetRows, refuseUnsupportedVersions } from '../checks/preflight.js';
 import { leafTables, type ReplicaIdentityPlan } from '../replication/replica-identity.js';
 import { IdentityChanges, refuseUnrecordable } from '../replication/identity-record.js';
-import { findPublication, findSlot, findSubscription, subscriptionConninfo } from '../replication/subscription.js';
-import { type NotCarriedTable, applyIdentityPlan, planChangesIdentities, planPublication, syncPublication } from '../replication/publication.js';
+import { findPublication, findSlot, findSubscription, subscriptionConninfo, type SubscriptionConninfo, type SubscriptionInfo } from '../replication/subscription.js';
+import { type NotCarriedTable, type PublicationPlan, applyIdentityPlan, planChangesIdentities, planPublication, syncPublication } from '../replication/publication.js';
 import { createSubscription, subscriptionOptions, warnStoredPassword } from '../replication/subscription.js';
 
 export type CopyMode = 'native' | 'fast';
@@ -180,35 +180,12 @@ export async function startReplication(config: Config, database: string, opts: S
     // Only start makes it, so it is still the same when the subscription step below looks.
     const sub = await findSubscription(target, names.subscription);
     const onTarget = await tableNames(target);
-    if (!sub) {
-      await refuseMissingPrivileges(source, target, plan.tables, !(await findPublication(source, names.publication)));
-      try {
-        await refuseTargetRows(target, plan.tables, onTarget);
-      } catch (e) {
-        // Rows beside our slot and no subscription: most likely a fast copy that
-        // was killed; only the fast copy knows those rows are its own.
-        if (!(e instanceof SafetyError && e.code === 'target_has_rows' && (await findSlot(source, names.slot)))) throw e;
-        throw new SafetyError(e.code, `${e.message}; slot ${names.slot} exists on the source without a subscription: an interrupted "start --copy fast" (or "run --copy fast") left them`, {
-          // sql-lint: safe (a hint for the user, not SQL pgshift runs)
-          hint: `Run "pgshift start ${database} --copy fast" (or "pgshift run ${database} --copy fast") again: it empties those tables and copies again. To use the native copy instead, empty them on the target (TRUNCATE) first. Nothing was changed.`,
-          details: e.details,
-        });
-      }
-    }
+    if (!sub) await refuseNewStart(source, target, plan, onTarget, database);
     await refuseTablesMissingOnTarget(plan.tables, onTarget, database);
     if (planChangesIdentities(plan)) {
       for (const side of ['source', 'target'] as const) await refuseUnrecordable(config, side, database, dryRun);
     }
-    const sourceChanges = new IdentityChanges(config, 'source', source);
-    const targetChanges = new IdentityChanges(config, 'target', target);
-    try {
-      dryRun?.step('replica identities on the source (each recorded first, for cleanup to put back)');
-      await applyIdentityPlan(sourceChanges, plan, emit);
-      dryRun?.step('replica identities on the target (as the source has them, for the apply worker)');
-      await mirrorIdentityOnTarget(source, target, plan.tables, emit, targetChanges, sourceChanges);
-    } finally {
-      await Promise.all([sourceChanges.close(), targetChanges.close()]);
-    }
+    await setIdentities(config, source, target, plan, emit, dryRun);
     faultPoint('after:start-identity');
     checkAborted(opts.signal);
 
@@ -224,58 +201,9 @@ export async function startReplication(config: Config, database: string, opts: S
     let droppedOrphan = false;
     let options: string[] = [];
     if (sub) {
-      if (!sub.publications.includes(names.publication)) {
-        throw new SafetyError('subscription_mismatch', `subscription ${names.subscription} on the target exists but subscribes to ${sub.publications.join(', ')}, not ${names.publication}`, {
-          // sql-lint: safe (a hint for the user, not SQL pgshift runs)
-          hint: `pgshift did not create it this way. Drop it (DROP SUBSCRIPTION ${quoteIdent(names.subscription)}) or run "pgshift cleanup ${database}", then start again.`,
-        });
-      }
-      const published = await source.query<{ schema: string; name: string }>(sqlFile('start-published-tables'), [names.publication]);
-      // The tables the subscription knows (pg_subscription_rel), as status lists them.
-      const subscribed = new Set((await target.query<{ schema: string; name: string }>(sqlFile('status-target-tables'), [names.subscription])).map(tableKey));
-      const missing = published.filter((t) => !subscribed.has(tableKey(t)));
-      if (missing.length > 0) {
-        if (!sub.enabled) {
-          emit({ type: 'warn', message: `subscription ${names.subscription} is disabled, so it cannot pick up ${missing.length} newly published table(s); enable it and run start again` });
-        } else {
-          // New tables are copied; tables already subscribed keep their state.
-          await target.change(`ALTER SUBSCRIPTION ${quoteIdent(names.subscription)} REFRESH PUBLICATION WITH (copy_data = true)`);
-          subAction = 'refreshed';
-          emit({ type: 'info', message: `subscription ${names.subscription}: refreshed, ${missing.length} new table(s) will be copied` });
-        }
-      }
-      if (!sub.enabled) {
-        emit({ type: 'warn', message: `subscription ${names.subscription} exists but is disabled (an apply error stops it); see "pgshift status ${database}"` });
-      }
+      subAction = await refreshSubscription(source, target, sub, database, emit);
     } else {
-      const slot = await findSlot(source, names.slot);
-      if (slot) {
-        if (slot.slotType !== 'logical' || slot.database !== database || slot.plugin !== 'pgoutput') {
-          throw new SafetyError('slot_conflict', `a replication slot named ${names.slot} exists on the source but is not a pgoutput slot for database "${database}"`, {
-            hint: 'Something other than pgshift made it. Drop or rename it, then run start again.',
-          });
-        }
-        // The subscription is gone, so this slot is a CREATE SUBSCRIPTION that died
-        // half-way (or a dropped subscription's leftover): nothing consumes it.
-        if (!(await waitInactive(source, names.slot, opts.signal))) {
-          throw new SafetyError('slot_in_use', `replication slot ${names.slot} on the source is in use (pid ${slot.activePid}) but no subscription ${names.subscription} exists on the target`, {
-            hint: 'Another subscriber is using this slot. Stop it, or drop the slot, then run start again.',
-          });
-        }
-        await source.change('SELECT pg_catalog.pg_drop_replication_slot($1)', [names.slot], { note: 'left on the source by an interrupted start' });
-        droppedOrphan = true;
-        emit({ type: 'warn', message: `${dryRun ? 'would drop' : 'dropped'} replication slot ${names.slot} left on the source by an interrupted start` });
-      }
-      warnStoredPassword(conn, emit);
-      const textOnly = await textOnlyTypes(source, target, plan.tables);
-      if (textOnly.length) {
-        emit({ type: 'info', message: `binary transfer left off: ${textOnly.map((t) => `${t.type} (${t.used_by})`).join(', ')} ${textOnly.length === 1 ? 'has' : 'have'} no binary send/receive, and PostgreSQL ${target.version.major} would copy the tables in binary` });
-      }
-      options = subscriptionOptions(source.version, target.version, names.slot, true, textOnly.length === 0);
-      checkAborted(opts.signal);
-      emit({ type: 'info', message: `creating subscription ${names.subscription} on the target (initial copy: native copy_data)` });
-      await createSubscription(target, names.subscription, conn, names.publication, options, emit);
-      faultPoint('after:start-subscription');
+      ({ options, droppedOrphan } = await createForwardSubscription(source, target, plan, conn, database, emit, opts.signal));
       subAction = 'created';
     }
     return {
@@ -290,4 +218,109 @@ export async function startReplication(config: Config, database: string, opts: S
     await target?.close();
     await source.close();
   }
+}
+
+/**
+ * Refusals before a first start changes anything: privileges, and rows on the
+ * target (beside our slot and no subscription: a killed fast copy's, which
+ * only the fast copy may empty).
+ */
+async function refuseNewStart(source: Db, target: Db, plan: PublicationPlan, onTarget: Set<string>, database: string): Promise<void> {
+  const names = namesFor(database);
+  await refuseMissingPrivileges(source, target, plan.tables, !(await findPublication(source, names.publication)));
+  try {
+    await refuseTargetRows(target, plan.tables, onTarget);
+  } catch (e) {
+    if (!(e instanceof SafetyError && e.code === 'target_has_rows' && (await findSlot(source, names.slot)))) throw e;
+    throw new SafetyError(e.code, `${e.message}; slot ${names.slot} exists on the source without a subscription: an interrupted "start --copy fast" (or "run --copy fast") left them`, {
+      // sql-lint: safe (a hint for the user, not SQL pgshift runs)
+      hint: `Run "pgshift start ${database} --copy fast" (or "pgshift run ${database} --copy fast") again: it empties those tables and copies again. To use the native copy instead, empty them on the target (TRUNCATE) first. Nothing was changed.`,
+      details: e.details,
+    });
+  }
+}
+
+/** The planned replica identities on the source, and the source's on the target (each change recorded first, for cleanup). */
+async function setIdentities(config: Config, source: Db, target: Db, plan: PublicationPlan, emit: Emit, dryRun?: DryRun): Promise<void> {
+  const sourceChanges = new IdentityChanges(config, 'source', source);
+  const targetChanges = new IdentityChanges(config, 'target', target);
+  try {
+    dryRun?.step('replica identities on the source (each recorded first, for cleanup to put back)');
+    await applyIdentityPlan(sourceChanges, plan, emit);
+    dryRun?.step('replica identities on the target (as the source has them, for the apply worker)');
+    await mirrorIdentityOnTarget(source, target, plan.tables, emit, targetChanges, sourceChanges);
+  } finally {
+    await Promise.all([sourceChanges.close(), targetChanges.close()]);
+  }
+}
+
+/** A subscription that exists: it must be ours; newly published tables are picked up (copied), the others keep their state. */
+async function refreshSubscription(source: Db, target: Db, sub: SubscriptionInfo, database: string, emit: Emit): Promise<StartResult['subscription']['action']> {
+  const names = namesFor(database);
+  let subAction: StartResult['subscription']['action'] = 'unchanged';
+  if (!sub.publications.includes(names.publication)) {
+    throw new SafetyError('subscription_mismatch', `subscription ${names.subscription} on the target exists but subscribes to ${sub.publications.join(', ')}, not ${names.publication}`, {
+      // sql-lint: safe (a hint for the user, not SQL pgshift runs)
+      hint: `pgshift did not create it this way. Drop it (DROP SUBSCRIPTION ${quoteIdent(names.subscription)}) or run "pgshift cleanup ${database}", then start again.`,
+    });
+  }
+  const published = await source.query<{ schema: string; name: string }>(sqlFile('start-published-tables'), [names.publication]);
+  // The tables the subscription knows (pg_subscription_rel), as status lists them.
+  const subscribed = new Set((await target.query<{ schema: string; name: string }>(sqlFile('status-target-tables'), [names.subscription])).map(tableKey));
+  const missing = published.filter((t) => !subscribed.has(tableKey(t)));
+  if (missing.length > 0) {
+    if (!sub.enabled) {
+      emit({ type: 'warn', message: `subscription ${names.subscription} is disabled, so it cannot pick up ${missing.length} newly published table(s); enable it and run start again` });
+    } else {
+      // New tables are copied; tables already subscribed keep their state.
+      await target.change(`ALTER SUBSCRIPTION ${quoteIdent(names.subscription)} REFRESH PUBLICATION WITH (copy_data = true)`);
+      subAction = 'refreshed';
+      emit({ type: 'info', message: `subscription ${names.subscription}: refreshed, ${missing.length} new table(s) will be copied` });
+    }
+  }
+  if (!sub.enabled) {
+    emit({ type: 'warn', message: `subscription ${names.subscription} exists but is disabled (an apply error stops it); see "pgshift status ${database}"` });
+  }
+  return subAction;
+}
+
+/**
+ * The forward subscription, made with the native initial copy. A slot of its
+ * name without a subscription is a CREATE SUBSCRIPTION that died half-way:
+ * dropped first, once nothing uses it.
+ */
+async function createForwardSubscription(
+  source: Db, target: Db, plan: PublicationPlan, conn: SubscriptionConninfo, database: string, emit: Emit, signal?: AbortSignal,
+): Promise<{ options: string[]; droppedOrphan: boolean }> {
+  const names = namesFor(database);
+  let droppedOrphan = false;
+  const slot = await findSlot(source, names.slot);
+  if (slot) {
+    if (slot.slotType !== 'logical' || slot.database !== database || slot.plugin !== 'pgoutput') {
+      throw new SafetyError('slot_conflict', `a replication slot named ${names.slot} exists on the source but is not a pgoutput slot for database "${database}"`, {
+        hint: 'Something other than pgshift made it. Drop or rename it, then run start again.',
+      });
+    }
+    // The subscription is gone, so this slot is a CREATE SUBSCRIPTION that died
+    // half-way (or a dropped subscription's leftover): nothing consumes it.
+    if (!(await waitInactive(source, names.slot, signal))) {
+      throw new SafetyError('slot_in_use', `replication slot ${names.slot} on the source is in use (pid ${slot.activePid}) but no subscription ${names.subscription} exists on the target`, {
+        hint: 'Another subscriber is using this slot. Stop it, or drop the slot, then run start again.',
+      });
+    }
+    await source.change('SELECT pg_catalog.pg_drop_replication_slot($1)', [names.slot], { note: 'left on the source by an interrupted start' });
+    droppedOrphan = true;
+    emit({ type: 'warn', message: `${source.dryRun ? 'would drop' : 'dropped'} replication slot ${names.slot} left on the source by an interrupted start` });
+  }
+  warnStoredPassword(conn, emit);
+  const textOnly = await textOnlyTypes(source, target, plan.tables);
+  if (textOnly.length) {
+    emit({ type: 'info', message: `binary transfer left off: ${textOnly.map((t) => `${t.type} (${t.used_by})`).join(', ')} ${textOnly.length === 1 ? 'has' : 'have'} no binary send/receive, and PostgreSQL ${target.version.major} would copy the tables in binary` });
+  }
+  const options = subscriptionOptions(source.version, target.version, names.slot, true, textOnly.length === 0);
+  checkAborted(signal);
+  emit({ type: 'info', message: `creating subscription ${names.subscription} on the target (initial copy: native copy_data)` });
+  await createSubscription(target, names.subscription, conn, names.publication, options, emit);
+  faultPoint('after:start-subscription');
+  return { options, droppedOrphan };
 }
