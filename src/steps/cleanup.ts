@@ -22,7 +22,7 @@ import { PgshiftError, SafetyError } from '../errors.js';
 import type { Emit } from '../events.js';
 import { silent } from '../events.js';
 import { sleep } from '../util/wait.js';
-import { namesFor } from '../replication/names.js';
+import { namesFor, type MigrationNames } from '../replication/names.js';
 import { databaseConfig } from '../config/config.js';
 import { deleteFence, readFence, type FenceRecord } from '../switchover/state.js';
 import { manualUnfenceSql, PAUSE_IMPLS } from '../switchover/pause.js';
@@ -83,172 +83,219 @@ export interface CleanupOptions {
 
 export async function cleanup(config: Config, database: string, opts: CleanupOptions = {}): Promise<CleanupResult> {
   databaseConfig(config, database);
-  const emit = opts.emit ?? silent;
-  const dryRun = opts.dryRun;
-  const names = namesFor(database);
-  const result: CleanupResult = { database, dropped: [], left: [], fences: [], identities: [] };
-  const [src, tgt] = await Promise.all([tryConnect(config, 'source', database, dryRun), tryConnect(config, 'target', database, dryRun)]);
-  const conns: Record<Side, typeof src> = { source: src, target: tgt };
-  const other = (s: Side): Side => (s === 'source' ? 'target' : 'source');
-  // Each side: the subscription it holds, the publication and slot it holds.
-  const plan: Record<Side, { sub: string; pub: string; slot: string }> = {
-    target: { sub: names.subscription, pub: names.reversePublication, slot: names.reverseSlot },
-    source: { sub: names.reverseSubscription, pub: names.publication, slot: names.slot },
-  };
-  const leftOn: Record<Side, { objects: string[]; sql: string[] }> = { source: { objects: [], sql: [] }, target: { objects: [], sql: [] } };
-  const syncOwners: Record<Side, string[]> = { source: [], target: [] };
-  /** Slots a DROP SUBSCRIPTION drops itself on the peer (it is attached to them): in a dry run they are still there. */
-  const droppedWithSubscription: Record<Side, string[]> = { source: [], target: [] };
-
+  const [src, tgt] = await Promise.all([tryConnect(config, 'source', database, opts.dryRun), tryConnect(config, 'target', database, opts.dryRun)]);
+  const run = new CleanupRun(config, database, opts, { source: src, target: tgt });
   // Subscriptions first, so the slots they use become free.
-  for (const side of ['target', 'source'] as Side[]) {
-    const c = conns[side];
-    if (!c.db) continue;
-    const oid = await subOid(c.db, plan[side].sub);
-    if (!oid) continue;
-    syncOwners[other(side)].push(oid);
-    dryRun?.step(`subscription ${plan[side].sub} on the ${side}`);
+  for (const side of ['target', 'source'] as Side[]) await run.dropSubscription(side);
+  for (const side of ['source', 'target'] as Side[]) await run.cleanSide(side);
+  await run.addDeferredChecks();
+  return run.finish();
+}
+
+type Connections = Awaited<ReturnType<typeof tryConnect>>;
+
+/** One cleanup: what each side holds, what was dropped, and what is left on a side it could not reach. */
+class CleanupRun {
+  readonly result: CleanupResult;
+  private readonly emit: Emit;
+  private readonly dryRun?: DryRun;
+  private readonly names: MigrationNames;
+  /** Each side: the subscription it holds, the publication and slot it holds. */
+  private readonly plan: Record<Side, { sub: string; pub: string; slot: string }>;
+  private readonly leftOn: Record<Side, { objects: string[]; sql: string[] }> = { source: { objects: [], sql: [] }, target: { objects: [], sql: [] } };
+  /** OIDs of the dropped subscriptions whose table-sync slots may be left on each side. */
+  private readonly syncOwners: Record<Side, string[]> = { source: [], target: [] };
+  /** Slots a DROP SUBSCRIPTION drops itself on the peer (it is attached to them): in a dry run they are still there. */
+  private readonly droppedWithSubscription: Record<Side, string[]> = { source: [], target: [] };
+
+  constructor(private readonly config: Config, private readonly database: string, opts: CleanupOptions, private readonly conns: Record<Side, Connections>) {
+    this.emit = opts.emit ?? silent;
+    this.dryRun = opts.dryRun;
+    const names = this.names = namesFor(database);
+    this.plan = {
+      target: { sub: names.subscription, pub: names.reversePublication, slot: names.reverseSlot },
+      source: { sub: names.reverseSubscription, pub: names.publication, slot: names.slot },
+    };
+    this.result = { database, dropped: [], left: [], fences: [], identities: [] };
+  }
+
+  /** The subscription this side holds, detached from its slot when that is gone or out of reach. */
+  async dropSubscription(side: Side): Promise<void> {
+    const { plan, names, result } = this;
+    const db = this.conns[side].db;
+    if (!db) return;
+    const oid = await subOid(db, plan[side].sub);
+    if (!oid) return;
+    this.syncOwners[other(side)].push(oid);
+    this.dryRun?.step(`subscription ${plan[side].sub} on the ${side}`);
     const subSql = quoteIdent(plan[side].sub);
-    await c.db.change(`ALTER SUBSCRIPTION ${subSql} DISABLE`);
-    const peer = conns[other(side)].db;
+    await db.change(`ALTER SUBSCRIPTION ${subSql} DISABLE`);
+    const peer = this.conns[other(side)].db;
     const slotName = side === 'target' ? names.slot : names.reverseSlot;
     const slotThere = peer ? await peer.maybeOne('SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1', [slotName]) : undefined;
     if (peer && !slotThere) {
       // Its slot is already gone (an earlier cleanup ran while this side was down).
-      await c.db.change(`ALTER SUBSCRIPTION ${subSql} SET (slot_name = NONE)`);
+      await db.change(`ALTER SUBSCRIPTION ${subSql} SET (slot_name = NONE)`);
     } else if (!peer) {
       // The slot lives on the side we cannot reach: detach it, or DROP SUBSCRIPTION would try to drop it there and fail.
-      await c.db.change(`ALTER SUBSCRIPTION ${subSql} SET (slot_name = NONE)`);
-      leftOn[other(side)].objects.push(`replication slot ${slotName}`);
+      await db.change(`ALTER SUBSCRIPTION ${subSql} SET (slot_name = NONE)`);
+      this.leftOn[other(side)].objects.push(`replication slot ${slotName}`);
     } else {
-      droppedWithSubscription[other(side)].push(slotName);
+      this.droppedWithSubscription[other(side)].push(slotName);
     }
-    await c.db.change(`DROP SUBSCRIPTION ${subSql}`, [], {
+    await db.change(`DROP SUBSCRIPTION ${subSql}`, [], {
       note: peer && slotThere ? `it also drops its replication slot ${slotName} (and table-sync slots) on the ${other(side)}` : undefined,
     });
     result.dropped.push({ side, object: `subscription ${plan[side].sub}` });
-    emit({ type: 'info', message: `dropped subscription ${plan[side].sub} on the ${side}` });
+    this.emit({ type: 'info', message: `dropped subscription ${plan[side].sub} on the ${side}` });
   }
 
-  for (const side of ['source', 'target'] as Side[]) {
-    const c = conns[side];
-    const { pub, slot } = plan[side];
+  /** Slots, publication, fence record and replica identities on one side; what an unreachable side keeps, with the SQL to remove it. */
+  async cleanSide(side: Side): Promise<void> {
+    const c = this.conns[side];
     if (!c.db || !c.admin) {
-      const l = leftOn[side];
-      l.objects.push(`publication ${pub}`, `replication slot ${slot}`, `subscription ${plan[side].sub}`, 'table-sync slots pg_<suboid>_sync_* of pgshift subscriptions');
-      l.sql.push(
-        `DROP PUBLICATION IF EXISTS ${quoteIdent(pub)};`,
-        `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name IN (${quoteLiteral(slot)}) OR slot_name LIKE ${quoteLiteral('pg\\_%\\_sync\\_%')} AND NOT active;`,
-        `ALTER SUBSCRIPTION ${quoteIdent(plan[side].sub)} DISABLE; ALTER SUBSCRIPTION ${quoteIdent(plan[side].sub)} SET (slot_name = NONE); DROP SUBSCRIPTION ${quoteIdent(plan[side].sub)};`,
-        `DELETE FROM pgshift.switchover_fence WHERE database = ${quoteLiteral(database)};  -- in the maintenance database, if the table exists`,
-        `-- and run "pgshift cleanup ${database}" again once the ${side} is back: it puts back the replica identities pgshift set there (recorded in pgshift.replica_identity of its maintenance database)`,
-      );
-      l.objects.push(`replica identities pgshift set on tables of ${database}, if any (recorded in pgshift.replica_identity of the maintenance database)`);
-      result.left.push({ side, reason: c.error ?? 'unreachable', objects: [...new Set(l.objects)], database, sql: l.sql });
-      continue;
+      this.leftUnreachable(side, c.error);
+      return;
     }
-    const slots = await c.db.query<{ slot_name: string; active: boolean; active_pid: number | null }>(sqlFile('cleanup-slots'), [[slot], syncOwners[side]]);
-    dryRun?.step(`replication slots and publication ${pub} on the ${side}`);
-    for (const sl of slots) {
-      if (dryRun) {
-        // The subscription was not dropped, so its walsender still holds the slot: nothing to wait for.
-        const bySubscription = droppedWithSubscription[side].includes(sl.slot_name) || /^pg_\d+_sync_/.test(sl.slot_name);
-        const only = bySubscription ? 'only if DROP SUBSCRIPTION left it' : undefined;
-        if (sl.active && sl.active_pid !== null) {
-          const ifLeft = bySubscription ? 'only if DROP SUBSCRIPTION left the slot and ' : 'only if ';
-          await c.db.change('SELECT pg_catalog.pg_terminate_backend($1)', [sl.active_pid], { note: `${ifLeft}its walsender (pid ${sl.active_pid} now) still holds it after about half a second` });
-        }
-        await c.db.change('SELECT pg_catalog.pg_drop_replication_slot($1)', [sl.slot_name], { note: only });
-        result.dropped.push({ side, object: `replication slot ${sl.slot_name}` });
-        continue;
-      }
-      for (let i = 0; i < 200; i++) {
-        const r = await c.db.maybeOne<{ active_pid: number | null }>('SELECT active_pid FROM pg_catalog.pg_replication_slots WHERE slot_name = $1', [sl.slot_name]);
-        if (!r || r.active_pid === null) break;
-        // A walsender of a subscription that is gone (or detached) still holds it: end it.
-        if (i > 20) await c.db.change('SELECT pg_catalog.pg_terminate_backend($1)', [r.active_pid]);
-        await sleep(25);
-      }
-      const gone = await c.db.maybeOne('SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1', [sl.slot_name]);
-      if (gone) await c.db.change('SELECT pg_catalog.pg_drop_replication_slot($1)', [sl.slot_name]);
-      result.dropped.push({ side, object: `replication slot ${sl.slot_name}` });
-    }
-    const p = await c.db.maybeOne('SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = $1', [pub]);
-    if (p) {
+    const { pub } = this.plan[side];
+    const slots = await c.db.query<{ slot_name: string; active: boolean; active_pid: number | null }>(sqlFile('cleanup-slots'), [[this.plan[side].slot], this.syncOwners[side]]);
+    this.dryRun?.step(`replication slots and publication ${pub} on the ${side}`);
+    for (const sl of slots) await this.dropSlot(c.db, side, sl);
+    if (await c.db.maybeOne('SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = $1', [pub])) {
       await c.db.change(`DROP PUBLICATION ${quoteIdent(pub)}`);
-      result.dropped.push({ side, object: `publication ${pub}` });
+      this.result.dropped.push({ side, object: `publication ${pub}` });
     }
-    const fence = await readFence(c.admin, database);
-    if (fence && dryRun) {
-      dryRun.step(`switchover bookkeeping on the ${side}`);
-      await planFenceRemoval(c.admin, fence, config, side);
-      if (fence.phase === 'pausing' || fence.phase === 'paused') {
-        result.dropped.push({ side, object: `fence of an interrupted ${fence.direction} (${fence.method}): writes given back` });
-      } else {
-        const sql = manualUnfenceSql(fence, config);
-        if (sql.length > 0) result.fences.push({ side, method: fence.method, sql });
-      }
-      result.dropped.push({ side, object: 'switchover bookkeeping (pgshift.switchover_fence row)' });
-    } else if (fence) {
-      if (fence.phase === 'pausing' || fence.phase === 'paused') {
-        // A run killed before its point of no return: this side is still the one that
-        // takes writes, so lifting the fence is the whole undo, and once the record is
-        // gone nobody else would know what to give back.
-        const ctx = { config, database, side, admin: c.admin, otherAdmin: conns[other(side)].admin ?? c.admin, record: fence, emit };
-        try {
-          await PAUSE_IMPLS[fence.method].undo(ctx);
-        } catch (e) {
-          throw new SafetyError('unfence_failed', `cleanup ${database}: giving writes back to the ${side} (fenced by an interrupted ${fence.direction}) failed: ${(e as Error).message}`, {
-            hint: unfenceHint(config, fence), cause: e,
-          });
-        }
-        result.dropped.push({ side, object: `fence of an interrupted ${fence.direction} (${fence.method}): writes given back` });
-        emit({ type: 'info', message: `lifted the fence an interrupted ${fence.direction} left on the ${side} (${fence.method})` });
-      } else {
-        // A finished pgbouncer run left nothing paused (PgBouncer already points at the other side): no fence to report.
-        const sql = manualUnfenceSql(fence, config);
-        if (sql.length > 0) result.fences.push({ side, method: fence.method, sql });
-      }
-      await deleteFence(c.admin, database);
-      result.dropped.push({ side, object: 'switchover bookkeeping (pgshift.switchover_fence row)' });
-    }
+    await this.removeFence(c.admin, side);
     // Last on this side: its publication is gone, so no table goes back to an identity it cannot publish with.
-    dryRun?.step(`replica identities on the ${side} (put back as before pgshift)`);
+    this.dryRun?.step(`replica identities on the ${side} (put back as before pgshift)`);
     const ids = await restoreReplicaIdentities(c.admin, c.db);
     // Reported with the result (the CLI groups them: there may be hundreds).
-    if (ids.restored.length > 0 || ids.kept.length > 0) result.identities.push(ids);
+    if (ids.restored.length > 0 || ids.kept.length > 0) this.result.identities.push(ids);
   }
-  // NOT VALID CHECK constraints schema left out until the initial copy
-  // (deferred-constraints.ts): with the subscription gone no copy can run, so
-  // they are added now and their record goes.
-  if (tgt.db && (await pendingDeferred(tgt.db)).length > 0) {
-    if (src.db) {
-      dryRun?.step('NOT VALID CHECK constraints deferred by schema, on the target');
-      const added = await addDeferredChecks(src.db, tgt.db, emit);
-      result.dropped.push({ side: 'target', object: `record of deferred NOT VALID CHECK constraints (pgshift.deferred_constraints)${added.length ? `; added: ${added.map(checkLabel).join(', ')}` : ''}` });
-    } else {
-      leftOn.target.objects.push('pgshift.deferred_constraints (NOT VALID CHECK constraints still to add: their definitions are read from the source)');
+
+  private leftUnreachable(side: Side, error: string | undefined): void {
+    const { database, plan } = this;
+    const { pub, slot } = plan[side];
+    const l = this.leftOn[side];
+    l.objects.push(`publication ${pub}`, `replication slot ${slot}`, `subscription ${plan[side].sub}`, 'table-sync slots pg_<suboid>_sync_* of pgshift subscriptions');
+    l.sql.push(
+      `DROP PUBLICATION IF EXISTS ${quoteIdent(pub)};`,
+      `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name IN (${quoteLiteral(slot)}) OR slot_name LIKE ${quoteLiteral('pg\\_%\\_sync\\_%')} AND NOT active;`,
+      `ALTER SUBSCRIPTION ${quoteIdent(plan[side].sub)} DISABLE; ALTER SUBSCRIPTION ${quoteIdent(plan[side].sub)} SET (slot_name = NONE); DROP SUBSCRIPTION ${quoteIdent(plan[side].sub)};`,
+      `DELETE FROM pgshift.switchover_fence WHERE database = ${quoteLiteral(database)};  -- in the maintenance database, if the table exists`,
+      `-- and run "pgshift cleanup ${database}" again once the ${side} is back: it puts back the replica identities pgshift set there (recorded in pgshift.replica_identity of its maintenance database)`,
+    );
+    l.objects.push(`replica identities pgshift set on tables of ${database}, if any (recorded in pgshift.replica_identity of the maintenance database)`);
+    this.result.left.push({ side, reason: error ?? 'unreachable', objects: [...new Set(l.objects)], database, sql: l.sql });
+  }
+
+  /** A slot of pgshift's on this side: its walsender ended if a gone subscription's still holds it, then dropped. */
+  private async dropSlot(db: Db, side: Side, sl: { slot_name: string; active: boolean; active_pid: number | null }): Promise<void> {
+    if (this.dryRun) {
+      // The subscription was not dropped, so its walsender still holds the slot: nothing to wait for.
+      const bySubscription = this.droppedWithSubscription[side].includes(sl.slot_name) || /^pg_\d+_sync_/.test(sl.slot_name);
+      const only = bySubscription ? 'only if DROP SUBSCRIPTION left it' : undefined;
+      if (sl.active && sl.active_pid !== null) {
+        const ifLeft = bySubscription ? 'only if DROP SUBSCRIPTION left the slot and ' : 'only if ';
+        await db.change('SELECT pg_catalog.pg_terminate_backend($1)', [sl.active_pid], { note: `${ifLeft}its walsender (pid ${sl.active_pid} now) still holds it after about half a second` });
+      }
+      await db.change('SELECT pg_catalog.pg_drop_replication_slot($1)', [sl.slot_name], { note: only });
+      this.result.dropped.push({ side, object: `replication slot ${sl.slot_name}` });
+      return;
     }
+    for (let i = 0; i < 200; i++) {
+      const r = await db.maybeOne<{ active_pid: number | null }>('SELECT active_pid FROM pg_catalog.pg_replication_slots WHERE slot_name = $1', [sl.slot_name]);
+      if (!r || r.active_pid === null) break;
+      // A walsender of a subscription that is gone (or detached) still holds it: end it.
+      if (i > 20) await db.change('SELECT pg_catalog.pg_terminate_backend($1)', [r.active_pid]);
+      await sleep(25);
+    }
+    const gone = await db.maybeOne('SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1', [sl.slot_name]);
+    if (gone) await db.change('SELECT pg_catalog.pg_drop_replication_slot($1)', [sl.slot_name]);
+    this.result.dropped.push({ side, object: `replication slot ${sl.slot_name}` });
   }
-  for (const side of ['source', 'target'] as Side[]) {
-    const l = leftOn[side];
-    if (conns[side].db && l.objects.length === 0) continue;
-    if (!conns[side].db) continue;
-    result.left.push({ side, reason: 'unreachable peer', objects: l.objects, database, sql: l.sql });
+
+  /**
+   * The switchover bookkeeping on this side. A run killed before its point of
+   * no return left this side as the one that takes writes, so lifting its
+   * fence is the whole undo (once the record is gone nobody else would know
+   * what to give back); a finished one's fence is reported with the SQL that
+   * lifts it.
+   */
+  private async removeFence(admin: Db, side: Side): Promise<void> {
+    const { config, database, result } = this;
+    const fence = await readFence(admin, database);
+    if (!fence) return;
+    const interrupted = fence.phase === 'pausing' || fence.phase === 'paused';
+    if (this.dryRun) {
+      this.dryRun.step(`switchover bookkeeping on the ${side}`);
+      await planFenceRemoval(admin, fence, config, side);
+    } else if (interrupted) {
+      const ctx = { config, database, side, admin, otherAdmin: this.conns[other(side)].admin ?? admin, record: fence, emit: this.emit };
+      try {
+        await PAUSE_IMPLS[fence.method].undo(ctx);
+      } catch (e) {
+        throw new SafetyError('unfence_failed', `cleanup ${database}: giving writes back to the ${side} (fenced by an interrupted ${fence.direction}) failed: ${(e as Error).message}`, {
+          hint: unfenceHint(config, fence), cause: e,
+        });
+      }
+      this.emit({ type: 'info', message: `lifted the fence an interrupted ${fence.direction} left on the ${side} (${fence.method})` });
+    }
+    if (interrupted) {
+      result.dropped.push({ side, object: `fence of an interrupted ${fence.direction} (${fence.method}): writes given back` });
+    } else {
+      // A finished pgbouncer run left nothing paused (PgBouncer already points at the other side): no fence to report.
+      const sql = manualUnfenceSql(fence, config);
+      if (sql.length > 0) result.fences.push({ side, method: fence.method, sql });
+    }
+    if (!this.dryRun) await deleteFence(admin, database);
+    result.dropped.push({ side, object: 'switchover bookkeeping (pgshift.switchover_fence row)' });
   }
-  await Promise.all([src.db, src.admin, tgt.db, tgt.admin].map((d) => d?.close()));
-  // A dry run ended nothing: no result for the journal or the metrics.
-  if (dryRun) return result;
-  emit({
-    type: 'result',
-    data: {
-      kind: 'cleanup', database,
-      dropped: result.dropped.map((d) => `${d.side}: ${d.object}`),
-      left: result.left.flatMap((l) => l.objects.map((o) => `${l.side}: ${o} (${l.reason})`)),
-      fences: result.fences.map((f) => `${f.side}: ${f.method}`),
-    },
-  });
-  return result;
+
+  /**
+   * NOT VALID CHECK constraints schema left out until the initial copy
+   * (deferred-constraints.ts): with the subscription gone no copy can run, so
+   * they are added now and their record goes.
+   */
+  async addDeferredChecks(): Promise<void> {
+    const src = this.conns.source.db;
+    const tgt = this.conns.target.db;
+    if (!tgt || (await pendingDeferred(tgt)).length === 0) return;
+    if (!src) {
+      this.leftOn.target.objects.push('pgshift.deferred_constraints (NOT VALID CHECK constraints still to add: their definitions are read from the source)');
+      return;
+    }
+    this.dryRun?.step('NOT VALID CHECK constraints deferred by schema, on the target');
+    const added = await addDeferredChecks(src, tgt, this.emit);
+    this.result.dropped.push({ side: 'target', object: `record of deferred NOT VALID CHECK constraints (pgshift.deferred_constraints)${added.length ? `; added: ${added.map(checkLabel).join(', ')}` : ''}` });
+  }
+
+  /** What a reachable side could not clean on its unreachable peer; the connections closed; the result event. */
+  async finish(): Promise<CleanupResult> {
+    const { result, database } = this;
+    for (const side of ['source', 'target'] as Side[]) {
+      const l = this.leftOn[side];
+      if (!this.conns[side].db || l.objects.length === 0) continue;
+      result.left.push({ side, reason: 'unreachable peer', objects: l.objects, database, sql: l.sql });
+    }
+    await Promise.all([this.conns.source.db, this.conns.source.admin, this.conns.target.db, this.conns.target.admin].map((d) => d?.close()));
+    // A dry run ended nothing: no result for the journal or the metrics.
+    if (this.dryRun) return result;
+    this.emit({
+      type: 'result',
+      data: {
+        kind: 'cleanup', database,
+        dropped: result.dropped.map((d) => `${d.side}: ${d.object}`),
+        left: result.left.flatMap((l) => l.objects.map((o) => `${l.side}: ${o} (${l.reason})`)),
+        fences: result.fences.map((f) => `${f.side}: ${f.method}`),
+      },
+    });
+    return result;
+  }
+}
+
+function other(s: Side): Side {
+  return s === 'source' ? 'target' : 'source';
 }
 
 /**
