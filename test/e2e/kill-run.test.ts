@@ -17,10 +17,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Pair, runCli, startCli, waitFor, versionPairs } from '../helpers/harness.js';
 import { createFixtureSchema, fillFixture } from '../helpers/fixture-schema.js';
-import { assertSameRows, objectCounts, startLoad, waitForCatchUp } from '../helpers/replication-scenario.js';
+import { assertRunArrived, objectCounts, startLoad } from '../helpers/replication-scenario.js';
 import { serverErrors } from '../helpers/fault-scenario.js';
 import { startLoad as startLedgerLoad } from '../../src/load/index.js';
-import type { LoadCheckReport } from '../../src/load/check.js';
 import { namesFor } from '../../src/replication/names.js';
 
 // The schema step uses the system pg_dump (15): the source must be <= 15.
@@ -82,19 +81,7 @@ for (const point of POINTS) {
       await load.stop();
       acknowledged = (await ledger.stop()).transactions;
     }
-    await waitForCatchUp(pair.source, pair.target, db);
-    const lc = await runCli(['-c', cfg, '--json', 'load-check', db, '--ledger', ledgerFile], { env: pair.env() });
-    assert.ok(lc.stdout.trim().startsWith('{'), `load-check printed no JSON (exit ${lc.code}): ${lc.stderr}`);
-    const check = JSON.parse(lc.stdout) as LoadCheckReport;
-    assert.ok(acknowledged > 0 && check.acknowledged === acknowledged, `the ledger lists ${check.acknowledged} of ${acknowledged} acknowledged transactions`);
-    assert.equal(check.missing, 0, `acknowledged writes missing on the target: ${check.missingIds.join(', ')}\n${await syncContext(db)}`);
-    assert.equal(check.duplicated, 0, `acknowledged writes on the target more than once: ${check.duplicatedIds.join(', ')}\n${await syncContext(db)}`);
-    try {
-      await assertSameRows(pair.source, pair.target, db);
-    } catch (e) {
-      (e as Error).message += `\n${await syncContext(db)}`;
-      throw e;
-    }
+    await assertRunArrived(pair, cfg, db, ledgerFile, acknowledged, () => syncContext(db));
     assert.deepEqual(await objectCounts(pair.source, pair.target, db), { publications: 1, subscriptions: 1, slots: 1, slotsOnTarget: 0 });
     await waitFor(async () => (await syncSlots(db)).length === 0, { timeoutMs: 30_000, what: 'no table-sync slot left on the source' });
 

@@ -12,6 +12,7 @@ import { namesFor } from '../../src/replication/names.js';
 import { featuresOf } from '../../src/pg/version.js';
 import { createFixtureSchema, fillFixture, FIXTURE_SCHEMAS, FIXTURE_TABLES, HOSTILE } from './fixture-schema.js';
 import { runCli, slotConfirmed, tableRows, waitFor, type CliResult, type Pair } from './harness.js';
+import type { LoadCheckReport } from '../../src/load/check.js';
 
 export interface Load {
   /** Stop writing; resolves with the number of committed transactions. */
@@ -217,4 +218,28 @@ export async function runUnderLoad(pair: Pair, dbPrefix: string): Promise<void> 
   assert.equal(typeof s.lagBytes, 'number');
   assert.equal(typeof s.walRetainedBytes, 'number');
   assert.deepEqual(s.problems, []);
+}
+
+/**
+ * After a run under a ledgered load: replication caught up, every
+ * acknowledged write on the target exactly once (load-check through the
+ * CLI), and every table's rows equal on both sides. context() says what the
+ * servers logged, for a failure.
+ */
+export async function assertRunArrived(
+  pair: Pair, cfg: string, db: string, ledgerFile: string, acknowledged: number, context: () => Promise<string>,
+): Promise<void> {
+  await waitForCatchUp(pair.source, pair.target, db);
+  const lc = await runCli(['-c', cfg, '--json', 'load-check', db, '--ledger', ledgerFile], { env: pair.env() });
+  assert.ok(lc.stdout.trim().startsWith('{'), `load-check printed no JSON (exit ${lc.code}): ${lc.stderr}`);
+  const check = JSON.parse(lc.stdout) as LoadCheckReport;
+  assert.ok(acknowledged > 0 && check.acknowledged === acknowledged, `the ledger lists ${check.acknowledged} of ${acknowledged} acknowledged transactions`);
+  assert.equal(check.missing, 0, `acknowledged writes missing on the target: ${check.missingIds.join(', ')}\n${await context()}`);
+  assert.equal(check.duplicated, 0, `acknowledged writes on the target more than once: ${check.duplicatedIds.join(', ')}\n${await context()}`);
+  try {
+    await assertSameRows(pair.source, pair.target, db);
+  } catch (e) {
+    (e as Error).message += `\n${await context()}`;
+    throw e;
+  }
 }
