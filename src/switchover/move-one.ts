@@ -315,8 +315,8 @@ export class Move {
     if (!sub || sub.enabled || sub.worker_pid) return;
     const slot = await sess.fromDb.maybeOne('SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1', [names.slot]);
     if (slot) return;
-    await sess.toDb.query(`ALTER SUBSCRIPTION ${quoteIdent(names.subscription)} SET (slot_name = NONE)`);
-    await sess.toDb.query(`DROP SUBSCRIPTION ${quoteIdent(names.subscription)}`);
+    await sess.toDb.change(`ALTER SUBSCRIPTION ${quoteIdent(names.subscription)} SET (slot_name = NONE)`);
+    await sess.toDb.change(`DROP SUBSCRIPTION ${quoteIdent(names.subscription)}`);
   }
 
   // --- before the pause ---

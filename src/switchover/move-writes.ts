@@ -282,17 +282,20 @@ async function stage(moves: Move[], fn: (m: Move) => Promise<void>): Promise<voi
 async function resumeAll(moves: Move[]): Promise<void> {
   const live = moves.filter((m) => !m.failure);
   const shared = once(async () => {
-    const lifted = await Promise.allSettled(live.map((m) => m.liftPrevFence()));
-    const ok = live.filter((_, i) => lifted[i]!.status === 'fulfilled');
+    const outcome: PromiseSettledResult<void>[] = await Promise.allSettled(live.map((m) => m.liftPrevFence()));
+    const ok = live.filter((_, i) => outcome[i]!.status === 'fulfilled');
     for (const method of new Set(ok.map((m) => m.method))) {
-      await resumeMany(PAUSE_IMPLS[method], ok.filter((m) => m.method === method).map((m) => m.ctx));
+      const group = ok.filter((m) => m.method === method);
+      // Every resume of the group runs to its end; a failed one is its database's alone.
+      const resumed = await resumeMany(PAUSE_IMPLS[method], group.map((m) => m.ctx));
+      group.forEach((m, i) => (outcome[live.indexOf(m)] = resumed[i]!));
     }
-    return lifted;
+    return outcome;
   });
   await stage(live, async (m) => {
     await m.timeline.phase('resume', async () => {
-      const lifted = (await shared())[live.indexOf(m)]!;
-      if (lifted.status === 'rejected') throw lifted.reason;
+      const resumed = (await shared())[live.indexOf(m)]!;
+      if (resumed.status === 'rejected') throw resumed.reason;
     }, () => (m.method === 'pgbouncer' ? `PgBouncer now points at the ${m.s.to}` : undefined));
   });
 }

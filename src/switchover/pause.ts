@@ -50,15 +50,26 @@ export interface PauseMethodImpl {
   pause(ctx: FenceContext, deadline: number): Promise<void>;
   resume(ctx: FenceContext): Promise<void>;
   undo(ctx: FenceContext): Promise<void>;
-  /** Resume several databases at once, where the method can do better than one by one. */
-  resumeAll?(ctxs: FenceContext[]): Promise<void>;
+  /**
+   * Resume several databases at once, where the method can do better than one
+   * by one: an outcome per context; a throw (its shared part failed) fails them all.
+   */
+  resumeAll?(ctxs: FenceContext[]): Promise<PromiseSettledResult<void>[]>;
 }
 
-/** Resume the databases of one move (one fence context each) together. */
-export async function resumeMany(impl: PauseMethodImpl, ctxs: FenceContext[]): Promise<void> {
-  if (ctxs.length === 0) return;
-  if (impl.resumeAll) await impl.resumeAll(ctxs);
-  else await Promise.all(ctxs.map((c) => impl.resume(c)));
+/**
+ * Resume the databases of one move (one fence context each) together, each
+ * awaited to its end: an outcome per context, so one database's failed
+ * resume is that database's alone.
+ */
+export async function resumeMany(impl: PauseMethodImpl, ctxs: FenceContext[]): Promise<PromiseSettledResult<void>[]> {
+  if (ctxs.length === 0) return [];
+  if (!impl.resumeAll) return Promise.allSettled(ctxs.map((c) => impl.resume(c)));
+  try {
+    return await impl.resumeAll(ctxs);
+  } catch (e) {
+    return ctxs.map(() => ({ status: 'rejected', reason: e }));
+  }
 }
 
 /** Raised when a pause method does not finish before the budget runs out. */
@@ -314,7 +325,8 @@ const pgbouncer: PauseMethodImpl = {
     }
   },
   async resume(ctx) {
-    await pgbouncer.resumeAll!([ctx]);
+    const [resumed] = await pgbouncer.resumeAll!([ctx]);
+    if (resumed?.status === 'rejected') throw resumed.reason;
   },
   async resumeAll(ctxs) {
     const plan = ctxs[0]!.admin.dryRun;
@@ -323,12 +335,12 @@ const pgbouncer: PauseMethodImpl = {
       for (const ctx of ctxs) plan.pgbouncer(otherSide(ctx.side), bouncerName(ctx), undefined, entryPlan(ctx, otherSide(ctx.side)));
       plan.pgbouncer(otherSide(ctxs[0]!.side), bouncerName(ctxs[0]!), 'RELOAD;');
       for (const ctx of ctxs) plan.pgbouncer(otherSide(ctx.side), bouncerName(ctx), `RESUME ${bouncerIdent(bouncerName(ctx))};`);
-      return;
+      return ctxs.map(() => ({ status: 'fulfilled', value: undefined }));
     }
     // Every entry first (each write atomic), then one RELOAD reads them all.
     for (const ctx of ctxs) await bouncerPointAt(ctx, otherSide(ctx.side));
     await onConsole(ctxs[0]!, (c) => c.command('RELOAD'));
-    await Promise.all(ctxs.map((ctx) => onConsole(ctx, async (c) => {
+    return Promise.allSettled(ctxs.map((ctx) => onConsole(ctx, async (c) => {
       // A run finishing an interrupted one may find PgBouncer already resumed.
       if (ctx.pausedHere || (await c.isPaused(bouncerName(ctx))) !== false) await c.command(`RESUME ${bouncerIdent(bouncerName(ctx))}`);
     })));
