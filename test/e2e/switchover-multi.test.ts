@@ -12,6 +12,9 @@
 //   4. PgBouncer: two pgbench databases switched over in one pause through one
 //      PgBouncer under load: no failed transaction, every one on the target,
 //      both entries repointed with one RELOAD.
+//   5. One database's resume fails (the command method's resume command
+//      exits 1 for it): the other finishes (its record "done"), the failed
+//      one stays committed and fenced, and the same command finishes it.
 import { readFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -212,4 +215,21 @@ test('pgbouncer: two databases switched over in one pause under pgbench, one REL
     assert.equal(t!.n, summary.processed, `${db}: ledger rows on the target = transactions pgbench processed`);
     assert.ok(t!.on_target > 0, `${db}: transactions ran on the target after the switchover`);
   }
+});
+
+test('a resume that fails for one database is that database\'s alone: the other finishes, the re-run finishes the first', async () => {
+  const dbs = [await ledgerDatabase(pair, 'resfail'), await ledgerDatabase(pair, 'resfail')] as [string, string];
+  const [bad, good] = dbs;
+  const method = (resume: string): string => `switchover:\n  pause: command\n  max_pause: 10s\n  command:\n    pause: "true"\n    resume: '${resume}'\n`;
+  const cfg = await pair.writeConfig(dbs, method(`test "$PGSHIFT_DATABASE" != "${bad}"`));
+  await Promise.all(dbs.map((db) => startAndWait(loadConfig(cfg, pair.env()), db, pair.target)));
+  const sw = await cli(pair, { cfg }, ['switchover', bad, good]);
+  assert.equal(sw.code, 3, sw.stderr);
+  assert.equal(sw.json?.code, 'switchover_incomplete', sw.stdout);
+  assert.equal((await fenceRow(pair.source, good))?.phase, 'done', `${good}'s resume succeeded: it finishes`);
+  assert.equal((await fenceRow(pair.source, bad))?.phase, 'committed', `${bad} passed its point of no return and waits for the re-run`);
+  const fixed = await pair.writeConfig(dbs, method('true'));
+  const again = await cli(pair, { cfg: fixed }, ['switchover', bad]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal((await fenceRow(pair.source, bad))?.phase, 'done');
 });
