@@ -6,7 +6,7 @@
 // included, go through the environment, never argv.
 
 import { execFile, spawn, type SpawnOptions } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ToolError } from '../errors.js';
@@ -56,14 +56,35 @@ function searchDirs(): string[] {
     for (const e of entries.sort((a, b) => major(b) - major(a))) out.push(d.bin(e));
   }
   for (const dir of (process.env.PATH ?? '').split(':')) if (dir) out.push(dir);
-  return out.filter((p, i) => out.indexOf(p) === i);
+  // One directory under two names (/bin and /usr/bin on a merged /usr) is looked at once.
+  const real = out.map((p) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return p;
+    }
+  });
+  return out.filter((_, i) => real.indexOf(real[i]!) === i);
 }
 
 function candidates(tool: ClientTool): string[] {
   return searchDirs().map((d) => join(d, tool)).filter((p) => existsSync(p));
 }
 
-async function versionOf(path: string): Promise<FoundTool | undefined> {
+/**
+ * Each program's `--version`, asked once per process: finding the tools runs
+ * them all (Debian's /usr/bin/pg_dump is a Perl wrapper, tens of milliseconds
+ * a run), and a run of pgshift looks for them more than once.
+ */
+const versions = new Map<string, Promise<FoundTool | undefined>>();
+
+function versionOf(path: string): Promise<FoundTool | undefined> {
+  let v = versions.get(path);
+  if (!v) versions.set(path, (v = askVersion(path)));
+  return v;
+}
+
+async function askVersion(path: string): Promise<FoundTool | undefined> {
   try {
     const { stdout } = await execFileP(path, ['--version']);
     const m = /(\d+)(?:\.(\d+))?/.exec(stdout.replace(/^[^)]*\)/, ''));
@@ -89,11 +110,7 @@ export function installHint(major?: number): string {
  * older than that. (pg_dump, pg_restore and psql come from dumpTools.)
  */
 export async function findTool(tool: ClientTool, minMajor?: number): Promise<FoundTool> {
-  const found: FoundTool[] = [];
-  for (const p of candidates(tool)) {
-    const v = await versionOf(p);
-    if (v) found.push(v);
-  }
+  const found = (await Promise.all(candidates(tool).map(versionOf))).filter((v) => v !== undefined);
   found.sort((a, b) => b.major - a.major);
   const best = found[0];
   if (!best) throw new ToolError('tool_missing', `${tool} not found`, { hint: installHint(minMajor) });
@@ -130,46 +147,37 @@ export interface DumpTools {
  * PGSHIFT_PG_BINDIR, when set, is the only installation considered.
  */
 export async function dumpTools(sourceMajor: number, targetMajor: number): Promise<DumpTools> {
-  type Install = { dir: string; pgDump: FoundTool; pgRestore?: FoundTool; psql?: FoundTool };
-  const installs: Install[] = [];
-  for (const dir of searchDirs()) {
-    const dumpPath = join(dir, 'pg_dump');
-    if (!existsSync(dumpPath)) continue;
-    const pgDump = await versionOf(dumpPath);
-    if (!pgDump) continue;
+  const dirs = searchDirs().filter((dir) => existsSync(join(dir, 'pg_dump')));
+  const dumps = await Promise.all(dirs.map((dir) => versionOf(join(dir, 'pg_dump'))));
+  const installs = dirs.flatMap((dir, i) => (dumps[i] ? [{ dir, pgDump: dumps[i] }] : []));
+  const where = process.env.PGSHIFT_PG_BINDIR ? `PGSHIFT_PG_BINDIR (${process.env.PGSHIFT_PG_BINDIR})` : 'the installation directories and PATH';
+  if (installs.length === 0) throw new ToolError('tool_missing', `pg_dump not found in ${where}`, { hint: installHint(Math.max(sourceMajor, targetMajor)) });
+  const newest = [...installs].sort((a, b) => b.pgDump.major - a.pgDump.major)[0]!;
+  if (newest.pgDump.major < sourceMajor) {
+    throw new ToolError('tool_too_old', `pg_dump is version ${newest.pgDump.major} (${newest.pgDump.path}) but the source server is version ${sourceMajor}; pg_dump must be at least as new as the source`, { hint: installHint(Math.max(sourceMajor, targetMajor)) });
+  }
+  // Rule 2's order (a stable sort: of several installations of one major, the first in search
+  // order); the first with its own pg_restore and psql is taken, so only those are asked.
+  const rank = (m: number): number => (m === targetMajor ? 0 : m < targetMajor ? 1000 - m : 2000 + m);
+  const readers = installs.filter((i) => i.pgDump.major >= sourceMajor).sort((a, b) => rank(a.pgDump.major) - rank(b.pgDump.major));
+  for (const { dir, pgDump } of readers) {
     const sibling = async (t: ClientTool): Promise<FoundTool | undefined> => {
       const v = existsSync(join(dir, t)) ? await versionOf(join(dir, t)) : undefined;
       // A wrapper or a stray copy of another version is not this installation's.
       return v && v.major === pgDump.major && v.minor >= pgDump.minor ? v : undefined;
     };
-    installs.push({ dir, pgDump, pgRestore: await sibling('pg_restore'), psql: await sibling('psql') });
+    const [pgRestore, psql] = await Promise.all([sibling('pg_restore'), sibling('psql')]);
+    if (!pgRestore || !psql) continue;
+    const reason = pgDump.major === targetMajor
+      ? `the target's major version (${targetMajor})`
+      : pgDump.major < targetMajor
+        ? `the newest installed that is at least the source's major (${sourceMajor}) and not newer than the target's (${targetMajor}); none of ${targetMajor} is installed`
+        : `the oldest installed that is at least the source's major (${sourceMajor}); none of ${targetMajor} or older is installed, so its script is adapted to the older target`;
+    return { pgDump, pgRestore, psql, reason: `${reason}, from ${dir}` };
   }
-  const where = process.env.PGSHIFT_PG_BINDIR ? `PGSHIFT_PG_BINDIR (${process.env.PGSHIFT_PG_BINDIR})` : 'the installation directories and PATH';
-  const complete = installs.filter((i) => i.pgRestore && i.psql);
-  if (installs.length === 0) throw new ToolError('tool_missing', `pg_dump not found in ${where}`, { hint: installHint(Math.max(sourceMajor, targetMajor)) });
-  const usable = complete.filter((i) => i.pgDump.major >= sourceMajor);
-  if (usable.length === 0) {
-    const newest = [...installs].sort((a, b) => b.pgDump.major - a.pgDump.major)[0]!;
-    if (newest.pgDump.major >= sourceMajor) {
-      throw new ToolError('tool_missing', `pg_dump ${newest.pgDump.major} (${newest.pgDump.path}) has no pg_restore and psql of the same version beside it in ${newest.dir}`, {
-        hint: `pgshift runs pg_dump, pg_restore and psql of one installation (psql must know what that pg_dump writes). ${installHint(newest.pgDump.major)}`,
-      });
-    }
-    throw new ToolError('tool_too_old', `pg_dump is version ${newest.pgDump.major} (${newest.pgDump.path}) but the source server is version ${sourceMajor}; pg_dump must be at least as new as the source`, { hint: installHint(Math.max(sourceMajor, targetMajor)) });
-  }
-  // Of several installations of one major, the first in search order.
-  const first = (list: Install[], major: number | undefined): Install | undefined => list.find((i) => i.pgDump.major === major);
-  const majors = usable.map((i) => i.pgDump.major);
-  const exact = first(usable, targetMajor);
-  const older = first(usable, Math.max(...majors.filter((m) => m < targetMajor)));
-  const newer = first(usable, Math.min(...majors.filter((m) => m > targetMajor)));
-  const pick = exact ?? older ?? newer!;
-  const reason = exact
-    ? `the target's major version (${targetMajor})`
-    : older
-      ? `the newest installed that is at least the source's major (${sourceMajor}) and not newer than the target's (${targetMajor}); none of ${targetMajor} is installed`
-      : `the oldest installed that is at least the source's major (${sourceMajor}); none of ${targetMajor} or older is installed, so its script is adapted to the older target`;
-  return { pgDump: pick.pgDump, pgRestore: pick.pgRestore!, psql: pick.psql!, reason: `${reason}, from ${pick.dir}` };
+  throw new ToolError('tool_missing', `pg_dump ${newest.pgDump.major} (${newest.pgDump.path}) has no pg_restore and psql of the same version beside it in ${newest.dir}`, {
+    hint: `pgshift runs pg_dump, pg_restore and psql of one installation (psql must know what that pg_dump writes). ${installHint(newest.pgDump.major)}`,
+  });
 }
 
 export interface RunToolResult {
