@@ -59,6 +59,8 @@ export interface Features {
   executeFunctionSyntax: boolean;
   /** pg_replication_slots.wal_status, safe_wal_size; max_slot_wal_keep_size */
   slotWalStatus: boolean;
+  /** pg_replication_slot_advance() */
+  slotAdvance: boolean;
   /** pg_stat_progress_copy */
   progressCopy: boolean;
   /** subscription option streaming = on */
@@ -129,6 +131,7 @@ export function featuresOf(v: ServerVersion | number): Features {
     partitionedIndexes: major >= 11,
     executeFunctionSyntax: major >= 11,
     slotWalStatus: major >= 13,
+    slotAdvance: major >= 11,
     progressCopy: major >= 14,
     subscriptionStreaming: major >= 14,
     subscriptionStreamingParallel: major >= 16,

@@ -121,7 +121,9 @@ export function describeFence(config: Config, rec: FenceRecord, bouncer?: Bounce
     const resumed = rec.method === 'pgbouncer' && bouncer?.paused === false && bouncer.pointsAt === other;
     return {
       message: `${fenced} by a ${rec.direction} that stopped after its point of no return`
-        + (resumed ? `, after PgBouncer was resumed: writes go to the ${other}, and the ${rec.direction} is not finished. ` : ': no side takes writes until it is finished. ')
+        + (resumed ? `, after PgBouncer was resumed: writes go to the ${other}, and the ${rec.direction} is not finished (replication back to the ${side} may not run yet). `
+          : rec.method === 'pgbouncer' && bouncer?.paused ? ': no side takes writes until it is finished. '
+            : `: writes resume on the ${other} right after that point, so they may go there already, or no side takes them until it is finished; replication back to the ${side} may not run yet. `)
         + `Run "${cmd(config, rec.direction, db)}" to finish it${rec.direction === 'switchover' ? `, then "${cmd(config, 'rollback', db)}" if you want the writes back on the source` : ''}.`
         + bouncerText(bouncer),
       undoSql: [],

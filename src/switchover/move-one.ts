@@ -13,7 +13,7 @@ import type { DryRun } from '../pg/dry-run.js';
 import { quoteIdent } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
 import { featuresOf } from '../pg/version.js';
-import { PgshiftError, ProblemError, SafetyError } from '../errors.js';
+import { PgshiftError, ProblemError, SafetyError, SqlError } from '../errors.js';
 import type { Emit, Outcome } from '../events.js';
 import { formatBytes } from '../util/duration.js';
 import { sleep } from '../util/wait.js';
@@ -29,9 +29,10 @@ import { describeSession, otherSessions, proveFence } from './fence.js';
 import { waitForApplied } from '../replication/catch-up.js';
 import { applySequences, planSequences, type SequencePlan, type SequenceSync } from './sequences.js';
 import { copyLargeObjects, copyTables, type CarriedTable } from './carry.js';
-import { createSlotIfMissing, enableSubscription, verifyForward, dropSubscription, planReverse, prepareForward, prepareReverse, reverseRefusal, stopSubscription, verifyReverse, type ReversePlan, type ReverseVerification } from './reverse.js';
+import { createSlotIfMissing, dropIdleSlot, enableSubscription, startAt, verifyForward, dropSubscription, planReverse, prepareForward, prepareReverse, reverseRefusal, stopSubscription, verifyReverse, type ReversePlan, type ReverseVerification } from './reverse.js';
 import { populateViews, refreshViews, viewsToCarry, type MatviewRefresh } from './matviews.js';
 import { deleteFence, deleteFenceRow, readFence, setFencePhase, writeFence, type Direction, type FenceRecord } from './state.js';
+import type { SubscriptionState } from '../replication/subscription.js';
 import { unfenceHint } from './fence-status.js';
 import { switchoverPrivilegeGaps } from './privileges.js';
 import { BouncerConsole, readDatabaseEntry } from './pgbouncer-admin.js';
@@ -116,8 +117,7 @@ class Session {
   toDb!: Db;
   /**
    * A second session on the migrated database of each side: inside the pause,
-   * sequences and copies run on these beside catch-up, and the opposite slot is
-   * made on toAux while the feeding subscription stops.
+   * sequences and copies run on these beside catch-up.
    */
   fromAux!: Db;
   toAux!: Db;
@@ -178,6 +178,8 @@ export class Move {
   rec?: FenceRecord;
   other?: FenceRecord;
   caught?: Caught;
+  /** The "to" side's WAL position at the commit point: where replication the other way starts (state.ts). */
+  oppositeFrom?: string;
   /** This database's part failed after its point of no return: it is finished by running the command again. */
   failure?: PgshiftError;
   private reversePlan?: ReversePlan;
@@ -283,6 +285,8 @@ export class Move {
     const other = this.other!;
     this.o.emit({ type: 'warn', message: `an interrupted ${other.direction} of ${this.database} left the ${this.s.to} fenced (${other.method}); lifting that fence: writes go to the ${this.s.to} again` });
     await undoLeftFence({ config: this.config, database: this.database, side: this.s.to, admin: this.sess.toAdmin, otherAdmin: this.sess.fromAdmin, record: other, emit: this.o.emit });
+    // The other direction's opposite replication is this direction's feed: its slot, made before that pause, goes.
+    await this.dropUnusedSlot(this.sess.fromDb, this.s.feedSlot, this.sess.toDb, this.s.feed);
     if (this.direction === 'switchover') await this.dropPreparedForward();
     return this.result('undone-interrupted', { method: other.method });
   }
@@ -292,7 +296,20 @@ export class Move {
     const rec = this.rec!;
     this.o.emit({ type: 'warn', message: `an interrupted ${this.direction} of ${this.database} left the ${this.s.from} fenced (${rec.method}); undoing that fence first` });
     await undoLeftFence(this.ctxFor(rec));
+    await this.dropOppositeSlot();
     this.rec = undefined;
+  }
+
+  /** The opposite slot made before the pause, for a move given back before its commit point: it would hold WAL on the "to" side for nothing. */
+  async dropOppositeSlot(): Promise<void> {
+    await this.dropUnusedSlot(this.sess.toDb, this.opposite.slot, this.sess.fromDb, this.opposite.subscription);
+  }
+
+  /** Drop a slot no running subscription uses (only a disabled or missing subscription names it). */
+  private async dropUnusedSlot(publisher: Db, slot: string, subscriber: Db, subscription: string): Promise<void> {
+    const sub = await subscriptionState(subscriber, subscription);
+    if (sub?.enabled || sub?.worker_pid) return;
+    await dropIdleSlot(publisher, slot);
   }
 
   /** Killed after writes resumed but before the old subscription was dropped, or before the views were refreshed: finish that now. */
@@ -371,6 +388,31 @@ export class Move {
     await writeFence(this.sess.fromAdmin, this.rec);
   }
 
+  /**
+   * The opposite slot, made after the record (a run given back drops it) and
+   * outside the pause: making it waits for every transaction on the "to"
+   * cluster that holds a transaction id. It starts at the commit point (startOpposite).
+   */
+  async makeOppositeSlot(): Promise<void> {
+    if (!this.o.reverse) return;
+    const { sess, s, database } = this;
+    const { slot } = this.opposite;
+    this.dry?.step('opposite slot');
+    try {
+      await createSlotIfMissing(sess.toAux, slot);
+    } catch (e) {
+      if (!(e instanceof SqlError && e.sqlstate === '55P03')) throw e;
+      const holders = await sess.toAdmin.query<{ pid: number; datname: string | null; usename: string | null; application_name: string; backend_type: string; age: string }>(
+        `SELECT pid, datname, usename, application_name, backend_type, (pg_catalog.clock_timestamp() - xact_start)::text AS age
+           FROM pg_catalog.pg_stat_activity WHERE backend_xid IS NOT NULL AND pid <> pg_catalog.pg_backend_pid() ORDER BY xact_start LIMIT 5`);
+      const who = holders.map((h) => `pid ${h.pid} (${h.backend_type === 'client backend' ? `${h.usename ?? '?'}@${h.datname ?? '?'}${h.application_name ? `, ${h.application_name}` : ''}` : h.backend_type}, for ${h.age})`).join('; ');
+      throw new ProblemError('opposite_slot_wait', `${this.direction} ${database}: making slot ${slot} on the ${s.to} (replication back to the ${s.from}) waited ${'10 s'} for transactions there that hold a transaction id${who ? `: ${who}` : ''}`, {
+        hint: `A slot starts only after every such transaction ends. End or wait for them (an apply worker waiting on a lock shows here: find what holds the lock), then retry. Writes were not paused; nothing was changed.`,
+        cause: e,
+      });
+    }
+  }
+
   async warm(): Promise<void> {
     const { sess, database, s } = this;
     // Connections are made before the pause: a revoke fence could refuse new ones.
@@ -409,6 +451,7 @@ export class Move {
     const [caught, carried] = await Promise.allSettled([catchUp, this.carry()]);
     if (caught.status === 'rejected') throw caught.reason;
     if (carried.status === 'rejected') throw carried.reason;
+    await this.readOppositeFrom();
     const { seq, tables, lo, missing } = carried.value;
     this.caught = { lsn: caught.value.lsn, sequences: seq, copied: tables, largeObjects: lo };
     if (seq.missing.length) this.warn(`sequences missing on the ${s.to}: ${seq.missing.join(', ')}`);
@@ -431,7 +474,19 @@ export class Move {
       dry!.note(s.from, database, `waitForApplied: a mark written into the ${s.from}'s WAL (SELECT pg_catalog.pg_logical_emit_message(true, 'pgshift', 'fence')), then wait until subscription ${s.feed} on the ${s.to} applied and flushed past it`); // sql-lint: safe (a note for the plan, not SQL)
     });
     const { seq, tables, lo } = await this.carry();
+    await this.readOppositeFrom();
     this.caught = { lsn: '(dry run)', sequences: seq, copied: tables, largeObjects: lo };
+  }
+
+  /**
+   * The "to" side's WAL position once it applied everything up to the fence
+   * and took the copies: everything the feeding subscription applied there
+   * committed before it, and every write it takes after the resume commits
+   * after it. Replication the other way starts there (startOpposite).
+   */
+  private async readOppositeFrom(): Promise<void> {
+    if (!this.o.reverse) return;
+    this.oppositeFrom = (await this.sess.toDb.one<{ lsn: string }>('SELECT pg_catalog.pg_current_wal_insert_lsn()::text AS lsn')).lsn;
   }
 
   /**
@@ -477,21 +532,18 @@ export class Move {
 
   // --- the point of no return and after it ---
 
-  /** Stop the feeding subscription (fresh: this run caught up just now, the subscription is known to run), and make the opposite slot meanwhile. */
-  async commit(fresh: boolean): Promise<void> {
+  /**
+   * After the resume: stop the feeding subscription (fresh: this run caught up
+   * just now, the subscription is known to run). Caught up past the fence, it
+   * has had nothing to apply since (the "from" side takes no writes); it must be
+   * gone before the opposite subscription is enabled (the reverse phase), so
+   * nothing can loop.
+   */
+  async stopFeed(fresh: boolean): Promise<void> {
     const { sess, s } = this;
-    await this.timeline.phase('commit', async () => {
+    await this.timeline.phase('stop-feed', async () => {
       const sub = fresh ? undefined : await subscriptionState(sess.toDb, s.feed);
-      const stop = fresh || sub?.enabled || sub?.worker_pid ? stopSubscription(sess.toDb, s.feed, sess.fromDb) : Promise.resolve();
-      // The opposite slot is made while the feeding apply worker stops: caught up
-      // past the fence, it has nothing left to apply that could land after the
-      // slot's start (pgshift's marks carry no change), and the tables copied
-      // above were written before it. Its subscription is enabled only once the
-      // worker is gone (the reverse phase), so nothing can loop.
-      const slot = this.o.reverse && fresh ? createSlotIfMissing(sess.toAux, this.opposite.slot) : Promise.resolve();
-      const [a, b] = await Promise.allSettled([stop, slot]);
-      if (a.status === 'rejected') throw a.reason;
-      if (b.status === 'rejected') throw b.reason;
+      if (fresh || sub?.enabled || sub?.worker_pid) await stopSubscription(sess.toDb, s.feed, sess.fromDb);
     });
   }
 
@@ -501,18 +553,33 @@ export class Move {
       : { subscription: this.names.subscription, slot: this.names.slot };
   }
 
-  /** Replication the other way: the "from" side subscribes to the "to" side, from a slot made at this move's fence (nothing before it is sent, nothing after it missed). */
+  /**
+   * Replication the other way: the "from" side subscribes to the "to" side
+   * from the commit point's position (reverse.ts startAt: nothing the feeding
+   * subscription applied before it is sent back, no write taken after it is
+   * missed), once the feeding subscription is gone (stopFeed).
+   */
   async startOpposite(fresh: boolean): Promise<void> {
     if (!this.o.reverse) return;
-    const { sess, config, database, names } = this;
+    const { sess, config, database, names, s } = this;
+    const { slot, subscription } = this.opposite;
     await this.timeline.phase('reverse', async () => {
+      let sub: SubscriptionState | undefined = await subscriptionState(sess.fromDb, subscription);
       // Prepared in preflight; only a run resumed after a crash may find it missing.
-      if (!fresh && !(await subscriptionState(sess.fromDb, this.opposite.subscription))) {
+      if (!fresh && !sub) {
         if (this.direction === 'switchover') await prepareReverse(config, database, names, sess.fromDb, sess.toDb);
         else await prepareForward(config, database, names, sess.toDb, sess.fromDb);
+        sub = await subscriptionState(sess.fromDb, subscription);
       }
-      if (!fresh) await createSlotIfMissing(sess.toDb, this.opposite.slot);
-      await enableSubscription(sess.fromDb, this.opposite.subscription);
+      if (sub?.enabled) return;
+      const from = this.oppositeFrom ?? this.rec?.oppositeFrom ?? null;
+      // Made before this run's pause (warm); a run finishing an interrupted one checks.
+      if (!fresh && await createSlotIfMissing(sess.toDb, slot)) {
+        this.warn(`slot ${slot} on the ${s.to} (replication to the ${s.from}) was missing and was made only now: writes the ${s.to} took since the interrupted run resumed them may not reach the ${s.from}; "pgshift verify ${database}" shows any difference`);
+      } else if (from) {
+        await startAt(sess.toDb, sess.fromDb, slot, subscription, from);
+      }
+      await enableSubscription(sess.fromDb, subscription);
     });
   }
 

@@ -10,8 +10,9 @@
 //   -> sequences -> copy what replication cannot carry          (still undoable)
 //      any database failing or late: every one gets its writes back
 //   -> commit: the point of no return of every database, one statement per
-//      cluster's bookkeeping database; then stop the feeding subscriptions
-//   -> reverse replication -> resume on the other side (PgBouncer: one RELOAD)
+//      cluster's bookkeeping database (with where reverse replication starts)
+//   -> resume on the other side (PgBouncer: one RELOAD): the pause ends here
+//   -> stop the feeding subscriptions -> reverse replication from the commit point
 //   -> afterwards: drop the old subscriptions, refresh materialized views
 //
 // Each database keeps its own fence record, so a run killed at any point is
@@ -26,7 +27,7 @@ import { PAUSE_IMPLS, PauseTimeout, resumeMany } from './pause.js';
 import { FenceNotProven } from './fence.js';
 import { CatchUpTimeout } from '../replication/catch-up.js';
 import { maintenanceDb } from '../pg/connect.js';
-import { deleteFence, setFencePhases, type Direction } from './state.js';
+import { commitFences, deleteFence, type Direction } from './state.js';
 import { Move, type MoveResult, type MoveSettings } from './move-one.js';
 import { DryRun } from '../pg/dry-run.js';
 
@@ -139,6 +140,16 @@ async function moveTogether(movers: Move[], settings: MoveSettings): Promise<Map
   await allOrFirstError(movers.map((m) => m.plan()));
   // One at a time: the first creates the bookkeeping table.
   for (const m of movers) await m.writeRecord();
+  try {
+    await allOrFirstError(movers.map((m) => m.makeOppositeSlot()));
+  } catch (e) {
+    // Nothing is paused yet: the slots made and the records go, and the reason is told.
+    for (const m of movers) {
+      await m.dropOppositeSlot();
+      await deleteFence(m.sess.fromAdmin, m.database);
+    }
+    throw e;
+  }
   await allOrFirstError(movers.map((m) => m.warm()));
 
   // The budgeted part: pause, fence, catch-up of every database at once, beside catch-up the carrying (still undoable).
@@ -182,6 +193,7 @@ async function abortAll(movers: Move[], failed: { m: Move; e: unknown }[], setti
       if (u.status === 'rejected') throw u.reason;
       // One at a time: the bookkeeping table goes with its last row.
       await deleteFence(m.sess.fromAdmin, m.database);
+      await m.dropOppositeSlot();
       m.emitAborted(failed.find((f) => f.m === m)?.e ?? cause);
     } catch (undoErr) {
       unfenced.push(m.unfenceFailed(failed.find((f) => f.m === m)?.e ?? cause, undoErr));
@@ -228,9 +240,11 @@ function abortError(movers: Move[], failed: { m: Move; e: unknown }[], settings:
  */
 async function finishAll(moves: Move[], fresh: boolean): Promise<Map<Move, MoveResult>> {
   if (fresh) await commitPoints(moves);
-  await stage(moves, (m) => m.commit(fresh));
-  await stage(moves, (m) => m.startOpposite(fresh));
+  // Writes resume first: stopping the feed and starting the other direction
+  // need no pause (move-one.ts commit and startOpposite say why).
   await resumeAll(moves);
+  await stage(moves, (m) => m.stopFeed(fresh));
+  await stage(moves, (m) => m.startOpposite(fresh));
   await stage(moves, (m) => m.markDone());
   for (const m of moves.filter((x) => !x.failure)) {
     try {
@@ -257,7 +271,7 @@ async function commitPoints(moves: Move[]): Promise<void> {
   }
   await Promise.all([...byAdmin.values()].map(async (group) => {
     try {
-      await setFencePhases(group[0]!.sess.fromAdmin, group.map((m) => m.database), 'committed');
+      await commitFences(group[0]!.sess.fromAdmin, group.map((m) => ({ database: m.database, oppositeFrom: m.oppositeFrom ?? null })));
     } catch (e) {
       // Whether it committed is known only to the record: the next run reads it and finishes or undoes.
       for (const m of group) m.failure = m.incomplete(e, m.rec!);
@@ -297,6 +311,7 @@ async function resumeAll(moves: Move[]): Promise<void> {
       const resumed = (await shared())[live.indexOf(m)]!;
       if (resumed.status === 'rejected') throw resumed.reason;
     }, () => (m.method === 'pgbouncer' ? `PgBouncer now points at the ${m.s.to}` : undefined));
+    m.timeline.pauseEnded();
   });
 }
 

@@ -15,12 +15,22 @@
 //    and a disabled reverse subscription on the source with no slot. Creating
 //    it proves the source can reach and log in to the target, and nothing it
 //    does can carry a change yet.
-//  - stopSubscription (inside the pause): disable the subscription that fed
+//  - createSlotIfMissing (before the pause): the reverse slot on the target.
+//    It sees everything the target commits from then on, including what the
+//    forward subscription still applies until the fence: that must not travel
+//    back, so the reverse direction starts at the commit point instead (below).
+//  - at the commit point (inside the pause) the target's WAL position, read
+//    once it has applied everything up to the fence, is recorded with the
+//    fence record: everything the forward subscription applied committed
+//    before it, every write of the new primary commits after it.
+//  - stopSubscription (after the resume): disable the subscription that fed
 //    the receiving side and wait until its apply worker is gone, so no change
-//    can loop back once reverse replication runs.
-//  - createSlotIfMissing + enableSubscription (inside the pause, before writes resume): the reverse
-//    slot is created on the target now, so it starts exactly at the
-//    switchover point, and the reverse subscription is enabled.
+//    can loop back once reverse replication runs. Until then it has nothing
+//    to apply: the fenced side takes no writes.
+//  - startAt + enableSubscription (after that): the reverse slot is advanced
+//    to the commit point's position (it skips what committed before it and
+//    keeps what came after), then the reverse subscription is enabled. The
+//    writes the new primary took meanwhile wait in the slot.
 //  - verifyReverse (after the resume): the rollback path is reported ready
 //    only once proven: every column the reverse publication publishes exists
 //    on the source, and the source confirmed a mark pgshift wrote on the
@@ -196,7 +206,8 @@ export async function stopSubscription(db: Db, name: string, publisher?: Db, dea
     let nudge: Promise<unknown> | undefined;
     if (publisher && performance.now() - lastNudge >= WAKE_NUDGE_MS) {
       lastNudge = performance.now();
-      nudge = markPosition(publisher);
+      // Only a wake-up: a mark that fails (the publisher gone) leaves the worker to its own timeout or the terminate below.
+      nudge = markPosition(publisher).catch(() => undefined);
     }
     const [r] = await Promise.all([
       db.query<{ pid: number }>(
@@ -221,13 +232,48 @@ const WAKE_NUDGE_MS = 10;
 const WAKE_TERMINATE_MS = 250;
 
 /**
- * Replication the other way starts at this move's fence (inside the pause,
- * before writes resume): its slot is created on the side taking over now, so
- * it starts exactly at the switchover point; then its subscription is enabled.
- * One round trip: made only when missing (a run finishing an interrupted one may find it).
+ * The slot of the replication the other way, made before the pause on the
+ * side taking over (creating one waits for every transaction there that holds
+ * a transaction id: outside the pause, that wait costs no one anything).
+ * Returns whether this call made it. Where it starts: startAt.
  */
-export async function createSlotIfMissing(publisher: Db, slot: string): Promise<void> {
-  await publisher.change("SELECT pg_catalog.pg_create_logical_replication_slot($1, 'pgoutput') WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1)", [slot]);
+export async function createSlotIfMissing(publisher: Db, slot: string): Promise<boolean> {
+  const r = await publisher.change<{ slot_name: string }>("SELECT slot_name FROM pg_catalog.pg_create_logical_replication_slot($1, 'pgoutput') WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1)", [slot]);
+  return r.length > 0;
+}
+
+/** Drop a slot made for replication the other way that nothing uses yet (a move given back before its commit point). */
+export async function dropIdleSlot(publisher: Db, slot: string): Promise<void> {
+  await publisher.change('SELECT pg_catalog.pg_drop_replication_slot(slot_name) FROM pg_catalog.pg_replication_slots WHERE slot_name = $1 AND NOT active', [slot]);
+}
+
+/**
+ * Replication the other way starts at `from`, the commit point's WAL position
+ * on its publisher (the side taking over): what committed there before it
+ * (what the feeding subscription applied up to the fence) is skipped, what
+ * commits after it (the new primary's writes) is sent. From 11 on the slot is
+ * advanced there; a PostgreSQL 10 publisher has no pg_replication_slot_advance,
+ * so the subscription's replication origin on the subscriber is (the
+ * walsender starts where the subscriber asks when that is past what the slot
+ * confirmed). Only while the subscription is disabled, and only forward: a run
+ * finishing an interrupted one may repeat it.
+ */
+export async function startAt(publisher: Db, subscriber: Db, slot: string, subscription: string, from: string): Promise<void> {
+  if (featuresOf(publisher.version).slotAdvance) {
+    await publisher.change(
+      'SELECT pg_catalog.pg_replication_slot_advance(slot_name, $2::pg_lsn) FROM pg_catalog.pg_replication_slots WHERE slot_name = $1 AND NOT active AND confirmed_flush_lsn < $2::pg_lsn',
+      [slot, from],
+    );
+    return;
+  }
+  await subscriber.change(
+    `SELECT pg_catalog.pg_replication_origin_advance('pg_' || s.oid, $2::pg_lsn)
+       FROM pg_catalog.pg_subscription s
+       LEFT JOIN pg_catalog.pg_replication_origin_status o ON o.external_id = 'pg_' || s.oid
+      WHERE s.subname = $1 AND s.subdbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
+        AND NOT s.subenabled AND (o.remote_lsn IS NULL OR o.remote_lsn < $2::pg_lsn)`,
+    [subscription, from],
+  );
 }
 
 export async function enableSubscription(subscriber: Db, subscription: string): Promise<void> {

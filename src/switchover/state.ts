@@ -26,6 +26,12 @@ export interface FenceRecord {
   revoked: Grant[];
   readonlyBefore: string | null;
   startedAt: string;
+  /**
+   * Set at the commit point: the receiving side's WAL position once it had
+   * applied everything up to the fence. Replication the other way starts
+   * there (its slot, made before the pause, skips what committed before it).
+   */
+  oppositeFrom?: string | null;
 }
 
 let ensured = new WeakSet<Db>();
@@ -40,12 +46,13 @@ async function ensure(db: Db): Promise<void> {
 export async function readFence(admin: Db, database: string): Promise<FenceRecord | undefined> {
   const exists = await admin.one<{ t: string | null }>("SELECT pg_catalog.to_regclass('pgshift.switchover_fence')::text AS t");
   if (!exists.t) return undefined;
-  const r = await admin.maybeOne<{ database: string; direction: Direction; method: PauseMethod; phase: FencePhase; revoked: Grant[]; readonly_before: string | null; started_at: string }>(
-    'SELECT database, direction, method, phase, revoked, readonly_before, started_at::text AS started_at FROM pgshift.switchover_fence WHERE database = $1',
+  // opposite_from through to_jsonb: a table an older pgshift made lacks the column until its next write.
+  const r = await admin.maybeOne<{ database: string; direction: Direction; method: PauseMethod; phase: FencePhase; revoked: Grant[]; readonly_before: string | null; started_at: string; opposite_from: string | null }>(
+    "SELECT database, direction, method, phase, revoked, readonly_before, started_at::text AS started_at, pg_catalog.to_jsonb(f) ->> 'opposite_from' AS opposite_from FROM pgshift.switchover_fence f WHERE database = $1",
     [database],
   );
   if (!r) return undefined;
-  return { database: r.database, direction: r.direction, method: r.method, phase: r.phase, revoked: r.revoked, readonlyBefore: r.readonly_before, startedAt: r.started_at };
+  return { database: r.database, direction: r.direction, method: r.method, phase: r.phase, revoked: r.revoked, readonlyBefore: r.readonly_before, startedAt: r.started_at, oppositeFrom: r.opposite_from };
 }
 
 export async function writeFence(admin: Db, rec: Omit<FenceRecord, 'startedAt'>): Promise<void> {
@@ -66,12 +73,17 @@ export async function setFencePhase(admin: Db, database: string, phase: FencePha
 }
 
 /**
- * Set the phase of several databases' records on one cluster in one statement:
- * their point of no return ("committed") is one commit for all of them.
+ * The point of no return of several databases' records on one cluster, in one
+ * statement (one commit for all of them): phase "committed", and where each
+ * one's replication the other way starts.
  */
-export async function setFencePhases(admin: Db, databases: string[], phase: FencePhase): Promise<void> {
-  await admin.change('UPDATE pgshift.switchover_fence SET phase = $2, updated_at = now() WHERE database = ANY($1::text[])', [databases, phase]);
-  faultPoint(`fence:${phase}`);
+export async function commitFences(admin: Db, commits: { database: string; oppositeFrom: string | null }[]): Promise<void> {
+  await admin.change(
+    `UPDATE pgshift.switchover_fence f SET phase = 'committed', opposite_from = c.lsn::pg_lsn, updated_at = now()
+     FROM unnest($1::text[], $2::text[]) AS c(database, lsn) WHERE f.database = c.database`,
+    [commits.map((c) => c.database), commits.map((c) => c.oppositeFrom)],
+  );
+  faultPoint('fence:committed');
 }
 
 export async function updateFence(admin: Db, database: string, fields: { revoked?: Grant[]; readonlyBefore?: string | null }): Promise<void> {

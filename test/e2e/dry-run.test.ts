@@ -287,10 +287,14 @@ test('switchover and rollback --dry-run change nothing and print the move; the r
   const disable = at(fwd, 'target', db, new RegExp(`^ALTER SUBSCRIPTION ${quoteIdent(names.subscription)} DISABLE;`));
   const slot = at(fwd, 'target', db, new RegExp(`pg_create_logical_replication_slot\\(${quoteLiteral(names.reverseSlot)}, 'pgoutput'\\)`));
   const enable = at(fwd, 'source', db, new RegExp(`^ALTER SUBSCRIPTION ${quoteIdent(names.reverseSubscription)} ENABLE;`));
+  const commit = at(fwd, 'source', 'postgres', /^UPDATE pgshift\.switchover_fence f SET phase = 'committed', opposite_from = /);
+  const advance = at(fwd, 'target', db, new RegExp(`pg_replication_slot_advance\\(slot_name, '[0-9A-F]+/[0-9A-F]+'::pg_lsn\\) FROM pg_catalog\\.pg_replication_slots WHERE slot_name = ${quoteLiteral(names.reverseSlot)}`));
   const grant = at(fwd, 'target', 'postgres', new RegExp(`^GRANT CONNECT ON DATABASE ${quoteIdent(db)} TO PUBLIC;`));
   const drop = at(fwd, 'target', db, new RegExp(`^DROP SUBSCRIPTION ${quoteIdent(names.subscription)};`));
-  for (const [what, i] of Object.entries({ pub, rsub, fence, revoke, disable, slot, enable, grant, drop })) assert.ok(i >= 0, `${what} in the plan: ${show}`);
-  assert.ok(pub < rsub && rsub < fence && fence < revoke && revoke < disable && disable < enable && slot < enable && enable < grant && grant < drop, `in the engine's order: ${show}`);
+  for (const [what, i] of Object.entries({ pub, rsub, fence, revoke, disable, slot, commit, advance, enable, grant, drop })) assert.ok(i >= 0, `${what} in the plan: ${show}`);
+  // The reverse slot before the pause; the feed stopped and the reverse direction started
+  // from the commit point's position only after the resume.
+  assert.ok(pub < rsub && rsub < fence && fence < slot && slot < revoke && revoke < commit && commit < grant && grant < disable && disable < advance && advance < enable && enable < drop, `in the engine's order: ${show}`);
   assert.ok(fwd[fence]!.sql!.includes(quoteLiteral(db)) && !/\$\d/.test(fwd[fence]!.sql!), 'values bound as literals');
   assert.ok(fwd.some((s) => s.step === 'fence' && /proveFence/.test(s.note ?? '')), 'the fence proof is described');
   assert.ok(fwd.some((s) => s.step === 'catch-up' && /pg_logical_emit_message/.test(s.note ?? '')), 'the catch-up mark is described');
@@ -311,8 +315,9 @@ test('switchover and rollback --dry-run change nothing and print the move; the r
   const rslot = at(back, 'source', db, new RegExp(`pg_create_logical_replication_slot\\(${quoteLiteral(names.slot)}, 'pgoutput'\\)`));
   const renable = at(back, 'target', db, new RegExp(`^ALTER SUBSCRIPTION ${quoteIdent(names.subscription)} ENABLE;`));
   const rgrant = at(back, 'source', 'postgres', new RegExp(`^GRANT CONNECT ON DATABASE ${quoteIdent(db)} TO PUBLIC;`));
-  for (const [what, i] of Object.entries({ fsub, rrevoke, rdisable, rslot, renable, rgrant })) assert.ok(i >= 0, `${what} in the rollback plan: ${showBack}`);
-  assert.ok(fsub < rrevoke && rrevoke < rdisable && rdisable < renable && rslot < renable && renable <= rgrant, `in the engine's order: ${showBack}`);
+  const radvance = at(back, 'source', db, new RegExp(`pg_replication_slot_advance\\(.*slot_name = ${quoteLiteral(names.slot)}`));
+  for (const [what, i] of Object.entries({ fsub, rrevoke, rdisable, rslot, renable, rgrant, radvance })) assert.ok(i >= 0, `${what} in the rollback plan: ${showBack}`);
+  assert.ok(fsub < rslot && rslot < rrevoke && rrevoke < rgrant && rgrant < rdisable && rdisable < radvance && radvance < renable, `in the engine's order: ${showBack}`);
 
   // A refusal (a transaction on the target older than max_pause) is the real refusal, exit code and all.
   const client = new pg.Client({ host: pair.target.host, port: pair.target.port, user: pair.target.superuser, password: pair.target.password, database: db });

@@ -175,9 +175,12 @@ async function bouncerServes(lane: BouncerLane, side: 'source' | 'target', what:
   }
 }
 
+/** Points after the RESUME (the feed stops and the other direction starts after it). */
+const RESUMED = ['after:resume', 'before:stop-feed', 'after:stop-feed', 'before:reverse', 'after:reverse', 'fence:done'];
+
 /** PgBouncer is paused for the point, i.e. between the PAUSE and the RESUME. */
 function pausedAt(point: string): boolean {
-  return !['fence:pausing', 'after:resume', 'fence:done'].includes(point);
+  return point !== 'fence:pausing' && !RESUMED.includes(point);
 }
 
 /** Right after a kill: PgBouncer's state, the clients, the fence record, and what status says. */
@@ -188,7 +191,7 @@ async function afterKill(lane: BouncerLane, w: BouncerWriters, point: string, op
   const want = isDone(point) ? ['done'] : isCommitted(point) ? ['committed'] : ['pausing', 'paused'];
   assert.ok(want.includes(rec.phase), `${point}: fence phase ${rec.phase}, expected ${want.join(' or ')}`);
 
-  const resumed = point === 'after:resume' || point === 'fence:done';
+  const resumed = RESUMED.includes(point);
   const st = await bouncerState(lane);
   assert.equal(st.paused, pausedAt(point), `${point}: PgBouncer paused = ${st.paused}`);
   assert.equal(st.file, addr(resumed ? 'target' : 'source'), `${point}: pgbouncer.ini entry`);
@@ -296,8 +299,8 @@ interface LanePlan {
 }
 
 const LANES: LanePlan[] = [
-  { undone: ['fence:pausing', 'after:pause'], final: 'before:commit', alias: true },
-  { undone: ['after:catch-up'], final: 'after:commit', byHand: true },
+  { undone: ['fence:pausing', 'after:pause'], final: 'before:stop-feed', alias: true },
+  { undone: ['after:catch-up'], final: 'after:stop-feed', byHand: true },
   { undone: [], final: 'after:reverse' },
   { undone: [], final: 'before:resume' },
   { undone: [], final: 'after:resume' },

@@ -32,8 +32,8 @@ killMatrixPair(FROM, TO, (p, c) => {
 
 
 const LANES: LanePlan[] = [
-  { method: 'revoke', undone: ['before:preflight', 'after:pause'], final: 'before:commit' },
-  { method: 'readonly', undone: ['after:preflight', 'before:pause'], final: 'after:commit' },
+  { method: 'revoke', undone: ['before:preflight', 'after:pause'], final: 'before:stop-feed' },
+  { method: 'readonly', undone: ['after:preflight', 'before:pause'], final: 'after:stop-feed' },
   { method: 'revoke', undone: ['fence:pausing', 'before:fence'], final: 'before:resume' },
   { method: 'readonly', undone: ['after:fence', 'fence:paused'], final: 'after:resume' },
   { method: 'revoke', undone: ['before:catch-up', 'after:catch-up'], final: 'before:cleanup-old' },

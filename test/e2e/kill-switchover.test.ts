@@ -36,8 +36,8 @@ killMatrixPair(FROM, TO, (p, c) => {
 
 // Every switchover point once or more; both recoveries before the point of no return.
 const LANES: LanePlan[] = [
-  { method: 'revoke', undone: ['before:preflight', 'after:pause'], final: 'before:commit' },
-  { method: 'readonly', undone: ['after:preflight', 'before:pause'], final: 'after:commit' },
+  { method: 'revoke', undone: ['before:preflight', 'after:pause'], final: 'before:stop-feed' },
+  { method: 'readonly', undone: ['after:preflight', 'before:pause'], final: 'after:stop-feed' },
   { method: 'revoke', undone: ['fence:pausing', 'before:fence'], final: 'before:reverse' },
   { method: 'readonly', undone: ['after:fence', 'fence:paused'], final: 'after:reverse' },
   { method: 'revoke', undone: ['before:catch-up', 'after:catch-up'], final: 'before:resume' },

@@ -3,16 +3,19 @@
 // state carries from test to test:
 //   1. `switchover A B`: every acknowledged write of each on the target, one
 //      shared pause reported; `rollback --all`: back on the source.
-//   2. B cannot catch up (its apply is blocked by a lock on the target) within
+//   2. A transaction holding a transaction id on the target: making the
+//      reverse slots waits for it, so the switchover is refused before any
+//      pause (exit 1, the holder named), nothing changed.
+//   3. B cannot catch up (its apply is blocked by a lock on the target) within
 //      a small --max-pause: exit 3, and both A (which had caught up) and B
 //      have their writes back on the source, nothing lost, both still
 //      replicating; a later `switchover A B` works.
-//   3. `rollback A B` killed after the commit (both records "committed"):
+//   4. `rollback A B` killed after the commit (both records "committed"):
 //      running it again finishes each database from its own record.
-//   4. PgBouncer: two pgbench databases switched over in one pause through one
+//   5. PgBouncer: two pgbench databases switched over in one pause through one
 //      PgBouncer under load: no failed transaction, every one on the target,
 //      both entries repointed with one RELOAD.
-//   5. One database's resume fails (the command method's resume command
+//   6. One database's resume fails (the command method's resume command
 //      exits 1 for it): the other finishes (its record "done"), the failed
 //      one stays committed and fenced, and the same command finishes it.
 import { readFileSync } from 'node:fs';
@@ -84,7 +87,9 @@ function assertOnePause(doc: MoveJson, direction: string): void {
   for (const d of doc.databases) {
     assert.equal(d.outcome, 'done', `${d.database}: outcome`);
     const inPause = d.timeline.phases.filter((p) => p.inPause);
-    for (const name of ['pause', 'fence', 'catch-up', 'commit', 'resume']) assert.ok(inPause.some((p) => p.phase === name), `${d.database}: ${name} in the pause`);
+    for (const name of ['pause', 'fence', 'catch-up', 'resume']) assert.ok(inPause.some((p) => p.phase === name), `${d.database}: ${name} in the pause`);
+    // Stopping the feed and starting the other direction wait for no one: after the resume.
+    for (const name of ['stop-feed', 'reverse']) assert.ok(d.timeline.phases.some((p) => p.phase === name && !p.inPause), `${d.database}: ${name} after the pause`);
     // Every database's paused phases lie inside the one window.
     for (const p of inPause) assert.ok(p.startMs >= doc.pause.startMs - 0.1 && p.startMs + p.ms <= doc.pause.endMs + 0.1, `${d.database} ${p.phase} outside the shared pause`);
   }
@@ -115,14 +120,41 @@ test(`switchover of two databases in one pause ${FROM}->${TO} (revoke), then rol
   for (const l of lanes) await check.rolledBack(l, acked.get(l.db)!, `${l.db} after the rollback`);
 });
 
+test('a transaction holding a transaction id on the target refuses the switchover before any pause: the reverse slots cannot start after it; nothing changed', async () => {
+  const [a, b] = lanes;
+  const ws = await writersOnBoth('source');
+  const holder = await pair.target.client('postgres');
+  let pid: number;
+  let r;
+  try {
+    await holder.query('CREATE TABLE IF NOT EXISTS xid_holder (x int)');
+    await holder.query('BEGIN');
+    await holder.query('INSERT INTO xid_holder VALUES (1)');
+    pid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    r = await cli(pair, a, ['switchover', a.db, b.db]);
+  } finally {
+    await holder.query('ROLLBACK');
+    await holder.query('DROP TABLE IF EXISTS xid_holder');
+    await holder.end();
+  }
+  await stopWriters(ws);
+  assert.equal(r.code, 1, r.stderr + r.stdout);
+  const doc = JSON.stringify(r.json);
+  assert.equal(r.json?.code, 'opposite_slot_wait', doc);
+  assert.match(doc, new RegExp(`pid ${pid} \\(postgres@postgres`), 'the holder is named');
+  assert.match(doc, /Writes were not paused; nothing was changed/);
+  // No pause happened: no record, no reverse slot, both still on the source and replicating.
+  for (const l of lanes) await stillOnSource(l, `${l.db} after the refused switchover`);
+});
+
 test('one database cannot catch up within max_pause: both get their writes back on the source, nothing lost, both still replicating', async () => {
   const [a, b] = lanes;
   const ws = await writersOnBoth('source');
-  // Preflight refuses a blocked apply, so the apply is blocked right after it:
-  // pgshift stops itself at each database's end of preflight
-  // (PGSHIFT_FAULT=stop:after:preflight) until B's ledger is locked on the target.
-  const run = startCli(['-c', a.cfg, '--yes', '--json', 'switchover', a.db, b.db, '--max-pause', '2s'], { env: { ...pair.env(), PGSHIFT_FAULT: 'stop:after:preflight' }, timeoutMs: 90_000 });
-  await waitFor(async () => isStopped(run.child.pid!), { timeoutMs: 60_000, what: 'switchover to stop after preflight' });
+  // Preflight refuses a blocked apply, and making the reverse slots waits for it, so the
+  // apply is blocked right before the pause: pgshift stops itself there
+  // (PGSHIFT_FAULT=stop:before:pause) until B's ledger is locked on the target.
+  const run = startCli(['-c', a.cfg, '--yes', '--json', 'switchover', a.db, b.db, '--max-pause', '2s'], { env: { ...pair.env(), PGSHIFT_FAULT: 'stop:before:pause' }, timeoutMs: 90_000 });
+  await waitFor(async () => isStopped(run.child.pid!), { timeoutMs: 60_000, what: 'switchover to stop before the pause' });
   const lock = await pair.target.client(b.db);
   await lock.query('BEGIN');
   await lock.query('LOCK TABLE ledger IN ACCESS EXCLUSIVE MODE');
@@ -135,6 +167,9 @@ test('one database cannot catch up within max_pause: both get their writes back 
     r = await run.done;
   } finally {
     clearInterval(resume);
+    // Released whatever happened: a lock left held would block B's apply for every later test.
+    await lock.query('ROLLBACK');
+    await lock.end();
   }
   await stopWriters(ws);
   assert.equal(r.code, 3, r.stderr + r.stdout);
@@ -146,8 +181,6 @@ test('one database cannot catch up within max_pause: both get their writes back 
   assert.match(phase(b.db, 'catch-up')?.message ?? '', /failed/);
   assert.match(err.message, new RegExp(`${b.db}: the subscriber had not applied`));
   assert.match(err.message, /Writes of every database .* were given back to the source/);
-  await lock.query('ROLLBACK');
-  await lock.end();
   // A had caught up, yet it was not switched over: all or none.
   for (const l of lanes) await stillOnSource(l, `${l.db} after the aborted switchover`);
 
@@ -162,7 +195,7 @@ test('one database cannot catch up within max_pause: both get their writes back 
 test('rollback of both killed after the commit: running it again finishes each database from its own record', async () => {
   const [a, b] = lanes;
   const ws = await writersOnBoth('target');
-  const k = await faultyCli(pair, ['-c', a.cfg, '--yes', '--json', 'rollback', a.db, b.db], 'after:commit');
+  const k = await faultyCli(pair, ['-c', a.cfg, '--yes', '--json', 'rollback', a.db, b.db], 'after:stop-feed');
   assert.equal(k.signal, 'SIGKILL', `rollback was not killed (exit ${k.code}): ${k.stderr}${k.stdout}`);
   await stopWriters(ws);
   // One statement committed both: neither database can be left behind.

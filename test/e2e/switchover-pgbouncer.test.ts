@@ -48,7 +48,7 @@ test(`pgbouncer switchover ${FROM}->${TO} under pgbench: zero failed transaction
   const doc = JSON.parse(r.stdout) as { outcome: string; pauseMs: number; timeline: { phases: { phase: string }[] } };
   assert.equal(doc.outcome, 'done');
   assert.ok(doc.pauseMs > 0);
-  for (const p of ['pause', 'fence', 'catch-up', 'sequences', 'commit', 'reverse', 'resume']) {
+  for (const p of ['pause', 'fence', 'catch-up', 'sequences', 'resume', 'stop-feed', 'reverse']) {
     assert.ok(doc.timeline.phases.some((x) => x.phase === p), `phase ${p} in the timeline`);
   }
   const res = await bench;

@@ -1,7 +1,8 @@
 -- pgshift's switchover bookkeeping, kept in the maintenance database of the
 -- cluster whose writes are paused, so it survives a crash of pgshift: which
 -- database is fenced, how, and exactly what to give back (revoked CONNECT
--- grants, the previous read-only setting).
+-- grants, the previous read-only setting), and where replication the other way
+-- starts (the receiving side's WAL position at the commit point).
 -- No parameters. Idempotent, and safe to run from several sessions at once:
 -- CREATE ... IF NOT EXISTS is not (two sessions both find nothing, and the
 -- second fails on pg_namespace's unique index), so the statements below run
@@ -18,5 +19,8 @@ CREATE TABLE IF NOT EXISTS pgshift.switchover_fence (
   revoked     jsonb NOT NULL DEFAULT '[]',   -- [{"grantee": "role" | null (PUBLIC), "grantable": bool}]
   readonly_before text,               -- previous default_transaction_read_only of the database, NULL if unset
   started_at  timestamptz NOT NULL DEFAULT now(),
-  updated_at  timestamptz NOT NULL DEFAULT now()
+  updated_at  timestamptz NOT NULL DEFAULT now(),
+  opposite_from pg_lsn                -- set at the commit point: replication the other way skips what committed before it
 );
+-- A table an older pgshift made has no opposite_from yet.
+ALTER TABLE pgshift.switchover_fence ADD COLUMN IF NOT EXISTS opposite_from pg_lsn;
