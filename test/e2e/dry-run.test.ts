@@ -50,10 +50,8 @@ async function fingerprint(c: EmbeddedCluster): Promise<string> {
   const add = async (q: string, db = 'postgres'): Promise<void> => {
     lines.push(`${db}: ${q}`, ...(await c.sql<{ v: string }>(q, [], db)).map((r) => r.v));
   };
+  // (snapshot() has a switchover's fences already: CONNECT grants and database settings.)
   await add("SELECT roname::text AS v FROM pg_replication_origin ORDER BY 1");
-  // A switchover's fences: CONNECT grants and database settings (revoke, readonly).
-  await add("SELECT datname || ' ' || coalesce(datacl::text, '-') AS v FROM pg_database ORDER BY 1");
-  await add("SELECT coalesce((SELECT datname::text FROM pg_database d WHERE d.oid = setdatabase), '-') || ' ' || array_to_string(setconfig, ',') AS v FROM pg_db_role_setting ORDER BY 1");
   await add("SELECT s.subname || ' ' || coalesce(s.subslotname::text, '-') || ' ' || s.subenabled::text || ' ' || array_to_string(s.subpublications, ',') AS v FROM pg_subscription s ORDER BY 1");
   await add("SELECT slot_name::text || ' ' || slot_type || ' ' || coalesce(plugin::text, '') AS v FROM pg_replication_slots ORDER BY 1");
   const dbs = await c.sql<{ d: string }>('SELECT datname AS d FROM pg_database WHERE datallowconn ORDER BY 1');
