@@ -38,7 +38,7 @@ import { performance } from 'node:perf_hooks';
 import type { Db } from '../pg/connect.js';
 import { lsnGte } from '../pg/lsn.js';
 import { sqlFile } from '../pg/sql.js';
-import { sleep } from '../util/wait.js';
+import { pastDeadline, sleep, type Deadline } from '../util/wait.js';
 
 export class CatchUpTimeout extends Error {
   constructor(readonly waitedFor: string, readonly confirmed: string | null, what = 'slot confirmed') {
@@ -83,7 +83,7 @@ export async function prepareCatchUp(publisher: Db, subscriber: Db): Promise<voi
  * side, prepared by prepareCatchUp. subscription: the subscription that feeds
  * the subscriber.
  */
-export async function waitForApplied(publisher: Db, subscriber: Db, subscription: string, deadline: number): Promise<CatchUpResult> {
+export async function waitForApplied(publisher: Db, subscriber: Db, subscription: string, deadline: Deadline): Promise<CatchUpResult> {
   const t0 = performance.now();
   const lsn = await markPosition(publisher);
   let polls = 0;
@@ -97,7 +97,7 @@ export async function waitForApplied(publisher: Db, subscriber: Db, subscription
       received = got;
       break;
     }
-    if (performance.now() > deadline) throw new CatchUpTimeout(lsn, got, 'its apply worker had read up to');
+    if (pastDeadline(deadline)) throw new CatchUpTimeout(lsn, got, 'its apply worker had read up to');
     if (performance.now() - lastNudge >= NUDGE_MS) {
       // A later mark makes the walsender speak again (a keepalive from 15 on,
       // an empty transaction before), should the first word have been missed

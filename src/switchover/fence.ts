@@ -6,7 +6,7 @@
 import type { Db } from '../pg/connect.js';
 import { sqlFile } from '../pg/sql.js';
 import { performance } from 'node:perf_hooks';
-import { sleep } from '../util/wait.js';
+import { pastDeadline, sleep, type Deadline } from '../util/wait.js';
 
 export interface SessionInfo {
   pid: number;
@@ -53,7 +53,7 @@ export class FenceNotProven extends Error {
  * passes. `terminate` also ends the sessions it finds (revoke and readonly
  * fences, where they cannot come back as writers).
  */
-export async function proveFence(admin: Db, database: string, ownPids: number[], deadline: number, opts: { terminate: boolean; second?: Db }): Promise<FenceProof> {
+export async function proveFence(admin: Db, database: string, ownPids: number[], deadline: Deadline, opts: { terminate: boolean; second?: Db }): Promise<FenceProof> {
   let checks = 0;
   // `second`: another of pgshift's sessions on the same cluster, to ask about
   // prepared transactions (cluster-wide) at the same time as about sessions.
@@ -69,7 +69,7 @@ export async function proveFence(admin: Db, database: string, ownPids: number[],
     // superuser can (CONNECT privileges do not apply to it), and it counts only if writing.
     const writers = sessions.filter((s) => s.writing || (opts.terminate && !s.superuser));
     if (writers.length === 0 && prepared.length === 0) return { idle: sessions, checks };
-    if (performance.now() > deadline) throw new FenceNotProven(writers, prepared.map((p) => p.gid));
+    if (pastDeadline(deadline)) throw new FenceNotProven(writers, prepared.map((p) => p.gid));
     await sleep(opts.terminate ? 5 : 2);
   }
 }

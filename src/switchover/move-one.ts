@@ -16,7 +16,7 @@ import { featuresOf } from '../pg/version.js';
 import { PgshiftError, ProblemError, SafetyError, SqlError } from '../errors.js';
 import type { Emit, Outcome } from '../events.js';
 import { formatBytes } from '../util/duration.js';
-import { sleep } from '../util/wait.js';
+import { sleep, type Deadline } from '../util/wait.js';
 import { namesFor, type MigrationNames } from '../replication/names.js';
 import { planPublication } from '../replication/publication.js';
 import { subscriptionState } from '../replication/subscription.js';
@@ -433,7 +433,7 @@ export class Move {
   // --- inside the pause, before the point of no return (budget: deadline) ---
 
   /** Pause, prove the fence, catch up; sequences and copies beside catch-up. */
-  async pauseAndCatchUp(deadline: number): Promise<void> {
+  async pauseAndCatchUp(deadline: Deadline): Promise<void> {
     const { timeline, sess, s, database } = this;
     timeline.pauseBegan();
     await timeline.phase('pause', () => this.impl.pause(this.ctx, deadline), () => this.o.method);

@@ -153,9 +153,20 @@ async function moveTogether(movers: Move[], settings: MoveSettings): Promise<Map
   await allOrFirstError(movers.map((m) => m.warm()));
 
   // The budgeted part: pause, fence, catch-up of every database at once, beside catch-up the carrying (still undoable).
-  const deadline = performance.now() + settings.maxPauseMs;
-  const settled = await Promise.allSettled(movers.map((m) => m.pauseAndCatchUp(deadline)));
-  const failed = movers.flatMap((m, i) => (settled[i]!.status === 'rejected' ? [{ m, e: (settled[i] as PromiseRejectedResult).reason as unknown }] : []));
+  // One budget for all; a database failing for a reason of its own ends it for the others at
+  // once (all or none: their writes go back now instead of when the budget would have run out).
+  const budget = { at: performance.now() + settings.maxPauseMs };
+  let cutBy: Move | undefined;
+  const settled = await Promise.allSettled(movers.map((m) => m.pauseAndCatchUp(budget).catch((e: unknown) => {
+    if (!isLate(e) && !cutBy) {
+      cutBy = m;
+      budget.at = Math.min(budget.at, performance.now());
+    }
+    throw e;
+  })));
+  const rejected = movers.flatMap((m, i) => (settled[i]!.status === 'rejected' ? [{ m, e: (settled[i] as PromiseRejectedResult).reason as unknown }] : []));
+  // A database stopped only because the budget was cut for another is no failure of its own.
+  const failed = cutBy ? rejected.filter(({ e }) => !isLate(e)) : rejected;
   if (failed.length) await abortAll(movers, failed, settings);
   return finishAll(movers, true);
 }
@@ -203,8 +214,13 @@ async function abortAll(movers: Move[], failed: { m: Move; e: unknown }[], setti
   throw abortError(movers, failed, settings);
 }
 
+/** The budget ran out while it waited (the pause, the fence proof, the apply). */
+function isLate(e: unknown): boolean {
+  return e instanceof PauseTimeout || e instanceof FenceNotProven || e instanceof CatchUpTimeout;
+}
+
 function abortError(movers: Move[], failed: { m: Move; e: unknown }[], settings: MoveSettings): unknown {
-  const late = failed.filter(({ e }) => e instanceof PauseTimeout || e instanceof FenceNotProven || e instanceof CatchUpTimeout);
+  const late = failed.filter(({ e }) => isLate(e));
   const { direction } = movers[0]!;
   const from = movers[0]!.s.from;
   const pauseMs = pauseOf(movers).pause?.ms ?? 0;

@@ -16,7 +16,7 @@ import { quoteIdent } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
 import type { Emit } from '../events.js';
 import { ConfigError, ProblemError } from '../errors.js';
-import { sleep } from '../util/wait.js';
+import { msLeft, pastDeadline, sleep, type Deadline } from '../util/wait.js';
 import { BouncerConsole, bouncerIdent, entryFor, holdEntryParams, repointConfigFile, type BouncerConfig } from './pgbouncer-admin.js';
 import { updateFence, type FenceRecord, type Grant } from './state.js';
 import { endpointEnv } from '../pg/child-env.js';
@@ -47,7 +47,7 @@ export interface PauseMethodImpl {
   terminates: boolean;
   /** Read-only look-ups before the pause (changes nothing), so the pause spends no round trip on them. */
   prepare?(ctx: FenceContext): Promise<void>;
-  pause(ctx: FenceContext, deadline: number): Promise<void>;
+  pause(ctx: FenceContext, deadline: Deadline): Promise<void>;
   resume(ctx: FenceContext): Promise<void>;
   undo(ctx: FenceContext): Promise<void>;
   /**
@@ -263,9 +263,9 @@ async function onConsole<T>(ctx: FenceContext, fn: (c: BouncerConsole) => Promis
  * (every 1/3 s, a per-database PAUSE does not stop it), which pause() holds
  * off with min_pool_size = 0 for the time writes are paused.
  */
-async function waitForNoServerLogin(c: BouncerConsole, name: string, deadline: number): Promise<void> {
+async function waitForNoServerLogin(c: BouncerConsole, name: string, deadline: Deadline): Promise<void> {
   while ((await c.serverLogins(name)) > 0) {
-    if (performance.now() > deadline) throw new PauseTimeout(`PgBouncer kept logging in new server connections for ${name} (a pool still growing?); pausing it then would make PgBouncer refuse new server connections for server_login_retry`);
+    if (pastDeadline(deadline)) throw new PauseTimeout(`PgBouncer kept logging in new server connections for ${name} (a pool still growing?); pausing it then would make PgBouncer refuse new server connections for server_login_retry`);
     await sleep(1);
   }
 }
@@ -307,16 +307,18 @@ const pgbouncer: PauseMethodImpl = {
       // PAUSE returns once every in-flight transaction has finished and the
       // server connections are released; new transactions queue in PgBouncer.
       const paused = console.command(`PAUSE ${bouncerIdent(name)}`);
+      // The deadline is looked at every few ms: a shared budget can end early.
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
+        timer = setInterval(() => {
+          if (!pastDeadline(deadline)) return;
           late = true;
           reject(new PauseTimeout('PgBouncer PAUSE did not return in time (a long transaction is still running)'));
-        }, Math.max(0, deadline - performance.now()));
+        }, 2);
       });
       await Promise.race([paused, timeout]);
       ctx.pausedHere = true;
     } finally {
-      clearTimeout(timer);
+      clearInterval(timer);
       // A console with a PAUSE still pending answers nothing else: the undo opens a new one.
       if (late || !ctx.bouncer) {
         await console.close();
@@ -411,7 +413,7 @@ const command: PauseMethodImpl = {
   terminates: false,
   async pause(ctx, deadline) {
     const cmd = ctx.config.switchover.command;
-    await runUserCommand(ctx, 'pause', ctx.side, Math.min(cmd?.timeoutMs ?? 30_000, deadline - performance.now()));
+    await runUserCommand(ctx, 'pause', ctx.side, Math.min(cmd?.timeoutMs ?? 30_000, msLeft(deadline)));
   },
   async resume(ctx) {
     await runUserCommand(ctx, 'resume', otherSide(ctx.side), ctx.config.switchover.command?.timeoutMs ?? 30_000);

@@ -1,5 +1,26 @@
 // Wait for a condition with a deadline, polling; never sleeps blindly.
 
+import { performance } from 'node:perf_hooks';
+
+/**
+ * A point in time on performance.now()'s clock: a number, or a shared budget
+ * whose end can be brought forward while several waits run on it (a move of
+ * several databases stops waiting for the others once one of them failed).
+ */
+export type Deadline = number | { readonly at: number };
+
+export function deadlineAt(d: Deadline): number {
+  return typeof d === 'number' ? d : d.at;
+}
+
+export function pastDeadline(d: Deadline): boolean {
+  return performance.now() > deadlineAt(d);
+}
+
+export function msLeft(d: Deadline): number {
+  return Math.max(0, deadlineAt(d) - performance.now());
+}
+
 export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   await new Promise<void>((resolve) => {
     const onAbort = (): void => {

@@ -18,6 +18,9 @@
 //   6. One database's resume fails (the command method's resume command
 //      exits 1 for it): the other finishes (its record "done"), the failed
 //      one stays committed and fenced, and the same command finishes it.
+//   7. One database fails inside the pause (its pause command exits 1) while
+//      the other waits for a blocked apply: the pause ends for both at once
+//      (not when max_pause runs out), both get their writes back.
 import { readFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -265,4 +268,46 @@ test('a resume that fails for one database is that database\'s alone: the other 
   const again = await cli(pair, { cfg: fixed }, ['switchover', bad]);
   assert.equal(again.code, 0, again.stderr);
   assert.equal((await fenceRow(pair.source, bad))?.phase, 'done');
+});
+
+test('one database failing inside the pause ends the pause of every database at once: the other stops waiting for its apply, both get their writes back', async () => {
+  const dbs = [await ledgerDatabase(pair, 'cut'), await ledgerDatabase(pair, 'cut')] as [string, string];
+  const [slow, bad] = dbs;
+  // The command method, whose pause command fails at once for "bad"; max_pause far longer than the test.
+  const cfg = await pair.writeConfig(dbs, `switchover:\n  pause: command\n  max_pause: 300s\n  command:\n    pause: 'test "$PGSHIFT_DATABASE" != "${bad}"'\n    resume: "true"\n`);
+  await Promise.all(dbs.map((db) => startAndWait(loadConfig(cfg, pair.env()), db, pair.target)));
+  // slow's apply is blocked right before the pause (earlier, preflight and the reverse slot
+  // would refuse), with a row on the source it cannot apply: its catch-up cannot end by itself.
+  const run = startCli(['-c', cfg, '--yes', '--json', 'switchover', slow, bad], { env: { ...pair.env(), PGSHIFT_FAULT: 'stop:before:pause' }, timeoutMs: 240_000 });
+  await waitFor(async () => isStopped(run.child.pid!), { timeoutMs: 60_000, what: 'switchover to stop before the pause' });
+  const lock = await pair.target.client(slow);
+  let r;
+  try {
+    await lock.query('BEGIN');
+    await lock.query('LOCK TABLE ledger IN ACCESS EXCLUSIVE MODE');
+    await pair.source.sql('INSERT INTO ledger (client, k) VALUES (0, 1000)', [], slow);
+    const resume = setInterval(() => {
+      if (isStopped(run.child.pid!)) run.child.kill('SIGCONT');
+    }, 10);
+    try {
+      r = await run.done;
+    } finally {
+      clearInterval(resume);
+    }
+  } finally {
+    await lock.query('ROLLBACK');
+    await lock.end();
+  }
+  assert.equal(r.code, 1, r.stderr + r.stdout);
+  const err = JSON.parse(r.stdout) as { code: string; message: string; details: { pause: { ms: number }; timelines: Record<string, { phases: { phase: string; message?: string }[] }> } };
+  assert.equal(err.code, 'command_failed', r.stdout);
+  assert.match(err.message, new RegExp(`${bad}: the pause command exited with 1`));
+  assert.doesNotMatch(err.message, new RegExp(`${slow}:`), `${slow} is not reported as failing: it was stopped for ${bad}`);
+  assert.match(err.message, /Writes of every database .* were given back to the source/);
+  // slow was still waiting for its apply when the pause ended: well before max_pause (300 s).
+  assert.match(err.details.timelines[slow]!.phases.find((p) => p.phase === 'catch-up')?.message ?? 'missing', /^failed/);
+  assert.ok(err.details.pause.ms < 150_000, `the pause lasted ${err.details.pause.ms} ms: the others waited for the budget`);
+  // Nothing left fenced, and replication still carries slow's row.
+  for (const db of dbs) assert.equal(await fenceRow(pair.source, db), undefined, `${db}: fence record left`);
+  await waitFor(async () => (await pair.target.sql('SELECT 1 FROM ledger WHERE k = 1000', [], slow)).length === 1, { timeoutMs: 60_000, what: `${slow}'s row to arrive once the lock went` });
 });
