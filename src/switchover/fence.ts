@@ -5,7 +5,6 @@
 
 import type { Db } from '../pg/connect.js';
 import { sqlFile } from '../pg/sql.js';
-import { performance } from 'node:perf_hooks';
 import { pastDeadline, sleep, type Deadline } from '../util/wait.js';
 
 export interface SessionInfo {

@@ -8,7 +8,6 @@
 // resumed together by resumeMany (PgBouncer: every entry repointed, one RELOAD).
 
 import { spawn } from 'node:child_process';
-import { performance } from 'node:perf_hooks';
 import type { Config, PauseMethod } from '../config/config.js';
 import { describeConn } from '../config/conninfo.js';
 import type { Db, Side } from '../pg/connect.js';
