@@ -11,7 +11,7 @@
 // lock.ts, by the CLI and by library programs), not per step: one command's
 // steps must not let another pgshift in between them.
 
-import { AbortedError } from '../errors.js';
+import { throwIfAborted } from '../errors.js';
 import type { Emit } from '../events.js';
 import { faultPoint } from '../util/fault.js';
 
@@ -56,7 +56,7 @@ export class StepRunner<Id extends string, Ctx> {
   }
 
   private async runOne(step: Step<Id, Ctx>, ctx: Ctx): Promise<void> {
-    if (this.signal?.aborted) throw new AbortedError();
+    throwIfAborted(this.signal, step.id);
     this.current = step.id;
     const t0 = Date.now();
     this.emit({ type: 'step', step: step.id, state: 'start' });
