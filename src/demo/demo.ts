@@ -28,6 +28,7 @@ import { dumpTools } from '../pg/tools.js';
 import { versionFromNum } from '../pg/version.js';
 import { refuseUnsupportedVersions } from '../checks/preflight.js';
 import { waitFor } from '../util/wait.js';
+import { timedPhase } from '../util/phase.js';
 
 export interface DemoOptions {
   from?: number;
@@ -183,25 +184,19 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   }
 }
 
-/** The demo's phases, timed, as events and for its result. */
+/** The demo's phases, timed (src/util/phase.ts), as events and for its result. */
 class DemoTimeline {
   readonly phases: DemoPhase[] = [];
   constructor(private readonly emit: Emit) {}
 
-  async phase<T>(name: string, fn: () => Promise<T>, detail?: (r: T) => string): Promise<T> {
-    this.emit({ type: 'phase', phase: name, state: 'start' });
-    const start = performance.now();
-    try {
-      const r = await fn();
-      const ms = performance.now() - start;
-      const d = detail?.(r);
-      this.phases.push({ phase: name, ms, ...(d ? { detail: d } : {}) });
-      this.emit({ type: 'phase', phase: name, state: 'done', ms, message: d });
-      return r;
-    } catch (e) {
-      this.emit({ type: 'phase', phase: name, state: 'fail', message: (e as Error).message });
-      throw e;
-    }
+  phase<T>(name: string, fn: () => Promise<T>, detail?: (r: T) => string): Promise<T> {
+    return timedPhase(name, fn, {
+      emit: this.emit,
+      describe: detail,
+      onEnd: ({ ms, message, error }) => {
+        if (!error) this.phases.push({ phase: name, ms, ...(message ? { detail: message } : {}) });
+      },
+    });
   }
 }
 
