@@ -138,10 +138,16 @@ export class InternalError extends PgshiftError {
   }
 }
 
+/** The command's signal was aborted (Ctrl-C, SIGTERM): it stopped at a safe point. */
 export class AbortedError extends PgshiftError {
   constructor(message = 'interrupted') {
     super('aborted', message, EXIT.problem, { hint: 'Re-run the same command to continue where it stopped.' });
   }
+}
+
+/** The one abort check, at each safe point of a long operation: "<what> interrupted" once the signal is aborted. */
+export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) throw new AbortedError(`${what} interrupted`);
 }
 
 interface PgLikeError {

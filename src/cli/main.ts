@@ -124,73 +124,21 @@ export async function run(argv: string[], io: { stdout?: NodeJS.WritableStream; 
     if (global.quiet && global.verbose) throw new UsageError('--quiet and --verbose exclude each other');
     const verbosity: Verbosity = global.quiet ? 'quiet' : global.verbose ? 'verbose' : 'normal';
     out = new Output({ json: global.json, verbosity, ...io });
-    if (global.version) {
-      out.print(`pgshift ${version()}`);
-      return EXIT.ok;
+    const info = helpOrVersion(global, name, rest);
+    if (info) {
+      if (info.stdout) out.print(info.text);
+      else out.line(info.text);
+      return info.code;
     }
-    if (name === undefined || name === 'help') {
-      if (name === 'help' && rest[0] !== undefined) {
-        const c = COMMANDS.find((x) => x.name === rest[0]);
-        if (!c) throw new UsageError(`unknown command "${rest[0]}"`);
-        out.print(commandHelp(c));
-        return EXIT.ok;
+    const command = commandNamed(name!);
+    const parsed = commandArgs(command, rest);
+    return await untilInterrupted(async (signal) => {
+      try {
+        return await runCommand(command, commandContext(global, parsed, out, signal));
+      } finally {
+        out.endLive();
       }
-      if (name === 'help' || global.help) {
-        out.print(helpText());
-        return EXIT.ok;
-      }
-      out.line(helpText());
-      return EXIT.usage;
-    }
-    const command: Command | undefined = COMMANDS.find((c) => c.name === name);
-    if (!command) throw new UsageError(`unknown command "${name}"`);
-    if (global.help) {
-      out.print(commandHelp(command));
-      return EXIT.ok;
-    }
-    let parsed: ReturnType<typeof parseArgs>;
-    try {
-      parsed = parseArgs({ args: rest, options: parseOptions(command.flags), allowPositionals: command.positionals !== false, strict: true });
-    } catch (e) {
-      throw new UsageError(`${name}: ${(e as Error).message}`, { hint: `Run "pgshift help ${name}" for its options.` });
-    }
-    const controller = new AbortController();
-    const onSignal = (): void => controller.abort();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-    const configPath = global.config ?? process.env.PGSHIFT_CONFIG ?? 'pgshift.yml';
-    const ctx: CommandContext = {
-      out,
-      args: parsed.positionals,
-      flags: parsed.values as CommandContext['flags'],
-      json: global.json,
-      yes: global.yes,
-      configPath,
-      config: configLoader(configPath, out),
-      signal: controller.signal,
-      confirm: async (question) => {
-        if (global.yes) return true;
-        if (!process.stdin.isTTY || !(process.stderr as NodeJS.WriteStream).isTTY) {
-          throw new UsageError(`${question} Refusing without a terminal; pass --yes to confirm.`);
-        }
-        const rl = createInterface({ input: process.stdin, output: process.stderr });
-        try {
-          const answer = await rl.question(`${question} [y/N] `);
-          return /^y(es)?$/i.test(answer.trim());
-        } finally {
-          rl.close();
-        }
-      },
-    };
-    try {
-      const locked = command.locks?.(ctx) ?? [];
-      const body = locked.length === 0 ? () => command.run(ctx) : () => withDatabaseLock(ctx.config(), locked, command.name, () => command.run(ctx));
-      return await observed(command, ctx, body, { version: version(), errorFor });
-    } finally {
-      out.endLive();
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
-    }
+    });
   } catch (e) {
     out.endLive();
     const err = errorFor(e);
@@ -198,6 +146,81 @@ export async function run(argv: string[], io: { stdout?: NodeJS.WritableStream; 
     if (err instanceof InternalError && (verbose || process.env.PGSHIFT_DEBUG) && e instanceof Error && e.stack && out.json) out.line(e.stack);
     return err.exitCode;
   }
+}
+
+/** What to print instead of running a command (the version, help), or undefined when a command runs: help and version on stdout, a bare "pgshift" gets the help on stderr and exit 2. */
+function helpOrVersion(global: Global, name: string | undefined, rest: string[]): { text: string; stdout: boolean; code: ExitCode } | undefined {
+  if (global.version) return { text: `pgshift ${version()}`, stdout: true, code: EXIT.ok };
+  if (name === 'help' && rest[0] !== undefined) return { text: commandHelp(commandNamed(rest[0])), stdout: true, code: EXIT.ok };
+  if (name === 'help' || (name === undefined && global.help)) return { text: helpText(), stdout: true, code: EXIT.ok };
+  if (name === undefined) return { text: helpText(), stdout: false, code: EXIT.usage };
+  if (global.help) return { text: commandHelp(commandNamed(name)), stdout: true, code: EXIT.ok };
+  return undefined;
+}
+
+function commandNamed(name: string): Command {
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) throw new UsageError(`unknown command "${name}"`);
+  return command;
+}
+
+function commandArgs(command: Command, rest: string[]): ReturnType<typeof parseArgs> {
+  try {
+    return parseArgs({ args: rest, options: parseOptions(command.flags), allowPositionals: command.positionals !== false, strict: true });
+  } catch (e) {
+    throw new UsageError(`${command.name}: ${(e as Error).message}`, { hint: `Run "pgshift help ${command.name}" for its options.` });
+  }
+}
+
+/** Ctrl-C and SIGTERM abort the command's signal, so it stops at its next safe point (AbortedError, exit 1) instead of dying mid-statement. */
+async function untilInterrupted<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const onSignal = (): void => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await fn(controller.signal);
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+}
+
+function commandContext(global: Global, parsed: ReturnType<typeof parseArgs>, out: Output, signal: AbortSignal): CommandContext {
+  const configPath = global.config ?? process.env.PGSHIFT_CONFIG ?? 'pgshift.yml';
+  return {
+    out,
+    args: parsed.positionals,
+    flags: parsed.values as CommandContext['flags'],
+    json: global.json,
+    yes: global.yes,
+    configPath,
+    config: configLoader(configPath, out),
+    signal,
+    confirm: (question) => confirm(question, global.yes),
+  };
+}
+
+/** A destructive step's question: yes with --yes, asked on a terminal, refused without one. */
+async function confirm(question: string, yes: boolean): Promise<boolean> {
+  if (yes) return true;
+  if (!process.stdin.isTTY || !(process.stderr as NodeJS.WriteStream).isTTY) {
+    throw new UsageError(`${question} Refusing without a terminal; pass --yes to confirm.`);
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(`${question} [y/N] `);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
+
+/** The command, inside the per-database lock when it changes databases (command.locks), observed (journal, metrics). */
+function runCommand(command: Command, ctx: CommandContext): Promise<ExitCode> {
+  const locked = command.locks?.(ctx) ?? [];
+  const body = locked.length === 0 ? () => command.run(ctx) : () => withDatabaseLock(ctx.config(), locked, command.name, () => command.run(ctx));
+  return observed(command, ctx, body, { version: version(), errorFor });
 }
 
 export async function main(argv: string[]): Promise<void> {

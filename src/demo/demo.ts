@@ -28,6 +28,7 @@ import { dumpTools } from '../pg/tools.js';
 import { versionFromNum } from '../pg/version.js';
 import { refuseUnsupportedVersions } from '../checks/preflight.js';
 import { waitFor } from '../util/wait.js';
+import { timedPhase } from '../util/phase.js';
 
 export interface DemoOptions {
   from?: number;
@@ -68,13 +69,9 @@ export const DEMO_DATABASE = 'shop';
 const DATABASE = DEMO_DATABASE;
 
 export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
-  const emit = opts.emit ?? silent;
   const from = opts.from ?? 13;
   const to = opts.to ?? 17;
-  const timeline = new DemoTimeline(emit);
-  const phase = timeline.phase.bind(timeline);
   const t0 = performance.now();
-
   // What would stop the flow half-way is refused before anything starts:
   // the pair of versions, their server binaries, a pg_dump for the source.
   refuseUnsupportedVersions(versionFromNum(from * 10000), versionFromNum(to * 10000));
@@ -82,37 +79,95 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   findBinaries(to);
   await dumpTools(from, to);
 
-  const dir = mkdtempSync(join(tmpdir(), 'pgshift-demo-'));
-  // A registered resource: cluster.ts's exit and signal handlers remove it
-  // when the process ends before the finally below runs (Ctrl-C exits there).
-  const workDir = { killSync: () => rmSync(dir, { recursive: true, force: true }) };
-  registerResource(workDir);
-  let clusters: EmbeddedCluster[] = [];
-  let bouncer: EmbeddedPgBouncer | undefined;
-  let kept = false;
+  const demo = new DemoRun(opts, from, to);
   try {
-    clusters = await phase(`start PostgreSQL ${from} and ${to}`, () => startClusters([from, to], { name: 'demo' }),
+    const servers = await demo.startServers();
+    const flow = await demo.migrateUnderLoad(servers);
+    const result = demoResult(demo, servers, flow, performance.now() - t0);
+    if (opts.keep) demo.keep(result, servers);
+    if (!result.ok) throw demoFailed(result, flow);
+    return result;
+  } finally {
+    await demo.removeUnlessKept();
+  }
+}
+
+/** What the demo started for the flow: the clusters, the sample database, PgBouncer when installed, the config naming them. */
+interface DemoServers {
+  source: EmbeddedCluster;
+  target: EmbeddedCluster;
+  bouncer?: EmbeddedPgBouncer;
+  rows: number;
+  config: Config;
+  configFile: string;
+}
+
+/** What the flow under load found. */
+interface DemoFlow {
+  verify: VerifyReport;
+  moved: MoveResult;
+  loadReport: LoadReport;
+  loadCheck: LoadCheckReport;
+}
+
+/**
+ * One demo: its phases, timed (src/util/phase.ts), as events and for its
+ * result, and what it started, removed at the end unless kept.
+ */
+class DemoRun {
+  readonly emit: Emit;
+  readonly phases: DemoPhase[] = [];
+  readonly dir = mkdtempSync(join(tmpdir(), 'pgshift-demo-'));
+  // A registered resource: cluster.ts's exit and signal handlers remove it
+  // when the process ends before runDemo's finally runs (Ctrl-C exits there).
+  readonly workDir = { killSync: (): void => rmSync(this.dir, { recursive: true, force: true }) };
+  private clusters: EmbeddedCluster[] = [];
+  private bouncer?: EmbeddedPgBouncer;
+  private kept = false;
+
+  constructor(readonly opts: DemoOptions, readonly from: number, readonly to: number) {
+    this.emit = opts.emit ?? silent;
+    registerResource(this.workDir);
+  }
+
+  phase<T>(name: string, fn: () => Promise<T>, detail?: (r: T) => string): Promise<T> {
+    return timedPhase(name, fn, {
+      emit: this.emit,
+      describe: detail,
+      onEnd: ({ ms, message, error }) => {
+        if (!error) this.phases.push({ phase: name, ms, ...(message ? { detail: message } : {}) });
+      },
+    });
+  }
+
+  async startServers(): Promise<DemoServers> {
+    const { from, to, opts, emit } = this;
+    this.clusters = await this.phase(`start PostgreSQL ${from} and ${to}`, () => startClusters([from, to], { name: 'demo' }),
       (cs) => `ports ${cs.map((c) => c.port).join(', ')}`);
-    const [source, target] = clusters as [EmbeddedCluster, EmbeddedCluster];
-    const rows = await phase('create sample database', async () => {
+    const [source, target] = this.clusters as [EmbeddedCluster, EmbeddedCluster];
+    const rows = await this.phase('create sample database', async () => {
       await source.createDatabase(DATABASE);
       return (await createSampleApp(source, DATABASE, opts.scale ?? 1, { emit, signal: opts.signal })).rows;
     }, (n) => `${n.toLocaleString('en-US')} rows in "${DATABASE}"`);
 
-    const usePgBouncer = existsSync(PGBOUNCER_BIN);
-    if (usePgBouncer) {
-      bouncer = await phase('start PgBouncer', () => EmbeddedPgBouncer.start({
+    if (existsSync(PGBOUNCER_BIN)) {
+      this.bouncer = await this.phase('start PgBouncer', () => EmbeddedPgBouncer.start({
         databases: { [DATABASE]: { host: source.host, port: source.port, dbname: DATABASE } },
         users: { [source.superuser]: source.password },
       }), (b) => `port ${b.port}, transaction pooling`);
     } else {
       emit({ type: 'warn', message: 'PgBouncer is not installed (apt-get install -y pgbouncer): the demo uses the "revoke" pause, which disconnects clients.' });
     }
+    const { config, configFile } = await writeDemoConfig(this.dir, source, target, this.bouncer);
+    return { source, target, bouncer: this.bouncer, rows, config, configFile };
+  }
 
-    const { config, configFile } = await writeDemoConfig(dir, source, target, bouncer);
-
-    const ledgerFile = join(dir, 'ledger.txt');
-    const load = await phase(`start write load (${opts.clients ?? 4} clients${bouncer ? ', through PgBouncer' : ''})`, () => startLoad({
+  /** Under a ledgered write load: run, verify, switchover; then the load stopped and its ledger checked on the target. */
+  async migrateUnderLoad(s: DemoServers): Promise<DemoFlow> {
+    const { opts, emit } = this;
+    const { config, source, bouncer } = s;
+    const ledgerFile = join(this.dir, 'ledger.txt');
+    const load = await this.phase(`start write load (${opts.clients ?? 4} clients${bouncer ? ', through PgBouncer' : ''})`, () => startLoad({
       source: config.source,
       database: DATABASE,
       clients: opts.clients ?? 4,
@@ -125,84 +180,71 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
     // The load must be writing before replication starts, so the demo migrates a live database.
     await waitFor(async () => load.acknowledged() > 20, { timeoutMs: 30_000, what: 'the write load to start committing' });
 
-    await phase('check, roles, schema, start, wait, analyze', () => runPipeline(config, DATABASE, { emit, signal: opts.signal }),
-      (r) => r.steps.map((s) => `${s.step} ${s.state === 'skip' ? 'skipped' : `${Math.round(s.ms)}ms`}`).join(', '));
+    await this.phase('check, roles, schema, start, wait, analyze', () => runPipeline(config, DATABASE, { emit, signal: opts.signal }),
+      (r) => r.steps.map((x) => `${x.step} ${x.state === 'skip' ? 'skipped' : `${Math.round(x.ms)}ms`}`).join(', '));
 
-    const verify: VerifyReport = await phase('verify (full, live source)', () => verifyDatabase({
+    const verify: VerifyReport = await this.phase('verify (full, live source)', () => verifyDatabase({
       source: config.source, target: config.target, database: DATABASE, mode: 'full', emit, signal: opts.signal,
     }), (v) => `${v.identical ? 'identical' : 'DIFFERENT'}: ${v.tables.length} tables, ${v.rows.toLocaleString('en-US')} rows`);
 
-    const moved = await phase(`switchover (${config.switchover.pause})`, () => switchover(config, DATABASE, { emit, signal: opts.signal }),
+    const moved = await this.phase(`switchover (${config.switchover.pause})`, () => switchover(config, DATABASE, { emit, signal: opts.signal }),
       (m) => `write pause ${Math.round(m.pauseMs ?? 0)} ms`);
 
     // Let the clients write to the new primary for a moment, then stop them.
     const before = load.acknowledged();
     await waitFor(async () => load.acknowledged() > before + 20, { timeoutMs: 30_000, what: 'writes to resume after the switchover' });
-    const loadReport = await phase('stop write load', () => load.stop(),
+    const loadReport = await this.phase('stop write load', () => load.stop(),
       (r) => `${r.transactions} acknowledged, ${r.errors} failed, longest stall ${Math.round(r.longestStallMs)} ms`);
 
-    const loadCheck = await phase('load-check on the target', async () => {
+    const loadCheck = await this.phase('load-check on the target', async () => {
       const r = await checkLedger({ target: config.target, database: DATABASE, ledgerFile });
       emit({ type: 'result', data: { kind: 'load-check', database: DATABASE, acknowledged: r.acknowledged, missing: r.missing, duplicated: r.duplicated, ok: r.ok } });
       return r;
     },
-      (r) => r.ok ? `all ${r.acknowledged} acknowledged writes on ${to}, exactly once` : `${r.missing} missing, ${r.duplicated} duplicated`);
+      (r) => r.ok ? `all ${r.acknowledged} acknowledged writes on ${this.to}, exactly once` : `${r.missing} missing, ${r.duplicated} duplicated`);
+    return { verify, moved, loadReport, loadCheck };
+  }
 
-    const differences = verify.tables.reduce((n, t) => n + t.differenceCount, 0);
-    const result: DemoResult = {
-      ok: verify.identical && loadCheck.ok && (usePgBouncer ? loadReport.errors === 0 : true),
-      from, to, database: DATABASE,
-      pauseMethod: usePgBouncer ? 'pgbouncer' : 'revoke',
-      rows,
-      timeline: timeline.phases,
-      totalMs: performance.now() - t0,
-      writePauseMs: moved.pauseMs,
-      load: loadReport,
-      verify: { identical: verify.identical, tables: verify.tables.length, differences },
-      loadCheck,
-      switchover: moved,
-    };
-    if (opts.keep) {
-      kept = true;
-      for (const r of [...clusters, ...(bouncer ? [bouncer] : []), workDir]) unregisterResource(r);
-      result.kept = { ...keptAccess(dir, source, target, bouncer), config: configFile, dir };
-    }
-    if (!result.ok) {
-      throw new ProblemError('demo_failed', `the demo found a problem: verify ${verify.identical ? 'ok' : 'found differences'}, load-check ${loadCheck.ok ? 'ok' : 'found missing writes'}, ${loadReport.errors} failed transactions`, {
-        details: { result },
-      });
-    }
-    return result;
-  } finally {
-    if (!kept) {
-      await bouncer?.stop().catch(() => undefined);
-      await Promise.all(clusters.map((c) => c.destroy().catch(() => undefined)));
-      unregisterResource(workDir);
-      workDir.killSync();
-    }
+  /** --keep: nothing is removed at the end; the result says how to reach what stays. */
+  keep(result: DemoResult, s: DemoServers): void {
+    this.kept = true;
+    for (const r of [...this.clusters, ...(this.bouncer ? [this.bouncer] : []), this.workDir]) unregisterResource(r);
+    result.kept = { ...keptAccess(this.dir, s.source, s.target, s.bouncer), config: s.configFile, dir: this.dir };
+  }
+
+  /** Everything the demo started and wrote goes, also after a failure or an interrupt, unless kept. */
+  async removeUnlessKept(): Promise<void> {
+    if (this.kept) return;
+    await this.bouncer?.stop().catch(() => undefined);
+    await Promise.all(this.clusters.map((c) => c.destroy().catch(() => undefined)));
+    unregisterResource(this.workDir);
+    this.workDir.killSync();
   }
 }
 
-/** The demo's phases, timed, as events and for its result. */
-class DemoTimeline {
-  readonly phases: DemoPhase[] = [];
-  constructor(private readonly emit: Emit) {}
+/** The demo's result: ok when verify found the sides identical, every acknowledged write arrived once, and (through PgBouncer) no client transaction failed. */
+function demoResult(demo: DemoRun, s: DemoServers, flow: DemoFlow, totalMs: number): DemoResult {
+  const { verify, moved, loadReport, loadCheck } = flow;
+  const usePgBouncer = s.bouncer !== undefined;
+  return {
+    ok: verify.identical && loadCheck.ok && (usePgBouncer ? loadReport.errors === 0 : true),
+    from: demo.from, to: demo.to, database: DATABASE,
+    pauseMethod: usePgBouncer ? 'pgbouncer' : 'revoke',
+    rows: s.rows,
+    timeline: demo.phases,
+    totalMs,
+    writePauseMs: moved.pauseMs,
+    load: loadReport,
+    verify: { identical: verify.identical, tables: verify.tables.length, differences: verify.tables.reduce((n, t) => n + t.differenceCount, 0) },
+    loadCheck,
+    switchover: moved,
+  };
+}
 
-  async phase<T>(name: string, fn: () => Promise<T>, detail?: (r: T) => string): Promise<T> {
-    this.emit({ type: 'phase', phase: name, state: 'start' });
-    const start = performance.now();
-    try {
-      const r = await fn();
-      const ms = performance.now() - start;
-      const d = detail?.(r);
-      this.phases.push({ phase: name, ms, ...(d ? { detail: d } : {}) });
-      this.emit({ type: 'phase', phase: name, state: 'done', ms, message: d });
-      return r;
-    } catch (e) {
-      this.emit({ type: 'phase', phase: name, state: 'fail', message: (e as Error).message });
-      throw e;
-    }
-  }
+function demoFailed(result: DemoResult, { verify, loadCheck, loadReport }: DemoFlow): ProblemError {
+  return new ProblemError('demo_failed', `the demo found a problem: verify ${verify.identical ? 'ok' : 'found differences'}, load-check ${loadCheck.ok ? 'ok' : 'found missing writes'}, ${loadReport.errors} failed transactions`, {
+    details: { result },
+  });
 }
 
 /** The demo's pgshift.yml in its work directory (passwords as ${VAR}, given in the environment), and the config read from it. */

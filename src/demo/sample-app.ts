@@ -5,7 +5,7 @@
 // a few hundred thousand rows take a second or two.
 
 import type { EmbeddedCluster } from '../embedded/cluster.js';
-import { AbortedError } from '../errors.js';
+import { throwIfAborted } from '../errors.js';
 import type { Emit } from '../events.js';
 import { silent } from '../events.js';
 
@@ -138,7 +138,7 @@ export async function createSampleApp(cluster: EmbeddedCluster, db: string, scal
       const units = f.rows / (f.perUnit ?? 1);
       const step = Math.max(1, Math.floor(CHUNK / (f.perUnit ?? 1)));
       for (let lo = 1; lo <= units; lo += step) {
-        if (opts.signal?.aborted) throw new AbortedError();
+        throwIfAborted(opts.signal, 'loading the sample data');
         const hi = Math.min(units, lo + step - 1);
         await c.query(f.sql, [lo, hi, ...f.params]);
         done += (hi - lo + 1) * (f.perUnit ?? 1);

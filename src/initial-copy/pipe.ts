@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { Transform, type TransformCallback } from 'node:stream';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type { EndpointConfig } from '../config/config.js';
-import { AbortedError, wrapSqlError } from '../errors.js';
+import { AbortedError, throwIfAborted, wrapSqlError } from '../errors.js';
 import { connect, type Db } from '../pg/connect.js';
 import { qualify, quoteIdent, quoteLiteral } from '../pg/quote.js';
 import type { CopyRange } from './plan.js';
@@ -85,7 +85,7 @@ async function copyRange(src: Db, tgt: Db, r: CopyRange, cb: PipeCallbacks, sign
   try {
     await pipeline(reader, counter, writer, { signal });
   } catch (e) {
-    if (signal.aborted) throw new AbortedError('fast copy interrupted');
+    throwIfAborted(signal, 'fast copy');
     throw wrapSqlError(e, failedSide === 'source' ? outSql : inSql, failedSide ?? 'target');
   }
   cb.onBytes(r, bytes);
@@ -134,7 +134,7 @@ export async function copyRanges(opts: {
     // The first real error, not the AbortedErrors it caused in the other workers.
     const first = failures.find((e) => !(e instanceof AbortedError)) ?? failures[0];
     if (first) throw first;
-    if (opts.signal?.aborted) throw new AbortedError('fast copy interrupted');
+    throwIfAborted(opts.signal, 'fast copy');
   } finally {
     opts.signal?.removeEventListener('abort', onOuterAbort);
     await Promise.all(targets.map((t) => t.close()));

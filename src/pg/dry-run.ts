@@ -154,31 +154,12 @@ export function renderStatement(sql: string, params: readonly unknown[] = []): s
       }
       out += sql.slice(i, j);
       i = j;
-    } else if (c === "'" ) {
-      // E'' strings take backslash escapes; others only doubled quotes.
-      const escapes = i > 0 && /[eE]/.test(sql[i - 1]!) && !/[A-Za-z0-9_]/.test(sql[i - 2] ?? ' ');
-      let j = i + 1;
-      while (j < n) {
-        if (escapes && sql[j] === '\\') { j += 2; continue; }
-        if (sql[j] === "'") {
-          if (sql[j + 1] === "'") { j += 2; continue; }
-          break;
-        }
-        j++;
-      }
-      out += sql.slice(i, j + 1);
-      i = j + 1;
-    } else if (c === '"') {
-      let j = i + 1;
-      while (j < n) {
-        if (sql[j] === '"') {
-          if (sql[j + 1] === '"') { j += 2; continue; }
-          break;
-        }
-        j++;
-      }
-      out += sql.slice(i, j + 1);
-      i = j + 1;
+    } else if (c === "'" || c === '"') {
+      // E'' strings take backslash escapes; other strings and quoted identifiers only doubled quotes.
+      const escapes = c === "'" && i > 0 && /[eE]/.test(sql[i - 1]!) && !/[A-Za-z0-9_]/.test(sql[i - 2] ?? ' ');
+      const end = skipQuoted(sql, i, c, escapes);
+      out += sql.slice(i, end);
+      i = end;
     } else if (c === '$') {
       const param = /^\$(\d+)/.exec(sql.slice(i));
       const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(sql.slice(i));
@@ -203,6 +184,25 @@ export function renderStatement(sql: string, params: readonly unknown[] = []): s
     }
   }
   return out;
+}
+
+/**
+ * Where the string literal or quoted identifier opening at i ends (just past
+ * its closing quote, or past the end of an unterminated one): a doubled quote
+ * continues it, and with escapes (an E'' string) a backslash takes the next
+ * character.
+ */
+function skipQuoted(sql: string, i: number, quote: "'" | '"', escapes: boolean): number {
+  let j = i + 1;
+  while (j < sql.length) {
+    if (escapes && sql[j] === '\\') { j += 2; continue; }
+    if (sql[j] === quote) {
+      if (sql[j + 1] === quote) { j += 2; continue; }
+      break;
+    }
+    j++;
+  }
+  return j + 1;
 }
 
 /** The statement as the plan shows it: the .sql file's contract comments dropped, one trailing semicolon. */

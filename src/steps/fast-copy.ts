@@ -38,7 +38,7 @@
 // filled tables emptied. Undo after success: "pgshift cleanup DB".
 
 import { databaseConfig, type Config, type DatabaseConfig } from '../config/config.js';
-import { AbortedError, PgshiftError, ProblemError, SafetyError } from '../errors.js';
+import { PgshiftError, ProblemError, SafetyError, throwIfAborted } from '../errors.js';
 import type { Emit } from '../events.js';
 import { silent } from '../events.js';
 import { connect, type Db } from '../pg/connect.js';
@@ -98,10 +98,6 @@ export interface FastCopyReport {
   tables: FastCopyTableReport[];
   totals: { rows: number; bytes: number; copyMs: number; totalMs: number };
   notCarried: NotCarriedTable[];
-}
-
-function checkAborted(signal?: AbortSignal): void {
-  if (signal?.aborted) throw new AbortedError('fast copy interrupted');
 }
 
 async function dropOurSlot(source: Db, slot: string, signal?: AbortSignal): Promise<void> {
@@ -283,7 +279,7 @@ class FastCopyRun {
       emit({ type: 'warn', message: `an earlier start of "${database}" stopped before its subscription was made: its snapshot is gone with its connection, so the copy starts again (the published tables emptied on the target, slot ${names.slot} dropped)` });
       this.report.restarted = true;
     }
-    checkAborted(this.opts.signal);
+    throwIfAborted(this.opts.signal, 'fast copy');
     return false;
   }
 
@@ -312,7 +308,7 @@ class FastCopyRun {
     await syncPublication(source, names.publication, plan, emit);
     report.publication.tables = plan.tables.length;
     faultPoint('after:fast-copy-publication');
-    checkAborted(this.opts.signal);
+    throwIfAborted(this.opts.signal, 'fast copy');
     return plan;
   }
 
@@ -363,7 +359,7 @@ class FastCopyRun {
         emit({ type: 'warn', message: `the target database "${database}" was not created by this run and differs from the source's (pgshift leaves it as it is; change it yourself if it should match): ${differences.join('; ')}` });
       }
     }
-    checkAborted(this.opts.signal);
+    throwIfAborted(this.opts.signal, 'fast copy');
   }
 
   /** 4. The copy: every table in ranges, over `jobs` sessions on the snapshot. */
@@ -409,7 +405,7 @@ class FastCopyRun {
     faultPoint('after:fast-copy-data');
     // The snapshot is no longer needed; the slot stays for the subscription.
     await snap.close();
-    checkAborted(this.opts.signal);
+    throwIfAborted(this.opts.signal, 'fast copy');
   }
 
   /** 5. Post-data (indexes, constraints, foreign keys, triggers) and the target's replica identities. */
@@ -426,7 +422,7 @@ class FastCopyRun {
     this.targetChanges = new IdentityChanges(config, 'target', target);
     await mirrorIdentityOnTarget(source, target, plan.tables, emit, this.targetChanges);
     faultPoint('after:fast-copy-identity');
-    checkAborted(this.opts.signal);
+    throwIfAborted(this.opts.signal, 'fast copy');
   }
 
   /** 6. The subscription, on the slot, from its consistent point. */

@@ -38,7 +38,7 @@
 
 import { databaseConfig, type Config, type DatabaseConfig } from '../config/config.js';
 import { silent, type Emit } from '../events.js';
-import { AbortedError, ProblemError, SafetyError, ToolError } from '../errors.js';
+import { ProblemError, SafetyError, ToolError, throwIfAborted } from '../errors.js';
 import { connect, withDb, type Db } from '../pg/connect.js';
 import { listTables, replicatedTables, tableKey } from '../pg/catalog.js';
 import { quoteIdent, quoteLiteral } from '../pg/quote.js';
@@ -88,10 +88,6 @@ export interface ApplySchemaOptions {
 }
 
 type SourceExtension = { name: string; schema: string; version: string };
-
-function checkAbort(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new AbortedError('schema step interrupted');
-}
 
 async function targetDatabaseExists(config: Config, database: string): Promise<boolean> {
   return withDb('target', config.target, {}, async (db) =>
@@ -195,7 +191,7 @@ export async function applySchema(config: Config, database: string, opts: ApplyS
         report.compatibility = await checkExisting(config, source, database, dbConfig, report, emit);
         return report;
       }
-      checkAbort(opts.signal);
+      throwIfAborted(opts.signal, 'schema step');
       await refuseUnsupportedPair(config, source);
       if (!(await schemaIsApplied(config, database))) await refuseUnrestorable(config, source, database);
       made.created = report.created = await createTargetDatabase(config, source, database, emit);
@@ -269,7 +265,7 @@ async function copySchema(config: Config, source: Db, database: string, sourceEx
       });
     }
     await checkExtensions(sourceExtensions, target);
-    checkAbort(signal);
+    throwIfAborted(signal, 'schema step');
     // The source's bootstrap superuser owns its public schema (before 15) and is
     // never copied; a non-superuser target role may not hand the schema to the
     // target's own, so the target's public schema keeps its owner (15+: the database owner).
@@ -291,7 +287,7 @@ async function applyArchive(config: Config, source: Db, database: string, target
   try {
     const sql = await schemaScript(archive, targetMajor, skipPublicOwner);
     deferred = await notValidChecks(source);
-    checkAbort(signal);
+    throwIfAborted(signal, 'schema step');
     await archive.applyOnTarget(sql + deferralSql(deferred) + propertiesSql, 'source schema', {
       code: 'schema_apply_failed', rerun: `"pgshift schema ${database}"`, state: 'The target was left as it was (the schema is applied in one transaction).',
     });

@@ -21,7 +21,7 @@
 // Undo: "pgshift cleanup DB" drops subscription, slot and publication.
 
 import { databaseConfig, type Config } from '../config/config.js';
-import { ProblemError, SafetyError, UsageError, AbortedError, PgshiftError } from '../errors.js';
+import { ProblemError, SafetyError, UsageError, PgshiftError, throwIfAborted } from '../errors.js';
 import type { Emit } from '../events.js';
 import { silent } from '../events.js';
 import { connect, type Db } from '../pg/connect.js';
@@ -57,10 +57,6 @@ export interface StartResult {
   slot: { name: string; droppedOrphan: boolean };
   replicaIdentity: { table: string; action: ReplicaIdentityPlan['action']; reason: string }[];
   notCarried: NotCarriedTable[];
-}
-
-function checkAborted(signal?: AbortSignal): void {
-  if (signal?.aborted) throw new AbortedError();
 }
 
 /**
@@ -125,7 +121,7 @@ export async function waitInactive(source: Db, slot: string, signal?: AbortSigna
   while (Date.now() < deadline) {
     const s = await findSlot(source, slot);
     if (!s || !s.active) return true;
-    checkAborted(signal);
+    throwIfAborted(signal, 'start');
     await sleep(250, signal);
   }
   return false;
@@ -172,7 +168,7 @@ export async function startReplication(config: Config, database: string, opts: S
   let target: Db | undefined;
   try {
     target = await connectTarget(config, database, dryRun);
-    checkAborted(opts.signal);
+    throwIfAborted(opts.signal, 'start');
 
     const plan = await planPublication(source, dbConfig);
     // Refusals before any change; a subscription that exists is a start already under way.
@@ -187,13 +183,13 @@ export async function startReplication(config: Config, database: string, opts: S
     }
     await setIdentities(config, source, target, plan, emit, dryRun);
     faultPoint('after:start-identity');
-    checkAborted(opts.signal);
+    throwIfAborted(opts.signal, 'start');
 
     dryRun?.step(`publication ${names.publication} on the source`);
     const pubAction = await syncPublication(source, names.publication, plan, emit);
     faultPoint('after:start-publication');
     emit({ type: 'info', message: `publication ${names.publication} on the source: ${pubAction} (${plan.tables.length} tables${plan.viaRoot ? ', partitioned tables through their root' : ''})` });
-    checkAborted(opts.signal);
+    throwIfAborted(opts.signal, 'start');
 
     dryRun?.step(`subscription ${names.subscription} on the target`);
     const conn = subscriptionConninfo(config, database);
@@ -318,7 +314,7 @@ async function createForwardSubscription(
     emit({ type: 'info', message: `binary transfer left off: ${textOnly.map((t) => `${t.type} (${t.used_by})`).join(', ')} ${textOnly.length === 1 ? 'has' : 'have'} no binary send/receive, and PostgreSQL ${target.version.major} would copy the tables in binary` });
   }
   const options = subscriptionOptions(source.version, target.version, names.slot, true, textOnly.length === 0);
-  checkAborted(signal);
+  throwIfAborted(signal, 'start');
   emit({ type: 'info', message: `creating subscription ${names.subscription} on the target (initial copy: native copy_data)` });
   await createSubscription(target, names.subscription, conn, names.publication, options, emit);
   faultPoint('after:start-subscription');

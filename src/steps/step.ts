@@ -2,8 +2,9 @@
 // (id, title), whether it is already done (probe: read from the clusters,
 // changes nothing; a reason when done), and does its work (run). The runner
 // does what every step needs the same way: the abort check before it, its
-// start/done/skip/fail events with their time, the fault point `after:<id>`
-// (PGSHIFT_FAULT, docs/faults.md), and the record of each outcome. The
+// start/done/skip/fail events with their time, the fault points `before:<id>`
+// and `after:<id>` (PGSHIFT_FAULT, docs/faults.md), and the record of each
+// outcome; all but the abort check by the one timed phase (util/phase.ts). The
 // steps' own events about themselves are not repeated: a step reports its
 // progress, the runner its start and end.
 //
@@ -11,9 +12,9 @@
 // lock.ts, by the CLI and by library programs), not per step: one command's
 // steps must not let another pgshift in between them.
 
-import { AbortedError } from '../errors.js';
-import type { Emit } from '../events.js';
-import { faultPoint } from '../util/fault.js';
+import { throwIfAborted } from '../errors.js';
+import type { Emit, PgshiftEvent } from '../events.js';
+import { timedPhase } from '../util/phase.js';
 
 export interface StepOutcome {
   /** Nothing to do (it was done before); message says why. */
@@ -56,20 +57,28 @@ export class StepRunner<Id extends string, Ctx> {
   }
 
   private async runOne(step: Step<Id, Ctx>, ctx: Ctx): Promise<void> {
-    if (this.signal?.aborted) throw new AbortedError();
+    throwIfAborted(this.signal, step.id);
     this.current = step.id;
-    const t0 = Date.now();
-    this.emit({ type: 'step', step: step.id, state: 'start' });
-    try {
+    let outcome: StepOutcome = {};
+    await timedPhase(step.id, async () => {
       const done = await step.probe?.(ctx);
-      const r: StepOutcome = done !== undefined ? { skip: true, message: done } : await step.run(ctx);
-      faultPoint(`after:${step.id}`);
-      const record: StepRecord<Id> = { step: step.id, state: r.skip ? 'skip' : 'done', ms: Date.now() - t0, message: r.message };
-      this.records.push(record);
-      this.emit({ type: 'step', step: step.id, state: record.state, ms: record.ms, message: r.message });
-    } catch (e) {
-      this.emit({ type: 'step', step: step.id, state: 'fail', ms: Date.now() - t0, message: (e as Error).message });
-      throw e;
-    }
+      outcome = done !== undefined ? { skip: true, message: done } : await step.run(ctx);
+    }, {
+      emit: (e) => this.emit(e.type === 'phase' ? stepEvent(e, outcome) : e),
+      describe: () => outcome.message,
+      onEnd: ({ ms, error }) => {
+        if (!error) this.records.push({ step: step.id, state: outcome.skip ? 'skip' : 'done', ms: Math.round(ms), message: outcome.message });
+      },
+    });
   }
+}
+
+/**
+ * The runner's phase as step events, the shape the CLI and library users
+ * read: "skip" for a step found done, whole milliseconds.
+ */
+function stepEvent(e: Extract<PgshiftEvent, { type: 'phase' }>, outcome: StepOutcome): PgshiftEvent {
+  if (e.state === 'start') return { type: 'step', step: e.phase, state: 'start' };
+  const state = e.state === 'done' && outcome.skip ? 'skip' : e.state;
+  return { type: 'step', step: e.phase, state, ms: Math.round(e.ms ?? 0), message: e.message };
 }

@@ -14,7 +14,7 @@
 // Needs: "pgshift start DB". Safe to run any number of times.
 
 import type { Config } from '../config/config.js';
-import { AbortedError, ConnectionError, ProblemError } from '../errors.js';
+import { ConnectionError, ProblemError, throwIfAborted } from '../errors.js';
 import type { Emit } from '../events.js';
 import { silent } from '../events.js';
 import { formatBytes, formatDuration } from '../util/duration.js';
@@ -186,7 +186,7 @@ export async function waitForSync(config: Config, database: string, opts: WaitOp
   let candidate: { status: DatabaseStatus; at: number } | undefined;
   try {
     while (true) {
-      if (opts.signal?.aborted) throw new AbortedError();
+      throwIfAborted(opts.signal, 'wait');
       try {
         last = await probe.look();
         lastConnError = undefined;

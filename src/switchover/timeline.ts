@@ -6,7 +6,7 @@
 
 import { performance } from 'node:perf_hooks';
 import type { Emit } from '../events.js';
-import { faultPoint } from '../util/fault.js';
+import { timedPhase } from '../util/phase.js';
 
 export interface PhaseTiming {
   phase: string;
@@ -57,26 +57,21 @@ export class Timeline {
   }
 
   async phase<T>(name: string, fn: () => Promise<T>, describe?: (r: T) => string | undefined): Promise<T> {
-    faultPoint(`before:${name}`);
-    this.opts.onPhase?.(name);
-    const start = performance.now();
-    const inPause = this.paused;
-    const db = this.opts.database !== undefined ? { database: this.opts.database } : {};
-    this.emit({ type: 'phase', phase: name, state: 'start', ...db });
-    try {
-      const r = await fn();
-      faultPoint(`after:${name}`);
-      const ms = performance.now() - start;
-      const message = describe?.(r);
-      this.phases.push({ phase: name, startMs: start - this.t0, ms, inPause: inPause || this.paused, ...(message ? { message } : {}) });
-      this.emit({ type: 'phase', phase: name, state: 'done', ms, ...(message ? { message } : {}), ...db });
-      return r;
-    } catch (e) {
-      const ms = performance.now() - start;
-      this.phases.push({ phase: name, startMs: start - this.t0, ms, inPause, message: `failed: ${(e as Error).message}` });
-      this.emit({ type: 'phase', phase: name, state: 'fail', ms, message: (e as Error).message, ...db });
-      throw e;
-    }
+    let inPause = false;
+    return timedPhase(name, fn, {
+      emit: this.emit,
+      database: this.opts.database,
+      describe,
+      onStart: () => {
+        this.opts.onPhase?.(name);
+        inPause = this.paused;
+      },
+      onEnd: ({ startedAt, ms, message, error }) => {
+        this.phases.push(error
+          ? { phase: name, startMs: startedAt - this.t0, ms, inPause, message: `failed: ${error.message}` }
+          : { phase: name, startMs: startedAt - this.t0, ms, inPause: inPause || this.paused, ...(message ? { message } : {}) });
+      },
+    });
   }
 
   toJSON(): { phases: PhaseTiming[]; pauseMs?: number; totalMs: number } {

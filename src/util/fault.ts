@@ -5,12 +5,13 @@
 //   PGSHIFT_FAULT=after:pause                 SIGKILL right after the pause phase
 //   PGSHIFT_FAULT=before:commit,after:start   any of several points
 //
-// Point names: "before:<phase>" / "after:<phase>" for every switchover and
-// rollback phase (src/switchover/timeline.ts), "fence:<phase>" once the fence
-// record reached that phase (src/switchover/state.ts), "after:<step>" for the
-// steps of `run`, "after:start-<part>" inside start, "after:fast-copy-<part>"
-// inside the fast copy (src/steps/fast-copy.ts lists them), and
-// "after:deferred-check" after each deferred constraint wait adds.
+// Point names: "before:<name>" / "after:<name>" around every timed phase
+// (src/util/phase.ts): each switchover and rollback phase
+// (src/switchover/timeline.ts), each step of `run` (src/steps/step.ts) and
+// each phase of the demo; "fence:<phase>" once the fence record reached that
+// phase (src/switchover/state.ts), "after:start-<part>" inside start,
+// "after:fast-copy-<part>" inside the fast copy (src/steps/fast-copy.ts lists
+// them), and "after:deferred-check" after each deferred constraint wait adds.
 //
 // SIGKILL, not an exception: nothing may run after the point (no finally, no
 // exit handler), exactly as when the machine or an operator kills pgshift.

@@ -7,7 +7,7 @@
 import type { EndpointConfig } from '../config/config.js';
 import { listTables, tableKey, type TableInfo } from '../pg/catalog.js';
 import { namesFor, type MigrationNames } from '../replication/names.js';
-import { AbortedError } from '../errors.js';
+import { throwIfAborted } from '../errors.js';
 import { silent, type Emit } from '../events.js';
 import { chooseRowHash, rowHashProbeSql, type KeyRange, type RowHash } from './canonical.js';
 import { countTable } from './count.js';
@@ -87,7 +87,7 @@ async function pool<T>(items: T[], pairs: VerifyPair[], signal: AbortSignal | un
   let failed: unknown;
   await Promise.all(pairs.map(async (pair) => {
     while (failed === undefined && next < items.length) {
-      if (signal?.aborted) throw new AbortedError('verify interrupted');
+      throwIfAborted(signal, 'verify');
       const item = items[next++]!;
       try {
         await work(pair, item);

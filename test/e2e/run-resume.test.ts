@@ -2,10 +2,13 @@
 // soon as start has made its publication) and run again, it converges to one
 // publication, one subscription, one slot and identical data; a slot left by
 // a CREATE SUBSCRIPTION that died half-way is replaced, not duplicated.
+// Stopped by SIGTERM (what Ctrl-C does), it stops at its next safe point as a
+// problem with the way out (exit 1, AbortedError), and running it again
+// finishes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { BIN, Pair, runCli, waitFor } from '../helpers/harness.js';
+import { BIN, Pair, isStopped, runCli, startCli, waitFor } from '../helpers/harness.js';
 import { createFixtureSchema, fillFixture } from '../helpers/fixture-schema.js';
 import { assertSameRows, objectCounts, startLoad, waitForCatchUp } from '../helpers/replication-scenario.js';
 import { tableRows } from '../helpers/harness.js';
@@ -107,4 +110,29 @@ test('start replaces the slot a half-finished CREATE SUBSCRIPTION left, instead 
   const w = await runCli(['-c', cfg, 'wait', db, '--timeout', '120s'], { env, timeoutMs: 150_000 });
   assert.equal(w.code, 0, w.stderr);
   await assertConverged(db);
+});
+
+test('run interrupted by SIGTERM stops before its next step (exit 1, "aborted", the re-run hint), started nothing; run again finishes', async () => {
+  const db = await pair.freshDatabase('abort');
+  await createFixtureSchema(pair.source, db);
+  await fillFixture(pair.source, db, 200);
+  const cfg = await pair.writeConfig([db]);
+  // Held right after check (stop:) while the signal arrives, then let go: roles has no
+  // safe point inside and runs to its end; the runner's check before schema stops the run.
+  const first = startCli(['-c', cfg, '--yes', '--json', 'run', db], { env: { ...pair.env(), PGSHIFT_FAULT: 'stop:after:check' }, timeoutMs: 300_000 });
+  await waitFor(async () => isStopped(first.child.pid!), { timeoutMs: 120_000, what: 'run to stop after check' });
+  first.child.kill('SIGTERM');
+  first.child.kill('SIGCONT');
+  const r = await first.done;
+  assert.equal(r.code, 1, r.stderr);
+  const err = JSON.parse(r.stdout) as { ok: boolean; error: string; code: string; message: string; hint: string };
+  assert.deepEqual([err.ok, err.error, err.code, err.message], [false, 'AbortedError', 'aborted', 'schema interrupted']);
+  assert.match(err.hint, /Re-run the same command/);
+  assert.deepEqual(await objectCounts(pair.source, pair.target, db), { publications: 0, subscriptions: 0, slots: 0, slotsOnTarget: 0 });
+
+  const second = await runCli(['-c', cfg, '--yes', 'run', db], { env: pair.env(), timeoutMs: 300_000 });
+  assert.equal(second.code, 0, second.stderr);
+  await waitForCatchUp(pair.source, pair.target, db);
+  await assertSameRows(pair.source, pair.target, db);
+  assert.deepEqual(await objectCounts(pair.source, pair.target, db), { publications: 1, subscriptions: 1, slots: 1, slotsOnTarget: 0 });
 });
