@@ -30,6 +30,8 @@ export {
 export type { ExitCode, ErrorOptions } from './errors.js';
 export { silent } from './events.js';
 export type { PgshiftEvent, Emit, Severity, Outcome, StatusSample, ClusterOutcome, PhaseOutcome } from './events.js';
+export { STATUS_PROBLEM_CODES, problemText } from './problems.js';
+export type { Problem, StatusProblemCode } from './problems.js';
 
 // The steps, in the order of a migration
 export { runCheck } from './steps/check.js';

@@ -10,8 +10,10 @@ import { formatBytes, formatDuration } from '../util/duration.js';
 /**
  * The version of every --json document's shape. Within a version fields are
  * only added; a field renamed, removed or changing meaning bumps it.
+ * 2: status's `problems` are {code, message, fix} objects, no longer
+ * strings (README "status --json").
  */
-export const JSON_FORMAT_VERSION = 1;
+export const JSON_FORMAT_VERSION = 2;
 
 /** quiet: warnings, failures and results only; verbose: also error causes and stacks. */
 export type Verbosity = 'quiet' | 'normal' | 'verbose';
