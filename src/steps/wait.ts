@@ -16,7 +16,7 @@
 import type { Config } from '../config/config.js';
 import { AbortedError, ConnectionError, ProblemError } from '../errors.js';
 import type { Emit } from '../events.js';
-import { silent } from '../events.js';
+import { silent, warning } from '../events.js';
 import { problemText, type StatusProblemCode } from '../problems.js';
 import { formatBytes, formatDuration } from '../util/duration.js';
 import { sleep } from '../util/wait.js';
@@ -204,7 +204,7 @@ export async function waitForSync(config: Config, database: string, opts: WaitOp
         // A restart or network blip on either side heals; keep looking until the deadline.
         if (!(e instanceof ConnectionError) && !/terminat|ECONNRESET|Connection terminated/i.test((e as Error).message)) throw e;
         lastConnError = e instanceof ConnectionError ? e : new ConnectionError('connection_lost', (e as Error).message);
-        emit({ type: 'warn', message: `lost a connection while waiting (${(e as Error).message}); retrying` });
+        emit(warning('connection_lost', `lost a connection while waiting (${(e as Error).message}); retrying`));
         await probe.reset();
       }
       if (last && !lastConnError) {
