@@ -18,7 +18,7 @@ const LAYERS = [
   ['replication', 'journal', 'embedded'],                        // publications, subscriptions, slots, identities; the journal; local clusters
   ['pg'],                                                        // connections, quoting, SQL files, version gates, client tools
   ['config'],                                                    // pgshift.yml and libpq connection resolution
-  ['errors.ts', 'events.ts', 'util'],                            // plain types and helpers every layer uses
+  ['errors.ts', 'events.ts', 'problems.ts', 'util'],             // plain types and helpers every layer uses
 ];
 
 const root = resolve(process.argv[2] ?? '.', 'src');

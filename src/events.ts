@@ -1,7 +1,11 @@
 // Progress reaches the CLI through typed events; the library never prints.
 // The CLI renders them, and also appends them to the journal and turns them
 // into Prometheus metrics (src/journal, src/metrics): `status` and `result`
-// carry the numbers those need, as plain data.
+// carry the numbers those need, as plain data. Warnings are problems
+// ({code, message, fix}, src/problems.ts), made by `warning` below.
+
+import type { Problem, WarningCode } from './problems.js';
+import { problem } from './problems.js';
 
 export type Severity = 'ok' | 'warn' | 'fail';
 
@@ -27,7 +31,7 @@ export interface StatusSample {
   syncErrors: number | null;
   /** After a switchover: the target's WAL the source has not confirmed through reverse replication; null otherwise (absent in older journals). */
   reverseLagBytes?: number | null;
-  /** How many problems the look found (status lists them in words). */
+  /** How many problems the look found (status lists them, each with its code). */
   problems: number;
 }
 
@@ -97,7 +101,8 @@ export type Outcome =
     reverseProblem?: string;
     /** Materialized views populated before the pause and refreshed after the resume. */
     views?: { populated: number; refreshed: number; failed: number };
-    warnings: string[];
+    /** What needed attention; journals written before warnings had codes hold plain strings here (src/report reads both). */
+    warnings: Problem[];
     error?: string;
   }
   | { kind: 'copy'; database: string; tables: number; rows: number; bytes: number; copyMs: number; totalMs: number }
@@ -118,7 +123,8 @@ export type Outcome =
 export type PgshiftEvent =
   | { type: 'step'; step: string; state: 'start' | 'skip' | 'done' | 'fail'; message?: string; ms?: number }
   | { type: 'info'; message: string; data?: Record<string, unknown> }
-  | { type: 'warn'; message: string; data?: Record<string, unknown> }
+  /** A problem that does not stop the step (made by `warning`); database: as for phase events. */
+  | { type: 'warn'; code: string; message: string; fix?: string; database?: string; data?: Record<string, unknown> }
   | { type: 'progress'; task: string; label?: string; done: number; total?: number; unit?: 'rows' | 'bytes' | 'tables' | 'ranges'; rate?: number; etaMs?: number; errors?: number }
   /** database: set when a switchover or rollback moves several databases at once. */
   | { type: 'phase'; phase: string; state: 'start' | 'done' | 'fail'; ms?: number; message?: string; database?: string }
@@ -128,3 +134,20 @@ export type PgshiftEvent =
 export type Emit = (event: PgshiftEvent) => void;
 
 export const silent: Emit = () => undefined;
+
+export type WarnEvent = Extract<PgshiftEvent, { type: 'warn' }>;
+
+/** The one way a warn event is made: a documented code (docs/problems.md), what is wrong, what to do. */
+export function warning(code: WarningCode, message: string, fix?: string, data?: Record<string, unknown>): WarnEvent {
+  return warnEvent(problem(code, message, fix), { data });
+}
+
+/** The warn event of a problem already made (switchover and rollback also return theirs). */
+export function warnEvent(p: Problem, about: { database?: string; data?: Record<string, unknown> } = {}): WarnEvent {
+  return {
+    type: 'warn', code: p.code, message: p.message,
+    ...(p.fix !== undefined ? { fix: p.fix } : {}),
+    ...(about.database !== undefined ? { database: about.database } : {}),
+    ...(about.data !== undefined ? { data: about.data } : {}),
+  };
+}

@@ -29,7 +29,9 @@ export {
 } from './errors.js';
 export type { ExitCode, ErrorOptions } from './errors.js';
 export { silent } from './events.js';
-export type { PgshiftEvent, Emit, Severity, Outcome, StatusSample, ClusterOutcome, PhaseOutcome } from './events.js';
+export type { PgshiftEvent, WarnEvent, Emit, Severity, Outcome, StatusSample, ClusterOutcome, PhaseOutcome } from './events.js';
+export { STATUS_PROBLEM_CODES, WARNING_CODES, problemText } from './problems.js';
+export type { Problem, StatusProblemCode, WarningCode } from './problems.js';
 
 // The steps, in the order of a migration
 export { runCheck } from './steps/check.js';

@@ -23,7 +23,7 @@
 //     gone), so no record stays behind.
 
 import type { Config } from '../config/config.js';
-import type { Emit } from '../events.js';
+import { warning, type Emit } from '../events.js';
 import { withDb, withTransaction, type Db } from '../pg/connect.js';
 import { qualify, quoteIdent, quoteLiteral } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
@@ -150,7 +150,7 @@ export async function addDeferredChecks(source: Db, target: Db, emit: Emit): Pro
         await target.change(`DELETE FROM ${RECORD_SQL} WHERE kind = $1 AND schema_name = $2 AND object_name = $3 AND constraint_name = $4`, [c.kind, c.schema, c.name, c.constraint]);
       });
       faultPoint('after:deferred-check');
-      if (!src) emit({ type: 'warn', message: `CHECK constraint ${checkLabel(c)} is no longer NOT VALID on the source (dropped, or validated there since): not added on the target; add it there yourself if it is still wanted` });
+      if (!src) emit(warning('deferred_check_gone', `CHECK constraint ${checkLabel(c)} is no longer NOT VALID on the source (dropped, or validated there since): not added on the target`, 'add it there yourself if it is still wanted'));
     }
     // A dry run deleted no row of the record: the ones it would have deleted still count.
     await dropRecordIfEmpty(target, target.dryRun ? pending.length : 0);

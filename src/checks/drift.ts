@@ -18,6 +18,7 @@ import type { DatabaseConfig } from '../config/config.js';
 import type { Db } from '../pg/connect.js';
 import { tableKey, tableNames } from '../pg/catalog.js';
 import { qualify, quoteIdent } from '../pg/quote.js';
+import { problem, type Problem } from '../problems.js';
 import { sqlFile } from '../pg/sql.js';
 import { checkCompatibility } from './schema-compat.js';
 import { planPublication } from '../replication/publication.js';
@@ -92,26 +93,32 @@ export async function findSchemaDrift(source: Db, target: Db, dbConfig: Database
 
 const SHOWN = 5;
 
-/** The drift as problems in words, each with the next step. */
-export function driftProblems(d: SchemaDrift, database: string): string[] {
-  const out: string[] = [];
+/** The drift as problems, each with the next step. */
+export function driftProblems(d: SchemaDrift, database: string): Problem[] {
+  const out: Problem[] = [];
   for (const m of d.columnMismatches.slice(0, SHOWN)) {
     if (m.targetType === null && m.sourceType !== null) {
-      // sql-lint: safe (advice for the user; names go through qualify/quoteIdent, the type is format_type text)
-      out.push(`schema drift: column ${m.table}.${m.column} (${m.sourceType}) exists on the source but not on the target; the next change to ${m.table} that replicates stops the subscription: add the column on the target now: ALTER TABLE ${qualify(m.schema, m.name)} ADD COLUMN ${quoteIdent(m.column)} ${m.sourceType};`);
+      out.push(problem('drift_column_missing', `schema drift: column ${m.table}.${m.column} (${m.sourceType}) exists on the source but not on the target; the next change to ${m.table} that replicates stops the subscription`,
+        // sql-lint: safe (advice for the user; names go through qualify/quoteIdent, the type is format_type text)
+        `add the column on the target now: ALTER TABLE ${qualify(m.schema, m.name)} ADD COLUMN ${quoteIdent(m.column)} ${m.sourceType};`));
     } else {
-      out.push(`schema drift: column ${m.table}.${m.column}: ${m.reason}${m.sourceType && m.targetType ? ` (source ${m.sourceType}, target ${m.targetType})` : ''}; change the target column so it can take the source's values`);
+      out.push(problem('drift_column_incompatible', `schema drift: column ${m.table}.${m.column}: ${m.reason}${m.sourceType && m.targetType ? ` (source ${m.sourceType}, target ${m.targetType})` : ''}`,
+        'change the target column so it can take the source\'s values'));
     }
   }
-  if (d.columnMismatches.length > SHOWN) out.push(`schema drift: ${d.columnMismatches.length - SHOWN} more column mismatch(es); "pgshift status --json" lists them all (drift.columnMismatches)`);
+  if (d.columnMismatches.length > SHOWN) {
+    out.push(problem('drift_more_columns', `schema drift: ${d.columnMismatches.length - SHOWN} more column mismatch(es)`, '"pgshift status --json" lists them all (drift.columnMismatches)'));
+  }
   const missing = d.newTables.filter((t) => !t.onTarget);
   const unpublished = d.newTables.filter((t) => t.onTarget && !t.published);
   const names = (ts: NewTable[]): string => ts.slice(0, SHOWN).map((t) => tableKey(t)).join(', ') + (ts.length > SHOWN ? ` (+${ts.length - SHOWN} more)` : '');
   if (missing.length > 0) {
-    out.push(`schema drift: ${missing.length} table(s) on the source ${missing.length === 1 ? 'is' : 'are'} not on the target and not replicated: ${names(missing)}; create ${missing.length === 1 ? 'it' : 'them'} on the target with the same definition (e.g. pg_dump --schema-only --table=... on the source), then run "pgshift start ${database}" again to publish and copy ${missing.length === 1 ? 'it' : 'them'}`);
+    out.push(problem('drift_table_missing', `schema drift: ${missing.length} table(s) on the source ${missing.length === 1 ? 'is' : 'are'} not on the target and not replicated: ${names(missing)}`,
+      `create ${missing.length === 1 ? 'it' : 'them'} on the target with the same definition (e.g. pg_dump --schema-only --table=... on the source), then run "pgshift start ${database}" again to publish and copy ${missing.length === 1 ? 'it' : 'them'}`));
   }
   if (unpublished.length > 0) {
-    out.push(`schema drift: ${unpublished.length} table(s) on the source ${unpublished.length === 1 ? 'is' : 'are'} not in the publication, so not replicated: ${names(unpublished)}; run "pgshift start ${database}" again to publish and copy ${unpublished.length === 1 ? 'it' : 'them'}`);
+    out.push(problem('drift_table_unpublished', `schema drift: ${unpublished.length} table(s) on the source ${unpublished.length === 1 ? 'is' : 'are'} not in the publication, so not replicated: ${names(unpublished)}`,
+      `run "pgshift start ${database}" again to publish and copy ${unpublished.length === 1 ? 'it' : 'them'}`));
   }
   return out;
 }

@@ -11,6 +11,7 @@
 
 import type { Config } from '../config/config.js';
 import { ProblemError, SafetyError } from '../errors.js';
+import { problem, type Problem } from '../problems.js';
 import { connect, type Db } from '../pg/connect.js';
 import { tableKey } from '../pg/catalog.js';
 import { qualify, quoteIdent } from '../pg/quote.js';
@@ -186,7 +187,7 @@ export function describeTransaction(t: LongTransaction): string {
  * pause would blow the budget. Refused (exit 3) unless forced; shorter ones
  * over LONG_TRANSACTION_NOTE_MS are named as warnings. Returns the warnings.
  */
-export async function refuseLongTransactions(db: Db, database: string, what: string, maxPauseMs: number, force: boolean): Promise<string[]> {
+export async function refuseLongTransactions(db: Db, database: string, what: string, maxPauseMs: number, force: boolean): Promise<Problem[]> {
   const found = await longTransactions(db, database, Math.min(LONG_TRANSACTION_NOTE_MS, maxPauseMs));
   const over = found.filter((t) => t.ageMs > maxPauseMs);
   if (over.length && !force) {
@@ -196,5 +197,5 @@ export async function refuseLongTransactions(db: Db, database: string, what: str
     });
   }
   if (found.length === 0) return [];
-  return [`${found.length} transaction(s) on the ${db.side} open for more than ${formatDuration(Math.min(LONG_TRANSACTION_NOTE_MS, maxPauseMs))}${force && over.length ? ' (--force: going ahead)' : ''}: ${found.slice(0, 5).map(describeTransaction).join('; ')}${found.length > 5 ? '; ...' : ''}; the pause waits for a transaction to end`];
+  return [problem('long_transactions', `${found.length} transaction(s) on the ${db.side} open for more than ${formatDuration(Math.min(LONG_TRANSACTION_NOTE_MS, maxPauseMs))}${force && over.length ? ' (--force: going ahead)' : ''}: ${found.slice(0, 5).map(describeTransaction).join('; ')}${found.length > 5 ? '; ...' : ''}; the pause waits for a transaction to end`)];
 }

@@ -20,6 +20,7 @@ import { formatDuration } from '../util/duration.js';
 import { CatchUpTimeout, waitForConfirmed } from '../replication/catch-up.js';
 import { describeLogError, lastReplicationError } from '../replication/apply-errors.js';
 import { driftProblems, findSchemaDrift, hasDrift } from './drift.js';
+import { problemText } from '../problems.js';
 import { findSubscription } from '../replication/subscription.js';
 import { subscriptionState } from '../replication/subscription.js';
 
@@ -131,7 +132,7 @@ export async function replicationBlocker(a: BlockerArgs): Promise<Blocker | unde
     if (hasDrift(drift)) {
       const problems = driftProblems(drift, a.database);
       return {
-        message: `schema drift between the sides: ${problems.join('; ')}`,
+        message: `schema drift between the sides: ${problems.map(problemText).join('; ')}`,
         hint: `DDL is not replicated: apply it on the ${a.to.side} as well, run "pgshift start ${a.database}" for new tables, "pgshift status ${a.database}" shows what is left; then retry. Writes were not paused.`,
       };
     }

@@ -18,7 +18,7 @@
 //   precision, is a warning: it works until a row breaks it.
 // Types are compared by format_type() text since OIDs differ between clusters.
 
-import { silent, type Emit } from '../events.js';
+import { silent, warning, type Emit } from '../events.js';
 import type { Db } from '../pg/connect.js';
 import { sqlFile, sqlFor } from '../pg/sql.js';
 import { tableKey } from '../pg/catalog.js';
@@ -229,7 +229,7 @@ export async function checkCompatibility(
   const tt = await readTargetTypes(target, names);
   const report = compareSchemas(replicated, sourceCols, targetCols, tt);
   for (const d of report.differences) {
-    if (d.verdict === 'warn') emit({ type: 'warn', message: `${d.table}${d.column ? '.' + d.column : ''}: ${d.reason}` });
+    if (d.verdict === 'warn') emit(warning('column_may_reject', `${d.table}${d.column ? '.' + d.column : ''}: ${d.reason}`));
   }
   return report;
 }

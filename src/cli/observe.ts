@@ -5,6 +5,7 @@
 // themselves only declare the --metrics flag.
 
 import { UsageError, type ExitCode, type PgshiftError } from '../errors.js';
+import { warning } from '../events.js';
 import { CommandJournal, FileSink, journalFile } from '../journal/journal.js';
 import { JournalTail } from '../journal/read.js';
 import { PgshiftMetrics } from '../metrics/pgshift.js';
@@ -65,10 +66,8 @@ export async function observed(command: Command, ctx: CommandContext, run: () =>
       if (warned) return;
       warned = true;
       // Not from inside the write: the warning is an event, and events are journaled.
-      queueMicrotask(() => ctx.out.event({
-        type: 'warn',
-        message: `cannot write the journal ${journalFile(ctx.configPath, database)} (${e.message}); the command goes on without it, and "pgshift report" will not show this run`,
-      }));
+      queueMicrotask(() => ctx.out.event(warning('journal_unwritable',
+        `cannot write the journal ${journalFile(ctx.configPath, database)} (${e.message}); the command goes on without it, and "pgshift report" will not show this run`)));
     }),
     redact: (s) => ctx.out.redact(s),
   });

@@ -10,8 +10,10 @@ import { formatBytes, formatDuration } from '../util/duration.js';
 /**
  * The version of every --json document's shape. Within a version fields are
  * only added; a field renamed, removed or changing meaning bumps it.
+ * 2: status's `problems` and switchover/rollback's `warnings` are
+ * {code, message, fix} objects, no longer strings (README "status --json").
  */
-export const JSON_FORMAT_VERSION = 1;
+export const JSON_FORMAT_VERSION = 2;
 
 /** quiet: warnings, failures and results only; verbose: also error causes and stacks. */
 export type Verbosity = 'quiet' | 'normal' | 'verbose';
@@ -150,7 +152,8 @@ export class Output {
         this.line(e.message);
         break;
       case 'warn':
-        this.line(this.paint('warning: ', 'yellow') + e.message);
+        this.line(this.paint('warning: ', 'yellow') + (e.database !== undefined ? `${e.database}: ` : '') + e.message);
+        if (e.fix) this.line(`         ${this.paint('fix:', 'cyan')} ${e.fix}`);
         break;
       case 'progress': {
         const frac = e.total ? Math.min(1, e.done / e.total) : undefined;

@@ -16,7 +16,7 @@ import { createSampleApp } from './sample-app.js';
 import { parseConfig, type Config } from '../config/config.js';
 import { formatConninfo } from '../config/conninfo.js';
 import type { Emit } from '../events.js';
-import { silent } from '../events.js';
+import { silent, warning } from '../events.js';
 import { runPipeline } from '../steps/run.js';
 import { verifyDatabase } from '../verify/index.js';
 import { switchover } from '../steps/switchover.js';
@@ -156,7 +156,7 @@ class DemoRun {
         users: { [source.superuser]: source.password },
       }), (b) => `port ${b.port}, transaction pooling`);
     } else {
-      emit({ type: 'warn', message: 'PgBouncer is not installed (apt-get install -y pgbouncer): the demo uses the "revoke" pause, which disconnects clients.' });
+      emit(warning('pgbouncer_missing', 'PgBouncer is not installed: the demo uses the "revoke" pause, which disconnects clients', 'apt-get install -y pgbouncer'));
     }
     const { config, configFile } = await writeDemoConfig(this.dir, source, target, this.bouncer);
     return { source, target, bouncer: this.bouncer, rows, config, configFile };

@@ -162,7 +162,7 @@ export interface CommandJournalOptions {
 function databaseOf(e: JournalEvent): string | undefined {
   if (e.type === 'status') return e.data.database;
   if (e.type === 'result' && 'database' in e.data) return e.data.database;
-  if (e.type === 'phase') return e.database;
+  if (e.type === 'phase' || e.type === 'warn') return e.database;
   return undefined;
 }
 

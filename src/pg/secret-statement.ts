@@ -11,7 +11,7 @@
 // in the server's message, detail and hint.
 
 import { SqlError, wrapSqlError } from '../errors.js';
-import type { Emit } from '../events.js';
+import { warning, type Emit } from '../events.js';
 import type { Db } from './connect.js';
 import { sqlFor } from './sql.js';
 
@@ -95,11 +95,10 @@ export function warnExposure(q: QuietSession, side: string, what: string, emit: 
   const always = q.exposedBy.filter((e) => e.when === 'always');
   const settings = q.exposedBy.map((e) => `${e.name} = ${e.value}`).join(', ');
   const how = always.length > 0 ? 'records' : 'logs, if the statement fails,';
-  emit({
-    type: 'warn',
+  emit(warning('secret_exposed',
     // sql-lint: safe (a warning, not SQL)
-    message: `the ${side} server ${how} the text of ${what}, secret included (${settings}), and the connecting role may not change that for its session. Connect as a superuser or GRANT SET ON PARAMETER (PostgreSQL 15+); for a subscription, a passfile in conn_from_target / conn_from_source keeps the password out of the statement (see docs/safety-notes.md).`,
-  });
+    `the ${side} server ${how} the text of ${what}, secret included (${settings}), and the connecting role may not change that for its session`,
+    'connect as a superuser or GRANT SET ON PARAMETER (PostgreSQL 15+); for a subscription, a passfile in conn_from_target / conn_from_source keeps the password out of the statement (see docs/safety-notes.md)'));
 }
 
 /** Replace every occurrence of each secret (and its encoded forms) with ********. */

@@ -8,7 +8,7 @@
 
 import type { DatabaseConfig } from '../config/config.js';
 import { SafetyError } from '../errors.js';
-import type { Emit } from '../events.js';
+import { warning, type Emit } from '../events.js';
 import type { Db } from '../pg/connect.js';
 import { listTables, matchesPattern, replicatedTables, tableKey, type TableInfo } from '../pg/catalog.js';
 import { qualify, quoteIdent, quoteIdentList } from '../pg/quote.js';
@@ -103,7 +103,7 @@ export async function applyIdentityPlan(changes: IdentityChanges, plan: Publicat
     }
   }
   for (const n of plan.notCarried) {
-    emit({ type: 'warn', message: `${n.schema}.${n.name} is not replicated (${n.reason}); switchover copies it while writes are paused` });
+    emit(warning('table_not_replicated', `${n.schema}.${n.name} is not replicated (${n.reason}); switchover copies it while writes are paused`));
   }
 }
 

@@ -8,7 +8,7 @@
 import type { Config, EndpointConfig } from '../config/config.js';
 import { formatConninfo, pgpassFor, redactConninfo, type ConnParams } from '../config/conninfo.js';
 import { SqlError } from '../errors.js';
-import { silent, type Emit } from '../events.js';
+import { silent, warning, type Emit } from '../events.js';
 import type { Db } from '../pg/connect.js';
 import { quoteIdent, quoteLiteral } from '../pg/quote.js';
 import { runSecretStatement } from '../pg/secret-statement.js';
@@ -215,7 +215,8 @@ export async function createSubscription(subscriber: Db, name: string, conn: Sub
 /** Say so when the forward subscription's connection string will keep the source password in the target's catalog. */
 export function warnStoredPassword(conn: SubscriptionConninfo, emit: Emit): void {
   if (!conn.hasPassword) return;
-  emit({ type: 'warn', message: `the subscription's connection string holds the source password: PostgreSQL stores it in pg_subscription on the target (readable by superusers only). To keep it out, put a pgpass file on the target server and name it in source.conn_from_target (passfile=/path/readable/by/the/server).` });
+  emit(warning('password_in_subscription', 'the subscription\'s connection string holds the source password: PostgreSQL stores it in pg_subscription on the target (readable by superusers only)',
+    'to keep it out, put a pgpass file on the target server and name it in source.conn_from_target (passfile=/path/readable/by/the/server)'));
 }
 export interface SubscriptionState {
   enabled: boolean;

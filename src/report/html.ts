@@ -4,7 +4,7 @@
 
 import { escapeHtml as h } from './escape.js';
 import { commandLine, formatBytes, formatCount, formatMs, formatTime, settingNames, verdictWord } from './format.js';
-import { headlineMove, lastOf, reverseFact, throughput, viewsFact, type ReportModel, type Verdict } from './model.js';
+import { headlineMove, lastOf, reverseFact, throughput, viewsFact, warningText, type ReportModel, type Verdict } from './model.js';
 import { lineChart } from './chart.js';
 import type { PhaseOutcome } from '../events.js';
 
@@ -179,7 +179,7 @@ function switchoverSection(m: ReportModel): string[] {
     if (mv.views) facts.push(viewsFact(mv.views));
     if (mv.direction === 'switchover' && mv.outcome !== 'aborted') facts.push(h(reverseFact(mv)));
     if (facts.length) B.push(`<p>${facts.join('; ')}.</p>`);
-    for (const w of mv.warnings) B.push(`<p class="v-warn">warning: ${h(w)}</p>`);
+    for (const w of mv.warnings) B.push(`<p class="v-warn">warning: ${h(warningText(w))}</p>`);
   });
   B.push('</section>');
   return B;

@@ -3,7 +3,7 @@
 
 import { escapeMd, escapeMdCell as cell } from './escape.js';
 import { commandLine, formatBytes, formatCount, formatMs, formatTime, settingNames, verdictWord } from './format.js';
-import { headlineMove, lastOf, reverseFact, throughput, viewsFact, type ReportModel } from './model.js';
+import { headlineMove, lastOf, reverseFact, throughput, viewsFact, warningText, type ReportModel } from './model.js';
 import { formatElapsed } from './chart.js';
 
 function table(head: string[], rows: string[][]): string[] {
@@ -101,7 +101,7 @@ function switchoverSection(m: ReportModel): string[] {
     if (mv.views) facts.push(viewsFact(mv.views));
     if (mv.direction === 'switchover' && mv.outcome !== 'aborted') facts.push(escapeMd(reverseFact(mv)));
     if (facts.length) L.push(facts.join('; ') + '.', '');
-    for (const w of mv.warnings) L.push(`- warning: ${escapeMd(w)}`);
+    for (const w of mv.warnings) L.push(`- warning: ${escapeMd(warningText(w))}`);
     if (mv.warnings.length) L.push('');
   }
   return L;

@@ -5,6 +5,7 @@
 import type { ClusterOutcome, Outcome, PhaseOutcome, StatusSample } from '../events.js';
 import type { JournalRecord } from '../journal/journal.js';
 import { formatBytes } from '../util/duration.js';
+import { problemText, type Problem } from '../problems.js';
 
 const count = (n: number): string => Math.round(n).toLocaleString('en-US');
 
@@ -103,6 +104,11 @@ export interface ReportModel {
   cleanups: At<Outcome & { kind: 'cleanup' }>[];
   findings: FindingItem[];
   warnings: WarningItem[];
+}
+
+/** A move's warning as the report shows it (journals written before warnings had codes hold plain strings). */
+export function warningText(w: Problem | string): string {
+  return typeof w === 'string' ? w : problemText(w);
 }
 
 /** The switchover a report leads with: the last one that finished with a measured pause. */
@@ -236,7 +242,7 @@ class JournalReplay {
         }
         break;
       case 'warn':
-        this.warnings.push({ at: r.time, command: r.command, message: e.message, run: r.run });
+        this.warnings.push({ at: r.time, command: r.command, message: problemText(e), run: r.run });
         break;
       case 'result':
         this.result(c, r, e.data);

@@ -1,10 +1,12 @@
 // From what one look read on both clusters (StatusFacts, gathered by
 // StatusProbe in probe.ts) to what `status` reports: phase, lag, and
-// the problems in the words a person needs to act on them. Pure: no I/O, so
-// every rule here is unit-tested with facts made up in the test.
+// the problems, each with its code (what `wait` and programs decide on) and
+// the words a person needs to act on it. Pure: no I/O, so every rule here is
+// unit-tested with facts made up in the test.
 
 import type { Config } from '../config/config.js';
 import type { StatusSample } from '../events.js';
+import { problem, type Problem } from '../problems.js';
 import { lsnDiff } from '../pg/lsn.js';
 import { quoteIdent } from '../pg/quote.js';
 import type { MigrationNames } from '../replication/names.js';
@@ -139,7 +141,7 @@ export function deriveStatus(f: StatusFacts): DatabaseStatus {
       ...(replyStale ? [staleReplyProblem(src, replyAgeS!, f.statusIntervalS)] : []),
       ...(reverse?.problems ?? []),
       ...(f.drift ? driftProblems(f.drift, f.database) : []),
-      ...fenceProblems(f.fence),
+      ...fenceProblems(f.fence).map((message) => problem('fence_interrupted', message)),
       ...errorCounterProblems(f),
       ...unsafeProblems(f, switchedOver),
       ...unsubscribedProblems(f),
@@ -163,28 +165,35 @@ function lagSecondsOf(lagBytes: number | null, replayLagS: number | null, latest
 }
 
 /** What is missing or stopped in forward replication (publication, database, subscription, slot). */
-function forwardProblems(f: StatusFacts, switchedOver: boolean): string[] {
+function forwardProblems(f: StatusFacts, switchedOver: boolean): Problem[] {
   const { names, subscription: sub, logError, database } = f;
-  const out: string[] = [];
-  if (!f.publication && !switchedOver) out.push(`publication ${names.publication} does not exist on the source (run "pgshift start ${database}")`);
-  if (f.targetMissing) out.push(`database "${database}" does not exist on the target (run "pgshift schema ${database}")`);
-  else if (!sub && !switchedOver) out.push(`subscription ${names.subscription} does not exist on the target (run "pgshift start ${database}")`);
-  // sql-lint: safe (a message for the user; the name in the SQL is quoted)
-  if (sub && !sub.enabled) out.push(`subscription ${names.subscription} is disabled: pgshift wait stops it when an apply error repeats, or someone disabled it (see the target's server log); fix the cause, then ALTER SUBSCRIPTION ${quoteIdent(names.subscription)} ENABLE`);
+  const out: Problem[] = [];
+  if (!f.publication && !switchedOver) out.push(problem('publication_missing', `publication ${names.publication} does not exist on the source`, `run "pgshift start ${database}"`));
+  if (f.targetMissing) out.push(problem('target_database_missing', `database "${database}" does not exist on the target`, `run "pgshift schema ${database}"`));
+  else if (!sub && !switchedOver) out.push(problem('subscription_missing', `subscription ${names.subscription} does not exist on the target`, `run "pgshift start ${database}"`));
+  if (sub && !sub.enabled) {
+    out.push(problem('subscription_disabled', `subscription ${names.subscription} is disabled: pgshift wait stops it when an apply error repeats, or someone disabled it (see the target's server log)`,
+      // sql-lint: safe (a message for the user; the name in the SQL is quoted)
+      `fix the cause, then ALTER SUBSCRIPTION ${quoteIdent(names.subscription)} ENABLE`));
+  }
   if (sub && !sub.enabled && logError) {
-    out.push(`the apply error that stopped subscription ${names.subscription}: ${describeLogError(logError)}${/already exists/.test(logError.detail ?? '') ? '; that row is already on the target: delete or change it there, then enable the subscription (the source row arrives then; nothing is skipped)' : ''}`);
+    const duplicate = /already exists/.test(logError.detail ?? '');
+    out.push(problem('apply_error_stopped', `the apply error that stopped subscription ${names.subscription}: ${describeLogError(logError)}${duplicate ? '; that row is already on the target' : ''}`,
+      duplicate ? 'delete or change it there, then enable the subscription (the source row arrives then; nothing is skipped)' : undefined));
   }
   if (sub?.enabled && logError?.recent) {
     // A failing apply worker restarts and retries: a fresh error in the log is the clearest sign.
-    out.push(`replication error in the target's log: ${describeLogError(logError)}; the apply worker retries, and fails again until the cause is fixed (for a duplicate key: delete or change that row on the target; "pgshift wait" stops the subscription when the error repeats)`);
+    out.push(problem('apply_error_retrying', `replication error in the target's log: ${describeLogError(logError)}; the apply worker retries, and fails again until the cause is fixed`,
+      'for a duplicate key: delete or change that row on the target ("pgshift wait" stops the subscription when the error repeats)'));
   }
-  if (sub && !f.slot) out.push(`replication slot ${names.slot} does not exist on the source: the subscription cannot receive changes; run "pgshift cleanup ${database}" and start again`);
+  if (sub && !f.slot) out.push(problem('slot_missing', `replication slot ${names.slot} does not exist on the source: the subscription cannot receive changes`, `run "pgshift cleanup ${database}" and start again`));
   out.push(...slotProblems(f.slot, f.health, sub, f.applyWorkerPid, f.config, database));
   return out;
 }
 
-function staleReplyProblem(src: SourcePosition, replyAgeS: number, statusIntervalS: number): string {
-  return `the source's walsender (pid ${src.walsender_pid}) has heard nothing from the target for ${Math.round(replyAgeS)} s (it replies at least every ${statusIntervalS} s): the connection is probably cut or the target is stuck; PostgreSQL ends it after wal_sender_timeout and reconnects when it can: check the network between the servers`;
+function staleReplyProblem(src: SourcePosition, replyAgeS: number, statusIntervalS: number): Problem {
+  return problem('walsender_stale', `the source's walsender (pid ${src.walsender_pid}) has heard nothing from the target for ${Math.round(replyAgeS)} s (it replies at least every ${statusIntervalS} s): the connection is probably cut or the target is stuck; PostgreSQL ends it after wal_sender_timeout and reconnects when it can`,
+    'check the network between the servers');
 }
 
 /**
@@ -192,12 +201,12 @@ function staleReplyProblem(src: SourcePosition, replyAgeS: number, statusInterva
  * problem while errors keep coming (a recent one in the log, or the counter
  * rising between two looks of one probe), not forever after.
  */
-function errorCounterProblems(f: StatusFacts): string[] {
+function errorCounterProblems(f: StatusFacts): Problem[] {
   const erring = f.countersRising || Boolean(f.logError?.recent) || (f.subscription?.enabled === true && f.applyWorkerPid === null);
   if (!erring) return [];
-  const out: string[] = [];
-  if (f.errors.apply) out.push(`${f.errors.apply} apply error(s) since the subscription was created, the last one recent: see the target's server log`);
-  if (f.errors.sync) out.push(`${f.errors.sync} table sync error(s) since the subscription was created, the last one recent: see the target's server log`);
+  const out: Problem[] = [];
+  if (f.errors.apply) out.push(problem('apply_errors_recent', `${f.errors.apply} apply error(s) since the subscription was created, the last one recent`, 'see the target\'s server log'));
+  if (f.errors.sync) out.push(problem('sync_errors_recent', `${f.errors.sync} table sync error(s) since the subscription was created, the last one recent`, 'see the target\'s server log'));
   return out;
 }
 
@@ -206,27 +215,28 @@ function errorCounterProblems(f: StatusFacts): string[] {
  * UPDATE and DELETE (a partition created after start is published through
  * its root without one).
  */
-function unsafeProblems(f: StatusFacts, switchedOver: boolean): string[] {
-  const say = (rows: UnsafeTables, publication: string, where: string, fix: string): string[] => (rows.length === 0 ? [] : [
+function unsafeProblems(f: StatusFacts, switchedOver: boolean): Problem[] {
+  const say = (code: 'replica_identity_missing' | 'reverse_replica_identity_missing', rows: UnsafeTables, publication: string, where: string, fix: string): Problem[] => (rows.length === 0 ? [] : [
     // sql-lint: safe (a message for the user, not SQL)
-    `UPDATE and DELETE fail on the ${where} for ${rows.length} table(s) publication ${publication} publishes without a usable replica identity: ${rows.slice(0, 5).map((r) => `${r.schema}.${r.name}`).join(', ')}${rows.length > 5 ? ', ...' : ''} (a partition created after the publication?); ${fix}`,
+    problem(code, `UPDATE and DELETE fail on the ${where} for ${rows.length} table(s) publication ${publication} publishes without a usable replica identity: ${rows.slice(0, 5).map((r) => `${r.schema}.${r.name}`).join(', ')}${rows.length > 5 ? ', ...' : ''} (a partition created after the publication?)`, fix),
   ]);
   return [
-    ...(f.publication ? say(f.unsafe, f.names.publication, 'source', `run "pgshift start ${f.database}" again: it gives them one`) : []),
-    ...(switchedOver && f.reverse ? say(f.reverse.unsafe, f.names.reversePublication, 'target (the new primary)', 'give each a primary key or ALTER TABLE ... REPLICA IDENTITY FULL on the target') : []),
+    ...(f.publication ? say('replica_identity_missing', f.unsafe, f.names.publication, 'source', `run "pgshift start ${f.database}" again: it gives them one`) : []),
+    // sql-lint: safe (advice for the user, not SQL)
+    ...(switchedOver && f.reverse ? say('reverse_replica_identity_missing', f.reverse.unsafe, f.names.reversePublication, 'target (the new primary)', 'give each a primary key or ALTER TABLE ... REPLICA IDENTITY FULL on the target') : []),
   ];
 }
 
-function unsubscribedProblems(f: StatusFacts): string[] {
+function unsubscribedProblems(f: StatusFacts): Problem[] {
   if (!f.publication || !f.subscription) return [];
   const subscribed = new Set(f.tables.map((t) => `${t.schema}\u0000${t.name}`));
   const missing = f.sourceTables.filter((t) => !subscribed.has(`${t.schema}\u0000${t.name}`));
   if (missing.length === 0) return [];
-  return [`${missing.length} published table(s) not yet subscribed (e.g. ${missing[0]!.schema}.${missing[0]!.name}): run "pgshift start ${f.database}" again`];
+  return [problem('tables_not_subscribed', `${missing.length} published table(s) not yet subscribed (e.g. ${missing[0]!.schema}.${missing[0]!.name})`, `run "pgshift start ${f.database}" again`)];
 }
 
 /** The rollback path after a switchover, and what stands in its way. */
-export function deriveReverse(r: ReverseFacts, names: MigrationNames, database: string): { info: NonNullable<DatabaseStatus['reverse']>; problems: string[] } {
+export function deriveReverse(r: ReverseFacts, names: MigrationNames, database: string): { info: NonNullable<DatabaseStatus['reverse']>; problems: Problem[] } {
   const { subscription: sub, slot, health, logError } = r;
   const info = {
     subscription: names.reverseSubscription,
@@ -243,43 +253,49 @@ export function deriveReverse(r: ReverseFacts, names: MigrationNames, database: 
     columnProblems: r.columnProblems,
     lastError: logError ? describeLogError(logError) : null,
   };
-  const problems: string[] = [];
+  const problems: Problem[] = [];
   const noRollback = 'a rollback cannot carry the target\'s writes until this is fixed (pgshift rollback refuses)';
   const lost = Boolean(slot && (slot.walStatus === 'lost' || slotInvalidated(health)));
   if (lost) {
-    problems.push(`reverse replication slot ${names.reverseSlot} on the target is lost: ${health ? invalidationText(health) : 'the target removed WAL it still needed'}; the source can no longer receive the target's writes, so a rollback is not possible (pgshift rollback refuses). The target keeps the writes; when the source is no longer needed: pgshift cleanup ${database}`);
+    problems.push(problem('reverse_slot_lost', `reverse replication slot ${names.reverseSlot} on the target is lost: ${health ? invalidationText(health) : 'the target removed WAL it still needed'}; the source can no longer receive the target's writes, so a rollback is not possible (pgshift rollback refuses). The target keeps the writes`,
+      `when the source is no longer needed: pgshift cleanup ${database}`));
   }
   const broken = r.columnProblems;
   if (broken.length > 0) {
-    problems.push(`reverse replication target -> source is broken: ${broken.slice(0, 5).join('; ')}${broken.length > 5 ? '; ...' : ''}; the source's apply worker stops at the first change that carries such a column, and ${noRollback}. Give the source those columns (nullable or with a default) so it can take them`);
+    problems.push(problem('reverse_columns_missing', `reverse replication target -> source is broken: ${broken.slice(0, 5).join('; ')}${broken.length > 5 ? '; ...' : ''}; the source's apply worker stops at the first change that carries such a column, and ${noRollback}`,
+      'give the source those columns (nullable or with a default) so it can take them'));
   }
   // A lost slot says it all: enabling or restarting the subscription cannot bring it back.
   if (lost) return { info, problems };
   if (sub && !sub.enabled) {
-    // sql-lint: safe (advice for the user; the name in the SQL is quoted)
-    problems.push(`reverse subscription ${names.reverseSubscription} on the source is disabled: the target's writes do not reach the source, and ${noRollback}; once the cause is fixed: ALTER SUBSCRIPTION ${quoteIdent(names.reverseSubscription)} ENABLE on the source`);
+    problems.push(problem('reverse_subscription_disabled', `reverse subscription ${names.reverseSubscription} on the source is disabled: the target's writes do not reach the source, and ${noRollback}`,
+      // sql-lint: safe (advice for the user; the name in the SQL is quoted)
+      `once the cause is fixed: ALTER SUBSCRIPTION ${quoteIdent(names.reverseSubscription)} ENABLE on the source`));
   } else if (sub && (logError?.recent || !r.applyWorkerPid)) {
-    problems.push(`reverse replication target -> source is not applying: ${logError?.recent ? `the source's log shows ${describeLogError(logError)}` : 'no apply worker is running for it on the source (PostgreSQL restarts it after an error or a lost connection)'}; ${noRollback}`);
+    problems.push(problem('reverse_not_applying', `reverse replication target -> source is not applying: ${logError?.recent ? `the source's log shows ${describeLogError(logError)}` : 'no apply worker is running for it on the source (PostgreSQL restarts it after an error or a lost connection)'}; ${noRollback}`));
   }
   return { info, problems };
 }
 
-function slotProblems(slot: SlotInfo | undefined, health: SlotHealth | undefined, sub: SubscriptionInfo | undefined, applyWorkerPid: number | null, config: Config, database: string): string[] {
+function slotProblems(slot: SlotInfo | undefined, health: SlotHealth | undefined, sub: SubscriptionInfo | undefined, applyWorkerPid: number | null, config: Config, database: string): Problem[] {
   if (!slot) return [];
-  const out: string[] = [];
+  const out: Problem[] = [];
   // Every invalidation (WAL removed, idle too long, ...) shows as wal_status lost; the reason says which.
   if (slot.walStatus === 'lost' || slotInvalidated(health)) {
-    out.push(`replication slot ${slot.name} is lost: ${health ? invalidationText(health) : 'the source removed WAL it still needed'}; the subscription cannot continue: run "pgshift cleanup ${database}" and start again`);
+    out.push(problem('slot_lost', `replication slot ${slot.name} is lost: ${health ? invalidationText(health) : 'the source removed WAL it still needed'}; the subscription cannot continue`,
+      `run "pgshift cleanup ${database}" and start again`));
   } else if (slot.walStatus === 'unreserved') {
-    out.push(`replication slot ${slot.name} is about to lose WAL it needs (wal_status unreserved): the target must catch up now, or raise max_slot_wal_keep_size on the source`);
+    out.push(problem('slot_unreserved', `replication slot ${slot.name} is about to lose WAL it needs (wal_status unreserved)`, 'the target must catch up now, or raise max_slot_wal_keep_size on the source'));
   }
   if (sub?.enabled && !slot.active) {
     // Name the address the target server dials (not the one pgshift used): after a restart or a network cut that is what to check.
     const peer = config.source.connFromPeer;
     const where = `host ${(peer ?? config.source.conn).host ?? '(default)'} port ${(peer ?? config.source.conn).port ?? '5432'} (${peer ? 'source.conn_from_target' : 'source.conn; set source.conn_from_target if the target server sees the source elsewhere'})`;
     out.push(applyWorkerPid !== null
-      ? `replication slot ${slot.name} is not in use: the subscription's apply worker (pid ${applyWorkerPid}) is running but not streaming from the source; if this lasts, the target server cannot reach the source at ${where}: check the network between them; the target's server log says why`
-      : `replication slot ${slot.name} is not in use: no apply worker is running for the subscription (PostgreSQL restarts it after an error or a lost connection); if this lasts, the target server cannot reach the source at ${where}, or an error repeats: see the target's server log`);
+      ? problem('slot_inactive', `replication slot ${slot.name} is not in use: the subscription's apply worker (pid ${applyWorkerPid}) is running but not streaming from the source; if this lasts, the target server cannot reach the source at ${where}`,
+        'check the network between them; the target\'s server log says why')
+      : problem('slot_inactive', `replication slot ${slot.name} is not in use: no apply worker is running for the subscription (PostgreSQL restarts it after an error or a lost connection); if this lasts, the target server cannot reach the source at ${where}, or an error repeats`,
+        'see the target\'s server log'));
   }
   return out;
 }

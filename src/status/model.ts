@@ -1,7 +1,9 @@
 // What `status` reports for one database: the documented `status --json`
-// contract (docs/replication.md). Add fields, never rename them.
+// contract (docs/replication.md). Add fields, never rename them (a change
+// of shape bumps JSON_FORMAT_VERSION in src/cli/output.ts).
 
 import type { SchemaDrift } from '../checks/drift.js';
+import type { Problem } from '../problems.js';
 import type { FenceInfo } from '../switchover/fence-status.js';
 
 /** pg_subscription_rel.srsubstate, in words. */
@@ -127,8 +129,8 @@ export interface DatabaseStatus {
    * publication) or without the target database.
    */
   drift: SchemaDrift | null;
-  /** Everything that needs attention, in words; empty when healthy. */
-  problems: string[];
+  /** Everything that needs attention, each with its code (docs/problems.md) and what to do; empty when healthy. */
+  problems: Problem[];
   /** Writes paused by pgshift on a side (switchover/rollback fence records), with how to undo them. */
   fence?: { source: FenceInfo | null; target: FenceInfo | null };
 }

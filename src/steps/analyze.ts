@@ -17,7 +17,7 @@
 import type { Config } from '../config/config.js';
 import { databaseConfig } from '../config/config.js';
 import { AbortedError, ProblemError } from '../errors.js';
-import { silent, type Emit } from '../events.js';
+import { silent, warning, type Emit } from '../events.js';
 import { connect, type Db } from '../pg/connect.js';
 import { tableKey } from '../pg/catalog.js';
 import { qualify } from '../pg/quote.js';
@@ -147,7 +147,7 @@ export async function analyzeTarget(config: Config, database: string, opts: Anal
         } catch (e) {
           if (opts.signal?.aborted) break;
           failed.push(`${job.table}: ${(e as Error).message}`);
-          emit({ type: 'warn', message: `${job.statement} failed on the target: ${(e as Error).message}`, data: { table: job.table } });
+          emit(warning('analyze_table_failed', `${job.statement} failed on the target: ${(e as Error).message}`, undefined, { table: job.table }));
         }
         doneBytes += job.bytes;
         progress();

@@ -40,7 +40,7 @@
 import { databaseConfig, type Config, type DatabaseConfig } from '../config/config.js';
 import { PgshiftError, ProblemError, SafetyError, throwIfAborted } from '../errors.js';
 import type { Emit } from '../events.js';
-import { silent } from '../events.js';
+import { silent, warning } from '../events.js';
 import { connect, type Db } from '../pg/connect.js';
 import { listTables, tableKey, tableNames, type TableInfo } from '../pg/catalog.js';
 import { qualify } from '../pg/quote.js';
@@ -276,7 +276,7 @@ class FastCopyRun {
           hint: 'Something other than pgshift made it. Drop or rename it, then run start again.',
         });
       }
-      emit({ type: 'warn', message: `an earlier start of "${database}" stopped before its subscription was made: its snapshot is gone with its connection, so the copy starts again (the published tables emptied on the target, slot ${names.slot} dropped)` });
+      emit(warning('fast_copy_restarted', `an earlier start of "${database}" stopped before its subscription was made: its snapshot is gone with its connection, so the copy starts again (the published tables emptied on the target, slot ${names.slot} dropped)`));
       this.report.restarted = true;
     }
     throwIfAborted(this.opts.signal, 'fast copy');
@@ -336,7 +336,7 @@ class FastCopyRun {
       if (this.createdDb) {
         const plan = await planDatabaseProperties((await readDatabaseProperties(source, database))!, database, target);
         propertiesSql = plan.sql;
-        for (const w of plan.skipped) emit({ type: 'warn', message: `database "${database}" on the target will not get this property of the source's: ${w}` });
+        for (const w of plan.skipped) emit(warning('database_property_skipped', `database "${database}" on the target will not get this property of the source's: ${w}`));
       }
       await applyPreData(archive, target.version.major, propertiesSql);
       report.schema.preData = 'applied';
@@ -356,7 +356,7 @@ class FastCopyRun {
     if (!this.createdDb) {
       const differences = compareDatabaseProperties((await readDatabaseProperties(source, database))!, (await readDatabaseProperties(target, database))!);
       if (differences.length > 0) {
-        emit({ type: 'warn', message: `the target database "${database}" was not created by this run and differs from the source's (pgshift leaves it as it is; change it yourself if it should match): ${differences.join('; ')}` });
+        emit(warning('target_database_differs', `the target database "${database}" was not created by this run and differs from the source's (pgshift leaves it as it is): ${differences.join('; ')}`, 'change it yourself if it should match'));
       }
     }
     throwIfAborted(this.opts.signal, 'fast copy');
@@ -472,7 +472,7 @@ class FastCopyRun {
       await this.target?.close();
       this.target = undefined;
       await dropCreatedDatabase(config, database).catch((dropErr: unknown) => {
-        this.emit({ type: 'warn', message: `could not drop the database "${database}" this run created on the target: ${(dropErr as Error).message}; drop it by hand before running start again` });
+        this.emit(warning('created_database_not_dropped', `could not drop the database "${database}" this run created on the target: ${(dropErr as Error).message}`, 'drop it by hand before running start again'));
       });
     }
     return failure;

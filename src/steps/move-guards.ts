@@ -11,7 +11,8 @@
 
 import type { Config } from '../config/config.js';
 import { databaseConfig } from '../config/config.js';
-import { silent, type Emit } from '../events.js';
+import { silent, warnEvent, type Emit } from '../events.js';
+import { problem, type Problem } from '../problems.js';
 import { connect, maintenanceDb, type Side } from '../pg/connect.js';
 import { readFence, type Direction } from '../switchover/state.js';
 import { refuseLongTransactions } from '../checks/preflight.js';
@@ -41,23 +42,24 @@ async function earlierRun(config: Config, database: string, direction: Direction
 }
 
 /** Run the checks; returns the warnings (also emitted). Throws SafetyError on a transaction older than max_pause unless forced. */
-export async function guardMove(config: Config, database: string, direction: Direction, opts: MoveGuardOptions = {}): Promise<string[]> {
+export async function guardMove(config: Config, database: string, direction: Direction, opts: MoveGuardOptions = {}): Promise<Problem[]> {
   databaseConfig(config, database);
   const emit = opts.emit ?? silent;
   const [from, to]: [Side, Side] = direction === 'switchover' ? ['source', 'target'] : ['target', 'source'];
   if (await earlierRun(config, database, direction, from, to)) return [];
   const maxPauseMs = opts.maxPauseMs ?? config.switchover.maxPauseMs;
-  const warnings: string[] = [];
-  const warn = (w: string): void => {
+  const warnings: Problem[] = [];
+  const warn = (w: Problem): void => {
     warnings.push(w);
-    emit({ type: 'warn', message: w });
+    emit(warnEvent(w));
   };
   if (direction === 'switchover') {
     const target = await connect('target', config.target, { database, applicationName: 'pgshift preflight' });
     try {
       const never = await tablesNeverAnalyzed(config, database, target);
       if (never.length) {
-        warn(`${never.length} replicated table(s) were never analyzed on the target, so its planner has no statistics for them: ${never.slice(0, 10).join(', ')}${never.length > 10 ? ', ...' : ''}; run "pgshift analyze ${database}" before the switchover`);
+        warn(problem('tables_never_analyzed', `${never.length} replicated table(s) were never analyzed on the target, so its planner has no statistics for them: ${never.slice(0, 10).join(', ')}${never.length > 10 ? ', ...' : ''}`,
+          `run "pgshift analyze ${database}" before the switchover`));
       }
     } finally {
       await target.close();
@@ -73,9 +75,9 @@ export async function guardMove(config: Config, database: string, direction: Dir
 }
 
 /** The checks of every database of one move, at once; any refusal refuses the move (each database's warnings by name). */
-export async function guardMoves(config: Config, databases: string[], direction: Direction, opts: MoveGuardOptions = {}): Promise<Map<string, string[]>> {
+export async function guardMoves(config: Config, databases: string[], direction: Direction, opts: MoveGuardOptions = {}): Promise<Map<string, Problem[]>> {
   const settled = await Promise.allSettled(databases.map((d) => guardMove(config, d, direction, opts)));
   const refused = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
   if (refused.length) throw refused[0];
-  return new Map(databases.map((d, i) => [d, (settled[i] as PromiseFulfilledResult<string[]>).value]));
+  return new Map(databases.map((d, i) => [d, (settled[i] as PromiseFulfilledResult<Problem[]>).value]));
 }

@@ -18,7 +18,7 @@
 // everything runs in one transaction, so a failure leaves the target as it was.
 
 import type { Config } from '../config/config.js';
-import { silent, type Emit } from '../events.js';
+import { silent, warning, type Emit } from '../events.js';
 import { SqlError } from '../errors.js';
 import { withDb, withTransaction, type Db } from '../pg/connect.js';
 import { quoteIdent, quoteLiteral } from '../pg/quote.js';
@@ -282,7 +282,7 @@ async function readSourceRoles(db: Db, wantPasswords: boolean, emit: Emit): Prom
         if (h !== undefined) r.password = h;
       }
     } else {
-      emit({ type: 'warn', message: 'the source role cannot read pg_authid, so password hashes cannot be copied; login roles are created without a password (set them on the target, or connect to the source as a superuser)' });
+      emit(warning('password_hashes_unreadable', 'the source role cannot read pg_authid, so password hashes cannot be copied; login roles are created without a password', 'set them on the target, or connect to the source as a superuser'));
     }
   }
   const memberships = await db.query<Record<string, unknown>>(sqlFor('roles-members', db.version));
@@ -354,7 +354,7 @@ export async function copyRoles(config: Config, opts: CopyRolesOptions = {}): Pr
           } catch (e) {
             await db.query('ROLLBACK TO SAVEPOINT pgshift_role_setting');
             plan.report.skippedSettings!.push(s.optional.what);
-            emit({ type: 'warn', message: `role setting not copied (${s.optional.what}): ${(e as Error).message}` });
+            emit(warning('role_setting_not_copied', `role setting not copied (${s.optional.what}): ${(e as Error).message}`));
           }
         }
       });

@@ -23,7 +23,7 @@
 import type { Config } from '../config/config.js';
 import { ProblemError } from '../errors.js';
 import type { Emit } from '../events.js';
-import { silent } from '../events.js';
+import { silent, warning } from '../events.js';
 import { StepRunner, type Step, type StepRecord } from './step.js';
 import { connect } from '../pg/connect.js';
 import { runCheck } from './check.js';
@@ -107,7 +107,7 @@ const PIPELINE: Step<RunStepId, PipelineContext>[] = [
     async run({ config, database, emit, report }) {
       const r = await runCheck(config, [database], { emit });
       for (const f of r.findings) {
-        if (f.severity === 'fail') report({ type: 'warn', message: `FAIL ${f.title}${f.objects.length ? `: ${f.objects.slice(0, 10).join(', ')}` : ''}${f.fix ? ` (fix: ${f.fix})` : ''}` });
+        if (f.severity === 'fail') report(warning('check_fail', `FAIL ${f.title}${f.objects.length ? `: ${f.objects.slice(0, 10).join(', ')}` : ''}`, f.fix, { finding: f.id }));
       }
       if (!r.ok) {
         const fails = r.findings.filter((f) => f.severity === 'fail');

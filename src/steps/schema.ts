@@ -37,7 +37,7 @@
 // do not match is refused (exit 3): pgshift never applies a schema over data.
 
 import { databaseConfig, type Config, type DatabaseConfig } from '../config/config.js';
-import { silent, type Emit } from '../events.js';
+import { silent, warning, type Emit } from '../events.js';
 import { ProblemError, SafetyError, ToolError, throwIfAborted } from '../errors.js';
 import { connect, withDb, type Db } from '../pg/connect.js';
 import { listTables, replicatedTables, tableKey } from '../pg/catalog.js';
@@ -77,7 +77,7 @@ export interface SchemaReport {
 function reportDatabaseDifferences(report: SchemaReport, differences: string[], database: string, emit: Emit): void {
   if (differences.length === 0) return;
   report.databaseDifferences = differences;
-  emit({ type: 'warn', message: `the target database "${database}" was not created by this run and differs from the source's (pgshift leaves it as it is; change it yourself if it should match): ${differences.join('; ')}` });
+  emit(warning('target_database_differs', `the target database "${database}" was not created by this run and differs from the source's (pgshift leaves it as it is): ${differences.join('; ')}`, 'change it yourself if it should match'));
 }
 
 export interface ApplySchemaOptions {
@@ -128,7 +128,7 @@ export async function createTargetDatabase(config: Config, source: Db, database:
     if (await db.maybeOne('SELECT 1 AS x FROM pg_catalog.pg_database WHERE datname = $1', [database])) return false;
     const ownerExists = await db.maybeOne('SELECT 1 AS x FROM pg_catalog.pg_roles WHERE rolname = $1', [props.owner]);
     const ownerSql = ownerExists ? ` OWNER ${quoteIdent(props.owner)}` : '';
-    if (!ownerExists) emit({ type: 'warn', message: `the source database owner "${props.owner}" does not exist on the target; the database is owned by the connecting role (run "pgshift roles" first to keep the owner)` });
+    if (!ownerExists) emit(warning('database_owner_missing', `the source database owner "${props.owner}" does not exist on the target; the database is owned by the connecting role`, 'run "pgshift roles" first to keep the owner'));
     const localeSql = ` LC_COLLATE ${quoteLiteral(props.collate)} LC_CTYPE ${quoteLiteral(props.ctype)}`;
     const base = `CREATE DATABASE ${quoteIdent(database)}${ownerSql} TEMPLATE template0 ENCODING ${quoteLiteral(props.encoding)}`;
     try {
@@ -137,7 +137,7 @@ export async function createTargetDatabase(config: Config, source: Db, database:
       // A locale the target's operating system does not have: create with the
       // target's default locale rather than fail, and say so (sort order may differ).
       if ((e as { sqlstate?: string }).sqlstate !== '22023' && (e as { sqlstate?: string }).sqlstate !== '42809') throw e;
-      emit({ type: 'warn', message: `the target has no locale "${props.collate}"/"${props.ctype}" (${(e as Error).message}); database created with the target's default locale, so text sort order may differ` });
+      emit(warning('locale_missing', `the target has no locale "${props.collate}"/"${props.ctype}" (${(e as Error).message}); database created with the target's default locale, so text sort order may differ`));
       await db.query(base);
     }
     return true;
@@ -204,7 +204,7 @@ export async function applySchema(config: Config, database: string, opts: ApplyS
   } catch (e) {
     if (made.created) {
       await dropCreatedDatabase(config, database).catch((dropErr: unknown) => {
-        emit({ type: 'warn', message: `could not drop the database "${database}" this run created: ${(dropErr as Error).message}; drop it by hand before re-running` });
+        emit(warning('created_database_not_dropped', `could not drop the database "${database}" this run created: ${(dropErr as Error).message}`, 'drop it by hand before re-running'));
       });
     }
     emit({ type: 'step', step, state: 'fail', message: (e as Error).message });
@@ -247,7 +247,7 @@ async function copySchema(config: Config, source: Db, database: string, sourceEx
       propertiesSql = plan.sql;
       if (plan.skipped.length) {
         report.skippedDatabaseProperties = plan.skipped;
-        for (const w of plan.skipped) emit({ type: 'warn', message: `database "${database}" on the target will not get this property of the source's: ${w}` });
+        for (const w of plan.skipped) emit(warning('database_property_skipped', `database "${database}" on the target will not get this property of the source's: ${w}`));
       }
     } else {
       reportDatabaseDifferences(report, compareDatabaseProperties(sourceProps, (await readDatabaseProperties(target, database))!), database, emit);

@@ -23,7 +23,7 @@
 import { databaseConfig, type Config } from '../config/config.js';
 import { ProblemError, SafetyError, UsageError, PgshiftError, throwIfAborted } from '../errors.js';
 import type { Emit } from '../events.js';
-import { silent } from '../events.js';
+import { silent, warning } from '../events.js';
 import { connect, type Db } from '../pg/connect.js';
 import { listTables, tableKey, tableNames, type TableInfo } from '../pg/catalog.js';
 import { quoteIdent } from '../pg/quote.js';
@@ -108,7 +108,7 @@ export async function mirrorIdentityOnTarget(source: Db, target: Db, tables: Tab
         await changes.set(t, { kind: 'index', index: t.replidentIndex });
       } catch (e) {
         if (row.hasPk) continue;
-        emit({ type: 'warn', message: `target table ${tableKey(t)}: cannot use index ${t.replidentIndex} as replica identity (${(e as Error).message}); using FULL` });
+        emit(warning('replica_identity_index_unusable', `target table ${tableKey(t)}: cannot use index ${t.replidentIndex} as replica identity (${(e as Error).message}); using FULL`));
         await changes.set(t, { kind: 'full' });
       }
     }
@@ -266,7 +266,7 @@ async function refreshSubscription(source: Db, target: Db, sub: SubscriptionInfo
   const missing = published.filter((t) => !subscribed.has(tableKey(t)));
   if (missing.length > 0) {
     if (!sub.enabled) {
-      emit({ type: 'warn', message: `subscription ${names.subscription} is disabled, so it cannot pick up ${missing.length} newly published table(s); enable it and run start again` });
+      emit(warning('subscription_disabled_new_tables', `subscription ${names.subscription} is disabled, so it cannot pick up ${missing.length} newly published table(s)`, 'enable it and run start again'));
     } else {
       // New tables are copied; tables already subscribed keep their state.
       await target.change(`ALTER SUBSCRIPTION ${quoteIdent(names.subscription)} REFRESH PUBLICATION WITH (copy_data = true)`);
@@ -275,7 +275,7 @@ async function refreshSubscription(source: Db, target: Db, sub: SubscriptionInfo
     }
   }
   if (!sub.enabled) {
-    emit({ type: 'warn', message: `subscription ${names.subscription} exists but is disabled (an apply error stops it); see "pgshift status ${database}"` });
+    emit(warning('subscription_disabled', `subscription ${names.subscription} exists but is disabled (an apply error stops it)`, `see "pgshift status ${database}"`));
   }
   return subAction;
 }
@@ -306,7 +306,7 @@ async function createForwardSubscription(
     }
     await source.change('SELECT pg_catalog.pg_drop_replication_slot($1)', [names.slot], { note: 'left on the source by an interrupted start' });
     droppedOrphan = true;
-    emit({ type: 'warn', message: `${source.dryRun ? 'would drop' : 'dropped'} replication slot ${names.slot} left on the source by an interrupted start` });
+    emit(warning('leftover_slot_dropped', `${source.dryRun ? 'would drop' : 'dropped'} replication slot ${names.slot} left on the source by an interrupted start`));
   }
   warnStoredPassword(conn, emit);
   const textOnly = await textOnlyTypes(source, target, plan.tables);

@@ -13,6 +13,7 @@
 
 import type { Config } from '../config/config.js';
 import { moveMany, moveWrites, type MoveGroupResult, type MoveOptions, type MoveResult } from '../switchover/move-writes.js';
+import type { Problem } from '../problems.js';
 import { guardMove, guardMoves } from './move-guards.js';
 
 export type SwitchoverOptions = MoveOptions & {
@@ -34,6 +35,6 @@ export async function switchoverMany(config: Config, databases: string[], opts: 
 }
 
 /** Each database's result with the warnings its guards gave. */
-export function withGuardWarnings(r: MoveGroupResult, warnings: Map<string, string[]>): MoveGroupResult {
+export function withGuardWarnings(r: MoveGroupResult, warnings: Map<string, Problem[]>): MoveGroupResult {
   return { ...r, databases: r.databases.map((d) => ({ ...d, warnings: [...(warnings.get(d.database) ?? []), ...d.warnings] })) };
 }

@@ -16,7 +16,8 @@
 import type { Config } from '../config/config.js';
 import { ConnectionError, ProblemError, throwIfAborted } from '../errors.js';
 import type { Emit } from '../events.js';
-import { silent } from '../events.js';
+import { silent, warning } from '../events.js';
+import { problemText, type StatusProblemCode } from '../problems.js';
 import { formatBytes, formatDuration } from '../util/duration.js';
 import { sleep } from '../util/wait.js';
 import { quoteIdent } from '../pg/quote.js';
@@ -44,25 +45,34 @@ export interface WaitResult {
   ms: number;
 }
 
-/** Why this status can never become ready by waiting, or undefined. */
+/** What status finds missing before replication can run. */
+const NOT_STARTED: readonly string[] = ['publication_missing', 'target_database_missing', 'subscription_missing'] satisfies StatusProblemCode[];
+
+/**
+ * Why this status can never become ready by waiting, or undefined: decided
+ * on status's problem codes (derive.ts finds them), except "no subscription",
+ * which after a finished switchover is no problem but still nothing to wait for.
+ */
 export function hopeless(s: DatabaseStatus, database: string): ProblemError | undefined {
   if (!s.subscription.exists) {
-    return new ProblemError('not_started', `replication of "${database}" has not been started: ${s.problems[0] ?? 'no subscription'}`, {
+    const missing = s.problems.find((p) => NOT_STARTED.includes(p.code));
+    return new ProblemError('not_started', `replication of "${database}" has not been started: ${missing?.message ?? 'no subscription'}`, {
       hint: `Run "pgshift start ${database}" (or "pgshift run ${database}").`,
     });
   }
-  if (s.subscription.enabled === false) {
+  const has = (code: StatusProblemCode): boolean => s.problems.some((p) => p.code === code);
+  if (has('subscription_disabled')) {
     return new ProblemError('subscription_disabled', `subscription ${s.subscription.name} is disabled${s.errors.last ? `; last error: ${s.errors.last}` : ''}`, {
       // sql-lint: safe (a hint for the user; the name in the SQL is quoted)
       hint: `pgshift wait disables a subscription whose apply error repeats (e.g. a row that conflicts with one already on the target; "pgshift status ${database}" shows it when the server log is readable). Fix the cause, then run ALTER SUBSCRIPTION ${quoteIdent(s.subscription.name)} ENABLE on the target and wait again.`,
     });
   }
-  if (!s.slot.exists) {
+  if (has('slot_missing')) {
     return new ProblemError('slot_missing', `replication slot ${s.slot.name} does not exist on the source`, {
       hint: `The subscription cannot continue without it. Run "pgshift cleanup ${database}" and "pgshift start ${database}" to copy again.`,
     });
   }
-  if (s.slot.walStatus === 'lost' || s.slot.invalidationReason) {
+  if (has('slot_lost')) {
     const reason = s.slot.invalidationReason;
     // status reports a 16 slot's conflicting = true as the reason "conflicting".
     const conflicting = reason === 'conflicting';
@@ -194,7 +204,7 @@ export async function waitForSync(config: Config, database: string, opts: WaitOp
         // A restart or network blip on either side heals; keep looking until the deadline.
         if (!(e instanceof ConnectionError) && !/terminat|ECONNRESET|Connection terminated/i.test((e as Error).message)) throw e;
         lastConnError = e instanceof ConnectionError ? e : new ConnectionError('connection_lost', (e as Error).message);
-        emit({ type: 'warn', message: `lost a connection while waiting (${(e as Error).message}); retrying` });
+        emit(warning('connection_lost', `lost a connection while waiting (${(e as Error).message}); retrying`));
         await probe.reset();
       }
       if (last && !lastConnError) {
@@ -234,10 +244,10 @@ export async function waitForSync(config: Config, database: string, opts: WaitOp
       }
       if (Date.now() >= deadline) {
         // The problems say why (e.g. the slot not in use: a restart or a network cut), not just how far it got.
-        const why = last && last.problems.length > 0 ? `; ${last.problems.join('; ')}` : '';
+        const why = last && last.problems.length > 0 ? `; ${last.problems.map(problemText).join('; ')}` : '';
         const where = last ? `${summary(last)}${why}` : lastConnError ? lastConnError.message : 'no status yet';
         throw new ProblemError('wait_timeout', `"${database}" did not catch up within ${formatDuration(timeoutMs)}: ${where}`, {
-          hint: last && last.slot.active === false && last.subscription.enabled === true
+          hint: last?.problems.some((p) => p.code === 'slot_inactive')
             ? `Replication is not streaming (the slot is not in use): if that lasts, check that the target server can reach the source and read the target's server log; PostgreSQL reconnects by itself once it can. Watch it with "pgshift status ${database} --watch", then wait again.`
             : `Run "pgshift status ${database}" to see which tables are still copying; wait again with a longer --timeout${last && last.lagBytes !== null && last.lagBytes > maxLag ? ', or a larger --max-lag' : ''}.`,
           details: last ? { tablesReady: last.tablesReady, tablesTotal: last.tablesTotal, lagBytes: last.lagBytes } : undefined,

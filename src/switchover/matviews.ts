@@ -20,7 +20,7 @@ import { performance } from 'node:perf_hooks';
 import type { Db } from '../pg/connect.js';
 import { qualify } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
-import type { Emit } from '../events.js';
+import { warning, type Emit } from '../events.js';
 
 export interface MatviewInfo {
   schema: string;
@@ -96,7 +96,7 @@ async function refreshAll(db: Db, views: MatviewInfo[], how: 'populate' | 'refre
     if (!r.error) v.populated = true;
     const verb = how === 'populate' ? 'populated' : `refreshed${r.concurrently ? ' concurrently' : ''}`;
     emit(r.error
-      ? { type: 'warn', message: `materialized view ${r.view} on the ${side}: ${how} failed after ${Math.round(r.ms)} ms: ${r.error}` }
+      ? warning('matview_failed', `materialized view ${r.view} on the ${side}: ${how} failed after ${Math.round(r.ms)} ms: ${r.error}`)
       : { type: 'info', message: `materialized view ${r.view} ${verb} on the ${side} in ${Math.round(r.ms)} ms (${i + 1}/${views.length})` });
   }
   return out;

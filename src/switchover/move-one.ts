@@ -14,7 +14,8 @@ import { quoteIdent } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
 import { featuresOf } from '../pg/version.js';
 import { PgshiftError, ProblemError, SafetyError, SqlError } from '../errors.js';
-import type { Emit, Outcome } from '../events.js';
+import { warnEvent, warning, type Emit, type Outcome } from '../events.js';
+import { problem, type Problem, type WarningCode } from '../problems.js';
 import { formatBytes } from '../util/duration.js';
 import { sleep, type Deadline } from '../util/wait.js';
 import { namesFor, type MigrationNames } from '../replication/names.js';
@@ -52,7 +53,7 @@ export interface MoveResult {
   copied?: CarriedTable[];
   largeObjects?: number;
   reverse: boolean;
-  warnings: string[];
+  warnings: Problem[];
   /**
    * Materialized views the sending side had populated: populated on the
    * receiving side before the pause, refreshed there after the resume
@@ -169,7 +170,7 @@ export class Move {
   readonly s: Sides;
   readonly impl: PauseMethodImpl;
   readonly timeline: Timeline;
-  readonly warnings: string[] = [];
+  readonly warnings: Problem[] = [];
   readonly sess = new Session();
   populated: MatviewRefresh[] = [];
   refreshed: MatviewRefresh[] = [];
@@ -202,9 +203,10 @@ export class Move {
     this.timeline = new Timeline(o.emit, { t0: o.t0, ...(o.labelled ? { database } : {}), ...(dry ? { onPhase: (name: string) => dry.step(name) } : {}) });
   }
 
-  warn(m: string): void {
-    this.warnings.push(m);
-    this.o.emit({ type: 'warn', message: this.o.labelled ? `${this.database}: ${m}` : m });
+  warn(code: WarningCode, message: string, fix?: string): void {
+    const w = problem(code, message, fix);
+    this.warnings.push(w);
+    this.o.emit(warnEvent(w, this.o.labelled ? { database: this.database } : {}));
   }
 
   ctxFor(r: FenceRecord): FenceContext {
@@ -283,7 +285,7 @@ export class Move {
   /** Before its point of no return the other run changed nothing but the fence: lifting it is the whole undo. */
   async undoOther(): Promise<MoveResult> {
     const other = this.other!;
-    this.o.emit({ type: 'warn', message: `an interrupted ${other.direction} of ${this.database} left the ${this.s.to} fenced (${other.method}); lifting that fence: writes go to the ${this.s.to} again` });
+    this.o.emit(warning('interrupted_fence_lifted', `an interrupted ${other.direction} of ${this.database} left the ${this.s.to} fenced (${other.method}); lifting that fence: writes go to the ${this.s.to} again`));
     await undoLeftFence({ config: this.config, database: this.database, side: this.s.to, admin: this.sess.toAdmin, otherAdmin: this.sess.fromAdmin, record: other, emit: this.o.emit });
     // The other direction's opposite replication is this direction's feed: its slot, made before that pause, goes.
     await this.dropUnusedSlot(this.sess.fromDb, this.s.feedSlot, this.sess.toDb, this.s.feed);
@@ -294,7 +296,7 @@ export class Move {
   /** Paused but not committed: the feeding subscription still runs, so give the writes back and start over. */
   async undoOwn(): Promise<void> {
     const rec = this.rec!;
-    this.o.emit({ type: 'warn', message: `an interrupted ${this.direction} of ${this.database} left the ${this.s.from} fenced (${rec.method}); undoing that fence first` });
+    this.o.emit(warning('interrupted_fence_lifted', `an interrupted ${this.direction} of ${this.database} left the ${this.s.from} fenced (${rec.method}); undoing that fence first`));
     await undoLeftFence(this.ctxFor(rec));
     await this.dropOppositeSlot();
     this.rec = undefined;
@@ -344,7 +346,7 @@ export class Move {
     this.reversePlan = this.o.reverse && direction === 'switchover' ? await planReverse(this.config, database, sess.fromDb, sess.toDb) : undefined;
     const refusal = this.reversePlan ? reverseRefusal(this.reversePlan) : undefined;
     if (refusal) throw new ProblemError('reverse_impossible', `${direction} ${database}: ${refusal.message}`, { hint: refusal.hint });
-    for (const n of this.reversePlan?.narrowedOut ?? []) this.warn(`${n.schema}.${n.name} is not carried by reverse replication: ${n.reason}`);
+    for (const n of this.reversePlan?.narrowedOut ?? []) this.warn('table_not_reversed', `${n.schema}.${n.name} is not carried by reverse replication: ${n.reason}`);
     if ((await viewsToCarry(sess.fromDb, sess.toDb)).length > 0) {
       this.populated = await this.timeline.phase('populate-views', () => populateViews(sess.fromDb, sess.toDb, this.o.emit), (r) => viewsSummary(r, 'populated'));
     }
@@ -359,7 +361,7 @@ export class Move {
 
   /** The preflight's checks (read-only: refuse with the reason). */
   async checks(): Promise<void> {
-    await preflight(this.config, this.database, this.direction, this.s, this.sess, { maxLagBytes: this.o.maxLagBytes, method: this.o.method, reverse: this.o.reverse, names: this.names }, this.warnings);
+    await preflight(this.config, this.database, this.direction, this.s, this.sess, { maxLagBytes: this.o.maxLagBytes, method: this.o.method, reverse: this.o.reverse, names: this.names }, (code, message, fix) => this.warn(code, message, fix));
   }
 
   /** The replication the other way, prepared disabled, once every database passed its checks. */
@@ -439,7 +441,7 @@ export class Move {
     await timeline.phase('pause', () => this.impl.pause(this.ctx, deadline), () => this.o.method);
     if (this.dry) return this.planCatchUp();
     const proof = await timeline.phase('fence', () => proveFence(sess.fromAdmin, database, this.ownPids, deadline, { terminate: this.impl.terminates, second: sess.fromDb }), (p) => `${p.checks} check(s)`);
-    for (const idle of proof.idle) this.warn(`session ${describeSession(idle)} is connected to the ${s.from} outside the pause method; it is idle now, but writes it makes later would not be carried`);
+    for (const idle of proof.idle) this.warn('session_outside_pause', `session ${describeSession(idle)} is connected to the ${s.from} outside the pause method; it is idle now, but writes it makes later would not be carried`);
     // The record says "paused" while catch-up runs: two sessions, no waiting on each other.
     const recorded = setFencePhase(sess.fromAdmin, database, 'paused');
     recorded.catch(() => undefined);
@@ -454,8 +456,8 @@ export class Move {
     await this.readOppositeFrom();
     const { seq, tables, lo, missing } = carried.value;
     this.caught = { lsn: caught.value.lsn, sequences: seq, copied: tables, largeObjects: lo };
-    if (seq.missing.length) this.warn(`sequences missing on the ${s.to}: ${seq.missing.join(', ')}`);
-    if (missing.length) this.warn(`tables replication cannot carry are missing on the ${s.to} and were not copied: ${missing.join(', ')}`);
+    if (seq.missing.length) this.warn('sequences_missing', `sequences missing on the ${s.to}: ${seq.missing.join(', ')}`);
+    if (missing.length) this.warn('carried_tables_missing', `tables replication cannot carry are missing on the ${s.to} and were not copied: ${missing.join(', ')}`);
   }
 
   /**
@@ -575,7 +577,7 @@ export class Move {
       const from = this.oppositeFrom ?? this.rec?.oppositeFrom ?? null;
       // Made before this run's pause (warm); a run finishing an interrupted one checks.
       if (!fresh && await createSlotIfMissing(sess.toDb, slot)) {
-        this.warn(`slot ${slot} on the ${s.to} (replication to the ${s.from}) was missing and was made only now: writes the ${s.to} took since the interrupted run resumed them may not reach the ${s.from}; "pgshift verify ${database}" shows any difference`);
+        this.warn('opposite_slot_remade', `slot ${slot} on the ${s.to} (replication to the ${s.from}) was missing and was made only now: writes the ${s.to} took since the interrupted run resumed them may not reach the ${s.from}`, `"pgshift verify ${database}" shows any difference`);
       } else if (from) {
         await startAt(sess.toDb, sess.fromDb, slot, subscription, from);
       }
@@ -638,7 +640,7 @@ export class Move {
         }
       }, (v) => (v.verified ? `the source applied the target's changes up to ${v.confirmed}` : 'NOT working'));
       if (!this.reverseCheck.verified) {
-        this.warn(`reverse replication target -> source is not working: ${this.reverseCheck.problem}. A rollback cannot carry the target's writes until this is fixed ("pgshift status ${database}" shows it; pgshift rollback refuses meanwhile).`);
+        this.warn('reverse_not_working', `reverse replication target -> source is not working: ${this.reverseCheck.problem}. A rollback cannot carry the target's writes until this is fixed ("pgshift status ${database}" shows it; pgshift rollback refuses meanwhile).`);
       }
       return;
     }
@@ -646,7 +648,7 @@ export class Move {
     this.reverseCheck = await this.timeline.phase('verify-reverse', () => verifyForward(names, sess.toDb, sess.fromDb),
       (v) => (v.verified ? `the target applied the source's changes up to ${v.confirmed}` : 'NOT working'));
     if (!this.reverseCheck.verified) {
-      this.warn(`replication source -> target is not working again: ${this.reverseCheck.problem}. A later switchover refuses until it is ("pgshift status ${database}" shows it).`);
+      this.warn('forward_not_working', `replication source -> target is not working again: ${this.reverseCheck.problem}. A later switchover refuses until it is ("pgshift status ${database}" shows it).`);
     }
   }
 
@@ -655,7 +657,7 @@ export class Move {
     try {
       await dropSubscription(this.sess.toDb, this.s.feed);
     } catch (e) {
-      this.warnings.push(`could not drop the old subscription ${this.s.feed} on the ${this.s.to} (it is disabled): ${(e as Error).message}; "pgshift cleanup" removes it`);
+      this.warn('old_subscription_not_dropped', `could not drop the old subscription ${this.s.feed} on the ${this.s.to} (it is disabled): ${(e as Error).message}`, '"pgshift cleanup" removes it');
     }
   }
 
@@ -665,12 +667,12 @@ export class Move {
     if ((await viewsToCarry(sess.fromDb, sess.toDb)).length === 0) return;
     this.refreshed = await this.timeline.phase('refresh-views', () => refreshViews(sess.fromDb, sess.toDb, this.o.emit), (r) => viewsSummary(r, 'refreshed'));
     for (const f of this.refreshed.filter((r) => r.error)) {
-      this.warnings.push(`materialized view ${f.view} on the ${s.to} could not be refreshed: ${f.error}; it keeps ${f.concurrently ? 'its contents from before the switchover' : 'the contents it had'}: REFRESH MATERIALIZED VIEW it once the cause is fixed`);
+      this.warnings.push(problem('matview_not_refreshed', `materialized view ${f.view} on the ${s.to} could not be refreshed: ${f.error}; it keeps ${f.concurrently ? 'its contents from before the switchover' : 'the contents it had'}`, 'REFRESH MATERIALIZED VIEW it once the cause is fixed'));
     }
   }
 }
 
-async function preflight(config: Config, database: string, dir: Direction, s: Sides, sess: Session, opts: { maxLagBytes: number; method: PauseMethod; reverse: boolean; names: MigrationNames }, warnings: string[]): Promise<void> {
+async function preflight(config: Config, database: string, dir: Direction, s: Sides, sess: Session, opts: { maxLagBytes: number; method: PauseMethod; reverse: boolean; names: MigrationNames }, warn: Move['warn']): Promise<void> {
   const refuse = (msg: string, hint: string): never => {
     throw new ProblemError('switchover_preflight', `${dir} ${database}: ${msg}`, { hint });
   };
@@ -711,10 +713,10 @@ async function preflight(config: Config, database: string, dir: Direction, s: Si
       hint: `Nothing was changed. ${gaps.map((g) => g.fix).join('; ')}.`,
     });
   }
-  if (opts.method === 'pgbouncer') await bouncerPreflight(config, database, refuse, warnings);
+  if (opts.method === 'pgbouncer') await bouncerPreflight(config, database, refuse, warn);
 }
 
-async function bouncerPreflight(config: Config, database: string, refuse: (msg: string, hint: string) => never, warnings: string[]): Promise<void> {
+async function bouncerPreflight(config: Config, database: string, refuse: (msg: string, hint: string) => never, warn: Move['warn']): Promise<void> {
   const pb = config.switchover.pgbouncer;
   if (!pb) refuse('pause method pgbouncer needs switchover.pgbouncer in the config', 'Add switchover.pgbouncer.admin and switchover.pgbouncer.config.');
   if (!pb!.config) refuse('pause method pgbouncer needs switchover.pgbouncer.config (the pgbouncer.ini pgshift repoints)', 'Add switchover.pgbouncer.config.');
@@ -731,7 +733,7 @@ async function bouncerPreflight(config: Config, database: string, refuse: (msg: 
   try {
     const mode = (await c.command('SHOW CONFIG')).find((r) => r.key === 'pool_mode');
     if (mode && mode.value !== 'transaction') {
-      warnings.push(`PgBouncer pool_mode is ${String(mode.value)}: PAUSE waits for every client session to end, not just the transactions; use transaction pooling for a short pause`);
+      warn('pgbouncer_pool_mode', `PgBouncer pool_mode is ${String(mode.value)}: PAUSE waits for every client session to end, not just the transactions`, 'use transaction pooling for a short pause');
     }
     const paused = await c.isPaused(name);
     if (paused === undefined) refuse(`PgBouncer has no database "${name}"`, 'Check switchover.pgbouncer.database.');

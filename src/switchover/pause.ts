@@ -13,7 +13,7 @@ import { describeConn } from '../config/conninfo.js';
 import type { Db, Side } from '../pg/connect.js';
 import { quoteIdent } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
-import type { Emit } from '../events.js';
+import { warning, type Emit } from '../events.js';
 import { ConfigError, ProblemError } from '../errors.js';
 import { msLeft, pastDeadline, sleep, type Deadline } from '../util/wait.js';
 import { BouncerConsole, bouncerIdent, entryFor, holdEntryParams, repointConfigFile, type BouncerConfig } from './pgbouncer-admin.js';
@@ -182,12 +182,12 @@ const revoke: PauseMethodImpl = {
       [ctx.database],
     );
     if ((supers[0]?.n ?? 0) > 0) {
-      ctx.emit({ type: 'warn', message: `${supers[0]!.n} superuser session(s) on ${ctx.database}: superusers bypass CONNECT privileges, so they are terminated but could reconnect; the fence proof still waits for them to stop writing` });
+      ctx.emit(warning('superuser_sessions', `${supers[0]!.n} superuser session(s) on ${ctx.database}: superusers bypass CONNECT privileges, so they are terminated but could reconnect; the fence proof still waits for them to stop writing`));
     }
   },
   async resume(ctx) {
     const missing = await grantBack(ctx.otherAdmin, ctx.database, ctx.record.revoked);
-    if (missing.length) ctx.emit({ type: 'warn', message: `CONNECT not granted on the ${otherSide(ctx.side)} to roles that do not exist there: ${missing.join(', ')}` });
+    if (missing.length) ctx.emit(warning('connect_grantees_missing', `CONNECT not granted on the ${otherSide(ctx.side)} to roles that do not exist there: ${missing.join(', ')}`));
   },
   async undo(ctx) {
     await undoRecordedFence(ctx.admin, ctx.record);

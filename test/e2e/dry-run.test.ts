@@ -119,7 +119,7 @@ test('start --dry-run changes nothing, prints every statement start then runs', 
   assert.match(text.stderr, /== publication pgshift_\S+ on the source/);
 
   const doc = JSON.parse(json.stdout) as { formatVersion: number; dryRun: boolean; changed: boolean; statements: Planned[] };
-  assert.equal(doc.formatVersion, 1);
+  assert.equal(doc.formatVersion, 2);
   assert.equal(doc.dryRun, true);
   assert.equal(doc.changed, false);
   const st = doc.statements;
@@ -268,7 +268,7 @@ test('switchover and rollback --dry-run change nothing and print the move; the r
     assert.doesNotMatch(text.stderr, /Refusing without a terminal/, 'a dry run asks for no confirmation');
     assert.ok(!text.stderr.includes(pair.source.password) && !json.stdout.includes(pair.source.password), 'the password is never printed');
     const doc = JSON.parse(json.stdout) as { formatVersion: number; dryRun: boolean; statements: Planned[] };
-    assert.equal(doc.formatVersion, 1);
+    assert.equal(doc.formatVersion, 2);
     assert.equal(doc.dryRun, true);
     return { text: text.stderr, st: doc.statements };
   };

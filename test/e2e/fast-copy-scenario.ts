@@ -142,7 +142,7 @@ export async function fastCopyKilledAndRerun(pair: Pair, prefix: string): Promis
   }
   assert.equal(report.restarted, true);
   assert.equal(report.schema.preData, 'present');
-  assert.ok(events.some((e) => e.type === 'warn' && /snapshot is gone/.test(e.message)), 'the re-run did not say why it restarts');
+  assert.ok(events.some((e) => e.type === 'warn' && e.code === 'fast_copy_restarted' && /snapshot is gone/.test(e.message)), 'the re-run did not say why it restarts');
   await assertStreamingAndIdentical(pair, db);
   const kept = await pair.target.sql<{ x: number }>('SELECT x FROM public.untouched', [], db);
   assert.deepEqual(kept.map((r) => r.x), [42], 'an unrelated target table was touched');

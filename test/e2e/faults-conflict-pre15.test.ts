@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { Pair, qi, runCli, waitFor } from '../helpers/harness.js';
 import { assertSourceUnfenced, converged, refusedSwitchover, streamingItems } from './faults-helpers.js';
 import { cliStatus, cliWait } from '../helpers/fault-scenario.js';
+import { problemLines, problemOf } from '../helpers/replication-scenario.js';
 
 let pair: Pair;
 before(async () => {
@@ -28,12 +29,12 @@ test('a conflicting row on a 14 target: the error loop is reported with its key,
 
   const s = await waitFor(async () => {
     const { code, status: s } = await cliStatus({ cfg, db }, pair.env());
-    return code === 1 && s.problems.some((p) => /replication error in the target's log/.test(p)) ? s : undefined;
+    return code === 1 && problemOf(s.problems, 'apply_error_retrying') ? s : undefined;
   }, { timeoutMs: 60_000, intervalMs: 300, what: "status to report the apply error from the target's log" });
   assert.equal(s.subscription.enabled, true, 'no disable_on_error before 15');
   assert.equal(s.errors.apply, null, 'no error counters before 15');
   assert.match(s.errors.lastDetail ?? '', /Key \(id\)=\(4242\) already exists/);
-  assert.ok(s.problems.some((p) => /Key \(id\)=\(4242\) already exists.*retries, and fails again/.test(p)), s.problems.join('\n'));
+  assert.match(problemOf(s.problems, 'apply_error_retrying')!.message, /replication error in the target's log.*Key \(id\)=\(4242\) already exists.*retries, and fails again/, problemLines(s.problems));
 
   const w = await runCli(['-c', cfg, 'wait', db, '--timeout', '10m', '--interval', '200ms'], { env, timeoutMs: 120_000 });
   assert.equal(w.code, 1, w.stderr);

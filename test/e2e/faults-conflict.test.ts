@@ -12,6 +12,7 @@ import { Pair, runCli, waitFor } from '../helpers/harness.js';
 import { namesFor } from '../../src/replication/names.js';
 import { assertSourceUnfenced, converged, refusedSwitchover, streamingItems } from './faults-helpers.js';
 import { cliStatus, cliWait } from '../helpers/fault-scenario.js';
+import { problemLines, problemOf } from '../helpers/replication-scenario.js';
 
 let pair: Pair;
 before(async () => {
@@ -33,7 +34,7 @@ test('a conflicting row on a 15+ target: reported with its key while it loops, w
   await waitFor(async () => {
     const { status: live } = await cliStatus({ cfg, db }, pair.env());
     return live.subscription.enabled === true && (live.errors.apply ?? 0) >= 1 &&
-      live.problems.some((p: string) => /replication error in the target's log.*Key \(id\)=\(4242\) already exists/.test(p));
+      live.problems.some((p) => p.code === 'apply_error_retrying' && /replication error in the target's log.*Key \(id\)=\(4242\) already exists/.test(p.message));
   }, { timeoutMs: 60_000, what: 'status to report the failing apply with its key' });
 
   // wait: the error repeats, so it stops the subscription instead of letting it loop, and says why.
@@ -52,8 +53,10 @@ test('a conflicting row on a 15+ target: reported with its key while it loops, w
   assert.match(s.errors.last ?? '', /duplicate key value violates unique constraint/);
   assert.match(s.errors.lastDetail ?? '', /Key \(id\)=\(4242\) already exists/);
   assert.equal(s.errors.lastRelation, 'public.items');
-  assert.ok(s.problems.some((p: string) => /subscription .* is disabled/.test(p)), s.problems.join('\n'));
-  assert.ok(s.problems.some((p: string) => /Key \(id\)=\(4242\) already exists.*on public\.items.*delete or change it there/.test(p)), s.problems.join('\n'));
+  assert.ok(problemOf(s.problems, 'subscription_disabled'), problemLines(s.problems));
+  const stopped = problemOf(s.problems, 'apply_error_stopped');
+  assert.match(stopped?.message ?? '', /Key \(id\)=\(4242\) already exists.*on public\.items/, problemLines(s.problems));
+  assert.match(stopped?.fix ?? '', /^delete or change it there/, problemLines(s.problems));
 
   const w = await runCli(['-c', cfg, 'wait', db, '--timeout', '10m'], { env, timeoutMs: 60_000 });
   assert.equal(w.code, 1);

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { Pair, runCli, tableRows } from '../helpers/harness.js';
 import { assertSourceUnfenced, converged, refusedSwitchover } from './faults-helpers.js';
 import { cliStatus, cliWait, startStreaming } from '../helpers/fault-scenario.js';
+import { problemLines, problemOf } from '../helpers/replication-scenario.js';
 
 let pair: Pair;
 before(async () => {
@@ -46,7 +47,7 @@ test('a column added on the source: drift reported before it breaks, switchover 
   assert.deepEqual(
     (({ table, column, sourceType, targetType }) => ({ table, column, sourceType, targetType }))(s.drift!.columnMismatches[0]!),
     { table: 'app.items', column: 'note', sourceType: 'character varying(40)', targetType: null });
-  assert.ok(s.problems.some((p: string) => p.includes('ALTER TABLE "app"."items" ADD COLUMN "note" character varying(40);')), s.problems.join('\n'));
+  assert.equal(problemOf(s.problems, 'drift_column_missing')?.fix, 'add the column on the target now: ALTER TABLE "app"."items" ADD COLUMN "note" character varying(40);', problemLines(s.problems));
   // Nothing broke yet: the subscription still runs.
   assert.equal(s.subscription.enabled, true);
   assert.equal(s.errors.apply, 0);
@@ -61,7 +62,7 @@ test('a column added on the source: drift reported before it breaks, switchover 
   await cliWait({ cfg, db }, pair.env());
   await converged(pair, db, 'app', 'items');
   const after = await cliStatus({ cfg, db }, pair.env());
-  assert.equal(after.code, 0, after.status.problems.join('\n'));
+  assert.equal(after.code, 0, problemLines(after.status.problems));
   assert.deepEqual(after.status.drift, { newTables: [], columnMismatches: [] });
 });
 
@@ -77,7 +78,9 @@ test('a table created on the source: reported as not replicated, switchover refu
   assert.equal(stCode, 1);
   assert.deepEqual(s.drift!.newTables, [{ schema: 'app', name: table, published: false, onTarget: false }]);
   assert.deepEqual(s.drift!.columnMismatches, []);
-  assert.ok(s.problems.some((p: string) => p.includes(`not on the target and not replicated: app.${table}`) && p.includes(`pgshift start ${db}`)), s.problems.join('\n'));
+  const missing = problemOf(s.problems, 'drift_table_missing');
+  assert.ok(missing?.message.includes(`not on the target and not replicated: app.${table}`), problemLines(s.problems));
+  assert.ok(missing?.fix?.includes(`pgshift start ${db}`), problemLines(s.problems));
 
   await refusedSwitchover(pair, cfg, db, /schema drift.*not replicated/s);
   await assertSourceUnfenced(pair, db, `INSERT INTO ${qtable} VALUES (-1, '{"after": "refused switchover"}')`);
@@ -86,7 +89,9 @@ test('a table created on the source: reported as not replicated, switchover refu
   await pair.target.sql(`CREATE TABLE ${qtable} (id int PRIMARY KEY, payload jsonb)`, [], db);
   const mid = await cliStatus({ cfg, db }, pair.env());
   assert.deepEqual(mid.status.drift!.newTables, [{ schema: 'app', name: table, published: false, onTarget: true }]);
-  assert.ok(mid.status.problems.some((p: string) => /not in the publication/.test(p)), mid.status.problems.join('\n'));
+  const unpublished = problemOf(mid.status.problems, 'drift_table_unpublished');
+  assert.match(unpublished?.message ?? '', /not in the publication/, problemLines(mid.status.problems));
+  assert.equal(unpublished?.fix, `run "pgshift start ${db}" again to publish and copy it`);
 
   const start = await runCli(['-c', cfg, 'start', db], { env });
   assert.equal(start.code, 0, start.stderr);
@@ -95,6 +100,6 @@ test('a table created on the source: reported as not replicated, switchover refu
   assert.deepEqual(await tableRows(pair.target, db, 'app', table), await tableRows(pair.source, db, 'app', table));
   await converged(pair, db, 'app', 'items');
   const after = await cliStatus({ cfg, db }, pair.env());
-  assert.equal(after.code, 0, after.status.problems.join('\n'));
+  assert.equal(after.code, 0, problemLines(after.status.problems));
   assert.deepEqual(after.status.drift, { newTables: [], columnMismatches: [] });
 });

@@ -15,6 +15,7 @@ import { TcpProxy, type CutOptions } from '../helpers/tcp-proxy.js';
 import { loadConfig } from '../../src/config/config.js';
 import { getStatus } from '../../src/status/probe.js';
 import { assertNothingLost, assertStillEnabled, cliStatus, cliWait, faultDatabase, ledgerLoad, serverErrors, startStreaming } from '../helpers/fault-scenario.js';
+import { problemLines, problemOf } from '../helpers/replication-scenario.js';
 
 const [[FROM, TO]] = versionPairs([[14, 17]]) as [[number, number]];
 let pair: Pair;
@@ -48,16 +49,17 @@ async function cutAndHeal(t: { diagnostic(m: string): void }, prefix: string, ho
     let seen: Awaited<ReturnType<typeof cliStatus>> | undefined;
     const down = await waitFor(async () => {
       seen = await cliStatus(f, env);
-      const reported = seen.status.slot.active === false && seen.status.problems.some((p) => /not in use/.test(p));
+      const reported = seen.status.slot.active === false && problemOf(seen.status.problems, 'slot_inactive') !== undefined;
       return reported || seen.status.subscription.enabled === false ? seen : undefined;
     }, { timeoutMs: 30_000, intervalMs: 500, what: 'status to report the cut' }).catch((e: Error) => {
-      throw new Error(`${e.message}\nlast status: slot active ${seen?.status.slot.active}, problems:\n${seen?.status.problems.join('\n')}\ntarget log:\n${serverErrors(pair.target)}`);
+      throw new Error(`${e.message}\nlast status: slot active ${seen?.status.slot.active}, problems:\n${problemLines(seen?.status.problems ?? [])}\ntarget log:\n${serverErrors(pair.target)}`);
     });
     assertStillEnabled(down.status, pair.target, 'after the network cut');
-    t.diagnostic(`status while cut (exit ${down.code}): ${down.status.problems.join(' | ')}`);
+    t.diagnostic(`status while cut (exit ${down.code}): ${problemLines(down.status.problems)}`);
     assert.equal(down.code, 1, 'status exits 1 while replication is broken');
-    const slotProblem = down.status.problems.find((p) => p.includes(down.status.slot.name)) ?? '';
-    assert.match(slotProblem, new RegExp(`${proxy.port}`), 'the problem names where the target tries to reach the source');
+    const slotProblem = problemOf(down.status.problems, 'slot_inactive')?.message ?? '';
+    assert.ok(slotProblem.startsWith(`replication slot ${down.status.slot.name} is not in use: `), problemLines(down.status.problems));
+    assert.match(slotProblem, new RegExp(`port ${proxy.port} `), 'the problem names where the target tries to reach the source');
 
     const w = await runCli(['-c', f.cfg, 'wait', f.db, '--timeout', '4s', '--interval', '300ms'], { env, timeoutMs: 60_000 });
     assert.equal(w.code, 1, `wait reported success while the network was cut:\n${w.stderr}`);
@@ -71,7 +73,7 @@ async function cutAndHeal(t: { diagnostic(m: string): void }, prefix: string, ho
     await cliWait(f, env);
     const s = await getStatus(config, f.db);
     assert.equal(s.slot.active, true);
-    assert.ok(!s.problems.some((p) => p.includes(s.slot.name)), s.problems.join('\n'));
+    assert.ok(!s.problems.some((p) => p.code.startsWith('slot_') || p.message.includes(s.slot.name)), problemLines(s.problems));
   } finally {
     if (proxy.isCut) proxy.heal();
     report = await load.stop();
@@ -111,10 +113,10 @@ test(`${FROM} -> ${TO}: a partition before any timeout fires: status calls the s
       const s = await cliStatus(f, env);
       return s.status.walsender?.stale === true ? s : undefined;
     }, { timeoutMs: 30_000, intervalMs: 500, what: 'status to call the silent walsender stale' });
-    t.diagnostic(`status while cut: ${down.status.problems.join(' | ')}`);
+    t.diagnostic(`status while cut: ${problemLines(down.status.problems)}`);
     assert.equal(down.status.slot.active, true, 'the slot still looks in use: only the stale reply shows the cut');
     assert.equal(down.code, 1);
-    assert.ok(down.status.problems.some((p) => /has heard nothing from the target for \d+ s/.test(p)), down.status.problems.join('\n'));
+    assert.match(problemOf(down.status.problems, 'walsender_stale')?.message ?? '', /has heard nothing from the target for \d+ s/, problemLines(down.status.problems));
     const w = await runCli(['-c', f.cfg, 'wait', f.db, '--timeout', '4s', '--interval', '300ms'], { env, timeoutMs: 60_000 });
     assert.equal(w.code, 1, `wait reported success while the network was cut:\n${w.stderr}`);
     assert.match(w.stderr, /heard nothing from the target/);

@@ -14,6 +14,7 @@ import { Pair, runCli, waitFor } from '../helpers/harness.js';
 import { namesFor } from '../../src/replication/names.js';
 import { assertSourceUnfenced, refusedSwitchover, streamingItems } from './faults-helpers.js';
 import { cliStatus, startStreaming } from '../helpers/fault-scenario.js';
+import { problemLines, problemOf } from '../helpers/replication-scenario.js';
 
 let pair: Pair;
 before(async () => {
@@ -52,7 +53,7 @@ test('a lost slot: status and check report it, switchover refuses and leaves the
   assert.equal(stCode, 1);
   assert.equal(s.slot.walStatus, 'lost');
   assert.equal(s.slot.invalidationReason, 'wal_removed');
-  assert.ok(s.problems.some((p: string) => /slot .* is lost/.test(p)), s.problems.join('\n'));
+  assert.match(problemOf(s.problems, 'slot_lost')?.message ?? '', /slot .* is lost/, problemLines(s.problems));
 
   const ck = await runCli(['-c', cfg, '--json', 'check', db], { env });
   assert.equal(ck.code, 1, ck.stderr);
@@ -104,8 +105,9 @@ test('after a switchover, a reverse slot left idle past idle_replication_slot_ti
   assert.equal(s.phase, 'switched over');
   assert.equal(s.reverse?.invalidationReason, 'idle_timeout');
   assert.equal(s.reverse?.walStatus, 'lost');
-  assert.equal(s.problems.length, 1, s.problems.join('\n'));
-  assert.match(s.problems[0]!, /reverse replication slot .* on the target is lost: it was unused for longer than idle_replication_slot_timeout.*rollback is not possible/);
+  assert.deepEqual(s.problems.map((p) => p.code), ['reverse_slot_lost'], problemLines(s.problems));
+  assert.match(s.problems[0]!.message, /reverse replication slot .* on the target is lost: it was unused for longer than idle_replication_slot_timeout.*rollback is not possible/);
+  assert.equal(s.problems[0]!.fix, `when the source is no longer needed: pgshift cleanup ${db}`);
 
   const ck = await runCli(['-c', cfg, '--json', 'check', db], { env });
   assert.equal(ck.code, 1, ck.stderr);

@@ -131,8 +131,9 @@ test('a role that may not turn statement logging off is warned that the server l
     await runSecretStatement(db, 'SELECT 1', [], { what: 'a test statement', emit: (e) => events.push(e) });
     const warn = events.find((e) => e.type === 'warn');
     assert.ok(warn && warn.type === 'warn');
+    assert.equal(warn.code, 'secret_exposed');
     assert.match(warn.message, /log_statement = all/);
-    assert.match(warn.message, /GRANT SET ON PARAMETER/);
+    assert.match(warn.fix ?? '', /GRANT SET ON PARAMETER/);
   } finally {
     await db.close();
   }

@@ -218,7 +218,7 @@ test('pgshift demo from outside the checkout installs its server binaries on fir
   assert.match(r.stderr, /"event":"progress".*"label":"PostgreSQL 17 server binaries"/);
   assert.ok(readdirSync(join(cache, 'servers')).some((d) => d.startsWith('pg13-')) && readdirSync(join(cache, 'servers')).some((d) => d.startsWith('pg17-')));
   const result = JSON.parse(r.stdout) as { formatVersion: number; ok: boolean; from: number; to: number; verify: { identical: boolean }; loadCheck: { ok: boolean; missing: number } };
-  assert.equal(result.formatVersion, 1);
+  assert.equal(result.formatVersion, 2);
   assert.equal(result.ok, true);
   assert.deepEqual([result.from, result.to], [13, 17]);
   assert.equal(result.verify.identical, true);

@@ -105,7 +105,7 @@ test(`non-superusers ${FROM}->${TO}: switchover with reverse replication, then r
   for (const id of writers.acked) assert.ok(onTarget.has(id), `acknowledged ledger id ${id} missing on the target`);
 
   const st = await cli('status', ['-c', cfg, '--json', 'status', db]);
-  const sd = (JSON.parse(st.stdout) as { databases: { phase: string; problems: string[] }[] }).databases[0]!;
+  const sd = (JSON.parse(st.stdout) as { databases: { phase: string; problems: unknown[] }[] }).databases[0]!;
   assert.equal(sd.phase, 'switched over');
   assert.deepEqual(sd.problems, []);
 

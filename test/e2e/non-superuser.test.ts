@@ -160,7 +160,7 @@ test(`non-superusers ${FROM}->${TO}: check, roles, schema, start, wait, verify, 
   await a.end();
 
   const st = await cli('status', ['-c', cfg, '--json', 'status', db]);
-  const sd = (JSON.parse(st.stdout) as { databases: { phase: string; problems: string[] }[] }).databases[0]!;
+  const sd = (JSON.parse(st.stdout) as { databases: { phase: string; problems: unknown[] }[] }).databases[0]!;
   assert.equal(sd.phase, 'switched over');
   assert.deepEqual(sd.problems, []);
 

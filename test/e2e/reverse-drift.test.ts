@@ -14,6 +14,7 @@ import { Pair, runCli, versionPairs, waitFor } from '../helpers/harness.js';
 import type { EmbeddedCluster } from '../../src/embedded/cluster.js';
 import type { MoveResult } from '../../src/switchover/move-writes.js';
 import { type DatabaseStatus } from '../../src/status/model.js';
+import { problemLines, problemOf } from '../helpers/replication-scenario.js';
 
 const [[FROM, TO], [OLD_FROM, OLD_TO]] = versionPairs([[14, 17], [13, 14]]) as [[number, number], [number, number]];
 let pair: Pair;
@@ -73,7 +74,7 @@ test(`drifted target ${FROM}->${TO}: reverse replication carries what the source
 
   const r = JSON.parse(sw.stdout) as MoveResult;
   assert.equal(r.reverseVerified, true, r.reverseProblem);
-  assert.ok(r.warnings.some((w) => /public\.audit is not carried by reverse replication: .*extra/.test(w)), r.warnings.join('\n'));
+  assert.match(problemOf(r.warnings, 'table_not_reversed')?.message ?? '', /public\.audit is not carried by reverse replication: .*extra/, problemLines(r.warnings));
   const published = await pair.target.sql<{ t: string; a: string }>(
     "SELECT tablename AS t, attnames::text AS a FROM pg_publication_tables WHERE pubname = $1 ORDER BY 1", [`pgshift_${db}_rev`], db);
   assert.deepEqual(published.map((x) => `${x.t} ${x.a}`), ['orders {id,amount}', 'shop_customer {id,name}']);
@@ -90,7 +91,7 @@ test(`drifted target ${FROM}->${TO}: reverse replication carries what the source
   assert.equal(broken.code, 1, broken.stdout);
   const st = (JSON.parse(broken.stdout) as { databases: DatabaseStatus[] }).databases[0]!;
   assert.deepEqual(st.reverse!.columnProblems, ['public.orders: the target publishes column(s) note, which the source lacks']);
-  assert.ok(st.problems.some((p) => /reverse replication target -> source is broken: public\.orders/.test(p)), st.problems.join('\n'));
+  assert.match(problemOf(st.problems, 'reverse_columns_missing')?.message ?? '', /reverse replication target -> source is broken: public\.orders/, problemLines(st.problems));
   const brokenHuman = await cli(['status', db]);
   assert.equal(brokenHuman.code, 1);
   assert.match(brokenHuman.stderr, /reverse replication target -> source BROKEN/);

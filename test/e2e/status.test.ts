@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pair, runCli, waitFor } from '../helpers/harness.js';
 import { createFixtureSchema, fillFixture } from '../helpers/fixture-schema.js';
-import { assertStatusShape } from '../helpers/replication-scenario.js';
+import { assertStatusShape, problemLines, problemOf } from '../helpers/replication-scenario.js';
 import { loadConfig } from '../../src/config/config.js';
 import { getStatus } from '../../src/status/probe.js';
 import { namesFor } from '../../src/replication/names.js';
@@ -42,10 +42,13 @@ test('status before start: exit 1, "not started", the documented shape', async (
   assert.equal(s.subscription.exists, false);
   assert.equal(s.slot.exists, false);
   assert.equal(s.lagBytes, null);
-  assert.ok(s.problems.some((p) => /publication .* does not exist/.test(p)), s.problems.join('\n'));
+  assert.deepEqual(s.problems.map((p) => p.code), ['publication_missing', 'subscription_missing'], problemLines(s.problems));
+  assert.equal(problemOf(s.problems, 'publication_missing')!.fix, `run "pgshift start ${db}"`);
   const human = await runCli(['-c', cfg, 'status', db], { env: pair.env() });
   assert.equal(human.code, 1);
   assert.match(human.stderr, /not started/);
+  // Each problem in words, then what to do on the line under it.
+  assert.ok(human.stderr.includes(`warn publication ${namesFor(db).publication} does not exist on the source\n       fix: run "pgshift start ${db}"\n`), human.stderr);
 });
 
 test('status during the copy shows progress; wait times out with the reason; then ready and streaming', async () => {
@@ -127,7 +130,10 @@ test('an apply error that repeats: status says so, wait disables the subscriptio
   assert.equal(s.phase, 'stopped');
   assert.equal(s.subscription.enabled, false);
   assert.ok(s.errors.apply !== null && s.errors.apply >= 1);
-  assert.ok(s.problems.some((p) => /is disabled/.test(p)));
+  const disabled = problemOf(s.problems, 'subscription_disabled');
+  assert.ok(disabled, problemLines(s.problems));
+  assert.match(disabled.message, /^subscription .* is disabled/);
+  assert.match(disabled.fix ?? '', /ALTER SUBSCRIPTION .* ENABLE/);
   const w = await runCli(['-c', cfg, 'wait', db, '--timeout', '10m'], { env, timeoutMs: 60_000 });
   assert.equal(w.code, 1);
   assert.match(w.stderr, /subscription .* is disabled/);

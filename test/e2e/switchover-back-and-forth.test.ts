@@ -60,7 +60,7 @@ test(`switchover and rollback back and forth ${FROM}<->${TO} (revoke): no new co
     assert.equal(st.s.replication, 'source -> target', `round ${round}: status after the rollback`);
     assert.equal(st.s.writesTo, 'source');
     assert.equal(st.s.rolledBack, true);
-    assert.equal(st.code, 0, `round ${round}: status problems after the rollback: ${st.s.problems.join('; ')}`);
+    assert.equal(st.code, 0, `round ${round}: status problems after the rollback: ${JSON.stringify(st.s.problems)}`);
   }
 
   // A third switchover still needs no copy.

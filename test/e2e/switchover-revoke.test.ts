@@ -121,7 +121,7 @@ test(`revoke switchover ${FROM}->${TO}: clients cut off, every acknowledged writ
   // status: the forward subscription is gone on purpose; no "run pgshift start", the fence is the expected one.
   const st = await runCli(['-c', cfgPath, '--json', 'status', db], { env: pair.env() });
   assert.equal(st.code, 0, st.stdout + st.stderr);
-  const sd = (JSON.parse(st.stdout) as { databases: { phase: string; problems: string[]; fence?: { source: { phase: string; interrupted: boolean } | null } }[] }).databases[0]!;
+  const sd = (JSON.parse(st.stdout) as { databases: { phase: string; problems: unknown[]; fence?: { source: { phase: string; interrupted: boolean } | null } }[] }).databases[0]!;
   assert.equal(sd.phase, 'switched over');
   assert.deepEqual(sd.problems, []);
   assert.equal(sd.fence?.source?.phase, 'done');

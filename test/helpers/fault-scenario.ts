@@ -15,7 +15,7 @@ import { qualify } from '../../src/pg/quote.js';
 import { LOAD_SCHEMA_SQL, startLoad, type LoadHandle, type LoadReport } from '../../src/load/index.js';
 import type { LoadCheckReport } from '../../src/load/check.js';
 import { runCli, tableRows, type Pair } from './harness.js';
-import { waitForCatchUp } from './replication-scenario.js';
+import { problemLines, waitForCatchUp } from './replication-scenario.js';
 import { type DatabaseStatus } from '../../src/status/model.js';
 
 /** Every table the fault tests compare, with the bulk table last. */
@@ -130,5 +130,5 @@ export function serverErrors(c: EmbeddedCluster, n = 6): string {
 
 /** Fails, with the target's log, when the subscription is not enabled. */
 export function assertStillEnabled(s: DatabaseStatus, target: EmbeddedCluster, after: string): void {
-  assert.equal(s.subscription.enabled, true, `${after}, the subscription is disabled:\n${s.problems.join('\n')}\ntarget log:\n${serverErrors(target)}`);
+  assert.equal(s.subscription.enabled, true, `${after}, the subscription is disabled:\n${problemLines(s.problems)}\ntarget log:\n${serverErrors(target)}`);
 }

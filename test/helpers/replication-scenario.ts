@@ -13,6 +13,7 @@ import { featuresOf } from '../../src/pg/version.js';
 import { createFixtureSchema, fillFixture, FIXTURE_SCHEMAS, FIXTURE_TABLES, HOSTILE } from './fixture-schema.js';
 import { runCli, slotConfirmed, tableRows, waitFor, type CliResult, type Pair } from './harness.js';
 import type { LoadCheckReport } from '../../src/load/check.js';
+import { STATUS_PROBLEM_CODES, type Problem } from '../../src/problems.js';
 
 export interface Load {
   /** Stop writing; resolves with the number of committed transactions. */
@@ -163,12 +164,27 @@ export async function objectCounts(source: EmbeddedCluster, target: EmbeddedClus
   return { publications: Number(pubs[0]!.n), subscriptions: Number(subs[0]!.n), slots: Number(slots[0]!.n), slotsOnTarget: Number(tslots[0]!.n) };
 }
 
+/** Problems one per line, code first (for assertion messages). */
+export function problemLines(problems: readonly Problem[]): string {
+  return problems.map((p) => `${p.code}: ${p.message}${p.fix ? ` / fix: ${p.fix}` : ''}`).join('\n');
+}
+
+/** The first problem with this code, or undefined. */
+export function problemOf(problems: readonly Problem[], code: string): Problem | undefined {
+  return problems.find((p) => p.code === code);
+}
+
 /** The shape `status --json` promises (docs/replication.md), checked field by field. */
 export function assertStatusShape(s: Record<string, unknown>): void {
   for (const k of ['database', 'time', 'phase', 'source', 'target', 'publication', 'subscription', 'slot', 'reverse', 'workers', 'tables', 'tablesReady', 'tablesTotal', 'copiedBytes', 'lagBytes', 'lagSeconds', 'walRetainedBytes', 'errors', 'problems']) {
     assert.ok(k in s, `status has no "${k}"`);
   }
   assert.ok(Array.isArray(s.tables) && Array.isArray(s.problems) && Array.isArray(s.workers));
+  for (const p of s.problems as Record<string, unknown>[]) {
+    assert.ok((STATUS_PROBLEM_CODES as readonly unknown[]).includes(p.code), `problem with an undocumented code: ${JSON.stringify(p)}`);
+    assert.equal(typeof p.message, 'string');
+    assert.ok(p.fix === undefined || typeof p.fix === 'string', JSON.stringify(p));
+  }
   for (const t of s.tables as Record<string, unknown>[]) {
     for (const k of ['schema', 'name', 'state', 'stateCode', 'copy', 'sourceBytes', 'targetBytes']) assert.ok(k in t, `table status has no "${k}"`);
   }

@@ -122,7 +122,7 @@ test('every --json document carries its format version, errors too', async () =>
   const r = await runCli(['-c', config, '--json', 'check']);
   assert.equal(r.code, EXIT.connect);
   const doc = JSON.parse(r.stdout) as { formatVersion: number; ok: boolean; code: string };
-  assert.equal(doc.formatVersion, 1);
+  assert.equal(doc.formatVersion, 2);
   assert.equal(doc.ok, false);
   assert.equal(doc.code, 'unreachable');
 });

@@ -17,7 +17,7 @@ import { buildReport, formatMs } from '../../src/report/model.js';
 import { renderHtml, renderMarkdown } from '../../src/report/index.js';
 import { Output } from '../../src/cli/output.js';
 import { UsageError } from '../../src/errors.js';
-import type { PgshiftEvent, StatusSample } from '../../src/events.js';
+import { warnEvent, warning, type PgshiftEvent, type StatusSample } from '../../src/events.js';
 import { HOSTILE_NAMES } from '../helpers/harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pgshift-observe-'));
@@ -111,6 +111,19 @@ function journalWith(opts: { redact?: (s: string) => string; now?: () => number;
   return { j, sink };
 }
 
+test('journal: a warning about one database of a command goes to that database\'s journal only', () => {
+  const sinks = new Map([['a', new MemorySink()], ['b', new MemorySink()]]);
+  const j = new CommandJournal({
+    command: 'switchover', version: '0.0.0', args: ['a', 'b'], flags: {}, databases: () => ['a', 'b'], sinkFor: (d) => sinks.get(d)!, redact: (s) => s,
+  });
+  j.event(warning('sequences_missing', 'sequences missing on the target: s1'));
+  j.event(warnEvent({ code: 'sequences_missing', message: 'sequences missing on the target: s2' }, { database: 'b' }));
+  j.end(0);
+  const warned = (d: string) => sinks.get(d)!.records.flatMap((r) => (r.event.type === 'warn' ? [r.event.message] : []));
+  assert.deepEqual(warned('a'), ['sequences missing on the target: s1']);
+  assert.deepEqual(warned('b'), ['sequences missing on the target: s1', 'sequences missing on the target: s2']);
+});
+
 test('journal sampling: a look a second in the first minute, every 10 s later; the last look before any other record', () => {
   let now = 1_000_000;
   const { j, sink } = journalWith({ now: () => now });
@@ -141,7 +154,7 @@ const FORMS = [PASSWORD, encodeURIComponent(PASSWORD), PASSWORD.replace(/\\/g, '
 test('journal redaction: a hostile password in any form, in messages, data values and keys, never reaches a record', () => {
   const out = new Output({ json: false });
   out.addSecret(PASSWORD);
-  const events: PgshiftEvent[] = FORMS.map((f, i) => ({ type: 'warn', message: `connection "password=${f}" failed`, data: { [`k${f}`]: [`v ${f}`], n: i } }));
+  const events: PgshiftEvent[] = FORMS.map((f, i) => ({ type: 'warn', code: 'connection_lost', message: `connection "password=${f}" failed`, fix: `retry with password=${f}`, data: { [`k${f}`]: [`v ${f}`], n: i } }));
   const leaked = (records: JournalRecord[]): string[] => {
     const text = records.map((r) => JSON.stringify(r)).join('\n');
     return ['Jr9SECRET', ...FORMS].filter((f) => text.includes(f));
@@ -200,7 +213,7 @@ test('the report: the journal\'s numbers, hostile names escaped in Markdown and 
     rec('2026-01-01T00:00:00.000Z', 'r1', 'wait', { type: 'command', state: 'start', pgshift: '0.1.0', pid: 1, args: ['app'], flags: {} }),
     rec('2026-01-01T00:00:01.000Z', 'r1', 'wait', { type: 'status', data: sample({ time: '2026-01-01T00:00:01.000Z', tablesReady: 1, copiedBytes: 0, lagBytes: 5000 }) }),
     rec('2026-01-01T00:00:03.000Z', 'r1', 'wait', { type: 'status', data: sample({ time: '2026-01-01T00:00:03.000Z', tablesReady: 4, copiedBytes: 4096, lagBytes: 10 }) }),
-    rec('2026-01-01T00:00:04.000Z', 'r1', 'wait', { type: 'warn', message: `slow ${evil}` }),
+    rec('2026-01-01T00:00:04.000Z', 'r1', 'wait', { type: 'warn', code: 'connection_lost', message: `slow ${evil}` }),
     rec('2026-01-01T00:00:05.000Z', 'r1', 'wait', { type: 'command', state: 'end', ms: 5000, exitCode: 0 }),
     rec('2026-01-01T00:01:00.000Z', 'r2', 'verify', { type: 'result', data: { kind: 'verify', database: 'app', mode: 'full', identical: false, tables: 3, rows: 123456, ms: 2000, live: true, differing: [{ table: evil, differences: 2 }], unsettled: [], deferred: ['public.no_key'], warnings: [] } }),
     rec('2026-01-01T00:02:00.000Z', 'r3', 'switchover', { type: 'result', data: { kind: 'move', database: 'app', direction: 'switchover', method: 'pgbouncer', outcome: 'done', pauseMs: 43.21, totalMs: 800, phases: [{ phase: 'pause', startMs: 100, ms: 3, inPause: true }, { phase: 'catch-up', startMs: 103, ms: 20, inPause: true }], copied: [{ table: evil, rows: 7 }], largeObjects: 0, reverse: true, reverseVerified: false, reverseProblem: `column ${evil} missing on the source`, views: { populated: 2, refreshed: 2, failed: 0 }, warnings: [] } }),

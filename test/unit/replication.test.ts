@@ -87,10 +87,14 @@ test('caught up only with every table ready, a connected worker and lag under th
   assert.ok(!isCaughtUp(status({ subscription: { name: 's', exists: true, enabled: true, applyWorkerPid: null } }), 100));
 });
 
-test('hopeless states give up at once with a code', () => {
+test('hopeless states give up at once with a code, decided on the problem codes status found', () => {
+  const found = (code: string) => [{ code, message: `(${code})` }];
   assert.equal(hopeless(status({}), 'd'), undefined);
-  assert.equal(hopeless(status({ subscription: { name: 's', exists: false, enabled: null, applyWorkerPid: null } }), 'd')?.code, 'not_started');
-  assert.equal(hopeless(status({ subscription: { name: 's', exists: true, enabled: false, applyWorkerPid: null } }), 'd')?.code, 'subscription_disabled');
-  assert.equal(hopeless(status({ slot: { name: 's', exists: false, active: null, walStatus: null, restartLsn: null, confirmedFlushLsn: null, invalidationReason: null, safeWalBytes: null } }), 'd')?.code, 'slot_missing');
-  assert.equal(hopeless(status({ slot: { name: 's', exists: true, active: false, walStatus: 'lost', restartLsn: null, confirmedFlushLsn: null, invalidationReason: null, safeWalBytes: null } }), 'd')?.code, 'slot_lost');
+  assert.equal(hopeless(status({ subscription: { name: 's', exists: false, enabled: null, applyWorkerPid: null } }), 'd')?.code, 'not_started', 'no subscription is nothing to wait for, even without a problem (after a switchover)');
+  const named = hopeless(status({ subscription: { name: 's', exists: false, enabled: null, applyWorkerPid: null }, problems: [{ code: 'fence_interrupted', message: 'fenced' }, ...found('subscription_missing')] }), 'd');
+  assert.equal(named?.message, 'replication of "d" has not been started: (subscription_missing)', 'the missing object, not the first problem');
+  assert.equal(hopeless(status({ subscription: { name: 's', exists: true, enabled: false, applyWorkerPid: null }, problems: found('subscription_disabled') }), 'd')?.code, 'subscription_disabled');
+  assert.equal(hopeless(status({ slot: { name: 's', exists: false, active: null, walStatus: null, restartLsn: null, confirmedFlushLsn: null, invalidationReason: null, safeWalBytes: null }, problems: found('slot_missing') }), 'd')?.code, 'slot_missing');
+  assert.equal(hopeless(status({ slot: { name: 's', exists: true, active: false, walStatus: 'lost', restartLsn: null, confirmedFlushLsn: null, invalidationReason: null, safeWalBytes: null }, problems: found('slot_lost') }), 'd')?.code, 'slot_lost');
+  assert.equal(hopeless(status({ problems: [...found('slot_inactive'), ...found('slot_unreserved'), ...found('walsender_stale')] }), 'd'), undefined, 'what may heal is waited for');
 });

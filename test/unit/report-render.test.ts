@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildReport, renderHtml, renderMarkdown, type JournalRecord } from '../../src/report/index.js';
 import type { StatusSample } from '../../src/events.js';
+import type { Problem } from '../../src/problems.js';
 
 const at = (s: number): string => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
 const rec = (s: number, run: string, command: string, event: JournalRecord['event']): JournalRecord => ({ v: 1, time: at(s), run, command, database: 'app', event });
@@ -45,14 +46,26 @@ test('an aborted switchover says writes were given back and does not claim a rol
   const m = buildReport('app', [rec(5, 's', 'switchover', {
     type: 'result', data: {
       kind: 'move', database: 'app', direction: 'switchover', method: 'revoke', outcome: 'aborted', error: 'lag did not drain', totalMs: 900,
-      phases: [{ phase: 'pause', startMs: 0, ms: 5, inPause: true }], copied: [], largeObjects: 0, reverse: true, warnings: ['slow catch-up'],
+      phases: [{ phase: 'pause', startMs: 0, ms: 5, inPause: true }], copied: [], largeObjects: 0, reverse: true,
+      warnings: [{ code: 'pgbouncer_pool_mode', message: 'slow catch-up', fix: 'use transaction pooling' }],
     },
   })], now);
   for (const text of [renderMarkdown(m), renderHtml(m)]) {
     assert.ok(text.includes('Aborted: lag did not drain. Writes were given back; replication kept running.'));
     assert.ok(!text.includes('rollback possible'));
-    assert.ok(text.includes('warning: slow catch-up'));
+    assert.ok(text.includes('warning: slow catch-up; use transaction pooling'));
   }
+});
+
+test('a move journaled before warnings had codes: its plain-text warnings are shown as they are', () => {
+  const m = buildReport('app', [rec(5, 's', 'switchover', {
+    type: 'result', data: {
+      kind: 'move', database: 'app', direction: 'switchover', method: 'revoke', outcome: 'done', pauseMs: 40, totalMs: 900,
+      phases: [{ phase: 'pause', startMs: 0, ms: 5, inPause: true }], copied: [], largeObjects: 0, reverse: true,
+      warnings: ['sequences missing on the target: s1'] as unknown as Problem[],
+    },
+  })], now);
+  for (const text of [renderMarkdown(m), renderHtml(m)]) assert.ok(text.includes('warning: sequences missing on the target: s1'));
 });
 
 test('check findings: still reported, or the check that no longer reported them; long object lists cut at five', () => {

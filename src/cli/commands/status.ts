@@ -9,6 +9,15 @@ import { METRICS_FLAG } from '../observe.js';
 import { type DatabaseStatus } from '../../status/model.js';
 import { sampleOf } from '../../status/derive.js';
 
+/** Each problem: what is wrong, then what to do (as check shows a finding's fix). */
+function renderProblems(ctx: CommandContext, s: DatabaseStatus): void {
+  const out = ctx.out;
+  for (const p of s.problems) {
+    out.line(`  ${out.severity('warn')} ${p.message}`);
+    if (p.fix) out.line(`       ${out.paint('fix:', 'cyan')} ${p.fix}`);
+  }
+}
+
 /** After a switchover: writes go to the target, and the rollback path is the reverse replication. */
 function renderSwitchedOver(ctx: CommandContext, s: DatabaseStatus): void {
   const out = ctx.out;
@@ -25,7 +34,7 @@ function renderSwitchedOver(ctx: CommandContext, s: DatabaseStatus): void {
   }
   out.line(`${out.paint(s.database, 'bold')}: switched over, writes go to the target; ${reverse}`);
   if (r?.lastError) out.line(`  last reverse error (source log): ${r.lastError}`);
-  for (const p of s.problems) out.line(`  ${out.severity('warn')} ${p}`);
+  renderProblems(ctx, s);
 }
 
 function render(ctx: CommandContext, s: DatabaseStatus): void {
@@ -40,7 +49,7 @@ function render(ctx: CommandContext, s: DatabaseStatus): void {
   out.line(`${out.paint(s.database, 'bold')}: ${s.phase}, ${way}${s.tablesReady}/${s.tablesTotal} tables ready, ${lag}, ${slot}`);
   if (s.errors.apply !== null) out.line(`  errors: apply ${s.errors.apply}, sync ${s.errors.sync}`);
   if (s.errors.last) out.line(`  last error: ${s.errors.last}`);
-  for (const p of s.problems) out.line(`  ${out.severity('warn')} ${p}`);
+  renderProblems(ctx, s);
   if (s.tables.length === 0) return;
   const width = Math.min(60, Math.max(...s.tables.map((t) => `${t.schema}.${t.name}`.length)));
   for (const t of s.tables) {
