@@ -257,8 +257,13 @@ class FastCopyRun {
   /** Refusals, the target database, and what an earlier run left. True when the copy is already done. */
   async prepare(): Promise<boolean> {
     const { config, database, source, names, emit } = this;
-    await refuseUnsupportedPair(config, source);
-    if (!(await schemaIsApplied(config, database))) await refuseUnrestorable(config, source, database);
+    // Two read-only refusals, each on a target session of its own: asked at once, reported in this order.
+    const [pair, restorable] = await Promise.allSettled([
+      refuseUnsupportedPair(config, source),
+      schemaIsApplied(config, database).then((applied) => (applied ? undefined : refuseUnrestorable(config, source, database))),
+    ]);
+    if (pair.status === 'rejected') throw pair.reason;
+    if (restorable.status === 'rejected') throw restorable.reason;
     this.createdDb = await createTargetDatabase(config, source, database, emit);
     if (this.createdDb) emit({ type: 'info', message: `created database "${database}" on the target` });
     this.target = await connect('target', config.target, { database });
