@@ -18,9 +18,13 @@
 // load. Then the revoke method (no PgBouncer; clients are cut off by design):
 // one switchover and one rollback per round, pause only.
 // For each move: the load averages (as uptime shows them) when it started,
-// the longest client transaction that overlapped the move (and the longest
-// of the whole pgbench run beside it), and per direction the medians, the
-// ratio to the baseline and the issue 14 targets met or not.
+// the longest client transaction that overlapped the write pause (pgbench's
+// log lined up with pgshift's timeline through its startedAt), beside it the
+// longest that overlapped the whole command and where among the phases that
+// one fell (on a 2-CPU machine, pgshift's own start-up and its work after the
+// resume compete with the clients too), and the longest of the whole pgbench
+// run; per direction the medians, the ratio to the baseline and the issue 14
+// targets met or not (the longest transaction target on the pause figure).
 //   node dist/bench/switchover.js [--from 14 --to 18] [--rounds 3] [--duration 12] [--no-revoke]
 // BENCH_DEBUG=1 prints, every second of each load, the sessions of the
 // database on both sides and PgBouncer's pool (where a long stall comes from);
@@ -62,8 +66,14 @@ interface Move {
   direction: 'switchover' | 'rollback';
   pauseMs: number;
   phases: Record<string, number>;
-  /** Longest client transaction that overlapped the move (pgbench's log). */
+  /**
+   * Longest client transaction that overlapped the write pause (from the pause
+   * to the end of the resume; pgbench's log lined up with pgshift's timeline).
+   * The baseline's move is its pause.
+   */
   stallMs: number;
+  /** Longest client transaction that overlapped the whole command (start-up, checks and the work after the resume included). */
+  commandStallMs: number;
   /** Longest client transaction of the whole pgbench run. */
   runMaxMs: number;
   /** Load averages (1, 5, 15 min) when the move started. */
@@ -84,9 +94,11 @@ let cfgPathGlobal: string | undefined;
  * latency us, script, end epoch s, end us): over the whole run, and among
  * those that overlapped [from, to] (epoch ms).
  */
-function maxLatencyMs(dir: string, prefix: string, from: number, to: number): { run: number; move: number } {
+function maxLatencyMs(dir: string, prefix: string, from: number, to: number, pause?: [number, number]): { run: number; move: number; moveStartMs: number; pause: number } {
   let run = 0;
   let move = 0;
+  let moveStartMs = 0;
+  let inPause = 0;
   for (const f of readdirSync(dir).filter((n) => n.startsWith(`${prefix}.`))) {
     for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
       const [, , lat, , sec, usec] = line.split(' ').map(Number);
@@ -94,10 +106,14 @@ function maxLatencyMs(dir: string, prefix: string, from: number, to: number): { 
       const endMs = sec! * 1000 + usec! / 1000;
       const ms = lat! / 1000;
       run = Math.max(run, ms);
-      if (endMs >= from && endMs - ms <= to) move = Math.max(move, ms);
+      if (endMs >= from && endMs - ms <= to && ms > move) {
+        move = ms;
+        moveStartMs = endMs - ms - from;
+      }
+      if (pause && endMs >= pause[0] && endMs - ms <= pause[1]) inPause = Math.max(inPause, ms);
     }
   }
-  return { run, move };
+  return { run, move, moveStartMs, pause: pause ? inPause : move };
 }
 
 const loadNow = (): [number, number, number] => os.loadavg().map((x) => Math.round(x * 100) / 100) as [number, number, number];
@@ -117,7 +133,7 @@ const ledgerCount = async (side: 'source' | 'target', db: string): Promise<{ n: 
  * Run pgbench for DURATION seconds against conn; once it has written `warm`
  * ledger rows, run move(); return pgbench's figures and the move's result.
  */
-async function underLoad<T>(conn: { host: string; port: number; user: string; dbname: string }, password: string, loadSide: 'source' | 'target', move: () => Promise<T>): Promise<{ result: T; processed: number; failed: number; aborted: number; stallMs: number; runMaxMs: number; load: [number, number, number]; underLoad: boolean; out: string }> {
+async function underLoad<T>(conn: { host: string; port: number; user: string; dbname: string }, password: string, loadSide: 'source' | 'target', move: () => Promise<T>): Promise<{ result: T; processed: number; failed: number; aborted: number; stallMs: number; commandStallMs: number; runMaxMs: number; load: [number, number, number]; underLoad: boolean; out: string }> {
   const prefix = `sw${++logSeq}`;
   const before = (await ledgerCount(loadSide, conn.dbname)).n;
   let finished = false;
@@ -143,8 +159,23 @@ async function underLoad<T>(conn: { host: string; port: number; user: string; db
   clearInterval(debug);
   const out = res.stdout + res.stderr;
   const s = parsePgbench(out);
-  const lat = maxLatencyMs(pair.dir, prefix, from, to);
-  return { result, processed: s.processed, failed: s.failed, aborted: (out.match(/client \d+ aborted/g) ?? []).length, stallMs: lat.move, runMaxMs: lat.run, load, underLoad: moved, out };
+  // pgshift's timeline (startedAt lines its clock up with the wall clock): the pause window and the phases.
+  const tl = (result as { timeline?: { startedAt?: string; phases?: { phase: string; startMs: number; ms: number }[] } }).timeline;
+  const t0 = tl?.startedAt ? Date.parse(tl.startedAt) : undefined;
+  const pausePhase = tl?.phases?.find((p) => p.phase === 'pause');
+  const resumePhase = tl?.phases?.find((p) => p.phase === 'resume');
+  const window: [number, number] | undefined = t0 !== undefined && pausePhase && resumePhase
+    ? [t0 + pausePhase.startMs, t0 + resumePhase.startMs + resumePhase.ms] : undefined;
+  const lat = maxLatencyMs(pair.dir, prefix, from, to, window);
+  // Where the command's longest transaction fell among pgshift's phases.
+  const at = (ms: number): string => {
+    if (t0 === undefined || !tl?.phases) return '';
+    const t = from + ms - t0;
+    const p = tl.phases.find((x) => t >= x.startMs && t <= x.startMs + x.ms) ?? [...tl.phases].reverse().find((x) => x.startMs <= t);
+    return p ? ` (${p.phase}${t > p.startMs + p.ms ? ' done' : ''})` : ' (before the first phase)';
+  };
+  console.error(`  longest transaction overlapping the command: ${r1(lat.move)} ms, from ${r1(lat.moveStartMs)} ms${at(lat.moveStartMs)} to ${r1(lat.moveStartMs + lat.move)} ms${at(lat.moveStartMs + lat.move)} after it started (it took ${to - from} ms); overlapping the pause: ${r1(lat.pause)} ms`);
+  return { result, processed: s.processed, failed: s.failed, aborted: (out.match(/client \d+ aborted/g) ?? []).length, stallMs: lat.pause, commandStallMs: lat.move, runMaxMs: lat.run, load, underLoad: moved, out };
 }
 
 interface CliMove { pauseMs: number; timeline: { phases: { phase: string; ms: number; inPause: boolean }[] } }
@@ -221,7 +252,7 @@ try {
       });
       const onTarget = await ledgerCount('target', d);
       moves.push({
-        scenario: 'baseline', round: i + 1, direction: 'switchover', pauseMs: r1(run.result.pauseMs), phases: run.result.phases, stallMs: r1(run.stallMs), runMaxMs: r1(run.runMaxMs), load: run.load,
+        scenario: 'baseline', round: i + 1, direction: 'switchover', pauseMs: r1(run.result.pauseMs), phases: run.result.phases, stallMs: r1(run.stallMs), commandStallMs: r1(run.commandStallMs), runMaxMs: r1(run.runMaxMs), load: run.load,
         processed: run.processed, failed: run.failed, abortedClients: run.aborted, underLoad: run.underLoad,
         ledger: `${onTarget.n === run.processed ? 'ok' : 'MISMATCH'}: ${run.processed} acknowledged, ${onTarget.n} on the target`,
       });
@@ -247,7 +278,7 @@ try {
       await waitFor(async () => (await ledgerCount(other, db)).n === p.n, { timeoutMs: 60_000, what: `the ${other} to have the ${primary}'s ledger` }).catch(() => undefined);
       const o = await ledgerCount(other, db);
       moves.push({
-        scenario: 'pgbouncer', round, direction, pauseMs: r1(run.result.pauseMs), phases: inPausePhases(run.result), stallMs: r1(run.stallMs), runMaxMs: r1(run.runMaxMs), load: run.load,
+        scenario: 'pgbouncer', round, direction, pauseMs: r1(run.result.pauseMs), phases: inPausePhases(run.result), stallMs: r1(run.stallMs), commandStallMs: r1(run.commandStallMs), runMaxMs: r1(run.runMaxMs), load: run.load,
         processed: run.processed, failed: run.failed, abortedClients: run.aborted, underLoad: run.underLoad,
         ledger: `${ledgerOk && o.n === p.n ? 'ok' : 'MISMATCH'}: ${acked} acknowledged, ${p.n} on the ${primary} (${p.ids} distinct), ${o.n} on the ${other}`,
       });
@@ -273,7 +304,7 @@ try {
         const side = direction === 'switchover' ? pair.source : pair.target;
         const run = await underLoad({ host: side.host, port: side.port, user: 'bench', dbname: rdb }, 'bench', direction === 'switchover' ? 'source' : 'target', () => cliMove(rcfg, direction, rdb));
         moves.push({
-          scenario: 'revoke', round, direction, pauseMs: r1(run.result.pauseMs), phases: inPausePhases(run.result), stallMs: r1(run.stallMs), runMaxMs: r1(run.runMaxMs), load: run.load,
+          scenario: 'revoke', round, direction, pauseMs: r1(run.result.pauseMs), phases: inPausePhases(run.result), stallMs: r1(run.stallMs), commandStallMs: r1(run.commandStallMs), runMaxMs: r1(run.runMaxMs), load: run.load,
           processed: run.processed, failed: run.failed, abortedClients: run.aborted, underLoad: run.underLoad,
         });
         console.error(`revoke ${direction} round ${round}: pause ${r1(run.result.pauseMs)} ms`);
@@ -287,10 +318,10 @@ try {
 
 // --- report ---
 console.log(`\npgshift switchover benchmark: pgbench TPC-B + ledger, ${CLIENTS} clients, ${DURATION} s per move, PostgreSQL ${FROM} -> ${TO}, ${ROUNDS} round trip(s), ${os.cpus().length} CPUs`);
-console.log('longest txn: the longest client transaction that overlapped the move (in brackets: of the whole pgbench run); load: 1/5/15-minute load averages when the move started');
-console.log('\nscenario   round direction    pause ms  longest txn ms          load  processed  failed  aborted  in-pause phases (ms)');
+console.log('longest txn: the longest client transaction that overlapped the write pause (pause to end of resume), then the longest that overlapped the whole command (its start-up, checks and the work after the resume), then of the whole pgbench run; load: 1/5/15-minute load averages when the move started');
+console.log('\nscenario   round direction    pause ms  longest txn ms (pause/command/run)          load  processed  failed  aborted  in-pause phases (ms)');
 for (const m of moves) {
-  console.log(`${m.scenario.padEnd(10)} ${String(m.round).padStart(5)} ${m.direction.padEnd(11)} ${String(m.pauseMs).padStart(9)} ${`${m.stallMs} (${m.runMaxMs})`.padStart(15)} ${m.load.map((x) => x.toFixed(1)).join('/').padStart(13)} ${String(m.processed).padStart(10)} ${String(m.failed).padStart(7)} ${String(m.abortedClients).padStart(8)}  ${Object.entries(m.phases).map(([k, v]) => `${k} ${v}`).join(', ')}${m.underLoad ? '' : '  [load ended before the move did]'}`);
+  console.log(`${m.scenario.padEnd(10)} ${String(m.round).padStart(5)} ${m.direction.padEnd(11)} ${String(m.pauseMs).padStart(9)} ${`${m.stallMs} / ${m.commandStallMs} / ${m.runMaxMs}`.padStart(34)} ${m.load.map((x) => x.toFixed(1)).join('/').padStart(13)} ${String(m.processed).padStart(10)} ${String(m.failed).padStart(7)} ${String(m.abortedClients).padStart(8)}  ${Object.entries(m.phases).map(([k, v]) => `${k} ${v}`).join(', ')}${m.underLoad ? '' : '  [load ended before the move did]'}`);
   if (m.ledger) console.log(`${''.padEnd(28)}ledger ${m.ledger}`);
 }
 const pick = (scenario: Move['scenario'], direction?: Move['direction']): Move[] => moves.filter((m) => m.scenario === scenario && (!direction || m.direction === direction));
@@ -311,12 +342,14 @@ for (const [label, set] of [
   if (set.length === 0) continue;
   const pauses = set.map((m) => m.pauseMs);
   const stalls = set.map((m) => m.stallMs);
+  const commandStalls = set.map((m) => m.commandStallMs);
   const s = {
     n: set.length, pauseP50: r1(median(pauses)), pauseMax: r1(Math.max(...pauses)), stallP50: r1(median(stalls)), stallMax: r1(Math.max(...stalls)),
+    commandStallP50: r1(median(commandStalls)), commandStallMax: r1(Math.max(...commandStalls)),
     failed: set.reduce((a, m) => a + m.failed, 0), load1P50: r1(median(set.map((m) => m.load[0]))), phases: phaseMedians(set),
   };
   summary[label.trim()] = s;
-  console.log(`${label}  pause p50 ${s.pauseP50} ms, max ${s.pauseMax} ms; longest transaction p50 ${s.stallP50} ms, max ${s.stallMax} ms; failed ${s.failed}; load (1 min) p50 ${s.load1P50}`);
+  console.log(`${label}  pause p50 ${s.pauseP50} ms, max ${s.pauseMax} ms; longest transaction over the pause p50 ${s.stallP50} ms, max ${s.stallMax} ms (over the whole command p50 ${s.commandStallP50}, max ${s.commandStallMax}); failed ${s.failed}; load (1 min) p50 ${s.load1P50}`);
   console.log(`${''.padEnd(32)}phase medians: ${Object.entries(s.phases).map(([k, v]) => `${k} ${v}`).join(', ')}`);
 }
 const base = median(pick('baseline').map((m) => m.pauseMs));

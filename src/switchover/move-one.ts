@@ -40,6 +40,9 @@ import { BouncerConsole, readDatabaseEntry } from './pgbouncer-admin.js';
 import { readFileSync, accessSync, constants as fsConstants } from 'node:fs';
 import { dirname } from 'node:path';
 
+/** How long, at most, pgshift waits after the resume for the clients queued in the pause. */
+const DRAIN_MAX_MS = 1000;
+
 export interface MoveResult {
   database: string;
   direction: Direction;
@@ -533,6 +536,19 @@ export class Move {
   }
 
   // --- the point of no return and after it ---
+
+  /**
+   * Right after the resume: let the clients queued in the pause through first
+   * (pause.ts drain), for at most DRAIN_MAX_MS; what follows decodes WAL and
+   * would take CPU from the logins they wait for.
+   */
+  async drain(): Promise<void> {
+    const impl = PAUSE_IMPLS[this.method];
+    if (!impl.drain) return;
+    // Only a courtesy to the clients: a console that fails here fails nothing.
+    await this.timeline.phase('drain', () => impl.drain!(this.ctx, DRAIN_MAX_MS).catch((e: Error) => ({ ms: 0, drained: false, error: e.message })),
+      (r) => (r.drained ? 'the clients queued in the pause were served' : 'error' in r ? `could not look (${r.error}); going on` : `clients still queued after ${DRAIN_MAX_MS} ms; going on`));
+  }
 
   /**
    * After the resume: stop the feeding subscription (fresh: this run caught up

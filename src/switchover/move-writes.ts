@@ -259,6 +259,7 @@ async function finishAll(moves: Move[], fresh: boolean): Promise<Map<Move, MoveR
   // Writes resume first: stopping the feed and starting the other direction
   // need no pause (move-one.ts commit and startOpposite say why).
   await resumeAll(moves);
+  await stage(moves, (m) => m.drain());
   await stage(moves, (m) => m.stopFeed(fresh));
   await stage(moves, (m) => m.startOpposite(fresh));
   await stage(moves, (m) => m.markDone());

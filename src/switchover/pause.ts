@@ -8,6 +8,7 @@
 // resumed together by resumeMany (PgBouncer: every entry repointed, one RELOAD).
 
 import { spawn } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
 import type { Config, PauseMethod } from '../config/config.js';
 import { describeConn } from '../config/conninfo.js';
 import type { Db, Side } from '../pg/connect.js';
@@ -54,6 +55,14 @@ export interface PauseMethodImpl {
    * by one: an outcome per context; a throw (its shared part failed) fails them all.
    */
   resumeAll?(ctxs: FenceContext[]): Promise<PromiseSettledResult<void>[]>;
+  /**
+   * After the resume, before pgshift's own work there (stopping the feed,
+   * starting the other direction, which decodes WAL): wait, at most maxMs, until
+   * the clients queued during the pause have been served, so that work does not
+   * take the CPU they need while their server connections are being opened.
+   * Where the method can see the queue (PgBouncer). Returns the ms waited.
+   */
+  drain?(ctx: FenceContext, maxMs: number): Promise<{ ms: number; drained: boolean }>;
 }
 
 /**
@@ -345,6 +354,19 @@ const pgbouncer: PauseMethodImpl = {
       // A run finishing an interrupted one may find PgBouncer already resumed.
       if (ctx.pausedHere || (await c.isPaused(bouncerName(ctx))) !== false) await c.command(`RESUME ${bouncerIdent(bouncerName(ctx))}`);
     })));
+  },
+  async drain(ctx, maxMs) {
+    const t0 = performance.now();
+    if (ctx.admin.dryRun) return { ms: 0, drained: true };
+    const name = bouncerName(ctx);
+    return onConsole(ctx, async (c) => {
+      while (true) {
+        const q = await c.queue(name);
+        if (q.waiting === 0 && q.logins === 0) return { ms: performance.now() - t0, drained: true };
+        if (performance.now() - t0 > maxMs) return { ms: performance.now() - t0, drained: false };
+        await sleep(5);
+      }
+    });
   },
   async undo(ctx) {
     const cfg = bouncerConfig(ctx);

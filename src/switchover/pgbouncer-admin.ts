@@ -58,6 +58,12 @@ export class BouncerConsole {
     return { paused: String(row.paused) === '1', host: String(row.host ?? ''), port: String(row.port ?? ''), minPoolSize: Number(row.min_pool_size ?? 0) || 0 };
   }
 
+  /** Clients of this database waiting for a server connection, and server logins in flight (SHOW POOLS, all its users). */
+  async queue(database: string): Promise<{ waiting: number; logins: number }> {
+    const rows = (await this.command('SHOW POOLS')).filter((r) => r.database === database);
+    return { waiting: rows.reduce((n, r) => n + (Number(r.cl_waiting) || 0), 0), logins: rows.reduce((n, r) => n + (Number(r.sv_login) || 0), 0) };
+  }
+
   /** Server connections PgBouncer is logging in right now for this database (SHOW POOLS sv_login, all its users). */
   async serverLogins(database: string): Promise<number> {
     const rows = await this.command('SHOW POOLS');

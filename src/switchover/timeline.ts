@@ -74,9 +74,11 @@ export class Timeline {
     });
   }
 
-  toJSON(): { phases: PhaseTiming[]; pauseMs?: number; totalMs: number } {
+  toJSON(): { startedAt: string; phases: PhaseTiming[]; pauseMs?: number; totalMs: number } {
     const round = (n: number): number => Math.round(n * 10) / 10;
     return {
+      // The wall-clock time of startMs 0, so the phases can be lined up with what clients logged.
+      startedAt: new Date(performance.timeOrigin + this.t0).toISOString(),
       phases: this.phases.map((p) => ({ ...p, startMs: round(p.startMs), ms: round(p.ms) })),
       ...(this.pauseMs !== undefined ? { pauseMs: round(this.pauseMs) } : {}),
       totalMs: round(this.now()),

@@ -66,7 +66,9 @@ test('the switchover timeline records each phase (in the pause or not, failed on
   ]);
   assert.ok(events.every((e) => e.type === 'phase' && e.database === 'app'));
   const json = t.toJSON();
-  assert.deepEqual(Object.keys(json), ['phases', 'pauseMs', 'totalMs']);
+  assert.deepEqual(Object.keys(json), ['startedAt', 'phases', 'pauseMs', 'totalMs']);
+  // startedAt is the wall-clock time of startMs 0 (clients' logs line up with the phases through it).
+  assert.ok(Math.abs(Date.parse(json.startedAt) - Date.now()) < 60_000, json.startedAt);
   assert.deepEqual(Object.keys(json.phases[1]!), ['phase', 'startMs', 'ms', 'inPause', 'message']);
   assert.ok(json.phases.every((p, i) => i === 0 || p.startMs >= json.phases[i - 1]!.startMs));
 });
