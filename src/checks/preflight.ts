@@ -13,8 +13,8 @@ import type { Config } from '../config/config.js';
 import { ProblemError, SafetyError } from '../errors.js';
 import { problem, type Problem } from '../problems.js';
 import { connect, type Db } from '../pg/connect.js';
-import { tableKey } from '../pg/catalog.js';
-import { qualify, quoteIdent } from '../pg/quote.js';
+import { tableKey, tablesWithRows } from '../pg/catalog.js';
+import { quoteIdent } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
 import {
   featuresOf, isSupportedSource, isSupportedTarget, SUPPORTED_SOURCE_MAJORS, SUPPORTED_TARGET_MAJORS, type ServerVersion,
@@ -126,12 +126,8 @@ export async function refuseMissingPrivileges(source: Db, target: Db, tables: { 
  * with the initial copy. `onTarget`: the target's tables (tableNames).
  */
 export async function refuseTargetRows(target: Db, tables: { schema: string; name: string }[], onTarget: Set<string>): Promise<void> {
-  const full: string[] = [];
-  for (const t of tables) {
-    if (!onTarget.has(tableKey(t))) continue;
-    if (await target.maybeOne(`SELECT 1 AS x FROM ${qualify(t.schema, t.name)} LIMIT 1`)) full.push(tableKey(t));
-    if (full.length >= 20) break;
-  }
+  // Without ONLY: a published partitioned root counts its partitions' rows.
+  const full = await tablesWithRows(target, tables.filter((t) => onTarget.has(tableKey(t))), { only: false, limit: 20 });
   if (full.length) {
     throw new SafetyError('target_has_rows', `the target database "${target.database}" already has rows in ${full.slice(0, 5).join(', ')}${full.length > 5 ? ', ...' : ''}: the initial copy would add the source's rows to them`, {
       hint: 'pgshift replicates only into empty tables. Empty them on the target (TRUNCATE) if their data is not needed, or point target.conn at another server. Nothing was changed.',

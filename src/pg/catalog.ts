@@ -2,6 +2,7 @@
 
 import type { Db } from './connect.js';
 import { sqlFile } from './sql.js';
+import { qualify } from './quote.js';
 
 export interface TableInfo {
   schema: string;
@@ -42,6 +43,28 @@ export async function listTables(db: Db): Promise<TableInfo[]> {
 }
 
 /** The tables listTables would list, as "schema.name" keys (tableKey) only: a much lighter query. */
+/**
+ * Which of these tables hold at least one row ("schema.table"), asked one at a
+ * time with LIMIT 1 (no count), stopping after `limit` of them. `only`: the
+ * table's own rows, not its partitions' or inheritance children's. A table
+ * that cannot be read is listed as "schema.table (unreadable)" when
+ * `unreadable` is 'report', else the error is thrown.
+ */
+export async function tablesWithRows(db: Db, tables: { schema: string; name: string }[], opts: { only: boolean; limit?: number; unreadable?: 'throw' | 'report' }): Promise<string[]> {
+  const out: string[] = [];
+  for (const t of tables) {
+    if (opts.limit !== undefined && out.length >= opts.limit) break;
+    try {
+      const from = opts.only ? `ONLY ${qualify(t.schema, t.name)}` : qualify(t.schema, t.name);
+      if (await db.maybeOne(`SELECT 1 AS x FROM ${from} LIMIT 1`)) out.push(tableKey(t)); // sql-lint: safe (from is qualify() output, behind a fixed ONLY)
+    } catch (e) {
+      if (opts.unreadable !== 'report') throw e;
+      out.push(`${tableKey(t)} (unreadable)`);
+    }
+  }
+  return out;
+}
+
 export async function tableNames(db: Db): Promise<Set<string>> {
   return new Set((await db.query<{ schema: string; name: string }>(sqlFile('table-names'))).map(tableKey));
 }

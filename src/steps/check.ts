@@ -12,8 +12,8 @@ import { databaseConfig, selectDatabases, type Config } from '../config/config.j
 import { PgshiftError } from '../errors.js';
 import type { ClusterOutcome, Emit, Outcome } from '../events.js';
 import { connect, type Db, type Side } from '../pg/connect.js';
-import { listTables, replicatedTables, tableKey } from '../pg/catalog.js';
-import { qualify, quoteIdent } from '../pg/quote.js';
+import { listTables, replicatedTables, tableKey, tablesWithRows } from '../pg/catalog.js';
+import { quoteIdent } from '../pg/quote.js';
 import { sqlFile } from '../pg/sql.js';
 import { actsAsSuperuser, PROVIDER_ADMIN_ROLES, ROLES_OF_INTEREST } from '../pg/provider.js';
 import { dumpTools, type FoundTool } from '../pg/tools.js';
@@ -419,17 +419,7 @@ async function checkTargetDatabase(ctx: DatabaseContext, database: string): Prom
     if (tables.length === 0) {
       return { id: 'target-database', severity: 'ok', side: 'target', database, title: `target database ${database} exists and holds no tables`, objects: [] };
     }
-    const withRows: string[] = [];
-    for (const t of tables) {
-      if (t.relkind !== 'r') continue;
-      try {
-        const r = await db.maybeOne(`SELECT 1 AS x FROM ONLY ${qualify(t.schema, t.name)} LIMIT 1`);
-        if (r) withRows.push(tableKey(t));
-      } catch {
-        withRows.push(`${tableKey(t)} (unreadable)`);
-      }
-      if (withRows.length >= 20) break;
-    }
+    const withRows = await tablesWithRows(db, tables.filter((t) => t.relkind === 'r'), { only: true, limit: 20, unreadable: 'report' });
     if (withRows.length) {
       return {
         id: 'target-database', severity: 'fail', side: 'target', database,

@@ -42,7 +42,7 @@ import { PgshiftError, ProblemError, SafetyError, throwIfAborted } from '../erro
 import type { Emit } from '../events.js';
 import { silent, warning } from '../events.js';
 import { connect, type Db } from '../pg/connect.js';
-import { listTables, tableKey, tableNames, type TableInfo } from '../pg/catalog.js';
+import { listTables, tableKey, tableNames, tablesWithRows, type TableInfo } from '../pg/catalog.js';
 import { qualify } from '../pg/quote.js';
 import { dumpTools, type DumpTools } from '../pg/tools.js';
 import { formatBytes, formatDuration } from '../util/duration.js';
@@ -115,14 +115,6 @@ async function truncate(target: Db, tables: CopyTable[]): Promise<void> {
   await target.query(`TRUNCATE ONLY ${tables.map((t) => qualify(t.schema, t.name)).join(', ')}`);
 }
 
-async function nonEmpty(target: Db, tables: CopyTable[]): Promise<string[]> {
-  const out: string[] = [];
-  for (const t of tables) {
-    const r = await target.maybeOne(`SELECT 1 AS x FROM ONLY ${qualify(t.schema, t.name)} LIMIT 1`);
-    if (r) out.push(tableKey(t));
-  }
-  return out;
-}
 
 /** Per-table and overall progress, emitted at most once a second. */
 class CopyProgress {
@@ -374,7 +366,7 @@ class FastCopyRun {
     const snap = this.snap!;
     const copyTables = this.copyTables = await planCopyTables(source, target, plan.tables.map((t) => t.oid));
     // A restart emptied them before dropping the leftover slot.
-    const full = await nonEmpty(target, copyTables);
+    const full = await tablesWithRows(target, copyTables, { only: true });
     if (full.length > 0) {
       throw new SafetyError('target_has_rows', `the target already has rows in ${full.slice(0, 5).join(', ')}${full.length > 5 ? ', ...' : ''}; fast copy will not copy over them`, {
         hint: `Empty those tables on the target (TRUNCATE), or drop the target database, then run start again.`,
