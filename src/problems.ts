@@ -76,6 +76,7 @@ export const WARNING_CODES = [
   'sequences_missing',
   'carried_tables_missing',
   'opposite_slot_remade',
+  'opposite_slot_left',
   'table_not_reversed',
   'matview_failed',
   'matview_not_refreshed',

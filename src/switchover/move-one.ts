@@ -30,7 +30,7 @@ import { describeSession, otherSessions, proveFence } from './fence.js';
 import { waitForApplied } from '../replication/catch-up.js';
 import { applySequences, planSequences, type SequencePlan, type SequenceSync } from './sequences.js';
 import { copyLargeObjects, copyTables, type CarriedTable } from './carry.js';
-import { createSlotIfMissing, dropIdleSlot, enableSubscription, startAt, verifyForward, dropSubscription, planReverse, prepareForward, prepareReverse, reverseRefusal, stopSubscription, verifyReverse, type ReversePlan, type ReverseVerification } from './reverse.js';
+import { createSlotIfMissing, disableSubscription, dropIdleSlot, enableSubscription, startAt, verifyForward, dropSubscription, planReverse, prepareForward, prepareReverse, reverseRefusal, stopSubscription, verifyReverse, type ReversePlan, type ReverseVerification } from './reverse.js';
 import { populateViews, refreshViews, viewsToCarry, type MatviewRefresh } from './matviews.js';
 import { deleteFence, deleteFenceRow, readFence, setFencePhase, writeFence, type Direction, type FenceRecord } from './state.js';
 import type { SubscriptionState } from '../replication/subscription.js';
@@ -39,6 +39,9 @@ import { switchoverPrivilegeGaps } from './privileges.js';
 import { BouncerConsole, readDatabaseEntry } from './pgbouncer-admin.js';
 import { readFileSync, accessSync, constants as fsConstants } from 'node:fs';
 import { dirname } from 'node:path';
+
+/** lock_timeout of every switchover session: a lock someone else holds fails a step with a message instead of hanging it. */
+const LOCK_TIMEOUT_S = 10;
 
 /** How long, at most, pgshift waits after the resume for the clients queued in the pause. */
 const DRAIN_MAX_MS = 1000;
@@ -145,7 +148,7 @@ class Session {
     // A readonly fence (this run's, an interrupted run's, or the switchover's that a rollback
     // undoes) is for clients: pgshift's own sessions must write, whenever they were opened.
     await Promise.all(this.all().map(async (d) => {
-      await d.query("SET lock_timeout = '10s'");
+      await d.query(`SET lock_timeout = '${LOCK_TIMEOUT_S}s'`); // sql-lint: safe (a numeric constant)
       await d.allowWrites();
       // Catch-up's mark must be flushed before the walsender sends it, and its
       // flush on the receiving side is what makes the applied changes durable.
@@ -289,9 +292,10 @@ export class Move {
   async undoOther(): Promise<MoveResult> {
     const other = this.other!;
     this.o.emit(warning('interrupted_fence_lifted', `an interrupted ${other.direction} of ${this.database} left the ${this.s.to} fenced (${other.method}); lifting that fence: writes go to the ${this.s.to} again`));
-    await undoLeftFence({ config: this.config, database: this.database, side: this.s.to, admin: this.sess.toAdmin, otherAdmin: this.sess.fromAdmin, record: other, emit: this.o.emit });
-    // The other direction's opposite replication is this direction's feed: its slot, made before that pause, goes.
+    // The other direction's opposite replication is this direction's feed: its slot, made before
+    // that pause, goes first (the record that says so goes with the fence).
     await this.dropUnusedSlot(this.sess.fromDb, this.s.feedSlot, this.sess.toDb, this.s.feed);
+    await undoLeftFence({ config: this.config, database: this.database, side: this.s.to, admin: this.sess.toAdmin, otherAdmin: this.sess.fromAdmin, record: other, emit: this.o.emit });
     if (this.direction === 'switchover') await this.dropPreparedForward();
     return this.result('undone-interrupted', { method: other.method });
   }
@@ -300,8 +304,8 @@ export class Move {
   async undoOwn(): Promise<void> {
     const rec = this.rec!;
     this.o.emit(warning('interrupted_fence_lifted', `an interrupted ${this.direction} of ${this.database} left the ${this.s.from} fenced (${rec.method}); undoing that fence first`));
-    await undoLeftFence(this.ctxFor(rec));
     await this.dropOppositeSlot();
+    await undoLeftFence(this.ctxFor(rec));
     this.rec = undefined;
   }
 
@@ -411,7 +415,7 @@ export class Move {
         `SELECT pid, datname, usename, application_name, backend_type, (pg_catalog.clock_timestamp() - xact_start)::text AS age
            FROM pg_catalog.pg_stat_activity WHERE backend_xid IS NOT NULL AND pid <> pg_catalog.pg_backend_pid() ORDER BY xact_start LIMIT 5`);
       const who = holders.map((h) => `pid ${h.pid} (${h.backend_type === 'client backend' ? `${h.usename ?? '?'}@${h.datname ?? '?'}${h.application_name ? `, ${h.application_name}` : ''}` : h.backend_type}, for ${h.age})`).join('; ');
-      throw new ProblemError('opposite_slot_wait', `${this.direction} ${database}: making slot ${slot} on the ${s.to} (replication back to the ${s.from}) waited ${'10 s'} for transactions there that hold a transaction id${who ? `: ${who}` : ''}`, {
+      throw new ProblemError('opposite_slot_wait', `${this.direction} ${database}: making slot ${slot} on the ${s.to} (replication back to the ${s.from}) waited ${LOCK_TIMEOUT_S} s for transactions there that hold a transaction id${who ? `: ${who}` : ''}`, {
         hint: `A slot starts only after every such transaction ends. End or wait for them (an apply worker waiting on a lock shows here: find what holds the lock), then retry. Writes were not paused; nothing was changed.`,
         cause: e,
       });
@@ -444,7 +448,7 @@ export class Move {
     await timeline.phase('pause', () => this.impl.pause(this.ctx, deadline), () => this.o.method);
     if (this.dry) return this.planCatchUp();
     const proof = await timeline.phase('fence', () => proveFence(sess.fromAdmin, database, this.ownPids, deadline, { terminate: this.impl.terminates, second: sess.fromDb }), (p) => `${p.checks} check(s)`);
-    for (const idle of proof.idle) this.warn('session_outside_pause', `session ${describeSession(idle)} is connected to the ${s.from} outside the pause method; it is idle now, but writes it makes later would not be carried`);
+    for (const idle of proof.idle) this.warn('session_outside_pause', `session ${describeSession(idle)} is connected to the ${s.from} outside the pause method; it is idle now, but writes it makes later would not be carried (one made in the milliseconds before the feed stops, after the commit point, would reach the ${s.to} and, without origin filtering on both sides (16+), come back once replication runs the other way)`, 'End it, or make it connect through the pause method, before switching over');
     // The record says "paused" while catch-up runs: two sessions, no waiting on each other.
     const recorded = setFencePhase(sess.fromAdmin, database, 'paused');
     recorded.catch(() => undefined);
@@ -545,8 +549,12 @@ export class Move {
   async drain(): Promise<void> {
     const impl = PAUSE_IMPLS[this.method];
     if (!impl.drain) return;
-    // Only a courtesy to the clients: a console that fails here fails nothing.
-    await this.timeline.phase('drain', () => impl.drain!(this.ctx, DRAIN_MAX_MS).catch((e: Error) => ({ ms: 0, drained: false, error: e.message })),
+    // Only a courtesy to the clients: a console that fails or does not answer here fails nothing.
+    let timer: NodeJS.Timeout | undefined;
+    const stuck = new Promise<{ ms: number; drained: boolean; error: string }>((resolve) => {
+      timer = setTimeout(() => resolve({ ms: DRAIN_MAX_MS * 2, drained: false, error: 'PgBouncer did not answer' }), DRAIN_MAX_MS * 2);
+    });
+    await this.timeline.phase('drain', () => Promise.race([impl.drain!(this.ctx, DRAIN_MAX_MS).catch((e: Error) => ({ ms: 0, drained: false, error: e.message })), stuck]).finally(() => clearTimeout(timer)),
       (r) => (r.drained ? 'the clients queued in the pause were served' : 'error' in r ? `could not look (${r.error}); going on` : `clients still queued after ${DRAIN_MAX_MS} ms; going on`));
   }
 
@@ -561,8 +569,20 @@ export class Move {
     const { sess, s } = this;
     await this.timeline.phase('stop-feed', async () => {
       const sub = fresh ? undefined : await subscriptionState(sess.toDb, s.feed);
-      if (fresh || sub?.enabled || sub?.worker_pid) await stopSubscription(sess.toDb, s.feed, sess.fromDb);
+      if (fresh || sub?.enabled || sub?.worker_pid) await stopSubscription(sess.toDb, s.feed, sess.fromDb, undefined, { disabled: fresh });
     });
+  }
+
+  /**
+   * Right after the commit point, beside the resume (fresh runs only): the
+   * feed is disabled at once, so its worker stops within milliseconds of the
+   * commit point. A write made on the fenced side around the pause method
+   * (which pgshift warns of: it is not carried) that the worker applied after
+   * the recorded position would travel back once the other direction runs,
+   * where PostgreSQL cannot filter by origin (a side before 16).
+   */
+  async disableFeed(): Promise<void> {
+    await this.timeline.phase('disable-feed', () => disableSubscription(this.sess.toDb, this.s.feed));
   }
 
   private get opposite(): { subscription: string; slot: string } {
@@ -578,7 +598,11 @@ export class Move {
    * missed), once the feeding subscription is gone (stopFeed).
    */
   async startOpposite(fresh: boolean): Promise<void> {
-    if (!this.o.reverse) return;
+    if (!this.o.reverse) {
+      // Told not to, finishing a run that made the opposite slot before its pause: it goes.
+      if (!fresh) await this.dropOppositeSlot();
+      return;
+    }
     const { sess, config, database, names, s } = this;
     const { slot, subscription } = this.opposite;
     await this.timeline.phase('reverse', async () => {

@@ -143,10 +143,11 @@ async function moveTogether(movers: Move[], settings: MoveSettings): Promise<Map
   try {
     await allOrFirstError(movers.map((m) => m.makeOppositeSlot()));
   } catch (e) {
-    // Nothing is paused yet: the slots made and the records go, and the reason is told.
+    // Nothing is paused yet: the slots made and the records go (each database's own, one
+    // record at a time), and the reason is told whatever this tidying meets.
     for (const m of movers) {
-      await m.dropOppositeSlot();
-      await deleteFence(m.sess.fromAdmin, m.database);
+      await m.dropOppositeSlot().catch((err: Error) => m.warn('opposite_slot_left', `slot of the replication back could not be dropped on the ${m.s.to}: ${err.message}`, `"pgshift cleanup ${m.database}" drops it`));
+      await deleteFence(m.sess.fromAdmin, m.database).catch(() => undefined);
     }
     throw e;
   }
@@ -157,7 +158,9 @@ async function moveTogether(movers: Move[], settings: MoveSettings): Promise<Map
   // once (all or none: their writes go back now instead of when the budget would have run out).
   const budget = { at: performance.now() + settings.maxPauseMs };
   let cutBy: Move | undefined;
+  const lateOnItsOwn = new Set<Move>();
   const settled = await Promise.allSettled(movers.map((m) => m.pauseAndCatchUp(budget).catch((e: unknown) => {
+    if (isLate(e) && !cutBy) lateOnItsOwn.add(m);
     if (!isLate(e) && !cutBy) {
       cutBy = m;
       budget.at = Math.min(budget.at, performance.now());
@@ -166,7 +169,7 @@ async function moveTogether(movers: Move[], settings: MoveSettings): Promise<Map
   })));
   const rejected = movers.flatMap((m, i) => (settled[i]!.status === 'rejected' ? [{ m, e: (settled[i] as PromiseRejectedResult).reason as unknown }] : []));
   // A database stopped only because the budget was cut for another is no failure of its own.
-  const failed = cutBy ? rejected.filter(({ e }) => !isLate(e)) : rejected;
+  const failed = cutBy ? rejected.filter(({ m, e }) => !isLate(e) || lateOnItsOwn.has(m)) : rejected;
   if (failed.length) await abortAll(movers, failed, settings);
   return finishAll(movers, true);
 }
@@ -202,9 +205,10 @@ async function abortAll(movers: Move[], failed: { m: Move; e: unknown }[], setti
     const u = undone[i]!;
     try {
       if (u.status === 'rejected') throw u.reason;
-      // One at a time: the bookkeeping table goes with its last row.
+      // The slot first, while the record still says a move was under way; one at a time: the
+      // bookkeeping table goes with its last row.
+      await m.dropOppositeSlot().catch((e: Error) => m.warn('opposite_slot_left', `slot of the replication back could not be dropped on the ${m.s.to}: ${e.message}`, `"pgshift cleanup ${m.database}" drops it`));
       await deleteFence(m.sess.fromAdmin, m.database);
-      await m.dropOppositeSlot();
       m.emitAborted(failed.find((f) => f.m === m)?.e ?? cause);
     } catch (undoErr) {
       unfenced.push(m.unfenceFailed(failed.find((f) => f.m === m)?.e ?? cause, undoErr));
@@ -256,11 +260,11 @@ function abortError(movers: Move[], failed: { m: Move; e: unknown }[], settings:
  */
 async function finishAll(moves: Move[], fresh: boolean): Promise<Map<Move, MoveResult>> {
   if (fresh) await commitPoints(moves);
-  // Writes resume first: stopping the feed and starting the other direction
-  // need no pause (move-one.ts commit and startOpposite say why).
-  await resumeAll(moves);
-  await stage(moves, (m) => m.drain());
+  // Writes resume first, the feed disabled beside it: waiting for its worker to exit and
+  // starting the other direction need no pause (move-one.ts stopFeed and startOpposite say why).
+  await Promise.all([resumeAll(moves), fresh ? stage(moves, (m) => m.disableFeed()) : Promise.resolve()]);
   await stage(moves, (m) => m.stopFeed(fresh));
+  await stage(moves, (m) => m.drain());
   await stage(moves, (m) => m.startOpposite(fresh));
   await stage(moves, (m) => m.markDone());
   for (const m of moves.filter((x) => !x.failure)) {

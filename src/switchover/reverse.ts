@@ -47,6 +47,7 @@ import { quoteIdent, quoteLiteral } from '../pg/quote.js';
 import { sqlFile, sqlFor } from '../pg/sql.js';
 import type { Emit } from '../events.js';
 import { featuresOf } from '../pg/version.js';
+import { lsnGte } from '../pg/lsn.js';
 import { sleep } from '../util/wait.js';
 import { readColumns } from '../checks/schema-compat.js';
 import { applyReplicaIdentity, type ReplicaIdentityPlan } from '../replication/replica-identity.js';
@@ -193,8 +194,8 @@ export async function prepareReverse(config: Config, database: string, names: Mi
  * worker that still runs after WAKE_TERMINATE_MS is ended (only then: its
  * exit is logged as an error).
  */
-export async function stopSubscription(db: Db, name: string, publisher?: Db, deadlineMs = 30_000): Promise<void> {
-  await db.change(`ALTER SUBSCRIPTION ${quoteIdent(name)} DISABLE`, [], { note: 'then waits until its apply worker has exited' });
+export async function stopSubscription(db: Db, name: string, publisher?: Db, deadlineMs = 30_000, opts: { disabled?: boolean } = {}): Promise<void> {
+  if (!opts.disabled) await disableSubscription(db, name);
   // A dry run recorded the DISABLE: there is no worker exit to wait for.
   if (db.dryRun) return;
   const start = performance.now();
@@ -228,6 +229,11 @@ export async function stopSubscription(db: Db, name: string, publisher?: Db, dea
   }
 }
 
+/** ALTER SUBSCRIPTION ... DISABLE; its apply worker exits when it next wakes (stopSubscription waits for that). */
+export async function disableSubscription(db: Db, name: string): Promise<void> {
+  await db.change(`ALTER SUBSCRIPTION ${quoteIdent(name)} DISABLE`, [], { note: 'then waits until its apply worker has exited' });
+}
+
 const WAKE_NUDGE_MS = 10;
 const WAKE_TERMINATE_MS = 250;
 
@@ -251,29 +257,65 @@ export async function dropIdleSlot(publisher: Db, slot: string): Promise<void> {
  * Replication the other way starts at `from`, the commit point's WAL position
  * on its publisher (the side taking over): what committed there before it
  * (what the feeding subscription applied up to the fence) is skipped, what
- * commits after it (the new primary's writes) is sent. From 11 on the slot is
- * advanced there; a PostgreSQL 10 publisher has no pg_replication_slot_advance,
- * so the subscription's replication origin on the subscriber is (the
- * walsender starts where the subscriber asks when that is past what the slot
- * confirmed). Only while the subscription is disabled, and only forward: a run
- * finishing an interrupted one may repeat it.
+ * commits after it (the new primary's writes) is sent. Only while the
+ * subscription is disabled, and only forward: a run finishing an interrupted
+ * one may repeat it. Two ways, each where it can be done:
+ *  - the subscription's replication origin on the subscriber is advanced
+ *    (WAL-logged, so it survives a crash; the walsender starts where the
+ *    subscriber asks when that is past what the slot confirmed). PostgreSQL
+ *    lets only superusers, or roles granted EXECUTE, do it.
+ *  - from 11 on, the slot itself is advanced, which also releases the WAL
+ *    before `from`. pg_replication_slot_advance stops at the publisher's
+ *    flushed WAL, so the WAL is flushed past `from` first, and the slot's
+ *    position is checked afterwards. (Its new position reaches disk only with
+ *    the next checkpoint: the origin is what makes a crash safe.)
+ * Neither possible (a PostgreSQL 10 publisher and no right to advance the
+ * origin): an error before the subscription is enabled, so a finishing run
+ * tries again.
  */
 export async function startAt(publisher: Db, subscriber: Db, slot: string, subscription: string, from: string): Promise<void> {
+  if (subscriber.dryRun || publisher.dryRun) {
+    // A dry run: the subscription was only planned; what the code below does, recorded.
+    await subscriber.change("SELECT pg_catalog.pg_replication_origin_advance('pg_' || s.oid, $2::pg_lsn) FROM pg_catalog.pg_subscription s WHERE s.subname = $1", [subscription, from], { note: 'where the role may advance replication origins, and only forward' });
+    if (featuresOf(publisher.version).slotAdvance) {
+      await publisher.change('SELECT pg_catalog.pg_replication_slot_advance(slot_name, $2::pg_lsn) FROM pg_catalog.pg_replication_slots WHERE slot_name = $1 AND NOT active AND confirmed_flush_lsn < $2::pg_lsn', [slot, from], { note: 'after a synchronous commit there flushed its WAL past that position' });
+    }
+    return;
+  }
+  const origin = await subscriber.maybeOne<{ name: string; progress: string | null }>(
+    `SELECT 'pg_' || s.oid AS name,
+            CASE WHEN pg_catalog.has_function_privilege('pg_catalog.pg_replication_origin_progress(text, boolean)', 'EXECUTE')
+                 THEN pg_catalog.pg_replication_origin_progress('pg_' || s.oid, false)::text END AS progress
+       FROM pg_catalog.pg_subscription s
+      WHERE s.subname = $1 AND s.subdbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
+        AND NOT s.subenabled
+        AND pg_catalog.has_function_privilege('pg_catalog.pg_replication_origin_advance(text, pg_lsn)', 'EXECUTE')
+        AND pg_catalog.has_function_privilege('pg_catalog.pg_replication_origin_progress(text, boolean)', 'EXECUTE')`,
+    [subscription],
+  );
+  if (origin && (origin.progress === null || !lsnGte(origin.progress, from))) {
+    await subscriber.change('SELECT pg_catalog.pg_replication_origin_advance($1, $2::pg_lsn)', [origin.name, from]);
+  }
   if (featuresOf(publisher.version).slotAdvance) {
+    // A synchronous commit flushes the publisher's WAL past `from` (read earlier as the insert position).
+    await publisher.query('SELECT pg_catalog.txid_current()');
     await publisher.change(
       'SELECT pg_catalog.pg_replication_slot_advance(slot_name, $2::pg_lsn) FROM pg_catalog.pg_replication_slots WHERE slot_name = $1 AND NOT active AND confirmed_flush_lsn < $2::pg_lsn',
       [slot, from],
     );
-    return;
+    const at = await publisher.maybeOne<{ confirmed: string | null; active: boolean }>(
+      'SELECT confirmed_flush_lsn::text AS confirmed, active FROM pg_catalog.pg_replication_slots WHERE slot_name = $1', [slot]);
+    if (at?.confirmed && lsnGte(at.confirmed, from)) return;
+    if (origin) return;
+    throw new ProblemError('opposite_start_failed', `slot ${slot} could not be advanced to ${from} (it stands at ${at?.confirmed ?? 'nothing'}${at?.active ? ', in use by another process' : ''}), and the role may not advance the replication origin of subscription ${subscription}: enabling it would send back what replication brought`, {
+      hint: 'Find what uses the slot (pg_stat_replication) and end it, then run the same command again to finish; or grant EXECUTE on pg_replication_origin_advance and pg_replication_origin_progress to the role.',
+    });
   }
-  await subscriber.change(
-    `SELECT pg_catalog.pg_replication_origin_advance('pg_' || s.oid, $2::pg_lsn)
-       FROM pg_catalog.pg_subscription s
-       LEFT JOIN pg_catalog.pg_replication_origin_status o ON o.external_id = 'pg_' || s.oid
-      WHERE s.subname = $1 AND s.subdbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
-        AND NOT s.subenabled AND (o.remote_lsn IS NULL OR o.remote_lsn < $2::pg_lsn)`,
-    [subscription, from],
-  );
+  if (!origin) {
+    throw new ProblemError('opposite_start_failed', `subscription ${subscription} cannot be started at ${from}: its publisher (PostgreSQL ${publisher.version.major}) cannot advance a slot, and the role may not advance the subscription's replication origin`, {
+      hint: 'Grant EXECUTE on pg_replication_origin_advance and pg_replication_origin_progress to the role on the subscriber side (or connect as a superuser), then run the same command again to finish.',
+    });
+  }
 }
 
 export async function enableSubscription(subscriber: Db, subscription: string): Promise<void> {

@@ -9,6 +9,8 @@
 -- under one transaction-level advisory lock (pgshift's key 1 "pgsh", key 2
 -- 0: its bookkeeping schema). Sent as one simple query, they are one
 -- transaction: a second session waits, then finds what the first made.
+-- The ALTER TABLE at the end gives a table an older pgshift made the
+-- opposite_from column.
 SELECT pg_catalog.pg_advisory_xact_lock(1885827944, 0);
 CREATE SCHEMA IF NOT EXISTS pgshift;
 CREATE TABLE IF NOT EXISTS pgshift.switchover_fence (
@@ -22,5 +24,4 @@ CREATE TABLE IF NOT EXISTS pgshift.switchover_fence (
   updated_at  timestamptz NOT NULL DEFAULT now(),
   opposite_from pg_lsn                -- set at the commit point: replication the other way skips what committed before it
 );
--- A table an older pgshift made has no opposite_from yet.
 ALTER TABLE pgshift.switchover_fence ADD COLUMN IF NOT EXISTS opposite_from pg_lsn;
