@@ -290,9 +290,9 @@ test('switchover and rollback --dry-run change nothing and print the move; the r
   const grant = at(fwd, 'target', 'postgres', new RegExp(`^GRANT CONNECT ON DATABASE ${quoteIdent(db)} TO PUBLIC;`));
   const drop = at(fwd, 'target', db, new RegExp(`^DROP SUBSCRIPTION ${quoteIdent(names.subscription)};`));
   for (const [what, i] of Object.entries({ pub, rsub, fence, revoke, disable, slot, commit, advance, enable, grant, drop })) assert.ok(i >= 0, `${what} in the plan: ${show}`);
-  // The reverse slot before the pause; the feed stopped and the reverse direction started
-  // from the commit point's position only after the resume.
-  assert.ok(pub < rsub && rsub < fence && fence < slot && slot < revoke && revoke < commit && commit < grant && grant < disable && disable < advance && advance < enable && enable < drop, `in the engine's order: ${show}`);
+  // The reverse slot before the pause; after the commit point the resume and the feed's
+  // DISABLE (side by side), and the reverse direction started from the commit point's position.
+  assert.ok(pub < rsub && rsub < fence && fence < slot && slot < revoke && revoke < commit && commit < grant && commit < disable && disable < advance && advance < enable && enable < drop, `in the engine's order: ${show}`);
   assert.ok(fwd[fence]!.sql!.includes(quoteLiteral(db)) && !/\$\d/.test(fwd[fence]!.sql!), 'values bound as literals');
   assert.ok(fwd.some((s) => s.step === 'fence' && /proveFence/.test(s.note ?? '')), 'the fence proof is described');
   assert.ok(fwd.some((s) => s.step === 'catch-up' && /pg_logical_emit_message/.test(s.note ?? '')), 'the catch-up mark is described');
@@ -315,7 +315,7 @@ test('switchover and rollback --dry-run change nothing and print the move; the r
   const rgrant = at(back, 'source', 'postgres', new RegExp(`^GRANT CONNECT ON DATABASE ${quoteIdent(db)} TO PUBLIC;`));
   const radvance = at(back, 'source', db, new RegExp(`pg_replication_slot_advance\\(.*slot_name = ${quoteLiteral(names.slot)}`));
   for (const [what, i] of Object.entries({ fsub, rrevoke, rdisable, rslot, renable, rgrant, radvance })) assert.ok(i >= 0, `${what} in the rollback plan: ${showBack}`);
-  assert.ok(fsub < rslot && rslot < rrevoke && rrevoke < rgrant && rgrant < rdisable && rdisable < radvance && radvance < renable, `in the engine's order: ${showBack}`);
+  assert.ok(fsub < rslot && rslot < rrevoke && rrevoke < rgrant && rrevoke < rdisable && rdisable < radvance && radvance < renable, `in the engine's order: ${showBack}`);
 
   // A refusal (a transaction on the target older than max_pause) is the real refusal, exit code and all.
   const client = new pg.Client({ host: pair.target.host, port: pair.target.port, user: pair.target.superuser, password: pair.target.password, database: db });
