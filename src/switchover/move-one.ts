@@ -30,7 +30,7 @@ import { describeSession, otherSessions, proveFence } from './fence.js';
 import { waitForApplied } from '../replication/catch-up.js';
 import { applySequences, planSequences, type SequencePlan, type SequenceSync } from './sequences.js';
 import { copyLargeObjects, copyTables, type CarriedTable } from './carry.js';
-import { createSlotIfMissing, disableSubscription, dropIdleSlot, enableSubscription, startAt, verifyForward, dropSubscription, planReverse, prepareForward, prepareReverse, reverseRefusal, stopSubscription, verifyReverse, type ReversePlan, type ReverseVerification } from './reverse.js';
+import { createSlotIfMissing, dropIdleSlot, enableSubscription, startAt, verifyForward, dropSubscription, planReverse, prepareForward, prepareReverse, reverseRefusal, stopSubscription, verifyReverse, type ReversePlan, type ReverseVerification } from './reverse.js';
 import { populateViews, refreshViews, viewsToCarry, type MatviewRefresh } from './matviews.js';
 import { deleteFence, deleteFenceRow, readFence, setFencePhase, writeFence, type Direction, type FenceRecord } from './state.js';
 import type { SubscriptionState } from '../replication/subscription.js';
@@ -569,20 +569,8 @@ export class Move {
     const { sess, s } = this;
     await this.timeline.phase('stop-feed', async () => {
       const sub = fresh ? undefined : await subscriptionState(sess.toDb, s.feed);
-      if (fresh || sub?.enabled || sub?.worker_pid) await stopSubscription(sess.toDb, s.feed, sess.fromDb, undefined, { disabled: fresh });
+      if (fresh || sub?.enabled || sub?.worker_pid) await stopSubscription(sess.toDb, s.feed, sess.fromDb);
     });
-  }
-
-  /**
-   * Right after the commit point, beside the resume (fresh runs only): the
-   * feed is disabled at once, so its worker stops within milliseconds of the
-   * commit point. A write made on the fenced side around the pause method
-   * (which pgshift warns of: it is not carried) that the worker applied after
-   * the recorded position would travel back once the other direction runs,
-   * where PostgreSQL cannot filter by origin (a side before 16).
-   */
-  async disableFeed(): Promise<void> {
-    await this.timeline.phase('disable-feed', () => disableSubscription(this.sess.toDb, this.s.feed));
   }
 
   private get opposite(): { subscription: string; slot: string } {

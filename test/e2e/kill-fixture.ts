@@ -21,7 +21,7 @@ export const APP_PASSWORD = "app pw ' \\ @ %";
 export function isCommitted(point: string): boolean {
   const phase = point.replace(/^(before|after|fence):/, '');
   if (point === 'fence:committed' || point === 'fence:done') return true;
-  return ['disable-feed', 'stop-feed', 'drain', 'reverse', 'resume', 'cleanup-old'].includes(phase);
+  return ['stop-feed', 'drain', 'reverse', 'resume', 'cleanup-old'].includes(phase);
 }
 /** Points after which the fence record exists. */
 export function hasRecord(point: string): boolean {
