@@ -282,17 +282,20 @@ export async function startAt(publisher: Db, subscriber: Db, slot: string, subsc
     }
     return;
   }
-  const origin = await subscriber.maybeOne<{ name: string; progress: string | null }>(
+  // The privilege first, in a query of its own: PostgreSQL checks EXECUTE on every function of a
+  // statement before running it, a CASE around the call does not spare a role without it.
+  const sub = await subscriber.maybeOne<{ name: string; may: boolean }>(
     `SELECT 'pg_' || s.oid AS name,
-            CASE WHEN pg_catalog.has_function_privilege('pg_catalog.pg_replication_origin_progress(text, boolean)', 'EXECUTE')
-                 THEN pg_catalog.pg_replication_origin_progress('pg_' || s.oid, false)::text END AS progress
+            pg_catalog.has_function_privilege('pg_catalog.pg_replication_origin_advance(text, pg_lsn)', 'EXECUTE')
+              AND pg_catalog.has_function_privilege('pg_catalog.pg_replication_origin_progress(text, boolean)', 'EXECUTE') AS may
        FROM pg_catalog.pg_subscription s
       WHERE s.subname = $1 AND s.subdbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
-        AND NOT s.subenabled
-        AND pg_catalog.has_function_privilege('pg_catalog.pg_replication_origin_advance(text, pg_lsn)', 'EXECUTE')
-        AND pg_catalog.has_function_privilege('pg_catalog.pg_replication_origin_progress(text, boolean)', 'EXECUTE')`,
+        AND NOT s.subenabled`,
     [subscription],
   );
+  const origin = sub?.may
+    ? { name: sub.name, progress: (await subscriber.one<{ progress: string | null }>('SELECT pg_catalog.pg_replication_origin_progress($1, false)::text AS progress', [sub.name])).progress }
+    : undefined;
   if (origin && (origin.progress === null || !lsnGte(origin.progress, from))) {
     await subscriber.change('SELECT pg_catalog.pg_replication_origin_advance($1, $2::pg_lsn)', [origin.name, from]);
   }
