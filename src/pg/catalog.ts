@@ -42,7 +42,6 @@ export async function listTables(db: Db): Promise<TableInfo[]> {
   }));
 }
 
-/** The tables listTables would list, as "schema.name" keys (tableKey) only: a much lighter query. */
 /**
  * Which of these tables hold at least one row ("schema.table"), asked one at a
  * time with LIMIT 1 (no count), stopping after `limit` of them. `only`: the
@@ -65,6 +64,7 @@ export async function tablesWithRows(db: Db, tables: { schema: string; name: str
   return out;
 }
 
+/** The tables listTables would list, as "schema.name" keys (tableKey) only: a much lighter query. */
 export async function tableNames(db: Db): Promise<Set<string>> {
   return new Set((await db.query<{ schema: string; name: string }>(sqlFile('table-names'))).map(tableKey));
 }

@@ -314,6 +314,11 @@ export class Move {
     await this.dropUnusedSlot(this.sess.toDb, this.opposite.slot, this.sess.fromDb, this.opposite.subscription);
   }
 
+  /** The same, where a failure to drop must not hide why the move was given back: a warning naming cleanup. */
+  async dropOppositeSlotOrWarn(): Promise<void> {
+    await this.dropOppositeSlot().catch((e: Error) => this.warn('opposite_slot_left', `slot of the replication back could not be dropped on the ${this.s.to}: ${e.message}`, `"pgshift cleanup ${this.database}" drops it`));
+  }
+
   /** Drop a slot no running subscription uses (only a disabled or missing subscription names it). */
   private async dropUnusedSlot(publisher: Db, slot: string, subscriber: Db, subscription: string): Promise<void> {
     const sub = await subscriptionState(subscriber, subscription);

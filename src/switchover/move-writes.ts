@@ -146,7 +146,7 @@ async function moveTogether(movers: Move[], settings: MoveSettings): Promise<Map
     // Nothing is paused yet: the slots made and the records go (each database's own, one
     // record at a time), and the reason is told whatever this tidying meets.
     for (const m of movers) {
-      await m.dropOppositeSlot().catch((err: Error) => m.warn('opposite_slot_left', `slot of the replication back could not be dropped on the ${m.s.to}: ${err.message}`, `"pgshift cleanup ${m.database}" drops it`));
+      await m.dropOppositeSlotOrWarn();
       await deleteFence(m.sess.fromAdmin, m.database).catch(() => undefined);
     }
     throw e;
@@ -207,7 +207,7 @@ async function abortAll(movers: Move[], failed: { m: Move; e: unknown }[], setti
       if (u.status === 'rejected') throw u.reason;
       // The slot first, while the record still says a move was under way; one at a time: the
       // bookkeeping table goes with its last row.
-      await m.dropOppositeSlot().catch((e: Error) => m.warn('opposite_slot_left', `slot of the replication back could not be dropped on the ${m.s.to}: ${e.message}`, `"pgshift cleanup ${m.database}" drops it`));
+      await m.dropOppositeSlotOrWarn();
       await deleteFence(m.sess.fromAdmin, m.database);
       m.emitAborted(failed.find((f) => f.m === m)?.e ?? cause);
     } catch (undoErr) {

@@ -273,12 +273,15 @@ export async function dropIdleSlot(publisher: Db, slot: string): Promise<void> {
  * origin): an error before the subscription is enabled, so a finishing run
  * tries again.
  */
+/** Advance a slot nothing streams from, only forward (startAt). */
+const SLOT_ADVANCE_SQL = 'SELECT pg_catalog.pg_replication_slot_advance(slot_name, $2::pg_lsn) FROM pg_catalog.pg_replication_slots WHERE slot_name = $1 AND NOT active AND confirmed_flush_lsn < $2::pg_lsn';
+
 export async function startAt(publisher: Db, subscriber: Db, slot: string, subscription: string, from: string): Promise<void> {
   if (subscriber.dryRun || publisher.dryRun) {
     // A dry run: the subscription was only planned; what the code below does, recorded.
     await subscriber.change("SELECT pg_catalog.pg_replication_origin_advance('pg_' || s.oid, $2::pg_lsn) FROM pg_catalog.pg_subscription s WHERE s.subname = $1", [subscription, from], { note: 'where the role may advance replication origins, and only forward' });
     if (featuresOf(publisher.version).slotAdvance) {
-      await publisher.change('SELECT pg_catalog.pg_replication_slot_advance(slot_name, $2::pg_lsn) FROM pg_catalog.pg_replication_slots WHERE slot_name = $1 AND NOT active AND confirmed_flush_lsn < $2::pg_lsn', [slot, from], { note: 'after a synchronous commit there flushed its WAL past that position' });
+      await publisher.change(SLOT_ADVANCE_SQL, [slot, from], { note: 'after a synchronous commit there flushed its WAL past that position' });
     }
     return;
   }
@@ -302,10 +305,7 @@ export async function startAt(publisher: Db, subscriber: Db, slot: string, subsc
   if (featuresOf(publisher.version).slotAdvance) {
     // A synchronous commit flushes the publisher's WAL past `from` (read earlier as the insert position).
     await publisher.query('SELECT pg_catalog.txid_current()');
-    await publisher.change(
-      'SELECT pg_catalog.pg_replication_slot_advance(slot_name, $2::pg_lsn) FROM pg_catalog.pg_replication_slots WHERE slot_name = $1 AND NOT active AND confirmed_flush_lsn < $2::pg_lsn',
-      [slot, from],
-    );
+    await publisher.change(SLOT_ADVANCE_SQL, [slot, from]);
     const at = await publisher.maybeOne<{ confirmed: string | null; active: boolean }>(
       'SELECT confirmed_flush_lsn::text AS confirmed, active FROM pg_catalog.pg_replication_slots WHERE slot_name = $1', [slot]);
     if (at?.confirmed && lsnGte(at.confirmed, from)) return;
